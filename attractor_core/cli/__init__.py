@@ -1,0 +1,1 @@
+"""The ``attractor`` command-line interface."""

@@ -1,0 +1,52 @@
+"""The ``attractor`` command: one sub-command per module in this package.
+
+Exit codes (docs/cli.md): 0 success, 1 run failed or validation errors,
+2 invalid input (usage, unreadable or unparsable files, lock held),
+3 canceled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ("validate", "run", "resume", "status")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_CANCELED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; keep its message short."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"attractor: error: {message}\n")
+        raise SystemExit(EXIT_INVALID)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="attractor", description="Run and check Attractor DOT pipelines.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"attractor_core.cli.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("attractor: interrupted\n")
+        return EXIT_CANCELED
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Every hook of the attractor kernel.
+
+Plugins implement these with ``@attractor_core.hookimpl`` and are found
+through the ``attractor`` entry-point group (see ``plugins.py``). Hooks
+that collect contributions are called on every plugin and return a list
+in pluggy's call order (last registered first); hooks where one answer
+wins are ``firstresult``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from attractor_core.model import Node, Outcome
+    from attractor_core.protocols import CodergenBackend, EventSink, Handler, LintRule, Transform
+
+PROJECT = "attractor"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def attractor_handler_types() -> Mapping[str, Handler]:
+    """Contribute node handlers, keyed by handler type (``"tool"``, ``"wait.human"``...).
+
+    Called once when a run or a validation builds its handler registry.
+    Return a mapping of type string to handler instance. When two plugins
+    provide the same type, the plugin registered later wins (entry-point
+    plugins are registered after the kernel's own), so a third-party
+    package can replace a built-in handler.
+    """
+
+
+@hookspec
+def attractor_lint_rules() -> Sequence[LintRule]:
+    """Contribute validation rules (spec §7.4).
+
+    Called once per validation. Return rule objects with a ``name`` and an
+    ``apply(graph) -> list[Diagnostic]`` method. The kernel's built-in
+    rules come from its own internal plugin; every rule runs on every graph.
+    """
+
+
+@hookspec
+def attractor_transforms() -> Sequence[Transform]:
+    """Contribute graph transforms (spec §9.3).
+
+    Called once per pipeline preparation, after parsing and before
+    validation. The kernel applies its built-in transforms (``$goal``
+    expansion, then the model stylesheet) first, then these, plugin by
+    plugin in registration order and, within one plugin, in list order.
+    """
+
+
+@hookspec
+def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[EventSink]:
+    """Contribute event sinks for one run.
+
+    Called once when a run (or a resume) starts, after ``logs_root``
+    exists. Return objects with ``emit(event: Mapping)`` and ``close()``;
+    every event of the run reaches every sink in ``seq`` order.
+    """
+
+
+@hookspec
+def attractor_status_sources() -> Sequence[Any]:
+    """Contribute status-file sources, consulted after a stage attempt ends.
+
+    Each source has a ``name``, a ``precedence`` (lower is consulted first)
+    and ``candidates(stage_dir, workdir, run_id)`` returning the paths it
+    would read. The engine ingests the first valid, owned candidate.
+    """
+
+
+@hookspec(firstresult=True)
+def attractor_classify_failure(
+    reason: str, node: Node, outcome: Outcome, error: BaseException | None
+) -> str | None:
+    """Classify a failure that carries no explicit class hint.
+
+    Called when a stage attempt fails and neither the status file nor the
+    handler named a ``failure_class``. Return one of ``transient_infra``,
+    ``deterministic``, ``canceled``, ``budget_exhausted``,
+    ``compilation_loop`` or ``structural``, or ``None`` to pass. The first
+    non-``None`` answer wins; the built-in heuristics run last.
+    """
+
+
+@hookspec(firstresult=True)
+def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | None:
+    """Build the LLM failover policy called ``name`` from the run config.
+
+    Called once per run that uses an LLM backend. Return a policy object,
+    or ``None`` if this plugin does not know ``name``. Exactly one policy
+    governs a run; an unknown name is a configuration error.
+    """
+
+
+@hookspec
+def attractor_codergen_backends() -> Mapping[str, CodergenBackend]:
+    """Contribute codergen backends by name (``"simulate"``, ``"api"``, ``"cli"``).
+
+    Called once when the codergen handler first needs a backend. The run
+    option ``backend`` (``--backend``) picks one; ``simulate`` is the default.
+    """
+
+
+@hookspec(firstresult=True)
+def attractor_make_interviewer(spec: str) -> Any | None:
+    """Build the interviewer named by ``spec`` (``auto``, ``console``, ``queue:FILE``...).
+
+    Called once per run that reaches a human gate. Return an object with
+    ``async ask(question) -> Answer`` and ``inform(message, stage)``, or
+    ``None`` if ``spec`` is not yours. An unknown spec is a usage error.
+    """

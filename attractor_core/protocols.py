@@ -1,0 +1,101 @@
+"""The interfaces plugins implement and the engine calls.
+
+These are structural (``typing.Protocol``): a plugin never has to import
+or subclass anything from the kernel to provide one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from attractor_core.model import Context, Graph, Node, Outcome
+    from attractor_core.validation.diagnostics import Diagnostic
+
+
+@runtime_checkable
+class Handler(Protocol):
+    """Executes one node type (spec §4.1).
+
+    ``execute`` must return an ``Outcome``. An exception it raises becomes a
+    ``fail`` outcome with a ``crash.txt`` traceback, never a success.
+    Cancellation (``trio.Cancelled``) must be allowed to propagate.
+    """
+
+    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+        ...
+
+
+class StageRun(Protocol):
+    """What the engine offers a handler during one stage attempt."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def logs_root(self) -> Path: ...
+
+    @property
+    def stage_dir(self) -> Path:
+        """The node's directory for this attempt; it exists when ``execute`` starts."""
+
+    @property
+    def workdir(self) -> Path: ...
+
+    @property
+    def attempt(self) -> int:
+        """1-based attempt number of this execution of the node."""
+
+    @property
+    def dot_path(self) -> Path | None:
+        """The DOT file the graph came from, for resolving relative paths."""
+
+    def environment(self) -> dict[str, str]:
+        """``os.environ`` plus the ATTRACTOR_* contract variables for this attempt."""
+
+    def emit(self, event: Any) -> None:
+        """Send a typed event to every event sink."""
+
+    def progress(self, output_bytes: int) -> None:
+        """Report that the attempt's output grew to ``output_bytes`` (liveness)."""
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """A run option (CLI ``--backend``, ``--interviewer``, config values)."""
+
+    def plugin_hook(self) -> Any:
+        """The pluggy hook relay, for handlers that consult other plugins."""
+
+
+class LintRule(Protocol):
+    """A validation rule (spec §7.4)."""
+
+    name: str
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]: ...
+
+
+class Transform(Protocol):
+    """A graph rewrite applied after parsing and before validation (spec §9.1).
+
+    ``apply`` returns a new graph and leaves its argument untouched.
+    """
+
+    def apply(self, graph: Graph) -> Graph: ...
+
+
+class EventSink(Protocol):
+    """Receives every event of a run, in ``seq`` order, as a JSON-ready mapping."""
+
+    def emit(self, event: Mapping[str, Any]) -> None: ...
+
+    def close(self) -> None:
+        """Called once after the last event of the run; flush and release resources."""
+
+
+class CodergenBackend(Protocol):
+    """Produces a codergen stage's response (spec §4.5)."""
+
+    async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        ...

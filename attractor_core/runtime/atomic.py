@@ -1,0 +1,64 @@
+"""The one write primitive for run artifacts.
+
+Every JSON artifact goes through :func:`write_json_atomic`: a temp file in
+the same directory, write, fsync, rename over the target, fsync of the
+directory. A reader therefore sees either the old file or the new one,
+never a torn one, and a crash leaves at most a stale ``.tmp-*`` file that
+:func:`sweep_stale_temp_files` removes at start and resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+TEMP_PREFIX = ".tmp-"
+FILE_MODE = 0o644
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data`` (mode 0644), durably."""
+    directory = path.parent
+    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, path)
+    fsync_dir(directory)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`."""
+    text = json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sweep_stale_temp_files(root: Path) -> int:
+    """Remove temp files left by an interrupted write anywhere under ``root``."""
+    removed = 0
+    for tmp in root.rglob(f"{TEMP_PREFIX}*"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
