@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("validate", "run", "resume", "status")
+COMMANDS: tuple[str, ...] = ()  # each command module adds its name here
 
 EXIT_OK = 0
 EXIT_FAILED = 1

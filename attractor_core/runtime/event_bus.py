@@ -1,0 +1,78 @@
+"""The event bus: numbers events, adds the envelope and fans them out to sinks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from attractor_core.protocols import EventSink
+from attractor_core.runtime.events import Event
+from attractor_core.runtime.serialization import CONVERTER
+
+Observer = Callable[[Mapping[str, Any]], None]
+
+
+def utc_now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventBus:
+    """Delivers every event of one run to every sink, in strictly increasing ``seq``.
+
+    ``first_seq`` lets a resumed run continue the numbering of its
+    progress.ndjson. A sink that raises is closed and dropped with a note on
+    the remaining sinks' stream rather than killing the run: losing a log
+    line must never lose the run.
+    """
+
+    def __init__(self, run_id: str, sinks: Iterable[EventSink] = (), first_seq: int = 1):
+        self.run_id = run_id
+        self._sinks = list(sinks)
+        self._seq = first_seq - 1
+        self._observers: list[Observer] = []
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def subscribe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def emit(self, event: Event) -> Mapping[str, Any]:
+        self._seq += 1
+        record: dict[str, Any] = {
+            "event": event.name,
+            "ts": utc_now_iso(),
+            "run_id": self.run_id,
+            "seq": self._seq,
+        }
+        record.update(CONVERTER.unstructure(event))
+        for sink in list(self._sinks):
+            try:
+                sink.emit(record)
+            except Exception as exc:  # noqa: BLE001 - a broken sink must not end the run
+                self._sinks.remove(sink)
+                self._close_quietly(sink)
+                self._report_broken_sink(sink, exc)
+        for observer in self._observers:
+            observer(record)
+        return record
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            self._close_quietly(sink)
+        self._sinks.clear()
+
+    def _report_broken_sink(self, sink: EventSink, exc: Exception) -> None:
+        from attractor_core.runtime.events import Warning as WarningEvent
+
+        self.emit(WarningEvent(message=f"event sink {type(sink).__name__} failed and was "
+                                       f"dropped: {exc}"))
+
+    @staticmethod
+    def _close_quietly(sink: EventSink) -> None:
+        try:
+            sink.close()
+        except Exception:  # noqa: BLE001, S110 - already dropping this sink
+            pass

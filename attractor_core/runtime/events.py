@@ -1,0 +1,195 @@
+"""Typed run events.
+
+Each event is a frozen attrs class whose ``name`` is the ``event`` field of
+its JSON form. The :class:`~attractor_core.runtime.event_bus.EventBus`
+adds the envelope (``event``, ``ts``, ``run_id``, ``seq``). docs/events.md
+documents every class in :data:`ALL_EVENTS`; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from attrs import field, frozen
+
+
+@frozen
+class Event:
+    name: ClassVar[str] = ""
+
+
+# -- run lifecycle -----------------------------------------------------------
+@frozen
+class RunStarted(Event):
+    name: ClassVar[str] = "run_started"
+    graph_name: str
+    goal: str
+    dot_file: str
+    logs_root: str
+    workdir: str
+    resumed: bool = False
+    restart_count: int = 0
+
+
+@frozen
+class RunCompleted(Event):
+    name: ClassVar[str] = "run_completed"
+    status: str
+    exit_path: str
+    duration_ms: int
+    completed_nodes: int
+
+
+@frozen
+class RunFailed(Event):
+    name: ClassVar[str] = "run_failed"
+    status: str
+    exit_path: str
+    failure_reason: str
+    failure_class: str
+    failed_node_id: str
+    duration_ms: int
+
+
+@frozen
+class LoopRestart(Event):
+    name: ClassVar[str] = "loop_restart"
+    from_node: str
+    to_node: str
+    restart_count: int
+    logs_dir: str
+
+
+@frozen
+class CheckpointSaved(Event):
+    name: ClassVar[str] = "checkpoint_saved"
+    node_id: str
+    completed_nodes: int
+
+
+# -- stage lifecycle ---------------------------------------------------------
+@frozen
+class StageAttemptStart(Event):
+    name: ClassVar[str] = "stage_attempt_start"
+    node_id: str
+    handler_type: str
+    attempt: int
+    attempt_id: str
+    branch_key: str = ""
+
+
+@frozen
+class StageAttemptEnd(Event):
+    name: ClassVar[str] = "stage_attempt_end"
+    node_id: str
+    attempt: int
+    attempt_id: str
+    status: str
+    duration_ms: int
+    failure_reason: str = ""
+    failure_class: str = ""
+    branch_key: str = ""
+
+
+@frozen
+class RetryDecision(Event):
+    name: ClassVar[str] = "retry_decision"
+    node_id: str
+    attempt: int
+    will_retry: bool
+    failure_class: str
+    reason: str
+    max_retries: int
+
+
+@frozen
+class StageRetrySleep(Event):
+    name: ClassVar[str] = "stage_retry_sleep"
+    node_id: str
+    attempt: int
+    delay_ms: int
+
+
+@frozen
+class EdgeSelected(Event):
+    """``reason`` says which rule chose the edge: ``condition``, ``preferred_label``,
+    ``suggested_next_ids``, ``weight``, ``lexical``, ``fail_edge`` or ``retry_target``;
+    ``step`` is the §3.3 step (1-5), or 0 for failure routing."""
+
+    name: ClassVar[str] = "edge_selected"
+    from_node: str
+    to_node: str
+    reason: str
+    step: int
+    label: str = ""
+    condition: str = ""
+    branch_key: str = ""
+
+
+@frozen
+class GoalGateUnsatisfied(Event):
+    name: ClassVar[str] = "goal_gate_unsatisfied"
+    node_ids: tuple[str, ...] = field(converter=tuple)
+    retry_target: str
+
+
+# -- human gates ---------------------------------------------------------------
+@frozen
+class InterviewStarted(Event):
+    name: ClassVar[str] = "interview_started"
+    node_id: str
+    question: str
+    options: tuple[str, ...] = field(converter=tuple, default=())
+
+
+@frozen
+class InterviewCompleted(Event):
+    name: ClassVar[str] = "interview_completed"
+    node_id: str
+    question: str
+    answer: str
+    duration_ms: int
+
+
+@frozen
+class InterviewTimeout(Event):
+    name: ClassVar[str] = "interview_timeout"
+    node_id: str
+    question: str
+    duration_ms: int
+    default_choice: str = ""
+
+
+@frozen
+class Warning(Event):  # noqa: A001 - the event is called "warning" on the wire
+    """Something odd that did not stop the run (an unknown status.json key...)."""
+
+    name: ClassVar[str] = "warning"
+    message: str
+    node_id: str = ""
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    RunStarted,
+    RunCompleted,
+    RunFailed,
+    LoopRestart,
+    CheckpointSaved,
+    StageAttemptStart,
+    StageAttemptEnd,
+    RetryDecision,
+    StageRetrySleep,
+    EdgeSelected,
+    GoalGateUnsatisfied,
+    InterviewStarted,
+    InterviewCompleted,
+    InterviewTimeout,
+    Warning,
+)
+
+
+def event_fields(cls: type[Event]) -> dict[str, Any]:
+    """Field name -> attrs field, for documentation and tests."""
+    import attrs
+
+    return {f.name: f for f in attrs.fields(cls)}

@@ -1,0 +1,1 @@
+"""Built-in node handlers for attractor."""

@@ -1,0 +1,1 @@
+"""Built-in policies for attractor: event sinks, status sources, classifiers, failover, LLM."""
