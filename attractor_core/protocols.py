@@ -19,12 +19,21 @@ if TYPE_CHECKING:
 class Handler(Protocol):
     """Executes one node type (spec §4.1).
 
-    ``execute`` must return an ``Outcome``. An exception it raises becomes a
-    ``fail`` outcome with a ``crash.txt`` traceback, never a success.
-    Cancellation (``trio.Cancelled``) must be allowed to propagate.
+    ``execute`` returns an ``Outcome``, or ``None`` to say "no opinion": the
+    engine then uses a status file written during the attempt, then the
+    node's ``auto_status``, else fails with "no status reported". A status
+    file at ``run.stage_dir / "status.json"`` written during the attempt
+    takes precedence over the returned outcome. The handler must not apply
+    ``context_updates`` itself: it returns them and the engine merges them.
+    An exception it raises becomes a ``fail`` outcome with a ``crash.txt``
+    traceback, never a success. Cancellation (``trio.Cancelled``, from a
+    stage timeout or a run cancellation) must be allowed to propagate, after
+    the handler has stopped everything it started (process groups killed).
     """
 
-    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+    async def execute(
+        self, node: Node, context: Context, graph: Graph, run: StageRun
+    ) -> Outcome | None:
         ...
 
 
@@ -47,6 +56,15 @@ class StageRun(Protocol):
     @property
     def attempt(self) -> int:
         """1-based attempt number of this execution of the node."""
+
+    @property
+    def execution(self) -> int:
+        """1-based count of executions of this node in the run, across visits,
+        attempts, loop restarts and resumes (the checkpoint keeps it)."""
+
+    @property
+    def branch_key(self) -> str:
+        """The parallel branch this attempt runs in, or ``""`` on the main path."""
 
     @property
     def dot_path(self) -> Path | None:
