@@ -1,1 +1,99 @@
-"""Built-in transforms (spec §9.2), registered as an internal plugin."""
+"""Graph transforms (spec §9.1–9.3), applied after parsing and before validation.
+
+This module is one of the kernel's internal plugins: its
+``attractor_transforms`` hook contributes the two built-in transforms,
+``$goal`` expansion and then the model stylesheet. Because the kernel
+registers it before any entry-point plugin, ``apply_transforms`` runs the
+built-ins first and the custom ones after them, in registration order.
+A transform returns a new graph and never mutates its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import pluggy
+
+from attractor_core.model import Graph, Node
+from attractor_core.plugins import collect_in_registration_order, hookimpl
+from attractor_core.protocols import Transform
+from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
+
+
+class TransformError(Exception):
+    """A custom transform raised or returned something that is not a Graph."""
+
+    def __init__(self, transform_name: str, problem: str):
+        self.transform_name = transform_name
+        self.problem = problem
+        super().__init__(f"transform {transform_name} failed: {problem}")
+
+
+class ExpandGoal:
+    """Replace ``$goal`` in every node's ``prompt`` with the graph's ``goal`` (spec §9.2)."""
+
+    name = "expand_goal"
+
+    def apply(self, graph: Graph) -> Graph:
+        goal = graph.goal
+        changed = {
+            node_id: attrs.evolve(
+                node, attrs={**node.attrs, "prompt": node.prompt.replace("$goal", goal)}
+            )
+            for node_id, node in graph.nodes.items()
+            if "$goal" in node.prompt
+        }
+        if not changed:
+            return graph
+        return graph.with_nodes({**graph.nodes, **changed})
+
+
+class ApplyStylesheet:
+    """Give nodes the stylesheet's ``llm_*`` properties they do not set themselves (spec §8.5).
+
+    An invalid stylesheet leaves the graph unchanged; the ``stylesheet_syntax``
+    rule reports it with its line.
+    """
+
+    name = "apply_stylesheet"
+
+    def apply(self, graph: Graph) -> Graph:
+        if not graph.model_stylesheet.strip():
+            return graph
+        try:
+            sheet = parse_stylesheet(graph.model_stylesheet)
+        except StylesheetSyntaxError:
+            return graph
+        nodes: dict[str, Node] = {}
+        for node_id, node in graph.nodes.items():
+            extra = {k: v for k, v in sheet.properties_for(node).items() if k not in node.attrs}
+            nodes[node_id] = attrs.evolve(node, attrs={**node.attrs, **extra}) if extra else node
+        return graph.with_nodes(nodes)
+
+
+@hookimpl
+def attractor_transforms() -> Sequence[Transform]:
+    return [ExpandGoal(), ApplyStylesheet()]
+
+
+def transform_name(transform: object) -> str:
+    return str(getattr(transform, "name", "") or type(transform).__name__)
+
+
+def apply_transforms(graph: Graph, pm: pluggy.PluginManager) -> Graph:
+    """Run every transform of ``pm`` in order; raises :class:`TransformError` if one misbehaves."""
+    for transform in collect_in_registration_order(pm.hook.attractor_transforms()):
+        graph = _apply_one(transform, graph)
+    return graph
+
+
+def _apply_one(transform: Transform, graph: Graph) -> Graph:
+    name = transform_name(transform)
+    try:
+        result = transform.apply(graph)
+    except Exception as exc:
+        raise TransformError(name, f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(result, Graph):
+        raise TransformError(name, f"returned {type(result).__name__}, expected a Graph")
+    return result

@@ -1,1 +1,67 @@
-"""Built-in lint rules (spec §7.2), registered as an internal plugin."""
+"""The built-in lint rules (spec §7.2 plus our extras), as an internal plugin.
+
+Each rule function of ``rules.py`` is wrapped in a :class:`FunctionRule`
+and contributed through ``attractor_lint_rules`` exactly like a
+third-party rule. ``type_known`` is the exception: it needs the handler
+registry, so ``validate`` adds it with the handler types it resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from attractor_core.model import Graph
+from attractor_core.plugins import hookimpl
+from attractor_core.protocols import LintRule
+from attractor_core.validation import rules
+from attractor_core.validation.diagnostics import Diagnostic
+
+
+class FunctionRule:
+    """A lint rule made of a name and a ``graph -> diagnostics`` function."""
+
+    def __init__(self, name: str, check: Callable[[Graph], list[Diagnostic]]):
+        self.name = name
+        self.check = check
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        return self.check(graph)
+
+
+class TypeKnownRule:
+    """``type_known``: every explicit node ``type`` has an installed handler."""
+
+    def __init__(self, handler_types: Collection[str]):
+        self.name = "type_known"
+        self.handler_types = frozenset(handler_types)
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        return rules.type_known(graph, self.handler_types)
+
+
+_RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
+    rules.start_node,
+    rules.terminal_node,
+    rules.reachability,
+    rules.edge_target_exists,
+    rules.start_no_incoming,
+    rules.exit_no_outgoing,
+    rules.condition_syntax,
+    rules.stylesheet_syntax,
+    rules.fidelity_valid,
+    rules.retry_target_exists,
+    rules.goal_gate_has_retry,
+    rules.prompt_on_llm_nodes,
+    rules.attribute_value,
+    rules.condition_outcome_value,
+    rules.dead_end,
+    rules.reasoning_effort_valid,
+    rules.tool_command_present,
+)
+
+BUILTIN_RULES: tuple[LintRule, ...] = tuple(FunctionRule(f.__name__, f) for f in _RULE_FUNCTIONS)
+
+
+@hookimpl
+def attractor_lint_rules() -> Sequence[LintRule]:
+    return list(BUILTIN_RULES)

@@ -1,0 +1,72 @@
+"""The diagnostic model (spec §7.1) and ``ValidationError``.
+
+A :class:`Diagnostic` names its rule, severity, the node or edge it is
+about, where in the file it points and what to do about it. A pipeline
+with any ``error`` diagnostic must not run.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from attrs import frozen
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@frozen
+class Diagnostic:
+    """One finding. ``line`` 0 means unknown; ``edge`` is ``(source, target)`` or ``None``."""
+
+    rule: str
+    severity: Severity
+    message: str
+    node_id: str = ""
+    edge: tuple[str, str] | None = None
+    fix: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def format(self) -> str:
+        """``FILE:LINE: SEVERITY RULE: message``, then the fix on an indented line."""
+        where = f"{self.file or '<string>'}:{self.line}"
+        text = f"{where}: {self.severity.value} {self.rule}: {self.message}"
+        return f"{text}\n    fix: {self.fix}" if self.fix else text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "node_id": self.node_id,
+            "edge": list(self.edge) if self.edge is not None else None,
+            "fix": self.fix,
+        }
+
+
+def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.is_error]
+
+
+class ValidationError(Exception):
+    """A pipeline has error-severity diagnostics; ``str()`` lists each one with its fix."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        self.errors = tuple(errors_in(self.diagnostics))
+        count = len(self.errors)
+        lines = [f"pipeline is invalid ({count} error{'s' if count != 1 else ''}):"]
+        lines += [d.format() for d in self.errors]
+        super().__init__("\n".join(lines))
