@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("validate",)  # each command module adds its name here
+COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")  # each command module adds its name here
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -38,7 +38,9 @@ SHAPE_TO_TYPE: Mapping[str, str] = {
 }
 
 
-def _typed(owner: str, attributes: Mapping[str, str], key: str, parse: Callable[[str], T]) -> T | None:
+def _typed(
+    owner: str, attributes: Mapping[str, str], key: str, parse: Callable[[str], T]
+) -> T | None:
     raw = attributes.get(key)
     if raw is None:
         return None

@@ -8,6 +8,8 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.model.values import to_str_tuple
+
 
 class StageStatus(enum.Enum):
     SUCCESS = "success"
@@ -47,7 +49,7 @@ class Outcome:
 
     status: StageStatus
     preferred_label: str = ""
-    suggested_next_ids: tuple[str, ...] = field(default=(), converter=tuple)
+    suggested_next_ids: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     context_updates: Mapping[str, Any] = field(factory=dict)
     notes: str = ""
     failure_reason: str = ""

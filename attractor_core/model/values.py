@@ -8,6 +8,7 @@ rejected at parse time and a typed one is converted in exactly one place.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import attrs
 
@@ -91,3 +92,8 @@ def parse_bool(text: str) -> bool:
     if lowered in ("false", "no", "0", ""):
         return False
     raise ValueFormatError(f"invalid boolean {text!r}: use true or false")
+
+
+def to_str_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    """attrs converter: any iterable of strings becomes an immutable tuple."""
+    return tuple(items)

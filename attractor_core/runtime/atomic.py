@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +19,35 @@ TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data`` (mode 0644), durably."""
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Atomically replace ``path`` with ``data`` (mode 0644).
+
+    ``durable=False`` skips both fsyncs: still atomic for readers, but the
+    file may be lost in a power failure. Only for views such as live.json
+    that are rewritten constantly and never needed for recovery.
+    """
     directory = path.parent
-    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}"
+    # A random suffix keeps two writers of one path (threads, processes) apart.
+    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.chmod(tmp, FILE_MODE)
     os.replace(tmp, path)
-    fsync_dir(directory)
+    if durable:
+        fsync_dir(directory)
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
+def write_json_atomic(path: Path, payload: Any, *, durable: bool = True) -> None:
     """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`."""
     text = json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

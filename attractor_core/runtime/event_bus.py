@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -51,7 +52,7 @@ class EventBus:
         for sink in list(self._sinks):
             try:
                 sink.emit(record)
-            except Exception as exc:  # noqa: BLE001 - a broken sink must not end the run
+            except Exception as exc:
                 self._sinks.remove(sink)
                 self._close_quietly(sink)
                 self._report_broken_sink(sink, exc)
@@ -72,7 +73,5 @@ class EventBus:
 
     @staticmethod
     def _close_quietly(sink: EventSink) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already dropping this sink
             sink.close()
-        except Exception:  # noqa: BLE001, S110 - already dropping this sink
-            pass

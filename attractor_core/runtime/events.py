@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from attrs import field, frozen
 
+from attractor_core.model.values import to_str_tuple
+
 
 @frozen
 class Event:
@@ -129,7 +131,7 @@ class EdgeSelected(Event):
 @frozen
 class GoalGateUnsatisfied(Event):
     name: ClassVar[str] = "goal_gate_unsatisfied"
-    node_ids: tuple[str, ...] = field(converter=tuple)
+    node_ids: tuple[str, ...] = field(converter=to_str_tuple)
     retry_target: str
 
 
@@ -139,7 +141,7 @@ class InterviewStarted(Event):
     name: ClassVar[str] = "interview_started"
     node_id: str
     question: str
-    options: tuple[str, ...] = field(converter=tuple, default=())
+    options: tuple[str, ...] = field(converter=to_str_tuple, default=())
 
 
 @frozen
@@ -161,7 +163,7 @@ class InterviewTimeout(Event):
 
 
 @frozen
-class Warning(Event):  # noqa: A001 - the event is called "warning" on the wire
+class Warning(Event):
     """Something odd that did not stop the run (an unknown status.json key...)."""
 
     name: ClassVar[str] = "warning"

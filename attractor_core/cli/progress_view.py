@@ -1,0 +1,46 @@
+"""What ``attractor run`` prints while a run goes: plain lines, or a live line on a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+
+class ProgressView:
+    """An event observer. On a terminal the current stage is redrawn in place
+    (node, attempt, elapsed); elsewhere each stage start and end is one line."""
+
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty() if live is None else live
+        self._started: dict[str, float] = {}
+
+    def __call__(self, event: Mapping[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "stage_attempt_start":
+            self._started[event["attempt_id"]] = time.monotonic()
+            self._status(f"▶ {event['node_id']} (attempt {event['attempt']})")
+        elif kind == "stage_attempt_end":
+            elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
+            mark = "✓" if event["status"] in ("success", "partial_success") else "✗"
+            reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""
+            self._line(f"{mark} {event['node_id']} {event['status']} "
+                       f"(attempt {event['attempt']}, {elapsed:.1f}s){reason}")
+        elif kind == "stage_retry_sleep":
+            self._line(f"↻ {event['node_id']} retrying in {event['delay_ms']} ms")
+        elif kind == "loop_restart":
+            self._line(f"⟲ loop restart {event['restart_count']} at {event['to_node']}")
+
+    def _status(self, text: str) -> None:
+        if self.live:
+            self.stream.write(f"\r\x1b[2K{text}")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\x1b[2K" if self.live else ""
+        self.stream.write(prefix + text + "\n")
+        self.stream.flush()

@@ -1,0 +1,53 @@
+"""``attractor run GRAPH.dot``: run a pipeline to its end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from attractor_core.cli.common import (
+    add_run_options,
+    guarded,
+    load_config,
+    parse_assignments,
+    policy_flags,
+    run_options,
+)
+from attractor_core.cli.progress_view import ProgressView
+from attractor_core.engine import run_pipeline
+from attractor_core.runtime.final import FinalRecord
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a pipeline")
+    p.add_argument("graph", type=Path, help="the pipeline's DOT file")
+    p.add_argument("--logs-root", type=Path, help="run directory (default .attractor/runs/<id>)")
+    p.add_argument("--run-id", help="the run's id (default: time-stamped)")
+    p.add_argument("--workdir", type=Path, help="where tools and agents work (default: cwd)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
+                   help="override a graph attribute, e.g. --set goal='...'")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    add_run_options(p)
+    p.set_defaults(handler=guarded(_run))
+
+
+def _run(args: argparse.Namespace) -> int:
+    view = None if args.quiet else ProgressView()
+    record = trio.run(lambda: run_pipeline(
+        args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
+        options=run_options(args), overrides=parse_assignments(args.overrides, "--set"),
+        config=load_config(args.config), policy_overrides=policy_flags(args), on_event=view))
+    print_summary(record)
+    return record.exit_code
+
+
+def print_summary(record: FinalRecord) -> None:
+    line = f"run {record.run_id}: {record.status} ({record.exit_path})"
+    if record.failure_reason:
+        where = f" at {record.failed_node_id}" if record.failed_node_id else ""
+        line += f"{where}: {record.failure_reason}"
+    sys.stdout.write(f"{line}\nlogs: {record.logs_root}\n")

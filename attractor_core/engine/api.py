@@ -1,0 +1,100 @@
+"""The Python API of the engine: :func:`run_pipeline` and :func:`resume_pipeline`.
+
+Both are async (run them with ``trio.run``) and return the
+:class:`FinalRecord` that was written to ``final.json``. Input problems
+found before the run exists raise (``ParseError``, ``ValidationError``,
+``UsageError``); everything after is reported through final.json.
+Cancelling the caller's cancel scope ends the run as ``canceled``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from attractor_core.errors import UsageError
+from attractor_core.model import ValueFormatError
+from attractor_core.pipeline import load_pipeline
+from attractor_core.plugins import make_plugin_manager
+from attractor_core.policy import RunPolicy
+from attractor_core.runtime.atomic import sweep_stale_temp_files, write_text_atomic
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.final import FinalRecord
+from attractor_core.runtime.lock import RunLock
+from attractor_core.runtime.manifest import Manifest, write_manifest
+from attractor_core.runtime.rundir import RunDir
+
+from .run import Engine
+from .setup import EventObserver, build_services, new_run_id
+from .state import RunState, mirror_graph_attributes
+from .topology import find_start
+
+
+def resolve_policy(graph: Any, config: Mapping[str, str], cli: Mapping[str, str]) -> RunPolicy:
+    try:
+        return RunPolicy.resolve(graph, config, cli)
+    except ValueFormatError as exc:
+        raise UsageError(f"invalid run policy: {exc}") from None
+
+
+async def run_pipeline(
+    dot_path: str | Path, *, logs_root: str | Path | None = None,
+    workdir: str | Path | None = None, run_id: str | None = None,
+    options: Mapping[str, Any] | None = None, overrides: Mapping[str, str] | None = None,
+    config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
+    handle_signals: bool = True,
+) -> FinalRecord:
+    """Run the pipeline in ``dot_path`` from its start node to its end."""
+    pm = pm or make_plugin_manager()
+    source = Path(dot_path).resolve()
+    graph = load_pipeline(source, pm, overrides)
+    policy = resolve_policy(graph, config or {}, policy_overrides or {})
+    run_id = run_id or new_run_id()
+    work = Path(workdir or Path.cwd()).resolve()
+    root = Path(logs_root).resolve() if logs_root else work / ".attractor" / "runs" / run_id
+    run_dir = RunDir(root)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir.lock, run_id)
+    lock.acquire()
+    try:
+        _refuse_existing_run(run_dir)
+        sweep_stale_temp_files(root)
+        started = utc_now_iso()
+        write_manifest(run_dir.manifest, Manifest(
+            run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(source),
+            workdir=str(work), logs_root=str(root), started_at=started,
+            overrides=dict(overrides or {}), options=_plain(options or {}),
+            policy={**(config or {}), **(policy_overrides or {})}))
+        write_text_atomic(run_dir.graph_copy, source.read_text(encoding="utf-8"))
+        services = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
+                                  dot_path=source, pm=pm, policy=policy,
+                                  options=options or {}, on_event=on_event)
+        state = RunState(context=_initial_context_state(graph))
+        engine = Engine(services, state, started_at=started, handle_signals=handle_signals)
+        return await engine.execute(find_start(graph).id)
+    finally:
+        lock.release()
+
+
+def _refuse_existing_run(run_dir: RunDir) -> None:
+    if run_dir.manifest.exists():
+        raise UsageError(f"{run_dir.root} already holds a run; continue it with "
+                         f"'attractor resume --logs-root {run_dir.root}' or choose another "
+                         "--logs-root")
+
+
+def _initial_context_state(graph: Any) -> Any:
+    from attractor_core.model import Context
+
+    context = Context()
+    mirror_graph_attributes(dict(graph.attrs), context)
+    return context
+
+
+def _plain(options: Mapping[str, Any]) -> dict[str, str]:
+    """The options worth recording in the manifest (strings only; objects are not resumable)."""
+    return {k: v for k, v in options.items() if isinstance(v, str)}

@@ -1,0 +1,125 @@
+"""One stage attempt: prepare the stage dir, run the handler under its
+deadline, ingest the status, complete the failure fields, record it all."""
+
+from __future__ import annotations
+
+import math
+import traceback
+from pathlib import Path
+
+import attrs
+import trio
+
+from attractor_core.model import Duration, Node, Outcome, StageStatus
+from attractor_core.registry import UnknownHandlerError
+from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart, Warning
+from attractor_core.runtime.live import write_live
+from attractor_core.runtime.rundir import prepare_stage_dir
+from attractor_core.runtime.status_files import (
+    StatusFileError,
+    read_status_file,
+    write_status_file,
+)
+
+from .failure import complete_failure
+from .services import Lane, RunServices
+from .stage_run import AttemptRun
+
+STATUS_FILE = "status.json"
+
+
+async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int) -> Outcome:
+    # Even if a handler swallowed a cancellation, no attempt starts after one.
+    await trio.lowlevel.checkpoint_if_cancelled()
+    stage_dir = lane.stage_root() / node.id
+    prepare_stage_dir(stage_dir)
+    execution = lane.state.next_execution(node.id)
+    attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
+    run = AttemptRun(services, node, stage_dir, attempt, execution, attempt_id, lane.branch_key)
+    services.emit(StageAttemptStart(node.id, node.handler_type, attempt, attempt_id,
+                                    lane.branch_key))
+    write_live(services.run_dir.live, services.run_id, "running", current_node=node.id,
+               attempt=attempt, branch_key=lane.branch_key)
+    lane.state.context.set("current_node", node.id)
+    started_at, t0 = utc_now_iso(), trio.current_time()
+    outcome = await _execute(services, lane, node, run)
+    outcome = complete_failure(services, node, outcome)
+    duration_ms = int((trio.current_time() - t0) * 1000)
+    write_status_file(stage_dir / STATUS_FILE, outcome, {
+        "run_id": services.run_id, "node_id": node.id, "attempt": attempt,
+        "started_at": started_at, "finished_at": utc_now_iso(), "duration_ms": duration_ms,
+    })
+    services.emit(StageAttemptEnd(node.id, attempt, attempt_id, outcome.status.value,
+                                  duration_ms, outcome.failure_reason, outcome.failure_class,
+                                  lane.branch_key))
+    return outcome
+
+
+async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun) -> Outcome:
+    try:
+        handler = services.registry.resolve(node)
+    except UnknownHandlerError as exc:
+        return Outcome.fail(str(exc), "structural")
+    deadline = services.policy.stage_deadline(node.timeout)
+    try:
+        with trio.move_on_after(deadline.seconds if deadline else math.inf) as scope:
+            returned = await handler.execute(node, lane.state.context, services.graph, run)
+    except Exception as exc:
+        return _crashed(run.stage_dir, exc)
+    if scope.cancelled_caught:
+        return _timed_out(deadline)
+    return ingest_status(services, node, run.stage_dir, returned)
+
+
+def _timed_out(deadline: Duration | None) -> Outcome:
+    return Outcome.fail(f"stage timeout after {deadline}", "transient_infra",
+                        details={"timeout": True})
+
+
+def _crashed(stage_dir: Path, exc: BaseException) -> Outcome:
+    text = "".join(traceback.format_exception(exc))
+    write_text_atomic(stage_dir / "crash.txt", text)
+    return Outcome.fail(f"handler crashed: {type(exc).__name__}: {exc}", "deterministic",
+                        details={"crash": "crash.txt"})
+
+
+def ingest_status(services: RunServices, node: Node, stage_dir: Path,
+                  returned: Outcome | None) -> Outcome:
+    """Canonical status.json written during the attempt, then the handler's
+    outcome, then ``auto_status``, else a failure (docs/spec-deltas.md)."""
+    try:
+        found = read_status_file(stage_dir / STATUS_FILE)
+    except StatusFileError as exc:
+        return Outcome.fail(str(exc), "deterministic")
+    if found is not None:
+        from_file, unknown = found
+        if unknown:
+            services.emit(Warning(f"{stage_dir / STATUS_FILE}: unknown keys ignored: "
+                                  f"{', '.join(unknown)}", node.id))
+        return merge_outcomes(returned, from_file)
+    if returned is not None:
+        return returned
+    if node.auto_status:
+        return Outcome.success("auto-status: handler completed without writing status")
+    return Outcome.fail(f"no status reported by node {node.id}", "deterministic")
+
+
+def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
+    """The file decides; it adds to the handler's context updates and details
+    and never erases a field the handler set but the file left empty."""
+    if handler is None:
+        return from_file
+    changes: dict[str, object] = {"status": from_file.status}
+    for field in attrs.fields(Outcome):
+        value = getattr(from_file, field.name)
+        if field.name not in ("status", "context_updates", "details") and value:
+            changes[field.name] = value
+    changes["context_updates"] = {**handler.context_updates, **from_file.context_updates}
+    changes["details"] = {**handler.details, **from_file.details}
+    if from_file.status not in (StageStatus.FAIL, StageStatus.RETRY):
+        # A file that reports success clears a failure the handler saw.
+        for name in ("failure_reason", "failure_class", "failure_signature", "failed_node_id"):
+            changes[name] = getattr(from_file, name)
+    return attrs.evolve(handler, **changes)  # type: ignore[arg-type]

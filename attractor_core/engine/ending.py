@@ -1,0 +1,36 @@
+"""``Ending``: how a traversal finished, before it becomes final.json."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from attractor_core.runtime.checkpoint import NodeRecord
+from attractor_core.runtime.final import ExitPath
+
+
+@frozen
+class Ending:
+    status: str  # success | fail | canceled
+    exit_path: str
+    failure_reason: str = ""
+    failure_class: str = ""
+    failure_signature: str = ""
+    failed_node_id: str = ""
+    abort_reason: str = ""
+
+    @classmethod
+    def success(cls, exit_path: str = ExitPath.SUCCESS) -> Ending:
+        return cls("success", exit_path)
+
+    @classmethod
+    def failed(cls, exit_path: str, record: NodeRecord | None = None, reason: str = "",
+               failure_class: str = "", node_id: str = "", abort_reason: str = "") -> Ending:
+        """A failure; the causal ``record`` supplies what the arguments leave empty."""
+        rec = record or NodeRecord("fail")
+        return cls("fail", exit_path, reason or rec.failure_reason,
+                   failure_class or rec.failure_class, rec.failure_signature,
+                   node_id or rec.failed_node_id, abort_reason)
+
+    @classmethod
+    def canceled(cls, reason: str) -> Ending:
+        return cls("canceled", ExitPath.CANCELED, reason, "canceled")

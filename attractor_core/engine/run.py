@@ -1,0 +1,124 @@
+"""The run lifecycle (spec §3.1): initialise, execute, terminalise.
+
+:class:`Engine` owns one run: its services, its state, its cancel scope.
+Whatever happens inside, ``execute`` writes ``final.json`` exactly once
+and then emits the terminal event as the last line of progress.ndjson.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import trio
+
+from attractor_core.model import Outcome
+from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.checkpoint import InFlight, save_checkpoint
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
+from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
+from attractor_core.runtime.live import write_live
+
+from .ending import Ending
+from .services import Lane, RunServices
+from .signals import can_watch_signals, watch_signals
+from .state import RunState
+from .traversal import traverse
+
+
+class Engine:
+    def __init__(self, services: RunServices, state: RunState, *, started_at: str,
+                 handle_signals: bool = True):
+        self.services = services
+        self.state = state
+        self.started_at = started_at
+        self.handle_signals = handle_signals and can_watch_signals()
+        self._cancel_scope: trio.CancelScope | None = None
+        self._cancel_ending: Ending | None = None
+        self._final: FinalRecord | None = None
+        self._t0 = trio.current_time()
+
+    # -- cancellation ----------------------------------------------------
+    def cancel(self, reason: str = "canceled through the API",
+               ending: Ending | None = None) -> None:
+        """Stop the run: no stage starts and no edge is followed after this."""
+        if self._cancel_ending is None:
+            self._cancel_ending = ending or Ending.canceled(reason)
+        if self._cancel_scope is not None:
+            self._cancel_scope.cancel()
+
+    # -- the main lane -----------------------------------------------------
+    def main_lane(self) -> Lane:
+        run_dir = self.services.run_dir
+        return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
+                    checkpoint=self._checkpoint)
+
+    def _checkpoint(self, current: str, next_node: str, in_flight: InFlight | None) -> None:
+        cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight)
+        save_checkpoint(self.services.run_dir.checkpoint, cp)
+
+    # -- lifecycle -------------------------------------------------------
+    async def execute(self, start: str, *, resumed: bool = False,
+                      first_outcome: Outcome | None = None) -> FinalRecord:
+        self._emit_started(resumed)
+        try:
+            ending = await self._traverse_cancellable(start, first_outcome)
+        except trio.Cancelled:
+            # The caller cancelled us from outside: still leave a final.json.
+            self._terminalize(self._cancel_ending or Ending.canceled("canceled by the caller"))
+            raise
+        except Exception as exc:
+            ending = self._engine_error(exc)
+        return self._terminalize(ending)
+
+    async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
+        if self._cancel_ending is not None:
+            return self._cancel_ending  # cancelled before it began: nothing may run
+        ending: Ending | None = None
+        with trio.CancelScope() as scope:
+            self._cancel_scope = scope
+            async with trio.open_nursery() as nursery:
+                if self.handle_signals:
+                    nursery.start_soon(watch_signals, self.cancel)
+                ending = await traverse(self.services, self.main_lane(), start, first_outcome)
+                nursery.cancel_scope.cancel()
+        if ending is None or self._cancel_ending is not None:
+            return self._cancel_ending or Ending.canceled("run canceled")
+        return ending
+
+    def _emit_started(self, resumed: bool) -> None:
+        s = self.services
+        s.emit(RunStarted(s.graph.name, s.graph.goal, str(s.dot_path or ""), str(s.run_dir.root),
+                          str(s.workdir), resumed, self.state.restart_count))
+
+    def _engine_error(self, exc: BaseException) -> Ending:
+        path = self.services.run_dir.engine_crash
+        write_text_atomic(path, "".join(traceback.format_exception(exc)))
+        return Ending.failed(ExitPath.ENGINE_ERROR, reason=(
+            f"internal error in attractor: {type(exc).__name__}: {exc} (traceback in {path}); "
+            "the run can be resumed with attractor resume"), failure_class="structural")
+
+    def _terminalize(self, ending: Ending) -> FinalRecord:
+        if self._final is not None:
+            return self._final
+        s = self.services
+        record = FinalRecord(
+            run_id=s.run_id, status=ending.status, exit_path=ending.exit_path,
+            started_at=self.started_at, finished_at=utc_now_iso(),
+            duration_ms=int((trio.current_time() - self._t0) * 1000),
+            logs_root=str(s.run_dir.root), failure_reason=ending.failure_reason,
+            failure_class=ending.failure_class, failure_signature=ending.failure_signature,
+            failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
+            completed_nodes=tuple(self.state.completed_nodes),
+            restart_count=self.state.restart_count)
+        write_final(s.run_dir.final, record)
+        self._final = record
+        write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
+        if ending.status == "success":
+            s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,
+                                len(record.completed_nodes)))
+        else:
+            s.emit(RunFailed(ending.status, ending.exit_path, ending.failure_reason,
+                             ending.failure_class, ending.failed_node_id, record.duration_ms))
+        s.bus.close()
+        return record

@@ -1,0 +1,57 @@
+"""What every part of a running engine shares (``RunServices``) and what a
+single line of traversal owns (``Lane``: the main path, or one parallel branch)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from attrs import define, field
+
+from attractor_core.model import Graph
+from attractor_core.policy import RunPolicy
+from attractor_core.registry import HandlerRegistry
+from attractor_core.runtime.checkpoint import InFlight
+from attractor_core.runtime.event_bus import EventBus
+from attractor_core.runtime.events import Event
+from attractor_core.runtime.rundir import RunDir
+
+from .state import RunState
+
+
+@define
+class RunServices:
+    graph: Graph
+    run_id: str
+    run_dir: RunDir
+    workdir: Path
+    dot_path: Path | None
+    pm: pluggy.PluginManager
+    registry: HandlerRegistry
+    bus: EventBus
+    policy: RunPolicy
+    options: Mapping[str, Any]
+    rng: random.Random = field(factory=random.Random)
+
+    def emit(self, event: Event) -> None:
+        self.bus.emit(event)
+
+
+CheckpointWriter = Callable[[str, str, "InFlight | None"], None]
+
+
+def _no_checkpoint(current: str, next_node: str, in_flight: InFlight | None) -> None:
+    return None
+
+
+@define
+class Lane:
+    """One traversal: its state, where its stage dirs go, how it checkpoints."""
+
+    state: RunState
+    stage_root: Callable[[], Path]
+    branch_key: str = ""
+    checkpoint: CheckpointWriter = _no_checkpoint

@@ -1,0 +1,58 @@
+"""Building a run's services: plugin manager, registry, sinks, policy."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from attractor_core.model import Graph
+from attractor_core.plugins import collect_in_registration_order
+from attractor_core.policy import RunPolicy
+from attractor_core.registry import HandlerRegistry
+from attractor_core.runtime.event_bus import EventBus
+from attractor_core.runtime.rundir import RunDir
+
+from .services import RunServices
+
+EventObserver = Callable[[Mapping[str, Any]], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def last_seq(progress: Path) -> int:
+    """The ``seq`` of the last complete line of progress.ndjson (0 if none)."""
+    try:
+        with progress.open("rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+    except FileNotFoundError:
+        return 0
+    # The last element is "" after a final newline, or a torn line: skip it either way.
+    for line in reversed(tail.split(b"\n")[:-1]):
+        try:
+            return int(json.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0
+
+
+def build_services(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
+                   dot_path: Path | None, pm: pluggy.PluginManager, policy: RunPolicy,
+                   options: Mapping[str, Any], on_event: EventObserver | None) -> RunServices:
+    sinks = collect_in_registration_order(
+        pm.hook.attractor_event_sinks(logs_root=run_dir.root, run_id=run_id))
+    bus = EventBus(run_id, sinks, first_seq=last_seq(run_dir.progress) + 1)
+    if on_event is not None:
+        bus.subscribe(on_event)
+    return RunServices(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
+                       dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
+                       bus=bus, policy=policy, options=dict(options))

@@ -1,0 +1,69 @@
+"""``AttemptRun``: the engine's implementation of ``StageRun`` for one attempt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from attrs import define
+
+from attractor_core.model import Node
+from attractor_core.runtime.events import Event
+
+from .services import RunServices
+
+
+@define
+class AttemptRun:
+    services: RunServices
+    node: Node
+    stage_dir: Path
+    attempt: int
+    execution: int
+    attempt_id: str
+    branch_key: str = ""
+    output_bytes: int = 0
+
+    @property
+    def run_id(self) -> str:
+        return self.services.run_id
+
+    @property
+    def logs_root(self) -> Path:
+        return self.services.run_dir.root
+
+    @property
+    def workdir(self) -> Path:
+        return self.services.workdir
+
+    @property
+    def dot_path(self) -> Path | None:
+        return self.services.dot_path
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "ATTRACTOR_RUN_ID": self.run_id,
+            "ATTRACTOR_NODE_ID": self.node.id,
+            "ATTRACTOR_ATTEMPT": str(self.attempt),
+            "ATTRACTOR_LOGS_ROOT": str(self.logs_root),
+            "ATTRACTOR_STAGE_DIR": str(self.stage_dir),
+            "ATTRACTOR_STATUS_PATH": str(self.stage_dir / "status.json"),
+            "ATTRACTOR_WORKDIR": str(self.workdir),
+        })
+        return env
+
+    def emit(self, event: Any) -> None:
+        if not isinstance(event, Event):
+            raise TypeError(f"emit() takes an attractor event, not {type(event).__name__}")
+        self.services.emit(event)
+
+    def progress(self, output_bytes: int) -> None:
+        self.output_bytes = max(self.output_bytes, output_bytes)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.services.options.get(key, default)
+
+    def plugin_hook(self) -> Any:
+        return self.services.pm.hook

@@ -1,0 +1,107 @@
+"""The core loop (spec §3.2): execute a node, record it, pick the next hop.
+
+The same loop drives the main path and (step 3) each parallel branch; a
+``Lane`` carries what differs between them.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from attractor_core.model import Context, Node, Outcome, StageStatus
+from attractor_core.runtime.events import CheckpointSaved, EdgeSelected, GoalGateUnsatisfied
+from attractor_core.runtime.final import ExitPath
+
+from .ending import Ending
+from .goal_gates import gate_retry_target, unsatisfied_gates
+from .restart import loop_restart
+from .routing import Route, route
+from .services import Lane, RunServices
+from .stage import run_node
+from .state import record_of
+from .topology import is_exit
+
+
+async def traverse(services: RunServices, lane: Lane, start: str,
+                   first_outcome: Outcome | None = None) -> Ending:
+    """Walk from ``start`` until the run ends. ``first_outcome`` replaces the
+    first node's execution (a resumed node that may not run again)."""
+    current = start
+    while True:
+        node = services.graph.nodes[current]
+        if is_exit(node):
+            jump = _gate_jump(services, lane, node)
+            if isinstance(jump, Ending):
+                return jump
+            if jump:
+                current = jump
+                continue
+        outcome = first_outcome or await run_node(services, lane, node)
+        first_outcome = None
+        await trio.lowlevel.checkpoint_if_cancelled()  # a cancelled run selects no edge
+        finish_stage(lane.state.context, lane, node, outcome)
+        if is_exit(node):
+            lane.checkpoint(node.id, "", None)
+            return Ending.success()
+        hop = route(node, outcome, lane.state.context, services.graph)
+        if hop is None:
+            lane.checkpoint(node.id, "", None)
+            return _dead_end(lane, node, outcome)
+        if hop.edge is not None and hop.edge.loop_restart:
+            restarted = loop_restart(services, lane, node, hop)
+            if isinstance(restarted, Ending):
+                return restarted
+        _advance(services, lane, node, hop)
+        current = hop.target
+
+
+def _advance(services: RunServices, lane: Lane, node: Node, hop: Route) -> None:
+    lane.checkpoint(node.id, hop.target, None)
+    services.emit(CheckpointSaved(node.id, len(lane.state.completed_nodes)))
+    edge = hop.edge
+    services.emit(EdgeSelected(node.id, hop.target, hop.reason, hop.step,
+                               edge.label if edge else "", edge.condition if edge else "",
+                               lane.branch_key))
+
+
+def finish_stage(context: Context, lane: Lane, node: Node, outcome: Outcome) -> None:
+    """Record the outcome and expose it to conditions and later stages (§3.2 step 4)."""
+    state = lane.state
+    record = record_of(outcome)
+    state.completed_nodes.append(node.id)
+    state.node_outcomes[node.id] = record
+    state.last_outcome = record
+    context.apply_updates(outcome.context_updates)
+    context.apply_updates({
+        "outcome": outcome.status.value,
+        "preferred_label": outcome.preferred_label,
+        "failure_reason": outcome.failure_reason,
+        "failure_class": outcome.failure_class,
+        "failure_signature": outcome.failure_signature,
+        "failed_node_id": outcome.failed_node_id,
+    })
+
+
+def _gate_jump(services: RunServices, lane: Lane, node: Node) -> Ending | str:
+    """At the exit: goal gates first, then refuse to turn a failure into success."""
+    state = lane.state
+    gates = unsatisfied_gates(services.graph, state.node_outcomes)
+    if gates:
+        target = gate_retry_target(gates[0], services.graph)
+        services.emit(GoalGateUnsatisfied([g.id for g in gates], target))
+        if target:
+            return target
+        ids = ", ".join(g.id for g in gates)
+        return Ending.failed(ExitPath.GOAL_GATE_UNSATISFIED, state.node_outcomes[gates[0].id],
+                             reason=f"goal gate unsatisfied ({ids}) and no retry target",
+                             node_id=gates[0].id)
+    last = state.last_outcome
+    if last is not None and last.status == StageStatus.FAIL.value:
+        return Ending.failed(ExitPath.STAGE_FAILED, last)
+    return ""
+
+
+def _dead_end(lane: Lane, node: Node, outcome: Outcome) -> Ending:
+    if outcome.status is StageStatus.FAIL:
+        return Ending.failed(ExitPath.STAGE_FAILED, lane.state.last_outcome)
+    return Ending.success(ExitPath.DEAD_END)

@@ -1,0 +1,73 @@
+"""``final.json``: how a run ended, written exactly once per run.
+
+``exit_path`` is a stable code; docs/run-artifacts.md lists them all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from attrs import field, frozen
+
+from attractor_core.model.values import to_str_tuple
+from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.runtime.serialization import CONVERTER
+
+SCHEMA_VERSION = 1
+
+
+class ExitPath:
+    """The stable codes of ``final.json``'s ``exit_path``."""
+
+    SUCCESS = "success"  # reached the exit node with goal gates satisfied
+    DEAD_END = "dead_end"  # a non-failed stage with no outgoing edge (spec §3.2)
+    STAGE_FAILED = "stage_failed"  # a failure with no route, or walked into the exit
+    GOAL_GATE_UNSATISFIED = "goal_gate_unsatisfied"
+    LOOP_RESTART_LIMIT = "loop_restart_limit"
+    CANCELED = "canceled"  # SIGINT, SIGTERM or the Python API
+    WATCHDOG_STALL = "watchdog_stall"
+    CYCLE_BREAKER = "cycle_breaker"
+    INVALID_GRAPH = "invalid_graph"  # discovered after the logs root existed (resume)
+    RESUME_FAILED = "resume_failed"
+    ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
+
+    ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
+           CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, INVALID_GRAPH, RESUME_FAILED, ENGINE_ERROR)
+
+
+@frozen
+class FinalRecord:
+    run_id: str
+    status: str  # success | fail | canceled
+    exit_path: str
+    started_at: str
+    finished_at: str
+    duration_ms: int
+    logs_root: str
+    failure_reason: str = ""
+    failure_class: str = ""
+    failure_signature: str = ""
+    failed_node_id: str = ""
+    abort_reason: str = ""
+    completed_nodes: tuple[str, ...] = field(default=(), converter=to_str_tuple)
+    restart_count: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def exit_code(self) -> int:
+        return {"success": 0, "canceled": 3}.get(self.status, 1)
+
+
+def write_final(path: Path, record: FinalRecord) -> None:
+    write_json_atomic(path, CONVERTER.unstructure(record))
+
+
+def read_final(path: Path) -> FinalRecord | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return CONVERTER.structure(raw, FinalRecord)
+    except FileNotFoundError:
+        return None
+    except Exception:
+        return None

@@ -1,0 +1,77 @@
+"""The run directory layout: every path a run writes, in one place.
+
+``{logs_root}/`` holds the run-level artifacts (manifest, graph copy,
+checkpoint, final, progress, live, lock). Stage directories live in the
+*stage root*: the logs root itself, or ``restart-N/`` after N loop
+restarts. Earlier attempts of a node are archived as
+``{stage_root}/{node_id}/attempt-N/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from attrs import frozen
+
+ATTEMPT_PREFIX = "attempt-"
+
+
+@frozen
+class RunDir:
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def graph_copy(self) -> Path:
+        return self.root / "graph.dot"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.json"
+
+    @property
+    def final(self) -> Path:
+        return self.root / "final.json"
+
+    @property
+    def progress(self) -> Path:
+        return self.root / "progress.ndjson"
+
+    @property
+    def live(self) -> Path:
+        return self.root / "live.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "run.lock"
+
+    @property
+    def engine_crash(self) -> Path:
+        return self.root / "engine-crash.txt"
+
+    def stage_root(self, restart_count: int) -> Path:
+        return self.root if restart_count == 0 else self.root / f"restart-{restart_count}"
+
+    def stage_dir(self, restart_count: int, node_id: str) -> Path:
+        return self.stage_root(restart_count) / node_id
+
+
+def prepare_stage_dir(stage_dir: Path) -> None:
+    """Create the stage dir, moving what an earlier attempt left into ``attempt-N/``.
+
+    Afterwards the directory holds only archives, so any file in it was
+    written during the new attempt.
+    """
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    leftovers = [p for p in stage_dir.iterdir() if not p.name.startswith(ATTEMPT_PREFIX)]
+    if not leftovers:
+        return
+    archives = sum(1 for p in stage_dir.iterdir() if p.name.startswith(ATTEMPT_PREFIX))
+    archive = stage_dir / f"{ATTEMPT_PREFIX}{archives + 1}"
+    archive.mkdir()
+    for path in leftovers:
+        os.replace(path, archive / path.name)

@@ -1,0 +1,105 @@
+"""Reading a stage's ``status.json`` (spec Appendix C) into an ``Outcome``.
+
+A status file that exists but cannot be trusted is a deterministic
+failure naming the file and the problem, never a silent success.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from attractor_core.model import Outcome, StageStatus
+from attractor_core.runtime.atomic import write_json_atomic
+
+_STR_FIELDS = {
+    "preferred_label": "preferred_label",
+    "preferred_next_label": "preferred_label",
+    "notes": "notes",
+    "failure_reason": "failure_reason",
+    "failure_class": "failure_class",
+    "failure_signature": "failure_signature",
+}
+_OWNERSHIP = ("run_id", "node_id", "attempt")
+KNOWN_KEYS = frozenset({"outcome", "status", "suggested_next_ids", "context_updates", "details",
+                        *_STR_FIELDS, *_OWNERSHIP, "failed_node_id", "started_at",
+                        "finished_at", "duration_ms", "timeout", "source"})
+
+
+class StatusFileError(ValueError):
+    """A status file exists but is malformed."""
+
+
+def parse_status(raw: Any, path: Path) -> tuple[Outcome, list[str]]:
+    """Turn decoded JSON into an Outcome; returns it with the unknown keys found."""
+    if not isinstance(raw, Mapping):
+        raise StatusFileError(f"{path}: expected a JSON object, found {type(raw).__name__}")
+    value = raw.get("outcome", raw.get("status"))
+    if not isinstance(value, str):
+        raise StatusFileError(f"{path}: missing or non-string 'outcome'")
+    try:
+        status = StageStatus.parse(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in StageStatus)
+        raise StatusFileError(f"{path}: unknown outcome {value!r} (use one of {allowed})") from None
+    fields: dict[str, Any] = {"status": status}
+    for key, target in _STR_FIELDS.items():
+        if key in raw:
+            fields[target] = _expect(raw[key], str, key, path)
+    if "suggested_next_ids" in raw:
+        ids = _expect(raw["suggested_next_ids"], list, "suggested_next_ids", path)
+        if not all(isinstance(i, str) for i in ids):
+            raise StatusFileError(f"{path}: suggested_next_ids must be a list of strings")
+        fields["suggested_next_ids"] = tuple(ids)
+    if "context_updates" in raw:
+        updates = _expect(raw["context_updates"], dict, "context_updates", path)
+        fields["context_updates"] = dict(updates)
+    if "details" in raw:
+        fields["details"] = dict(_expect(raw["details"], dict, "details", path))
+    unknown = sorted(k for k in raw if k not in KNOWN_KEYS)
+    return Outcome(**fields), unknown
+
+
+def read_status_file(path: Path) -> tuple[Outcome, list[str]] | None:
+    """None if the file does not exist; raises StatusFileError if it is bad."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StatusFileError(f"{path}: unreadable: {exc}") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise StatusFileError(f"{path}: malformed JSON: {exc}") from None
+    return parse_status(raw, path)
+
+
+def _expect(value: Any, kind: type, key: str, path: Path) -> Any:
+    if not isinstance(value, kind):
+        raise StatusFileError(f"{path}: field {key!r} must be {kind.__name__}, "
+                              f"found {type(value).__name__}")
+    return value
+
+
+def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> None:
+    """Write the engine's record of an attempt: the outcome plus engine-owned metadata."""
+    payload: dict[str, Any] = {"outcome": outcome.status.value}
+    for field in attrs.fields(Outcome):
+        if field.name == "status":
+            continue
+        value = getattr(outcome, field.name)
+        if value:
+            payload[field.name] = list(value) if isinstance(value, tuple) else value
+    payload.update(meta)
+    write_json_atomic(path, _json_safe(payload))
+
+
+def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
+    # Context updates may hold values json cannot encode; keep their text.
+    safe: dict[str, Any] = json.loads(json.dumps(payload, default=str))
+    return safe
