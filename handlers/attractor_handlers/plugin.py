@@ -1,7 +1,45 @@
-"""Entry point of the ``attractor-handlers`` distribution (group ``attractor``)."""
+"""Entry point of the ``attractor-handlers`` distribution (group ``attractor``).
+
+Registers the built-in node handlers, the ``simulate`` codergen backend and
+the built-in interviewers. Every call returns fresh handler instances, so
+two runs never share handler state.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pluggy
 
+from attractor_handlers import interviewers
+from attractor_handlers.backends.simulate import SimulateBackend
+from attractor_handlers.codergen import CodergenHandler
+from attractor_handlers.conditional import ConditionalHandler
+from attractor_handlers.human import WaitForHumanHandler
+from attractor_handlers.start_exit import ExitHandler, StartHandler
+from attractor_handlers.tool import ToolHandler
+
 hookimpl = pluggy.HookimplMarker("attractor")
+
+
+@hookimpl
+def attractor_handler_types() -> Mapping[str, Any]:
+    return {
+        "start": StartHandler(),
+        "exit": ExitHandler(),
+        "conditional": ConditionalHandler(),
+        "tool": ToolHandler(),
+        "wait.human": WaitForHumanHandler(),
+        "codergen": CodergenHandler(),
+    }
+
+
+@hookimpl
+def attractor_codergen_backends() -> Mapping[str, Any]:
+    return {"simulate": SimulateBackend()}
+
+
+@hookimpl
+def attractor_make_interviewer(spec: str) -> Any | None:
+    return interviewers.make_interviewer(spec)

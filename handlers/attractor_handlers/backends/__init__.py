@@ -1,0 +1,1 @@
+"""Codergen backends shipped with the handlers: ``simulate`` (real LLMs come from plugins)."""

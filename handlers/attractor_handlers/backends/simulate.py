@@ -1,0 +1,121 @@
+"""The ``simulate`` codergen backend: no LLM, outcomes scripted per node in the DOT file.
+
+Node attributes (all optional; docs/handlers.md has examples):
+
+``sim.outcome``          one status, or a comma list consumed one entry per
+                         execution of the node (across visits, retries and
+                         resumes); the last entry repeats. Any case. Default
+                         ``success``.
+``sim.failure_reason``   reason for ``fail``/``retry`` (default ``simulated failure``)
+``sim.failure_class``    e.g. ``transient_infra`` to make a failure retryable
+``sim.preferred_label``  the edge label to prefer
+``sim.suggested_next_ids`` comma list of node ids
+``sim.context_updates``  a JSON object merged into the context
+``sim.delay``            how long the "LLM" takes (``250ms``, ``2s``); cancellable
+
+Like an agent following the status-file contract, it writes
+``response.md`` and ``status.json`` (spec Appendix C fields, plus the
+failure fields and ``run_id``/``node_id``/``attempt``) in the stage dir.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import trio
+from attrs import evolve
+
+from attractor_core.model import Context, FailureClass, Node, Outcome, StageStatus
+from attractor_core.model.values import Duration, ValueFormatError
+from attractor_core.protocols import StageRun
+from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.status_files import write_status_file
+from attractor_handlers.codergen import response_context
+
+DEFAULT_FAILURE_REASON = "simulated failure"
+
+
+class SimulationScriptError(ValueError):
+    """A ``sim.*`` attribute cannot be understood."""
+
+
+class SimulateBackend:
+    async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        try:
+            delay = scripted_delay(node)
+            outcome = scripted_outcome(node, run.execution)
+        except SimulationScriptError as exc:
+            return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
+        if delay is not None:
+            await trio.sleep(delay.seconds)
+        response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
+        write_text_atomic(run.stage_dir / "response.md", response)
+        updates = {**response_context(node, response), **outcome.context_updates}
+        outcome = evolve(outcome, context_updates=updates)
+        ownership = {"run_id": run.run_id, "node_id": node.id, "attempt": run.attempt}
+        write_status_file(run.stage_dir / "status.json", outcome, ownership)
+        return outcome
+
+
+def scripted_status(node: Node, execution: int) -> StageStatus:
+    """The ``sim.outcome`` entry for this execution (1-based); the last entry repeats."""
+    entries = [e.strip() for e in node.get("sim.outcome", "success").split(",") if e.strip()]
+    if not entries:
+        return StageStatus.SUCCESS
+    entry = entries[min(max(execution, 1), len(entries)) - 1]
+    try:
+        return StageStatus.parse(entry)
+    except ValueError:
+        allowed = ", ".join(s.value for s in StageStatus)
+        raise SimulationScriptError(
+            f"node {node.id}: sim.outcome entry {entry!r} is not a status; use one of {allowed}"
+        ) from None
+
+
+def scripted_outcome(node: Node, execution: int) -> Outcome:
+    status = scripted_status(node, execution)
+    failing = status in (StageStatus.FAIL, StageStatus.RETRY)
+    ids = tuple(i.strip() for i in node.get("sim.suggested_next_ids").split(",") if i.strip())
+    return Outcome(
+        status,
+        preferred_label=node.get("sim.preferred_label"),
+        suggested_next_ids=ids,
+        context_updates=scripted_context_updates(node),
+        notes=f"simulated {status.value} for {node.id} (execution {execution})",
+        failure_reason=_scripted_reason(node) if failing else "",
+        failure_class=node.get("sim.failure_class") if failing else "",
+    )
+
+
+def _scripted_reason(node: Node) -> str:
+    return node.get("sim.failure_reason") or DEFAULT_FAILURE_REASON
+
+
+def scripted_context_updates(node: Node) -> dict[str, Any]:
+    raw = node.get("sim.context_updates").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise SimulationScriptError(
+            f"node {node.id}: sim.context_updates is not valid JSON ({exc}); "
+            "write a JSON object such as {\"key\": \"value\"}"
+        ) from None
+    if not isinstance(value, dict):
+        raise SimulationScriptError(
+            f"node {node.id}: sim.context_updates must be a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def scripted_delay(node: Node) -> Duration | None:
+    raw = node.get("sim.delay").strip()
+    if not raw:
+        return None
+    try:
+        return Duration.parse(raw)
+    except ValueFormatError as exc:
+        raise SimulationScriptError(f"node {node.id}: sim.delay: {exc}") from None
+

@@ -1,0 +1,72 @@
+"""The codergen handler (spec §4.5): the default handler, an LLM task.
+
+It builds the prompt (``prompt`` else ``label``, with ``$goal`` replaced by
+the graph's goal), writes ``prompt.md``, hands it to the backend named by
+the run option ``backend`` (``--backend``; default ``simulate``), writes
+``response.md`` and reports ``last_stage`` and ``last_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
+from attractor_core.protocols import CodergenBackend, StageRun
+from attractor_core.runtime.atomic import write_text_atomic
+
+DEFAULT_BACKEND = "simulate"
+LAST_RESPONSE_LIMIT = 200
+
+
+def build_prompt(node: Node, graph: Graph) -> str:
+    """The node's prompt (else its label) with ``$goal`` replaced; no templating engine."""
+    return (node.prompt or node.label).replace("$goal", graph.goal)
+
+
+def response_context(node: Node, response: str) -> dict[str, Any]:
+    """The context keys every codergen stage sets (``last_response`` truncated)."""
+    return {"last_stage": node.id, "last_response": response[:LAST_RESPONSE_LIMIT]}
+
+
+def available_backends(hook: Any) -> dict[str, CodergenBackend]:
+    """Backends from every plugin; for a name given twice the later-registered plugin wins."""
+    merged: dict[str, CodergenBackend] = {}
+    for contribution in reversed(hook.attractor_codergen_backends()):
+        merged.update(contribution)
+    return merged
+
+
+class CodergenHandler:
+    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+        prompt = build_prompt(node, graph)
+        write_text_atomic(run.stage_dir / "prompt.md", prompt)
+        name = str(run.option("backend", DEFAULT_BACKEND))
+        backends = available_backends(run.plugin_hook())
+        backend = backends.get(name)
+        if backend is None:
+            known = ", ".join(sorted(backends)) or "none installed"
+            return Outcome.fail(
+                f"node {node.id}: unknown codergen backend {name!r}; available: {known}",
+                FailureClass.DETERMINISTIC.value,
+            )
+        result = await backend.run(node, prompt, context, run)
+        if isinstance(result, Outcome):
+            return _with_response_context(result, node, run)
+        response = str(result)
+        write_text_atomic(run.stage_dir / "response.md", response)
+        return Outcome.success(
+            notes=f"stage completed: {node.id}", context_updates=response_context(node, response)
+        )
+
+
+def _with_response_context(outcome: Outcome, node: Node, run: StageRun) -> Outcome:
+    """Add ``last_stage``/``last_response`` under the backend's own context updates."""
+    response_file = run.stage_dir / "response.md"
+    response = ""
+    if response_file.exists():
+        response = response_file.read_text(encoding="utf-8", errors="replace")
+    updates: Mapping[str, Any] = {**response_context(node, response), **outcome.context_updates}
+    return attrs.evolve(outcome, context_updates=dict(updates))

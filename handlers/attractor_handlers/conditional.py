@@ -1,0 +1,43 @@
+"""The conditional handler (spec §4.7): a routing point that passes the previous outcome on.
+
+The engine routes a diamond by its outgoing edges' conditions. The
+handler hands the previous stage's outcome through unchanged (status,
+preferred label, failure reason, class, signature and the failing node's
+id), read from the context keys the engine sets after every stage. So
+``condition="outcome=fail"`` on a diamond's edge sees the real outcome,
+and a diamond is never recorded as the cause of a failure.
+"""
+
+from __future__ import annotations
+
+from attractor_core.model import Context, Graph, Node, Outcome, StageStatus
+from attractor_core.protocols import StageRun
+
+
+class ConditionalHandler:
+    # A pass-through has nothing to retry: re-running it returns the same outcome.
+    single_attempt = True
+
+    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+        status = _previous_status(context)
+        failed = status in (StageStatus.FAIL, StageStatus.RETRY)
+        return Outcome(
+            status,
+            preferred_label=context.get_string("preferred_label"),
+            notes=f"conditional pass-through at {node.id}",
+            failure_reason=context.get_string("failure_reason") if failed else "",
+            failure_class=context.get_string("failure_class") if failed else "",
+            failure_signature=context.get_string("failure_signature") if failed else "",
+            failed_node_id=context.get_string("failed_node_id") if failed else "",
+        )
+
+
+def _previous_status(context: Context) -> StageStatus:
+    """The previous stage's status; missing or unreadable counts as success (nothing failed)."""
+    value = context.get("outcome")
+    if isinstance(value, StageStatus):
+        return value
+    try:
+        return StageStatus.parse(str(value or "success"))
+    except ValueError:
+        return StageStatus.SUCCESS

@@ -1,0 +1,19 @@
+"""The start and exit handlers (spec §4.3, §4.4): no-ops that succeed.
+
+Goal gates are the engine's business (§3.4), not the exit handler's.
+"""
+
+from __future__ import annotations
+
+from attractor_core.model import Context, Graph, Node, Outcome
+from attractor_core.protocols import StageRun
+
+
+class StartHandler:
+    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+        return Outcome.success(notes=f"start: {node.id}")
+
+
+class ExitHandler:
+    async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
+        return Outcome.success(notes=f"exit: {node.id}")

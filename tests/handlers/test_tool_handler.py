@@ -1,0 +1,145 @@
+"""Spec §4.10: the tool handler runs tool_command and reports its exit."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import trio
+from attractor_handlers.tool import OUTPUT_LIMIT
+
+from attractor_core.model import StageStatus
+
+from .helpers import alive, run_node, wait_for_lines
+
+
+def tool_graph(command: str, node_attrs: str = "") -> str:
+    escaped = command.replace("\\", "\\\\").replace('"', '\\"')
+    return f'digraph g {{ t [shape=parallelogram, tool_command="{escaped}" {node_attrs}] }}'
+
+
+async def test_exit_zero_is_success_with_output_in_context_and_log_files(make_run):
+    run = make_run("t")
+    outcome = await run_node(tool_graph("echo hello; echo oops >&2"), "t", run)
+    assert outcome.status is StageStatus.SUCCESS
+    assert outcome.context_updates["tool.output"] == "hello\n"
+    assert outcome.context_updates["tool.exit_code"] == 0
+    assert (run.stage_dir / "stdout.log").read_text() == "hello\n"
+    assert (run.stage_dir / "stderr.log").read_text() == "oops\n"
+    invocation = json.loads((run.stage_dir / "tool_invocation.json").read_text())
+    assert invocation["exit_code"] == 0 and invocation["command"].startswith("echo hello")
+
+
+async def test_runs_in_workdir_with_the_attractor_environment(make_run):
+    run = make_run("t", attempt=2)
+    command = (
+        'pwd; echo "$ATTRACTOR_RUN_ID|$ATTRACTOR_NODE_ID|$ATTRACTOR_ATTEMPT"; '
+        'echo "$ATTRACTOR_STAGE_DIR|$ATTRACTOR_STATUS_PATH|$ATTRACTOR_LOGS_ROOT"'
+    )
+    outcome = await run_node(tool_graph(command), "t", run)
+    pwd, ids, paths = outcome.context_updates["tool.output"].splitlines()
+    assert os.path.samefile(pwd, run.workdir)
+    assert ids == "test-run|t|2"
+    assert paths == f"{run.stage_dir}|{run.stage_dir / 'status.json'}|{run.logs_root}"
+
+
+async def test_nonzero_exit_fails_with_last_stderr_line(make_run):
+    run = make_run("t")
+    command = "echo noise >&2; echo 'error: disk full' >&2; echo '   ' >&2; exit 3"
+    outcome = await run_node(tool_graph(command), "t", run)
+    assert outcome.status is StageStatus.FAIL
+    assert outcome.failure_reason == "error: disk full"
+    assert outcome.context_updates["tool.exit_code"] == 3
+
+
+async def test_nonzero_exit_without_stderr_names_the_exit_code(make_run):
+    outcome = await run_node(tool_graph("echo partial; exit 7"), "t", make_run("t"))
+    assert outcome.status is StageStatus.FAIL
+    assert outcome.failure_reason == "exit code 7"
+    assert outcome.context_updates["tool.output"] == "partial\n"
+
+
+async def test_missing_tool_command_is_a_deterministic_failure_naming_the_node(make_run):
+    outcome = await run_node("digraph g { t [shape=parallelogram] }", "t", make_run("t"))
+    assert outcome.status is StageStatus.FAIL
+    assert outcome.failure_class == "deterministic"
+    assert "node t" in outcome.failure_reason and "tool_command" in outcome.failure_reason
+
+
+async def test_missing_workdir_fails_with_a_clear_reason(make_run, tmp_path):
+    run = make_run("t")
+    run.workdir = tmp_path / "does-not-exist"
+    outcome = await run_node(tool_graph("true"), "t", run)
+    assert outcome.status is StageStatus.FAIL
+    assert "workdir" in outcome.failure_reason and "does-not-exist" in outcome.failure_reason
+
+
+async def test_large_stdout_is_truncated_in_context_but_complete_on_disk(make_run):
+    run = make_run("t")
+    size = OUTPUT_LIMIT * 3
+    outcome = await run_node(tool_graph(f"yes abcdefg | head -c {size}"), "t", run)
+    output = outcome.context_updates["tool.output"]
+    assert output.startswith("abcdefg\n" * (OUTPUT_LIMIT // 8))
+    assert f"truncated: {size} bytes in total" in output
+    assert len(output) < OUTPUT_LIMIT + 200
+    assert (run.stage_dir / "stdout.log").stat().st_size == size
+
+
+async def test_stdin_is_empty_so_a_reading_tool_never_waits_for_the_terminal(make_run):
+    outcome = await run_node(tool_graph('read line; echo "got:[$line]"'), "t", make_run("t"))
+    assert outcome.context_updates["tool.output"] == "got:[]\n"
+
+
+async def test_background_children_are_killed_after_a_normal_exit(make_run):
+    run = make_run("t")
+    outcome = await run_node(tool_graph("sleep 300 & echo $! > bg.pid; exit 0"), "t", run)
+    assert outcome.status is StageStatus.SUCCESS
+    [pid] = await wait_for_lines(run.workdir / "bg.pid", 1)
+    assert not alive(pid)
+
+
+async def test_cancellation_kills_the_whole_process_group_and_propagates(make_run):
+    run = make_run("t", options={"kill_grace": 0.5})
+    command = "echo $$ > pids; sleep 300 & echo $! >> pids; sleep 300 & echo $! >> pids; wait"
+    finished = []
+    async with trio.open_nursery() as nursery:
+        async def execute() -> None:
+            finished.append(await run_node(tool_graph(command), "t", run))
+        nursery.start_soon(execute)
+        pids = await wait_for_lines(run.workdir / "pids", 3)
+        nursery.cancel_scope.cancel()
+    assert finished == []  # Cancelled propagated: no outcome was returned
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+async def test_cancellation_sends_sigterm_first_so_the_tool_can_clean_up(make_run):
+    run = make_run("t", options={"kill_grace": 30})
+    command = "trap 'echo cleaned > cleaned.txt; exit 0' TERM; echo $$ > pids; sleep 300 & wait"
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_node, tool_graph(command), "t", run)
+            [pid] = await wait_for_lines(run.workdir / "pids", 1)
+            scope.cancel()
+    assert (run.workdir / "cleaned.txt").read_text() == "cleaned\n"
+    assert not alive(pid)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        # the leader itself ignores SIGTERM (and its child inherits that)
+        "trap '' TERM; echo $$ > pids; sleep 300 & echo $! >> pids; wait",
+        # the leader dies on SIGTERM but leaves a member that ignores it
+        "echo $$ > pids; (trap '' TERM; exec sleep 300) & echo $! >> pids; wait",
+    ],
+    ids=["leader-ignores-term", "member-outlives-leader"],
+)
+async def test_processes_ignoring_sigterm_are_killed_after_the_grace_period(make_run, command):
+    run = make_run("t", options={"kill_grace": 0.2})
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_node, tool_graph(command), "t", run)
+            pids = await wait_for_lines(run.workdir / "pids", 2)
+            scope.cancel()
+    assert [pid for pid in pids if alive(pid)] == []
