@@ -9,6 +9,7 @@ iterative and linear in the size of the graph.
 from __future__ import annotations
 
 import difflib
+import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
@@ -331,6 +332,21 @@ def _check_nonneg_int(text: str) -> None:
         raise ValueFormatError(f"{text!r} is negative; use 0 or more")
 
 
+def _check_status_list(text: str) -> None:
+    """``sim.outcome``: one status or a comma list of them, any case."""
+    for entry in (e for e in text.split(",") if e.strip()):
+        _check_status(entry)
+
+
+def _check_json_object(text: str) -> None:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueFormatError(f"invalid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueFormatError('must be a JSON object, e.g. {"key": "value"}')
+
+
 def _check_status(text: str) -> None:
     try:
         StageStatus.parse(text)
@@ -368,8 +384,13 @@ NODE_TYPED: Mapping[str, Checker] = {
     "allow_partial": _check_bool,
     "timeout": _check_duration,
     "sim.delay": _check_duration,
-    "sim.outcome": _check_status,
+    "sim.outcome": _check_status_list,
+    "sim.context_updates": _check_json_object,
     "sim.failure_class": _check_failure_class,
+    "human.timeout": _check_duration,
+    "max_parallel": _check_nonneg_int,
+    "manager.max_cycles": _check_nonneg_int,
+    "manager.poll_interval": _check_duration,
 }
 EDGE_TYPED: Mapping[str, Checker] = {"weight": _check_int, "loop_restart": _check_bool}
 GRAPH_TYPED: Mapping[str, Checker] = {

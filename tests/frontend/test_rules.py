@@ -158,6 +158,19 @@ def test_attribute_value_reports_typed_node_attributes(source: str, node: str, l
     assert [(d.node_id, d.line) for d in found] == [(node, line)]
 
 
+def test_sim_keys_accept_what_the_simulate_backend_accepts() -> None:
+    good = pipeline(
+        '  work [prompt="p", sim.outcome="fail,RETRY,success", sim.delay=250ms,\n'
+        '        sim.context_updates="{\\"k\\": 1}", sim.failure_class=transient_infra]\n'
+        "  start -> work -> exit"
+    )
+    assert diagnostics_for(good) == []
+    bad = good.replace("RETRY", "again").replace('{\\"k\\": 1}', "[1]")
+    found = [d.message for d in diagnostics_for(bad) if d.rule == "attribute_value"]
+    assert len(found) == 2
+    assert any("'again'" in m for m in found) and any("JSON object" in m for m in found)
+
+
 def test_attribute_value_covers_edges_and_graph_policy_keys() -> None:
     source = pipeline(
         W + "  start -> work [weight=heavy]\n  work -> exit [loop_restart=perhaps]",
