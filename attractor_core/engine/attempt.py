@@ -23,7 +23,9 @@ from attractor_core.runtime.status_files import (
     write_status_file,
 )
 
+from .cancellation import is_cancellation
 from .failure import complete_failure
+from .heartbeat import heartbeat
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
 
@@ -43,17 +45,37 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     write_live(services.run_dir.live, services.run_id, "running", current_node=node.id,
                attempt=attempt, branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
+    services.liveness.progress(lane.branch_key)
     started_at, t0 = utc_now_iso(), trio.current_time()
-    outcome = await _execute(services, lane, node, run)
-    outcome = complete_failure(services, node, outcome)
+    lane.phase = "attempt"
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(heartbeat, services, lane, run)
+            outcome = await _execute(services, lane, node, run)
+            nursery.cancel_scope.cancel()  # the heartbeat ends with the attempt
+    except BaseException as exc:
+        if not is_cancellation(exc):
+            raise
+        reason = services.cancel_reason or "canceled"
+        _record(services, lane, run, Outcome.fail(reason, "canceled", failed_node_id=node.id),
+                started_at, t0)
+        raise
+    lane.phase = "traversal"
+    return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
+
+
+def _record(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,
+            started_at: str, t0: float) -> Outcome:
+    """Write the attempt's status.json and emit its ``stage_attempt_end``."""
     duration_ms = int((trio.current_time() - t0) * 1000)
-    write_status_file(stage_dir / STATUS_FILE, outcome, {
-        "run_id": services.run_id, "node_id": node.id, "attempt": attempt,
+    write_status_file(run.stage_dir / STATUS_FILE, outcome, {
+        "run_id": services.run_id, "node_id": run.node.id, "attempt": run.attempt,
         "started_at": started_at, "finished_at": utc_now_iso(), "duration_ms": duration_ms,
     })
-    services.emit(StageAttemptEnd(node.id, attempt, attempt_id, outcome.status.value,
-                                  duration_ms, outcome.failure_reason, outcome.failure_class,
-                                  lane.branch_key))
+    services.emit(StageAttemptEnd(run.node.id, run.attempt, run.attempt_id,
+                                  outcome.status.value, duration_ms, outcome.failure_reason,
+                                  outcome.failure_class, lane.branch_key))
+    services.liveness.progress(lane.branch_key)
     return outcome
 
 

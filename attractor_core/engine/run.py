@@ -19,11 +19,13 @@ from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
 from attractor_core.runtime.live import write_live
 
+from .cancellation import is_cancellation
 from .ending import Ending
 from .services import Lane, RunServices
 from .signals import can_watch_signals, watch_signals
 from .state import RunState
 from .traversal import traverse
+from .watchdog import run_watchdog
 
 
 class Engine:
@@ -44,6 +46,7 @@ class Engine:
         """Stop the run: no stage starts and no edge is followed after this."""
         if self._cancel_ending is None:
             self._cancel_ending = ending or Ending.canceled(reason)
+            self.services.cancel_reason = self._cancel_ending.failure_reason
         if self._cancel_scope is not None:
             self._cancel_scope.cancel()
 
@@ -63,12 +66,14 @@ class Engine:
         self._emit_started(resumed)
         try:
             ending = await self._traverse_cancellable(start, first_outcome)
-        except trio.Cancelled:
-            # The caller cancelled us from outside: still leave a final.json.
-            self._terminalize(self._cancel_ending or Ending.canceled("canceled by the caller"))
-            raise
-        except Exception as exc:
-            ending = self._engine_error(exc)
+        except BaseException as exc:
+            if is_cancellation(exc):
+                # The caller cancelled us from outside: still leave a final.json.
+                self._terminalize(self._cancel_ending or Ending.canceled("canceled by the caller"))
+                raise
+            if not isinstance(exc, Exception):
+                raise
+            ending = self._engine_error(exc)  # an engine bug must still end the run cleanly
         return self._terminalize(ending)
 
     async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
@@ -80,11 +85,24 @@ class Engine:
             async with trio.open_nursery() as nursery:
                 if self.handle_signals:
                     nursery.start_soon(watch_signals, self.cancel)
+                self._start_watchdog(nursery)
                 ending = await traverse(self.services, self.main_lane(), start, first_outcome)
                 nursery.cancel_scope.cancel()
         if ending is None or self._cancel_ending is not None:
             return self._cancel_ending or Ending.canceled("run canceled")
         return ending
+
+    def _start_watchdog(self, nursery: trio.Nursery) -> None:
+        s = self.services
+        s.liveness.open_lane("", scope=self._cancel_scope)
+        if s.policy.stall_timeout.ms <= 0:
+            return
+        nursery.start_soon(run_watchdog, s.liveness, s.policy.stall_timeout,
+                           s.policy.stall_check_interval, s.emit, self._stall)
+
+    def _stall(self, reason: str) -> None:
+        self.cancel(ending=Ending.failed(ExitPath.WATCHDOG_STALL, reason=reason,
+                                         failure_class="transient_infra"))
 
     def _emit_started(self, resumed: bool) -> None:
         s = self.services

@@ -19,6 +19,7 @@ from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.rundir import RunDir
 
+from .liveness import LivenessTracker
 from .state import RunState
 
 
@@ -35,6 +36,8 @@ class RunServices:
     policy: RunPolicy
     options: Mapping[str, Any]
     rng: random.Random = field(factory=random.Random)
+    liveness: LivenessTracker = field(factory=LivenessTracker)
+    cancel_reason: str = ""
 
     def emit(self, event: Event) -> None:
         self.bus.emit(event)
@@ -55,3 +58,4 @@ class Lane:
     stage_root: Callable[[], Path]
     branch_key: str = ""
     checkpoint: CheckpointWriter = _no_checkpoint
+    phase: str = "traversal"  # where a cancellation would find this lane

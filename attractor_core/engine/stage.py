@@ -39,7 +39,9 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
         lane.state.context.set(f"internal.retry_count.{node.id}", attempt)
         delay_ms = policy.backoff.delay_ms(attempt, services.rng)
         services.emit(StageRetrySleep(node.id, attempt, delay_ms))
+        lane.phase = "retry_sleep"
         await trio.sleep(delay_ms / 1000)
+        lane.phase = "traversal"
         attempt += 1
 
 

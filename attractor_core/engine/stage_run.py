@@ -60,7 +60,9 @@ class AttemptRun:
         self.services.emit(event)
 
     def progress(self, output_bytes: int) -> None:
-        self.output_bytes = max(self.output_bytes, output_bytes)
+        if output_bytes > self.output_bytes:
+            self.output_bytes = output_bytes
+            self.services.liveness.progress(self.branch_key)
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.services.options.get(key, default)

@@ -9,9 +9,15 @@ from __future__ import annotations
 import trio
 
 from attractor_core.model import Context, Node, Outcome, StageStatus
-from attractor_core.runtime.events import CheckpointSaved, EdgeSelected, GoalGateUnsatisfied
+from attractor_core.runtime.events import (
+    CancellationExit,
+    CheckpointSaved,
+    EdgeSelected,
+    GoalGateUnsatisfied,
+)
 from attractor_core.runtime.final import ExitPath
 
+from .cancellation import is_cancellation
 from .ending import Ending
 from .goal_gates import gate_retry_target, unsatisfied_gates
 from .restart import loop_restart
@@ -27,6 +33,19 @@ async def traverse(services: RunServices, lane: Lane, start: str,
     """Walk from ``start`` until the run ends. ``first_outcome`` replaces the
     first node's execution (a resumed node that may not run again)."""
     current = start
+    try:
+        return await _walk(services, lane, current, first_outcome)
+    except BaseException as exc:
+        if is_cancellation(exc):
+            where = lane.phase if lane.phase != "traversal" or not lane.branch_key else "branch"
+            services.emit(CancellationExit(where, lane.state.context.get_string("current_node"),
+                                           lane.branch_key,
+                                           services.cancel_reason or "canceled"))
+        raise
+
+
+async def _walk(services: RunServices, lane: Lane, current: str,
+                first_outcome: Outcome | None) -> Ending:
     while True:
         node = services.graph.nodes[current]
         if is_exit(node):

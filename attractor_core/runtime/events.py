@@ -171,6 +171,114 @@ class Warning(Event):
     node_id: str = ""
 
 
+# -- liveness and cancellation -------------------------------------------------
+@frozen
+class StageHeartbeat(Event):
+    """Emitted every heartbeat interval while an attempt runs; never after its
+    ``stage_attempt_end``. Only output growth counts as progress."""
+
+    name: ClassVar[str] = "stage_heartbeat"
+    node_id: str
+    attempt: int
+    attempt_id: str
+    run_generation: int
+    branch_key: str
+    elapsed_ms: int
+    since_last_output_ms: int
+    output_bytes: int
+
+
+@frozen
+class StallWatchdogTimeout(Event):
+    name: ClassVar[str] = "stall_watchdog_timeout"
+    idle_ms: int
+    stalled_branches: tuple[str, ...] = field(converter=to_str_tuple)
+
+
+@frozen
+class BranchStalled(Event):
+    """One parallel branch made no progress for stall_timeout while siblings did."""
+
+    name: ClassVar[str] = "branch_stalled"
+    branch_key: str
+    idle_ms: int
+
+
+@frozen
+class CancellationExit(Event):
+    """A traversal stopped because of a cancellation. ``where`` is ``attempt``,
+    ``retry_sleep``, ``traversal`` or ``branch``."""
+
+    name: ClassVar[str] = "cancellation_exit"
+    where: str
+    node_id: str
+    branch_key: str
+    reason: str
+
+
+# -- parallel fan-out ----------------------------------------------------------
+@frozen
+class ParallelStarted(Event):
+    name: ClassVar[str] = "parallel_started"
+    node_id: str
+    branch_count: int
+    join_node: str
+    join_policy: str
+    error_policy: str
+    max_parallel: int
+
+
+@frozen
+class ParallelBranchStarted(Event):
+    name: ClassVar[str] = "parallel_branch_started"
+    node_id: str
+    branch_key: str
+    index: int
+    start_node: str
+
+
+@frozen
+class ParallelBranchCompleted(Event):
+    name: ClassVar[str] = "parallel_branch_completed"
+    node_id: str
+    branch_key: str
+    index: int
+    status: str
+    duration_ms: int
+    failure_reason: str = ""
+
+
+@frozen
+class ParallelCompleted(Event):
+    name: ClassVar[str] = "parallel_completed"
+    node_id: str
+    status: str
+    duration_ms: int
+    success_count: int
+    failure_count: int
+    canceled_count: int
+
+
+@frozen
+class EarlyTermination(Event):
+    name: ClassVar[str] = "early_termination"
+    node_id: str
+    reason: str
+    finished: int
+    total: int
+
+
+# -- sub-pipelines -------------------------------------------------------------
+@frozen
+class ChildRunEvent(Event):
+    """An event of a sub-pipeline run, forwarded into the parent's stream."""
+
+    name: ClassVar[str] = "child_run_event"
+    node_id: str
+    child_run_id: str
+    child_event: dict[str, Any] = field(factory=dict)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
@@ -187,6 +295,16 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     InterviewCompleted,
     InterviewTimeout,
     Warning,
+    StageHeartbeat,
+    StallWatchdogTimeout,
+    BranchStalled,
+    CancellationExit,
+    ParallelStarted,
+    ParallelBranchStarted,
+    ParallelBranchCompleted,
+    ParallelCompleted,
+    EarlyTermination,
+    ChildRunEvent,
 )
 
 
