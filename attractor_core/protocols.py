@@ -7,11 +7,13 @@ or subclass anything from the kernel to provide one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from attractor_core.model import Context, Graph, Node, Outcome
+    from attractor_core.model.branch import BranchResult
     from attractor_core.validation.diagnostics import Diagnostic
 
 
@@ -84,6 +86,32 @@ class StageRun(Protocol):
 
     def plugin_hook(self) -> Any:
         """The pluggy hook relay, for handlers that consult other plugins."""
+
+    def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
+                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+        """Start a sub-pipeline under ``{stage_dir}/child/``: ``async with run.open_child(f) as c``.
+
+        ``dot_file`` is relative to the parent DOT file. The child shares the
+        run's plugins, policy, cancellation and stall watchdog, writes its own
+        artifacts, and its events reach the parent's stream as
+        ``child_run_event``. The handle ``c`` offers ``telemetry()`` (status,
+        active_stage, completed_nodes, node_outcomes, retry_counts, ...),
+        ``steer(text)`` (the child's next stage gets steer.md and context key
+        ``stack.steer``), ``cancel(reason)`` and ``await wait() -> FinalRecord``.
+        Leaving the block cancels a child still running. Raises ``ParseError``
+        or ``ValidationError`` for an invalid child graph.
+        """
+
+    async def run_branch(self, start: str, *, join: str, key: str, index: int,
+                         context: Context) -> BranchResult:
+        """Traverse one parallel branch from ``start`` until the next hop is ``join``.
+
+        Uses the main loop's attempt, retry and routing rules on ``context``
+        (give each branch its own ``clone()``). Stage dirs go under
+        ``{logs_root}/parallel/{node_id}/pass-{execution}/{index}-{key}/``. A
+        run cancellation propagates as ``trio.Cancelled``; a branch cancelled
+        alone by the stall watchdog returns a failed result.
+        """
 
 
 class LintRule(Protocol):

@@ -39,13 +39,15 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     prepare_stage_dir(stage_dir)
     execution = lane.state.next_execution(node.id)
     attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
-    run = AttemptRun(services, node, stage_dir, attempt, execution, attempt_id, lane.branch_key)
+    run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
+                     lane.branch_key)
     services.emit(StageAttemptStart(node.id, node.handler_type, attempt, attempt_id,
                                     lane.branch_key))
     write_live(services.run_dir.live, services.run_id, "running", current_node=node.id,
                attempt=attempt, branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
-    services.liveness.progress(lane.branch_key)
+    _deliver_steering(services, lane, stage_dir)
+    services.liveness.progress(lane.live_key)
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
@@ -64,6 +66,14 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
 
 
+def _deliver_steering(services: RunServices, lane: Lane, stage_dir: Path) -> None:
+    """A supervisor's instructions reach the next stage as steer.md and ``stack.steer``."""
+    text = services.take_steering()
+    if text:
+        write_text_atomic(stage_dir / "steer.md", text)
+        lane.state.context.set("stack.steer", text)
+
+
 def _record(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,
             started_at: str, t0: float) -> Outcome:
     """Write the attempt's status.json and emit its ``stage_attempt_end``."""
@@ -75,7 +85,7 @@ def _record(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome
     services.emit(StageAttemptEnd(run.node.id, run.attempt, run.attempt_id,
                                   outcome.status.value, duration_ms, outcome.failure_reason,
                                   outcome.failure_class, lane.branch_key))
-    services.liveness.progress(lane.branch_key)
+    services.liveness.progress(lane.live_key)
     return outcome
 
 

@@ -41,7 +41,7 @@ async def heartbeat(services: RunServices, lane: Lane, run: AttemptRun) -> None:
         now = trio.current_time()
         if size > seen:
             seen, last_output_at = size, now
-            services.liveness.progress(lane.branch_key)
+            services.liveness.progress(lane.live_key)
         services.emit(StageHeartbeat(
             run.node.id, run.attempt, run.attempt_id, lane.state.restart_count,
             lane.branch_key, int((now - started) * 1000), int((now - last_output_at) * 1000),

@@ -23,6 +23,7 @@ class Route:
 
     target: str
     # condition|preferred_label|suggested_next_ids|weight|lexical|fail_edge|retry_target
+    # |parallel_join
     reason: str
     step: int
     edge: Edge | None = None
@@ -79,7 +80,8 @@ def select_edge(node: Node, outcome: Outcome, context: Context, graph: Graph) ->
 
 def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph) -> Route | None:
     """Routing after FAIL: a matching condition, the node's retry targets, then
-    the unconditional edges; None means the run fails with the stage's reason."""
+    the unconditional edges (except a parallel node's, which are its branches);
+    None means the run fails with the stage's reason."""
     edges = graph.outgoing(node.id)
     by_condition = select_by_condition(edges, outcome, context)
     if by_condition is not None:
@@ -87,10 +89,15 @@ def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph) 
     for target in (node.retry_target, node.fallback_retry_target):
         if target and target in graph.nodes:
             return Route(target, "retry_target", 0)
+    if node.handler_type == "parallel":
+        return None
     return select_unconditional(edges, outcome)
 
 
 def route(node: Node, outcome: Outcome, context: Context, graph: Graph) -> Route | None:
     if outcome.status is StageStatus.FAIL:
         return route_failure(node, outcome, context, graph)
+    join = outcome.context_updates.get("parallel.join_node")
+    if node.handler_type == "parallel" and isinstance(join, str) and join in graph.nodes:
+        return Route(join, "parallel_join", 0)
     return select_edge(node, outcome, context, graph)

@@ -30,11 +30,16 @@ from .watchdog import run_watchdog
 
 class Engine:
     def __init__(self, services: RunServices, state: RunState, *, started_at: str,
-                 handle_signals: bool = True):
+                 handle_signals: bool = True, lane_key: str = "",
+                 parent_lane: str | None = None):
         self.services = services
         self.state = state
         self.started_at = started_at
         self.handle_signals = handle_signals and can_watch_signals()
+        # A nested (sub-pipeline) run is a lane of its parent's liveness tree
+        # and is watched by the parent's watchdog, not one of its own.
+        self.lane_key = lane_key
+        self.parent_lane = parent_lane
         self._cancel_scope: trio.CancelScope | None = None
         self._cancel_ending: Ending | None = None
         self._final: FinalRecord | None = None
@@ -54,7 +59,7 @@ class Engine:
     def main_lane(self) -> Lane:
         run_dir = self.services.run_dir
         return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
-                    checkpoint=self._checkpoint)
+                    checkpoint=self._checkpoint, liveness_key=self.lane_key)
 
     def _checkpoint(self, current: str, next_node: str, in_flight: InFlight | None) -> None:
         cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight)
@@ -86,7 +91,10 @@ class Engine:
                 if self.handle_signals:
                     nursery.start_soon(watch_signals, self.cancel)
                 self._start_watchdog(nursery)
-                ending = await traverse(self.services, self.main_lane(), start, first_outcome)
+                try:
+                    ending = await traverse(self.services, self.main_lane(), start, first_outcome)
+                finally:
+                    self.services.liveness.close_lane(self.lane_key)
                 nursery.cancel_scope.cancel()
         if ending is None or self._cancel_ending is not None:
             return self._cancel_ending or Ending.canceled("run canceled")
@@ -94,8 +102,8 @@ class Engine:
 
     def _start_watchdog(self, nursery: trio.Nursery) -> None:
         s = self.services
-        s.liveness.open_lane("", scope=self._cancel_scope)
-        if s.policy.stall_timeout.ms <= 0:
+        s.liveness.open_lane(self.lane_key, parent=self.parent_lane, scope=self._cancel_scope)
+        if s.policy.stall_timeout.ms <= 0 or self.parent_lane is not None:
             return
         nursery.start_soon(run_watchdog, s.liveness, s.policy.stall_timeout,
                            s.policy.stall_check_interval, s.emit, self._stall)

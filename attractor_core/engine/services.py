@@ -38,6 +38,12 @@ class RunServices:
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     cancel_reason: str = ""
+    steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
+
+    def take_steering(self) -> str:
+        text = "\n\n".join(self.steering)
+        self.steering.clear()
+        return text
 
     def emit(self, event: Event) -> None:
         self.bus.emit(event)
@@ -59,3 +65,9 @@ class Lane:
     branch_key: str = ""
     checkpoint: CheckpointWriter = _no_checkpoint
     phase: str = "traversal"  # where a cancellation would find this lane
+    liveness_key: str | None = None  # defaults to branch_key
+
+    @property
+    def live_key(self) -> str:
+        """This lane's key in the run's liveness tracker."""
+        return self.branch_key if self.liveness_key is None else self.liveness_key

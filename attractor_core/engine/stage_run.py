@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from attrs import define
 
-from attractor_core.model import Node
+from attractor_core.model import Context, Node
+from attractor_core.model.branch import BranchResult
 from attractor_core.runtime.events import Event
 
-from .services import RunServices
+from .services import Lane, RunServices
 
 
 @define
 class AttemptRun:
     services: RunServices
+    lane: Lane
     node: Node
     stage_dir: Path
     attempt: int
@@ -62,10 +66,27 @@ class AttemptRun:
     def progress(self, output_bytes: int) -> None:
         if output_bytes > self.output_bytes:
             self.output_bytes = output_bytes
-            self.services.liveness.progress(self.branch_key)
+            self.services.liveness.progress(self.lane.live_key)
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.services.options.get(key, default)
 
     def plugin_hook(self) -> Any:
         return self.services.pm.hook
+
+    def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
+                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+        from .children import open_child, resolve_child_path
+
+        return open_child(self.services, self.lane, node_id=self.node.id,
+                          stage_dir=self.stage_dir,
+                          dot_path=resolve_child_path(self.dot_path, dot_file),
+                          context=context, workdir=workdir)
+
+    async def run_branch(self, start: str, *, join: str, key: str, index: int,
+                         context: Context) -> BranchResult:
+        from .branches import run_branch
+
+        return await run_branch(self.services, self.lane, node_id=self.node.id,
+                                pass_number=self.execution, start=start, join=join, key=key,
+                                index=index, context=context)

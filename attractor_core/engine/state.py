@@ -26,6 +26,7 @@ class RunState:
     crash_reruns: dict[str, int] = field(factory=dict)
     last_outcome: NodeRecord | None = None
     restart_count: int = 0
+    last_score: float = 0.0  # the last outcome's details["score"], for fan-in ranking
 
     def next_execution(self, node_id: str) -> int:
         self.node_executions[node_id] = self.node_executions.get(node_id, 0) + 1

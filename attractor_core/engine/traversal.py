@@ -29,12 +29,13 @@ from .topology import is_exit
 
 
 async def traverse(services: RunServices, lane: Lane, start: str,
-                   first_outcome: Outcome | None = None) -> Ending:
-    """Walk from ``start`` until the run ends. ``first_outcome`` replaces the
-    first node's execution (a resumed node that may not run again)."""
+                   first_outcome: Outcome | None = None, stop_at: str = "") -> Ending:
+    """Walk from ``start`` until the run ends, or (for a branch) until the next
+    hop is ``stop_at``. ``first_outcome`` replaces the first node's execution
+    (a resumed node that may not run again)."""
     current = start
     try:
-        return await _walk(services, lane, current, first_outcome)
+        return await _walk(services, lane, current, first_outcome, stop_at)
     except BaseException as exc:
         if is_cancellation(exc):
             where = lane.phase if lane.phase != "traversal" or not lane.branch_key else "branch"
@@ -45,9 +46,11 @@ async def traverse(services: RunServices, lane: Lane, start: str,
 
 
 async def _walk(services: RunServices, lane: Lane, current: str,
-                first_outcome: Outcome | None) -> Ending:
+                first_outcome: Outcome | None, stop_at: str) -> Ending:
     while True:
         node = services.graph.nodes[current]
+        if stop_at and (current == stop_at or is_exit(node)):
+            return _branch_end(lane)
         if is_exit(node):
             jump = _gate_jump(services, lane, node)
             if isinstance(jump, Ending):
@@ -90,6 +93,8 @@ def finish_stage(context: Context, lane: Lane, node: Node, outcome: Outcome) -> 
     state.completed_nodes.append(node.id)
     state.node_outcomes[node.id] = record
     state.last_outcome = record
+    score = outcome.details.get("score", 0.0)
+    state.last_score = float(score) if isinstance(score, int | float) else 0.0
     context.apply_updates(outcome.context_updates)
     context.apply_updates({
         "outcome": outcome.status.value,
@@ -118,6 +123,14 @@ def _gate_jump(services: RunServices, lane: Lane, node: Node) -> Ending | str:
     if last is not None and last.status == StageStatus.FAIL.value:
         return Ending.failed(ExitPath.STAGE_FAILED, last)
     return ""
+
+
+def _branch_end(lane: Lane) -> Ending:
+    """A branch that reached its join: it ends as its last stage did."""
+    last = lane.state.last_outcome
+    if last is not None and last.status == StageStatus.FAIL.value:
+        return Ending.failed(ExitPath.STAGE_FAILED, last)
+    return Ending.success()
 
 
 def _dead_end(lane: Lane, node: Node, outcome: Outcome) -> Ending:

@@ -1,0 +1,122 @@
+"""Sub-pipelines: a child run nested in a stage, under ``{stage_dir}/child/``.
+
+The child shares the parent's plugins, policy and liveness tree (so the
+parent's stall watchdog watches it and a parent cancellation cancels it),
+keeps its own artifacts (manifest, checkpoint, final, progress), and
+forwards every event into the parent's stream as ``child_run_event``.
+A :class:`ChildHandle` lets a supervisor observe and steer it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from attractor_core.model import Context
+from attractor_core.pipeline import load_pipeline
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.events import ChildRunEvent
+from attractor_core.runtime.final import FinalRecord
+from attractor_core.runtime.manifest import Manifest, write_manifest
+from attractor_core.runtime.rundir import RunDir
+
+from .run import Engine
+from .services import Lane, RunServices
+from .setup import build_services
+from .state import RunState, mirror_graph_attributes
+from .topology import find_start
+
+
+class ChildHandle:
+    """A running child pipeline, as its supervisor sees it."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self.final: FinalRecord | None = None
+        self._done = trio.Event()
+
+    @property
+    def run_id(self) -> str:
+        return self._engine.services.run_id
+
+    def telemetry(self) -> dict[str, Any]:
+        """Status (running/completed/failed/canceled), active stage, outcomes, retry counts."""
+        state = self._engine.state
+        status = "running"
+        if self.final is not None:
+            status = {"success": "completed", "fail": "failed"}.get(self.final.status,
+                                                                     self.final.status)
+        return {
+            "status": status,
+            "outcome": self.final.status if self.final else "",
+            "active_stage": state.context.get_string("current_node"),
+            "completed_nodes": list(state.completed_nodes),
+            "node_outcomes": {k: v.status for k, v in state.node_outcomes.items()},
+            "retry_counts": dict(state.node_retries),
+            "restart_count": state.restart_count,
+            "failure_reason": self.final.failure_reason if self.final else "",
+        }
+
+    def steer(self, instructions: str) -> None:
+        """Deliver ``instructions`` to the child's next stage (steer.md, ``stack.steer``)."""
+        self._engine.services.steering.append(instructions)
+
+    def cancel(self, reason: str = "stopped by its supervisor") -> None:
+        self._engine.cancel(reason)
+
+    async def wait(self) -> FinalRecord:
+        await self._done.wait()
+        assert self.final is not None
+        return self.final
+
+    async def _run(self, start: str) -> None:
+        try:
+            self.final = await self._engine.execute(start)
+        finally:
+            self._done.set()
+
+
+def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
+    base = parent_dot.parent if parent_dot is not None else Path.cwd()
+    return (base / child).resolve()
+
+
+@asynccontextmanager
+async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
+                     dot_path: Path, context: Mapping[str, Any] | None = None,
+                     workdir: Path | None = None) -> AsyncIterator[ChildHandle]:
+    """Start the child run; on exit, cancel it if it is still running and wait for it.
+
+    Raises ``ParseError`` or ``ValidationError`` if the child graph is invalid.
+    """
+    graph = load_pipeline(dot_path, services.pm)
+    run_dir = RunDir(stage_dir / "child")
+    run_dir.root.mkdir(parents=True, exist_ok=True)
+    run_id = f"{services.run_id}.{node_id}"
+    work = workdir or services.workdir
+    write_manifest(run_dir.manifest, Manifest(
+        run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),
+        workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
+    child = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
+                           dot_path=dot_path, pm=services.pm, policy=services.policy,
+                           options=services.options,
+                           on_event=lambda e: services.emit(ChildRunEvent(node_id, run_id,
+                                                                          dict(e))))
+    child.liveness = services.liveness
+    state = RunState(context=Context(dict(context or {})))
+    mirror_graph_attributes(dict(graph.attrs), state.context)
+    key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
+    engine = Engine(child, state, started_at=utc_now_iso(), handle_signals=False,
+                    lane_key=key, parent_lane=lane.live_key)
+    handle = ChildHandle(engine)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(handle._run, find_start(graph).id)
+        try:
+            yield handle
+        finally:
+            if handle.final is None:
+                handle.cancel()

@@ -1,0 +1,41 @@
+"""``BranchResult``: how one parallel branch ended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import field, frozen
+
+from attractor_core.model.values import to_str_tuple
+
+
+@frozen
+class BranchResult:
+    """``status`` is the branch's last outcome status, or ``canceled``.
+
+    A branch that was cancelled (early termination, run cancellation) or
+    never started is never a success, whatever its last stage said.
+    """
+
+    branch_key: str
+    index: int
+    start_node: str
+    status: str
+    failure_reason: str = ""
+    failure_class: str = ""
+    failure_signature: str = ""
+    failed_node_id: str = ""
+    last_node: str = ""
+    completed_nodes: tuple[str, ...] = field(default=(), converter=to_str_tuple)
+    logs_root: str = ""
+    duration_ms: int = 0
+    score: float = 0.0
+    context_updates: dict[str, Any] = field(factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("success", "partial_success")
+
+    @classmethod
+    def canceled(cls, key: str, index: int, start: str, reason: str) -> BranchResult:
+        return cls(key, index, start, "canceled", reason, "canceled")
