@@ -42,6 +42,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+async def survivors(pids: list[int]) -> list[int]:
+    """The pids still alive after giving SIGKILL (delivered asynchronously) up to 10 s to act."""
+    with trio.move_on_after(10):
+        while any(alive(pid) for pid in pids):
+            await trio.sleep(0.01)
+    return [pid for pid in pids if alive(pid)]
+
+
 async def wait_for_lines(path: Path, count: int) -> list[int]:
     """Wait until ``path`` holds ``count`` pid lines (bounded, so a broken tool cannot hang us)."""
     with trio.fail_after(60):

@@ -11,7 +11,7 @@ from attractor_handlers.tool import OUTPUT_LIMIT
 
 from attractor_core.model import StageStatus
 
-from .helpers import alive, run_node, wait_for_lines
+from .helpers import run_node, survivors, wait_for_lines
 
 
 def tool_graph(command: str, node_attrs: str = "") -> str:
@@ -96,7 +96,7 @@ async def test_background_children_are_killed_after_a_normal_exit(make_run):
     outcome = await run_node(tool_graph("sleep 300 & echo $! > bg.pid; exit 0"), "t", run)
     assert outcome.status is StageStatus.SUCCESS
     [pid] = await wait_for_lines(run.workdir / "bg.pid", 1)
-    assert not alive(pid)
+    assert await survivors([pid]) == []
 
 
 async def test_cancellation_kills_the_whole_process_group_and_propagates(make_run):
@@ -110,7 +110,7 @@ async def test_cancellation_kills_the_whole_process_group_and_propagates(make_ru
         pids = await wait_for_lines(run.workdir / "pids", 3)
         nursery.cancel_scope.cancel()
     assert finished == []  # Cancelled propagated: no outcome was returned
-    assert [pid for pid in pids if alive(pid)] == []
+    assert await survivors(pids) == []
 
 
 async def test_cancellation_sends_sigterm_first_so_the_tool_can_clean_up(make_run):
@@ -122,7 +122,7 @@ async def test_cancellation_sends_sigterm_first_so_the_tool_can_clean_up(make_ru
             [pid] = await wait_for_lines(run.workdir / "pids", 1)
             scope.cancel()
     assert (run.workdir / "cleaned.txt").read_text() == "cleaned\n"
-    assert not alive(pid)
+    assert await survivors([pid]) == []
 
 
 @pytest.mark.parametrize(
@@ -142,4 +142,4 @@ async def test_processes_ignoring_sigterm_are_killed_after_the_grace_period(make
             nursery.start_soon(run_node, tool_graph(command), "t", run)
             pids = await wait_for_lines(run.workdir / "pids", 2)
             scope.cancel()
-    assert [pid for pid in pids if alive(pid)] == []
+    assert await survivors(pids) == []

@@ -61,9 +61,12 @@ class SimulateBackend:
 def scripted_status(node: Node, execution: int) -> StageStatus:
     """The ``sim.outcome`` entry for this execution (1-based); the last entry repeats."""
     entries = [e.strip() for e in node.get("sim.outcome", "success").split(",") if e.strip()]
-    if not entries:
-        return StageStatus.SUCCESS
-    entry = entries[min(max(execution, 1), len(entries)) - 1]
+    # Every entry is checked now, so a typo in a later entry fails the first execution.
+    statuses = [_parse_status(node, entry) for entry in entries] or [StageStatus.SUCCESS]
+    return statuses[min(max(execution, 1), len(statuses)) - 1]
+
+
+def _parse_status(node: Node, entry: str) -> StageStatus:
     try:
         return StageStatus.parse(entry)
     except ValueError:
