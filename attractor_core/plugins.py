@@ -7,11 +7,13 @@ external ones, so a third-party package is never a second-class citizen.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from attractor_core import hookspecs
+from attractor_core.errors import UsageError
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 
@@ -39,11 +41,33 @@ def make_plugin_manager(
     for module_name in INTERNAL_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     if entry_points:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        load_entry_points(pm)
     for plugin in extra_plugins:
         pm.register(plugin)
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"a plugin implements an unknown hook: {exc}") from None
     return pm
+
+
+class PluginLoadError(UsageError):
+    """An installed plugin could not be imported or does not fit the hookspecs."""
+
+
+def load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Register every ``attractor`` entry point, naming the culprit if one is broken."""
+    for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:
+            raise PluginLoadError(
+                f"plugin {ep.name!r} ({ep.value}, from {dist}) failed to load: "
+                f"{type(exc).__name__}: {exc}; fix or uninstall that package") from None
 
 
 def collect_in_registration_order(results: list[Any]) -> list[Any]:
