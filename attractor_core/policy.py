@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import attrs
 from attrs import frozen
 
-from attractor_core.model import Duration, Graph
+from attractor_core.model import Duration, Graph, ValueFormatError
 
 KEYS = ("stall_timeout", "stall_check_interval", "stage_timeout", "heartbeat_interval",
         "kill_grace")
@@ -30,12 +30,17 @@ class RunPolicy:
                 cli: Mapping[str, str] = {}) -> RunPolicy:
         """Build from CLI > config > graph > defaults; raises ValueFormatError on bad values."""
         values: dict[str, Duration] = {}
+        sources = (("command line", cli), ("config file", config), ("graph", graph.attrs))
         for key in KEYS:
-            for source in (cli, config, graph.attrs):
+            for origin, source in sources:
                 raw = source.get(key)
-                if raw is not None and str(raw).strip() != "":
+                if raw is None or str(raw).strip() == "":
+                    continue
+                try:
                     values[key] = Duration.parse(str(raw))
-                    break
+                except ValueFormatError as exc:
+                    raise ValueFormatError(f"{key} (from the {origin}): {exc}") from None
+                break
         return attrs.evolve(cls(), **values)
 
     @property
