@@ -150,13 +150,14 @@ def _decide(
                 ),
             )
         return _selected(node, default, "default choice after timeout")
-    run.emit(InterviewCompleted(node.id, question.text, answer.describe(), waited_ms))
+    choice = choice_for_answer(answer, choices)
+    said = choice.label if choice else answer.describe()
+    run.emit(InterviewCompleted(node.id, question.text, said, waited_ms))
     if answer.is_skipped:
         detail = f" ({answer.text})" if answer.text else ""
         return Outcome.fail(
             f"human gate {node.id}: question skipped{detail}", FailureClass.DETERMINISTIC.value
         )
-    choice = choice_for_answer(answer, choices)
     if choice is None:
         listed = ", ".join(f"[{c.key}] {c.label}" for c in choices)
         return Outcome.fail(

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from attrs import frozen
 
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
+from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
 from attractor_handlers.process_group import run_in_group
 
 OUTPUT_LIMIT = 64 * 1024
+DEFAULT_KILL_GRACE_SECONDS = 2.0
 TRUNCATION_MARKER = "\n[... truncated: {total} bytes in total, full output in {path}]"
 _REASON_LIMIT = 500
 _STDERR_TAIL_BYTES = 8 * 1024
@@ -58,7 +59,7 @@ class ToolHandler:
             with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
                 code = await run_in_group(
                     command, cwd=run.workdir, env=run.environment(), stdout=out, stderr=err,
-                    kill_grace=float(run.option("kill_grace", 2.0)),
+                    kill_grace=kill_grace_seconds(run),
                 )
         except OSError as exc:
             return Outcome.fail(
@@ -70,6 +71,16 @@ class ToolHandler:
         if code == 0:
             return Outcome.success(notes=f"tool exited 0: {command}", context_updates=updates)
         return Outcome.fail(failure_reason(stderr_path, code), context_updates=updates)
+
+
+def kill_grace_seconds(run: StageRun) -> float:
+    """The run option ``kill_grace``: a ``Duration``, a number of seconds or a duration string."""
+    value = run.option("kill_grace", DEFAULT_KILL_GRACE_SECONDS)
+    if isinstance(value, Duration):
+        return value.seconds
+    if isinstance(value, str):
+        return Duration.parse(value).seconds
+    return float(value)
 
 
 def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> str:

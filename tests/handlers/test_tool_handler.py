@@ -136,7 +136,7 @@ async def test_cancellation_sends_sigterm_first_so_the_tool_can_clean_up(make_ru
     ids=["leader-ignores-term", "member-outlives-leader"],
 )
 async def test_processes_ignoring_sigterm_are_killed_after_the_grace_period(make_run, command):
-    run = make_run("t", options={"kill_grace": 0.2})
+    run = make_run("t", options={"kill_grace": "200ms"})
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run_node, tool_graph(command), "t", run)
