@@ -37,7 +37,9 @@ def _final(logs: Path) -> dict[str, Any]:
     return json.loads((logs / "final.json").read_text())
 
 
-async def test_timeout_15m_is_900_seconds(tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
+async def test_timeout_15m_is_900_seconds(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     dot = _dot(tmp_path, """
         slow [sim.delay="1h", timeout="15m"]
         start -> slow -> exit
