@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         found, failure = _check_one(path, pm)
         unreadable = unreadable or failure is not None
         everything.extend(found)
-        if not args.json:
+        if args.json:
+            if failure is not None:  # stdout stays pure JSON; the reason also goes to stderr
+                sys.stderr.write(" ".join(failure.splitlines()) + "\n")
+        else:
             _print_human(path, found, failure)
     if args.json:
         print(json.dumps([d.to_json() for d in everything], indent=2))
