@@ -57,6 +57,7 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.dead_end,
     rules.reasoning_effort_valid,
     rules.tool_command_present,
+    rules.retry_policy_known,
 )
 
 BUILTIN_RULES: tuple[LintRule, ...] = tuple(FunctionRule(f.__name__, f) for f in _RULE_FUNCTIONS)

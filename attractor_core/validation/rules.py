@@ -522,3 +522,32 @@ def tool_command_present(graph: Graph) -> list[Diagnostic]:
         for n in graph.nodes.values()
         if n.handler_type == "tool" and not n.attrs.get("tool_command", "").strip()
     ]
+
+
+def retry_policy_known(graph: Graph) -> list[Diagnostic]:
+    # Imported here: the engine package imports the pipeline, which imports validation.
+    from attractor_core.engine.retry import PRESETS
+
+    fix = f"use one of: {', '.join(PRESETS)}"
+    out = [
+        _node_diag(
+            "retry_policy_known",
+            WARNING,
+            n,
+            f"node {n.id}: retry_policy {n.attrs['retry_policy']!r} is not a preset",
+            fix,
+        )
+        for n in graph.nodes.values()
+        if n.attrs.get("retry_policy", "") not in ("", *PRESETS)
+    ]
+    if graph.attrs.get("retry_policy", "") not in ("", *PRESETS):
+        out.append(
+            Diagnostic(
+                "retry_policy_known",
+                WARNING,
+                f"graph retry_policy {graph.attrs['retry_policy']!r} is not a preset",
+                fix=fix,
+                line=_graph_line(graph, "retry_policy"),
+            )
+        )
+    return out

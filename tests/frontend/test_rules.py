@@ -113,6 +113,11 @@ CASES: dict[str, tuple[Severity, str, str]] = {
         pipeline("  t [shape=parallelogram]\n  start -> t -> exit"),
         pipeline('  t [shape=parallelogram, tool_command="make test"]\n  start -> t -> exit'),
     ),
+    "retry_policy_known": (
+        Severity.WARNING,
+        pipeline('  work [prompt="p", retry_policy=agressive]\n  start -> work -> exit'),
+        pipeline('  work [prompt="p", retry_policy=aggressive]\n  start -> work -> exit'),
+    ),
 }
 
 
