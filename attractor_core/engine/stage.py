@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import attrs
 import trio
 
 from attractor_core.model import Node, Outcome, StageStatus
 from attractor_core.runtime.checkpoint import InFlight
 from attractor_core.runtime.events import RetryDecision, StageRetrySleep
+from attractor_core.runtime.status_files import write_status_file
 
 from .attempt import run_attempt
 from .retry import RetryPolicy, retry_gate
@@ -34,7 +37,10 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
                                     policy.max_attempts - 1))
         if not will_retry:
             retries.pop(node.id, None)
-            return _exhausted(node, outcome, attempt)
+            ended = _exhausted(node, outcome, attempt)
+            if ended is not outcome:
+                _restate_status(lane, node, ended)
+            return ended
         retries[node.id] = attempt
         lane.state.context.set(f"internal.retry_count.{node.id}", attempt)
         delay_ms = policy.backoff.delay_ms(attempt, services.rng)
@@ -64,6 +70,21 @@ def _exhausted(node: Node, outcome: Outcome, attempts: int) -> Outcome:
                             notes="retries exhausted, partial success accepted (allow_partial)")
     reason = f"retries exhausted after {attempts} attempt(s): {outcome.failure_reason}"
     return attrs.evolve(outcome, status=StageStatus.FAIL, failure_reason=reason)
+
+
+_ATTEMPT_META = ("run_id", "node_id", "attempt", "started_at", "finished_at", "duration_ms")
+
+
+def _restate_status(lane: Lane, node: Node, outcome: Outcome) -> None:
+    """status.json must say how the stage ended (e.g. ``partial_success`` after
+    exhausted retries), not what its last attempt asked for."""
+    path = lane.stage_root() / node.id / "status.json"
+    try:
+        written = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        written = {}
+    meta = {k: written[k] for k in _ATTEMPT_META if isinstance(written, dict) and k in written}
+    write_status_file(path, outcome, meta)
 
 
 def crash_rerun_outcome(node: Node, reruns: int) -> Outcome | None:
