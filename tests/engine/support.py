@@ -1,0 +1,130 @@
+"""Shared helpers for the engine tests: DOT files, the CLI, and reading run artifacts.
+
+Every helper goes through a public surface: the ``attractor`` command in a
+real subprocess, the ``run_pipeline``/``resume_pipeline`` API, or the
+files a run leaves in its logs root.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from attractor_core.engine import resume_pipeline, run_pipeline
+from attractor_core.runtime.final import FinalRecord
+
+FINAL_FIELDS = frozenset({
+    "schema_version", "run_id", "status", "exit_path", "failure_reason", "failure_class",
+    "failure_signature", "failed_node_id", "started_at", "finished_at", "duration_ms",
+    "completed_nodes", "restart_count", "logs_root",
+})
+
+
+def pipeline(tmp_path: Path, body: str, name: str = "pipeline.dot", goal: str = "test") -> Path:
+    """Write ``digraph P { ... }`` with a start and exit node around ``body``."""
+    text = (f'digraph P {{\n  graph [goal="{goal}"]\n  start [shape=Mdiamond]\n'
+            f"  exit [shape=Msquare]\n{body}\n}}\n")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write(tmp_path: Path, text: str, name: str = "pipeline.dot") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli_command(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "attractor_core", *(str(a) for a in args)]
+
+
+def attractor(*args: str | Path, cwd: Path | None = None, timeout: float = 60,
+              env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``attractor`` CLI to completion and capture its output."""
+    return subprocess.run(cli_command(*args), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+
+
+def start_attractor(*args: str | Path, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """Start the CLI in its own session (so a test can signal just it)."""
+    return subprocess.Popen(cli_command(*args), cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def final(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = read_json(root / "final.json")
+    return data
+
+
+def checkpoint(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = read_json(root / "checkpoint.json")
+    return data
+
+
+def events(root: Path, name: str | None = None) -> list[dict[str, Any]]:
+    """The events of progress.ndjson, optionally only those called ``name``."""
+    lines = (root / "progress.ndjson").read_text(encoding="utf-8").splitlines()
+    parsed = [json.loads(line) for line in lines if line.strip()]
+    return [e for e in parsed if name is None or e["event"] == name]
+
+
+def attempts(root: Path, node_id: str | None = None) -> list[int]:
+    """The attempt numbers of ``stage_attempt_start`` events (for one node, if given)."""
+    return [e["attempt"] for e in events(root, "stage_attempt_start")
+            if node_id is None or e["node_id"] == node_id]
+
+
+def visited(root: Path) -> list[str]:
+    """Node ids in the order their attempts started."""
+    return [e["node_id"] for e in events(root, "stage_attempt_start")]
+
+
+def edges_taken(root: Path) -> list[tuple[str, str, str, int]]:
+    return [(e["from_node"], e["to_node"], e["reason"], e["step"])
+            for e in events(root, "edge_selected")]
+
+
+async def run(dot: Path, root: Path, **kwargs: Any) -> FinalRecord:
+    """``run_pipeline`` with the test's logs root; signals stay with pytest."""
+    kwargs.setdefault("workdir", root.parent)
+    return await run_pipeline(dot, logs_root=root, handle_signals=False, **kwargs)
+
+
+async def resume(root: Path, **kwargs: Any) -> FinalRecord:
+    return await resume_pipeline(root, handle_signals=False, **kwargs)
+
+
+def assert_complete_final(root: Path, record: FinalRecord | None = None) -> dict[str, Any]:
+    """final.json has every documented field, the terminal event comes last,
+    and (when given) it matches the record the API returned."""
+    data = final(root)
+    assert set(data) >= FINAL_FIELDS, FINAL_FIELDS - set(data)
+    assert data["logs_root"] == str(root.resolve())
+    last = events(root)[-1]
+    assert last["event"] == ("run_completed" if data["status"] == "success" else "run_failed")
+    assert last["status"] == data["status"]
+    assert last["exit_path"] == data["exit_path"]
+    if record is not None:
+        assert record.status == data["status"]
+        assert record.exit_path == data["exit_path"]
+    return data
+
+
+def seqs_strictly_increase(root: Path) -> bool:
+    seqs = [e["seq"] for e in events(root)]
+    return all(b > a for a, b in itertools.pairwise(seqs))
+
+
+def node_lines(nodes: Iterable[str], attrs: str = "shape=box") -> str:
+    return "\n".join(f"  {n} [{attrs}]" for n in nodes)
