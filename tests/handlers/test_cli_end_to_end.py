@@ -172,3 +172,21 @@ async def test_simulated_failures_are_retried_until_the_scripted_success(tmp_pat
     assert attempts[0]["failure_reason"] == "rate limited"
     assert json.loads((logs / "flaky" / "status.json").read_text())["outcome"] == "success"
     assert (logs / "flaky" / "prompt.md").read_text() == "flaky"
+
+
+async def test_a_diamond_passes_the_failure_on_and_is_never_blamed_for_it(tmp_path):
+    dot = """digraph blame {
+      start [shape=Mdiamond]; done [shape=Msquare]
+      build [shape=parallelogram, tool_command="echo 'compile error in main.c' >&2; exit 2"]
+      check [shape=diamond]
+      start -> build -> check
+      check -> done [condition="outcome=success"]
+    }"""
+    done, logs = await attractor_run(dot, tmp_path)
+    assert done.returncode == 1
+    record = final(logs)
+    assert record["failed_node_id"] == "build"
+    assert record["failure_reason"] == "compile error in main.c"
+    check_status = json.loads((logs / "check" / "status.json").read_text())
+    assert check_status["outcome"] == "fail"
+    assert check_status["failed_node_id"] == "build"
