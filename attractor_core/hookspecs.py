@@ -17,7 +17,14 @@ import pluggy
 
 if TYPE_CHECKING:
     from attractor_core.model import Node, Outcome
-    from attractor_core.protocols import CodergenBackend, EventSink, Handler, LintRule, Transform
+    from attractor_core.protocols import (
+        CodergenBackend,
+        EventSink,
+        Handler,
+        LintRule,
+        StatusSource,
+        Transform,
+    )
 
 PROJECT = "attractor"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -67,12 +74,15 @@ def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[EventSink]:
 
 
 @hookspec
-def attractor_status_sources() -> Sequence[Any]:
-    """Contribute status-file sources, consulted after a stage attempt ends.
+def attractor_status_sources() -> Sequence[StatusSource]:
+    """Contribute places where an agent may leave a stage's ``status.json``.
 
-    Each source has a ``name``, a ``precedence`` (lower is consulted first)
-    and ``candidates(stage_dir, workdir, run_id)`` returning the paths it
-    would read. The engine ingests the first valid, owned candidate.
+    Called once per run. Each source has a ``name``, a ``precedence`` (lower
+    is consulted first), ``canonical`` (true only for the stage dir's own
+    file) and ``path(stage_dir, workdir, run_id)``. After each attempt the
+    engine ingests the first valid source it owns; fallback files are
+    cleared before each attempt. With no source registered, the engine
+    reads the canonical ``{stage_dir}/status.json`` only.
     """
 
 

@@ -114,6 +114,21 @@ class StageRun(Protocol):
         """
 
 
+class StatusSource(Protocol):
+    """Where a stage's agent may leave its ``status.json`` (issue step 4).
+
+    ``canonical`` is true for the stage dir's own file (``ATTRACTOR_STATUS_PATH``);
+    any other source is a fallback, copied to the canonical path when chosen.
+    Lower ``precedence`` is consulted first.
+    """
+
+    name: str
+    precedence: int
+    canonical: bool
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path: ...
+
+
 class LintRule(Protocol):
     """A validation rule (spec §7.4)."""
 

@@ -12,7 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")  # each command module adds its name here
+# Each command lives in attractor_core.cli.<name> and exposes add_parser().
+COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -64,12 +64,14 @@ async def run_pipeline(
         _refuse_existing_run(run_dir)
         sweep_stale_temp_files(root)
         started = utc_now_iso()
+        # The graph copy goes first: manifest.json marks a resumable run, so a
+        # crash between the two writes must not leave a manifest without its graph.
+        write_text_atomic(run_dir.graph_copy, source.read_text(encoding="utf-8"))
         write_manifest(run_dir.manifest, Manifest(
             run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(source),
             workdir=str(work), logs_root=str(root), started_at=started,
             overrides=dict(overrides or {}), options=_plain(options or {}),
             policy={**(config or {}), **(policy_overrides or {})}))
-        write_text_atomic(run_dir.graph_copy, source.read_text(encoding="utf-8"))
         services = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
                                   dot_path=source, pm=pm, policy=policy,
                                   options=options or {}, on_event=on_event)

@@ -7,25 +7,21 @@ import math
 import traceback
 from pathlib import Path
 
-import attrs
 import trio
 
-from attractor_core.model import Duration, Node, Outcome, StageStatus
+from attractor_core.model import Duration, Node, Outcome
 from attractor_core.registry import UnknownHandlerError
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
-from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart, Warning
+from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
 from attractor_core.runtime.live import write_live
 from attractor_core.runtime.rundir import prepare_stage_dir
-from attractor_core.runtime.status_files import (
-    StatusFileError,
-    read_status_file,
-    write_status_file,
-)
+from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
 from .failure import complete_failure
 from .heartbeat import heartbeat
+from .ingestion import clear_stale_fallbacks, ingest
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
 
@@ -46,6 +42,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     write_live(services.run_dir.live, services.run_id, "running", current_node=node.id,
                attempt=attempt, branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
+    clear_stale_fallbacks(services.status_sources, run)
     _deliver_steering(services, lane, stage_dir)
     services.liveness.progress(lane.live_key)
     started_at, t0 = utc_now_iso(), trio.current_time()
@@ -102,7 +99,7 @@ async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRu
         return _crashed(run.stage_dir, exc)
     if scope.cancelled_caught:
         return _timed_out(deadline)
-    return ingest_status(services, node, run.stage_dir, returned)
+    return ingest(services, services.status_sources, node, run, returned, run.started_wall)
 
 
 def _timed_out(deadline: Duration | None) -> Outcome:
@@ -117,41 +114,3 @@ def _crashed(stage_dir: Path, exc: BaseException) -> Outcome:
                         details={"crash": "crash.txt"})
 
 
-def ingest_status(services: RunServices, node: Node, stage_dir: Path,
-                  returned: Outcome | None) -> Outcome:
-    """Canonical status.json written during the attempt, then the handler's
-    outcome, then ``auto_status``, else a failure (docs/spec-deltas.md)."""
-    try:
-        found = read_status_file(stage_dir / STATUS_FILE)
-    except StatusFileError as exc:
-        return Outcome.fail(str(exc), "deterministic")
-    if found is not None:
-        from_file, unknown = found
-        if unknown:
-            services.emit(Warning(f"{stage_dir / STATUS_FILE}: unknown keys ignored: "
-                                  f"{', '.join(unknown)}", node.id))
-        return merge_outcomes(returned, from_file)
-    if returned is not None:
-        return returned
-    if node.auto_status:
-        return Outcome.success("auto-status: handler completed without writing status")
-    return Outcome.fail(f"no status reported by node {node.id}", "deterministic")
-
-
-def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
-    """The file decides; it adds to the handler's context updates and details
-    and never erases a field the handler set but the file left empty."""
-    if handler is None:
-        return from_file
-    changes: dict[str, object] = {"status": from_file.status}
-    for field in attrs.fields(Outcome):
-        value = getattr(from_file, field.name)
-        if field.name not in ("status", "context_updates", "details") and value:
-            changes[field.name] = value
-    changes["context_updates"] = {**handler.context_updates, **from_file.context_updates}
-    changes["details"] = {**handler.details, **from_file.details}
-    if from_file.status not in (StageStatus.FAIL, StageStatus.RETRY):
-        # A file that reports success clears a failure the handler saw.
-        for name in ("failure_reason", "failure_class", "failure_signature", "failed_node_id"):
-            changes[name] = getattr(from_file, name)
-    return attrs.evolve(handler, **changes)  # type: ignore[arg-type]

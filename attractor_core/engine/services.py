@@ -38,6 +38,7 @@ class RunServices:
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     cancel_reason: str = ""
+    status_sources: list[Any] = field(factory=list)
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
 
     def take_steering(self) -> str:

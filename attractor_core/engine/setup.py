@@ -18,6 +18,7 @@ from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.rundir import RunDir
 
+from .ingestion import status_sources
 from .services import RunServices
 
 EventObserver = Callable[[Mapping[str, Any]], None]
@@ -53,6 +54,8 @@ def build_services(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
     bus = EventBus(run_id, sinks, first_seq=last_seq(run_dir.progress) + 1)
     if on_event is not None:
         bus.subscribe(on_event)
-    return RunServices(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
-                       dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
-                       bus=bus, policy=policy, options=dict(options))
+    services = RunServices(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
+                           dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
+                           bus=bus, policy=policy, options=dict(options))
+    services.status_sources = status_sources(services)
+    return services

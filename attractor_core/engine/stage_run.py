@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import define
 
 from attractor_core.model import Context, Node
@@ -28,6 +30,7 @@ class AttemptRun:
     attempt_id: str
     branch_key: str = ""
     output_bytes: int = 0
+    started_wall: float = attrs.Factory(time.time)  # file mtimes are compared with this
 
     @property
     def run_id(self) -> str:

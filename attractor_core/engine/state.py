@@ -27,6 +27,10 @@ class RunState:
     last_outcome: NodeRecord | None = None
     restart_count: int = 0
     last_score: float = 0.0  # the last outcome's details["score"], for fan-in ranking
+    # Cycle-breaker counters: they survive resume and loop restarts (visits are per iteration).
+    failure_signatures: dict[str, int] = field(factory=dict)
+    restart_signatures: dict[str, int] = field(factory=dict)
+    node_visits: dict[str, int] = field(factory=dict)
 
     def next_execution(self, node_id: str) -> int:
         self.node_executions[node_id] = self.node_executions.get(node_id, 0) + 1
@@ -41,6 +45,8 @@ class RunState:
             crash_reruns=dict(self.crash_reruns), in_flight=in_flight,
             last_outcome=self.last_outcome, context=self.context.snapshot(),
             logs=self.context.logs, restart_count=self.restart_count,
+            failure_signatures=dict(self.failure_signatures),
+            restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
         )
 
     @classmethod
@@ -50,6 +56,8 @@ class RunState:
             node_outcomes=dict(cp.node_outcomes), node_retries=dict(cp.node_retries),
             node_executions=dict(cp.node_executions), crash_reruns=dict(cp.crash_reruns),
             last_outcome=cp.last_outcome, restart_count=cp.restart_count,
+            failure_signatures=dict(cp.failure_signatures),
+            restart_signatures=dict(cp.restart_signatures), node_visits=dict(cp.node_visits),
         )
 
 

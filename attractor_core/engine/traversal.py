@@ -18,6 +18,7 @@ from attractor_core.runtime.events import (
 from attractor_core.runtime.final import ExitPath
 
 from .cancellation import is_cancellation
+from .cycle_breaker import check_failure, check_visit
 from .ending import Ending
 from .goal_gates import gate_retry_target, unsatisfied_gates
 from .restart import loop_restart
@@ -51,6 +52,9 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         node = services.graph.nodes[current]
         if stop_at and (current == stop_at or is_exit(node)):
             return _branch_end(lane)
+        looping = check_visit(services, lane, node)
+        if looping is not None:
+            return looping
         if is_exit(node):
             jump = _gate_jump(services, lane, node)
             if isinstance(jump, Ending):
@@ -62,6 +66,10 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         first_outcome = None
         await trio.lowlevel.checkpoint_if_cancelled()  # a cancelled run selects no edge
         finish_stage(lane.state.context, lane, node, outcome)
+        broken = check_failure(services, lane, node, outcome)
+        if broken is not None:
+            lane.checkpoint(node.id, "", None)
+            return broken
         if is_exit(node):
             lane.checkpoint(node.id, "", None)
             return Ending.success()

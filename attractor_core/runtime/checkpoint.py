@@ -54,6 +54,9 @@ class Checkpoint:
     context: dict[str, Any] = field(factory=dict)
     logs: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    failure_signatures: dict[str, int] = field(factory=dict)
+    restart_signatures: dict[str, int] = field(factory=dict)
+    node_visits: dict[str, int] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 

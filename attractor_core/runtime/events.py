@@ -279,6 +279,66 @@ class ChildRunEvent(Event):
     child_event: dict[str, Any] = field(factory=dict)
 
 
+# -- status ingestion and cycle breakers ----------------------------------------
+@frozen
+class StatusIngestionDecision(Event):
+    """Which status file decided an attempt. Each candidate is ``{source, path,
+    state}`` with state ``missing|valid|malformed|stale|foreign``;
+    ``chosen_source`` is a source name, ``handler``, ``auto_status`` or ``none``."""
+
+    name: ClassVar[str] = "status_ingestion_decision"
+    node_id: str
+    attempt: int
+    chosen_source: str
+    candidates: tuple[dict[str, str], ...]
+    ownership_result: str  # match | no_fields | mismatch | not_applicable
+    copied_to_canonical: bool
+
+
+@frozen
+class CycleCheck(Event):
+    """A deterministic or structural failure (``kind=failure``) or a failed
+    loop restart (``kind=restart``) was counted against its signature."""
+
+    name: ClassVar[str] = "cycle_check"
+    kind: str
+    node_id: str
+    signature: str
+    count: int
+    limit: int
+    failure_class: str
+    branch_key: str = ""
+
+
+@frozen
+class CycleBreaker(Event):
+    name: ClassVar[str] = "cycle_breaker"
+    kind: str
+    node_id: str
+    signature: str
+    count: int
+    limit: int
+    branch_key: str = ""
+
+
+@frozen
+class NodeVisitBreaker(Event):
+    name: ClassVar[str] = "node_visit_breaker"
+    node_id: str
+    visits: int
+    limit: int
+    branch_key: str = ""
+
+
+@frozen
+class LoopRestartBlocked(Event):
+    name: ClassVar[str] = "loop_restart_blocked"
+    node_id: str
+    target_node: str
+    failure_class: str
+    failure_reason: str
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
@@ -305,6 +365,11 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ParallelCompleted,
     EarlyTermination,
     ChildRunEvent,
+    StatusIngestionDecision,
+    CycleCheck,
+    CycleBreaker,
+    NodeVisitBreaker,
+    LoopRestartBlocked,
 )
 
 

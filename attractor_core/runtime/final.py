@@ -27,13 +27,15 @@ class ExitPath:
     LOOP_RESTART_LIMIT = "loop_restart_limit"
     CANCELED = "canceled"  # SIGINT, SIGTERM or the Python API
     WATCHDOG_STALL = "watchdog_stall"
-    CYCLE_BREAKER = "cycle_breaker"
+    CYCLE_BREAKER = "cycle_breaker"  # a failure signature or node visit count hit its limit
+    LOOP_RESTART_BLOCKED = "loop_restart_blocked"  # a non-transient failure met a restart edge
     INVALID_GRAPH = "invalid_graph"  # discovered after the logs root existed (resume)
     RESUME_FAILED = "resume_failed"
     ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
 
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
-           CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, INVALID_GRAPH, RESUME_FAILED, ENGINE_ERROR)
+           CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
+           RESUME_FAILED, ENGINE_ERROR)
 
 
 @frozen

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from attrs import frozen
 
 from attractor_core.model import Outcome, StageStatus
 from attractor_core.runtime.atomic import write_json_atomic
@@ -34,8 +35,15 @@ class StatusFileError(ValueError):
     """A status file exists but is malformed."""
 
 
-def parse_status(raw: Any, path: Path) -> tuple[Outcome, list[str]]:
-    """Turn decoded JSON into an Outcome; returns it with the unknown keys found."""
+@frozen
+class StatusFile:
+    outcome: Outcome
+    unknown_keys: tuple[str, ...]
+    ownership: dict[str, str]  # the run_id / node_id / attempt the file claims, as text
+
+
+def parse_status(raw: Any, path: Path) -> StatusFile:
+    """Turn decoded JSON into a StatusFile; raises StatusFileError if it is malformed."""
     if not isinstance(raw, Mapping):
         raise StatusFileError(f"{path}: expected a JSON object, found {type(raw).__name__}")
     value = raw.get("outcome", raw.get("status"))
@@ -60,11 +68,12 @@ def parse_status(raw: Any, path: Path) -> tuple[Outcome, list[str]]:
         fields["context_updates"] = dict(updates)
     if "details" in raw:
         fields["details"] = dict(_expect(raw["details"], dict, "details", path))
-    unknown = sorted(k for k in raw if k not in KNOWN_KEYS)
-    return Outcome(**fields), unknown
+    unknown = tuple(sorted(k for k in raw if k not in KNOWN_KEYS))
+    ownership = {k: str(raw[k]) for k in _OWNERSHIP if k in raw}
+    return StatusFile(Outcome(**fields), unknown, ownership)
 
 
-def read_status_file(path: Path) -> tuple[Outcome, list[str]] | None:
+def read_status_file(path: Path) -> StatusFile | None:
     """None if the file does not exist; raises StatusFileError if it is bad."""
     try:
         text = path.read_text(encoding="utf-8")

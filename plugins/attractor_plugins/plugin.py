@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
+from attractor_plugins.classifiers import classify_reason
 from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
+from attractor_plugins.status_sources import BUILTIN_SOURCES
 
 hookimpl = pluggy.HookimplMarker("attractor")
 
@@ -15,3 +18,15 @@ hookimpl = pluggy.HookimplMarker("attractor")
 @hookimpl
 def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[ProgressNdjsonSink]:
     return [ProgressNdjsonSink(logs_root)]
+
+
+@hookimpl
+def attractor_status_sources() -> Sequence[Any]:
+    return list(BUILTIN_SOURCES)
+
+
+@hookimpl(trylast=True)
+def attractor_classify_failure(reason: str, node: Any, outcome: Any,
+                               error: BaseException | None) -> str | None:
+    """The built-in heuristics answer last, after any other classifier plugin."""
+    return classify_reason(reason)

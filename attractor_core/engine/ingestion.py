@@ -1,0 +1,149 @@
+"""Status ingestion: which status file, if any, decides an attempt (issue step 4).
+
+Precedence: the canonical ``{stage_dir}/status.json``, then each fallback
+source in order, then the handler's own outcome, then ``auto_status``,
+else a failure. A file that cannot be trusted is never a success:
+malformed content or a canonical file owned by another run, node or
+attempt fails the attempt deterministically, naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from attractor_core.model import Node, Outcome
+from attractor_core.runtime.atomic import write_bytes_atomic
+from attractor_core.runtime.events import StatusIngestionDecision, Warning
+from attractor_core.runtime.status_files import StatusFileError, read_status_file
+
+from .outcome_merge import merge_outcomes
+from .services import RunServices
+from .stage_run import AttemptRun
+
+
+@frozen
+class CanonicalSource:
+    """The stage dir's own file; used when no plugin contributes sources."""
+
+    name: str = "canonical"
+    precedence: int = 0
+    canonical: bool = True
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
+        return stage_dir / "status.json"
+
+
+def status_sources(services: RunServices) -> list[Any]:
+    contributed = [s for group in services.pm.hook.attractor_status_sources() for s in group]
+    if not any(getattr(s, "canonical", False) for s in contributed):
+        contributed.append(CanonicalSource())
+    return sorted(contributed, key=lambda s: s.precedence)
+
+
+def clear_stale_fallbacks(sources: Sequence[Any], run: AttemptRun) -> None:
+    """Before an attempt: a fallback file left by anyone earlier must not decide it."""
+    for source in sources:
+        if not source.canonical:
+            source.path(run.stage_dir, run.workdir, run.run_id).unlink(missing_ok=True)
+
+
+@frozen
+class _Candidate:
+    source: Any
+    path: Path
+    state: str  # missing | valid | malformed | stale | foreign
+    outcome: Outcome | None = None
+    problem: str = ""
+    ownership: str = "not_applicable"
+
+
+def ingest(services: RunServices, sources: Sequence[Any], node: Node, run: AttemptRun,
+           returned: Outcome | None, started_wall: float) -> Outcome:
+    candidates = [_inspect(services, s, node, run, started_wall) for s in sources]
+    chosen = next((c for c in candidates if c.state == "valid"), None)
+    canonical = next((c for c in candidates if c.source.canonical), None)
+    decision, copied = _decide(node, chosen, canonical, candidates, returned)
+    if chosen is not None and not chosen.source.canonical:
+        copied = _promote(chosen, run)
+    services.emit(StatusIngestionDecision(
+        node.id, run.attempt, chosen.source.name if chosen else _fallback_name(decision, returned,
+                                                                               node),
+        tuple({"source": c.source.name, "path": str(c.path), "state": c.state}
+              for c in candidates),
+        chosen.ownership if chosen else (canonical.ownership if canonical else "not_applicable"),
+        copied))
+    return decision
+
+
+def _decide(node: Node, chosen: _Candidate | None, canonical: _Candidate | None,
+            candidates: Sequence[_Candidate], returned: Outcome | None) -> tuple[Outcome, bool]:
+    if canonical is not None and canonical.state in ("malformed", "foreign"):
+        return Outcome.fail(canonical.problem, "deterministic"), False
+    if chosen is not None and chosen.outcome is not None:
+        return merge_outcomes(returned, chosen.outcome), False
+    malformed = [c for c in candidates if c.state == "malformed"]
+    if malformed:
+        return Outcome.fail("; ".join(c.problem for c in malformed), "deterministic"), False
+    if returned is not None:
+        return returned, False
+    if node.auto_status:
+        return Outcome.success("auto-status: handler completed without writing status"), False
+    return Outcome.fail(f"no status reported by node {node.id}", "deterministic"), False
+
+
+def _fallback_name(decision: Outcome, returned: Outcome | None, node: Node) -> str:
+    if returned is not None and decision is returned:
+        return "handler"
+    if decision.notes.startswith("auto-status"):
+        return "auto_status"
+    return "none"
+
+
+def _inspect(services: RunServices, source: Any, node: Node, run: AttemptRun,
+             started_wall: float) -> _Candidate:
+    path = source.path(run.stage_dir, run.workdir, run.run_id)
+    try:
+        found = read_status_file(path)
+    except StatusFileError as exc:
+        return _Candidate(source, path, "malformed", problem=str(exc))
+    if found is None:
+        return _Candidate(source, path, "missing")
+    if found.unknown_keys:
+        services.emit(Warning(f"{path}: unknown keys ignored: {', '.join(found.unknown_keys)}",
+                              node.id))
+    ownership, problem = _ownership(path, found.ownership, run)
+    if ownership == "mismatch":
+        return _Candidate(source, path, "foreign", problem=problem, ownership=ownership)
+    if ownership == "no_fields" and not source.canonical and _older_than(path, started_wall):
+        return _Candidate(source, path, "stale", ownership=ownership)
+    return _Candidate(source, path, "valid", found.outcome, ownership=ownership)
+
+
+def _ownership(path: Path, fields: dict[str, str], run: AttemptRun) -> tuple[str, str]:
+    if not fields:
+        return "no_fields", ""
+    expected = {"run_id": run.run_id, "node_id": run.node.id, "attempt": run.attempt}
+    if all(v == str(expected[k]) for k, v in fields.items()):
+        return "match", ""
+    has = " ".join(f"{k.replace('_id', '')}={v}" for k, v in fields.items())
+    return "mismatch", (f"{path}: status ownership mismatch: expected run={run.run_id} "
+                        f"node={run.node.id} attempt={run.attempt}, file has {has}")
+
+
+def _older_than(path: Path, started_wall: float) -> bool:
+    try:
+        return os.stat(path).st_mtime < started_wall
+    except OSError:
+        return True
+
+
+def _promote(chosen: _Candidate, run: AttemptRun) -> bool:
+    """Copy a chosen fallback, byte for byte, to the canonical path and remove it."""
+    write_bytes_atomic(run.stage_dir / "status.json", chosen.path.read_bytes())
+    chosen.path.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,26 @@
+"""How a status file's outcome combines with the handler's (docs/spec-deltas.md)."""
+
+from __future__ import annotations
+
+import attrs
+
+from attractor_core.model import Outcome, StageStatus
+
+
+def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
+    """The file decides; it adds to the handler's context updates and details
+    and never erases a field the handler set but the file left empty."""
+    if handler is None:
+        return from_file
+    changes: dict[str, object] = {"status": from_file.status}
+    for field in attrs.fields(Outcome):
+        value = getattr(from_file, field.name)
+        if field.name not in ("status", "context_updates", "details") and value:
+            changes[field.name] = value
+    changes["context_updates"] = {**handler.context_updates, **from_file.context_updates}
+    changes["details"] = {**handler.details, **from_file.details}
+    if from_file.status not in (StageStatus.FAIL, StageStatus.RETRY):
+        # A file that reports success clears a failure the handler saw.
+        for name in ("failure_reason", "failure_class", "failure_signature", "failed_node_id"):
+            changes[name] = getattr(from_file, name)
+    return attrs.evolve(handler, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""The built-in status sources: where agents may leave a stage's status.json.
+
+In precedence order: the canonical stage-dir file (``ATTRACTOR_STATUS_PATH``),
+``{workdir}/status.json``, and ``{workdir}/.ai/runs/{run_id}/status.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attrs import frozen
+
+
+@frozen
+class CanonicalStatus:
+    name: str = "canonical"
+    precedence: int = 0
+    canonical: bool = True
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
+        return stage_dir / "status.json"
+
+
+@frozen
+class WorktreeStatus:
+    name: str = "worktree"
+    precedence: int = 10
+    canonical: bool = False
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
+        return workdir / "status.json"
+
+
+@frozen
+class AiRunStatus:
+    name: str = "ai"
+    precedence: int = 20
+    canonical: bool = False
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
+        return workdir / ".ai" / "runs" / run_id / "status.json"
+
+
+BUILTIN_SOURCES = (CanonicalStatus(), WorktreeStatus(), AiRunStatus())
