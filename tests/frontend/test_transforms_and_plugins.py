@@ -165,3 +165,31 @@ def test_a_crashing_transform_or_rule_becomes_a_diagnostic_naming_it() -> None:
     assert "kaput" in by_rule["broken_rule"].message
     assert all(d.severity is Severity.ERROR for d in by_rule.values() if d.rule != "type_known")
     assert not prepared.ok
+
+
+class FillPrompts:
+    """Organisation default: every LLM node without a prompt gets one."""
+
+    def apply(self, graph: Graph) -> Graph:
+        filled = {
+            k: attrs.evolve(n, attrs={**n.attrs, "prompt": f"Work on: {n.label}"})
+            for k, n in graph.nodes.items()
+            if n.handler_type == "codergen" and not n.prompt and n.id not in ("start", "exit")
+        }
+        return graph.with_nodes({**graph.nodes, **filled})
+
+
+class DefaultsPlugin:
+    @hookimpl
+    def attractor_transforms(self) -> list[Any]:
+        return [FillPrompts()]
+
+
+def test_validation_sees_the_transformed_graph() -> None:
+    source = SOURCE.replace('work [prompt="Achieve $goal now; $goal!"]', 'work [label="Work"]')
+    plain = prepare_source(source, "t.dot", make_plugin_manager(entry_points=False))
+    assert "prompt_on_llm_nodes" in {d.rule for d in plain.diagnostics}
+    pm = make_plugin_manager(entry_points=False, extra_plugins=[DefaultsPlugin()])
+    fixed = prepare_source(source, "t.dot", pm)
+    assert fixed.graph.nodes["work"].prompt == "Work on: Work"
+    assert "prompt_on_llm_nodes" not in {d.rule for d in fixed.diagnostics}
