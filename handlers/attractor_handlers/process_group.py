@@ -53,13 +53,14 @@ async def terminate_group(pgid: int, grace: float) -> None:
 async def run_in_group(
     command: str,
     *,
+    shell: str = "/bin/sh",
     cwd: Path,
     env: Mapping[str, str],
     stdout: BinaryIO,
     stderr: BinaryIO,
     kill_grace: float,
 ) -> int:
-    """Run ``command`` with ``/bin/sh -c``; return its exit code (negative: killed by a signal).
+    """Run ``command`` with ``shell -c``; return its exit code (negative: killed by a signal).
 
     Output goes straight to the given files. stdin is ``/dev/null``.
     Cancellation propagates after the whole group has been stopped.
@@ -71,7 +72,7 @@ async def run_in_group(
 
     async def spawn(task_status: trio.TaskStatus[trio.Process] = trio.TASK_STATUS_IGNORED) -> None:
         await trio.run_process(
-            ["/bin/sh", "-c", command],
+            [shell, "-c", command],
             cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             start_new_session=True, check=False, deliver_cancel=deliver_cancel,
             task_status=task_status,

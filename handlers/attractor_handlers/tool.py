@@ -2,6 +2,8 @@
 
 Contract (docs/handlers.md):
 
+* ``tool_shell`` (node, else graph attribute) replaces ``/bin/sh``, e.g.
+  ``bash`` for commands that use bash features such as ``PIPESTATUS``;
 * cwd is the run's workdir; the environment is ``run.environment()``
   (``os.environ`` plus the ATTRACTOR_* variables); stdin is /dev/null;
 * stdout and stderr stream to ``stdout.log`` and ``stderr.log`` in the
@@ -29,6 +31,7 @@ from attractor_handlers.process_group import run_in_group
 
 OUTPUT_LIMIT = 64 * 1024
 DEFAULT_KILL_GRACE_SECONDS = 2.0
+DEFAULT_SHELL = "/bin/sh"
 TRUNCATION_MARKER = "\n[... truncated: {total} bytes in total, full output in {path}]"
 _REASON_LIMIT = 500
 _STDERR_TAIL_BYTES = 8 * 1024
@@ -54,23 +57,36 @@ class ToolHandler:
                 f"node {node.id}: no tool_command attribute; add tool_command=\"...\" to the node",
                 FailureClass.DETERMINISTIC.value,
             )
-        stdout_path, stderr_path = run.stage_dir / "stdout.log", run.stage_dir / "stderr.log"
+        shell = tool_shell(node, graph)
         try:
-            with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-                code = await run_in_group(
-                    command, cwd=run.workdir, env=run.environment(), stdout=out, stderr=err,
-                    kill_grace=kill_grace_seconds(run),
-                )
+            code = await _run_logged(command, shell, run)
         except OSError as exc:
             return Outcome.fail(
-                f"node {node.id}: cannot start tool_command in workdir {run.workdir}: {exc}",
+                f"node {node.id}: cannot start tool_command with {shell} in workdir "
+                f"{run.workdir}: {exc}",
                 FailureClass.DETERMINISTIC.value,
             )
         _record(run, node, command, code)
-        updates = {"tool.output": read_output(stdout_path), "tool.exit_code": code}
+        updates = {"tool.output": read_output(run.stage_dir / "stdout.log"), "tool.exit_code": code}
         if code == 0:
             return Outcome.success(notes=f"tool exited 0: {command}", context_updates=updates)
-        return Outcome.fail(failure_reason(stderr_path, code), context_updates=updates)
+        reason = failure_reason(run.stage_dir / "stderr.log", code)
+        return Outcome.fail(reason, context_updates=updates)
+
+
+async def _run_logged(command: str, shell: str, run: StageRun) -> int:
+    """Run the command with its output streamed to the stage dir's log files."""
+    with (run.stage_dir / "stdout.log").open("wb") as out, \
+            (run.stage_dir / "stderr.log").open("wb") as err:
+        return await run_in_group(
+            command, shell=shell, cwd=run.workdir, env=run.environment(), stdout=out,
+            stderr=err, kill_grace=kill_grace_seconds(run),
+        )
+
+
+def tool_shell(node: Node, graph: Graph) -> str:
+    """The shell that runs ``tool_command``: node ``tool_shell``, else graph's, else /bin/sh."""
+    return node.get("tool_shell") or graph.get("tool_shell") or DEFAULT_SHELL
 
 
 def kill_grace_seconds(run: StageRun) -> float:

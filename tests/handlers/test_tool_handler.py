@@ -143,3 +143,28 @@ async def test_processes_ignoring_sigterm_are_killed_after_the_grace_period(make
             pids = await wait_for_lines(run.workdir / "pids", 2)
             scope.cancel()
     assert await survivors(pids) == []
+
+
+async def test_tool_shell_runs_the_command_with_the_named_shell(make_run):
+    run = make_run("t")
+    shell = run.workdir / "recording-shell"
+    shell.write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
+    shell.chmod(0o755)
+    outcome = await run_node(tool_graph("echo hi", f', tool_shell="{shell}"'), "t", run)
+    assert outcome.context_updates["tool.output"] == "-c|echo hi|"
+
+
+async def test_graph_tool_shell_applies_to_every_tool_node(make_run):
+    command = "true | false; echo ${PIPESTATUS[0]}"  # bash only
+    dot = f"""digraph g {{ graph [tool_shell=bash]
+      t [shape=parallelogram, tool_command="{command}"] }}"""
+    outcome = await run_node(dot, "t", make_run("t"))
+    assert outcome.status is StageStatus.SUCCESS
+    assert outcome.context_updates["tool.output"] == "0\n"
+
+
+async def test_a_shell_that_does_not_exist_fails_naming_it(make_run):
+    dot = tool_graph("true", ', tool_shell="/no/such/shell"')
+    outcome = await run_node(dot, "t", make_run("t"))
+    assert outcome.status is StageStatus.FAIL
+    assert "/no/such/shell" in outcome.failure_reason
