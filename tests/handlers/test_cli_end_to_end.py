@@ -190,3 +190,32 @@ async def test_a_diamond_passes_the_failure_on_and_is_never_blamed_for_it(tmp_pa
     check_status = json.loads((logs / "check" / "status.json").read_text())
     assert check_status["outcome"] == "fail"
     assert check_status["failed_node_id"] == "build"
+
+
+async def test_a_resumed_run_continues_the_answer_queue_after_a_crash(tmp_path):
+    dot = """digraph crashy {
+      start [shape=Mdiamond]; done [shape=Msquare]
+      first [shape=hexagon, label="First?"]
+      crash [shape=parallelogram,
+             tool_command="[ -f crashed ] || { touch crashed; kill -KILL $PPID; sleep 30; }"]
+      second [shape=hexagon, label="Second?"]
+      a1 [shape=parallelogram, tool_command="true"]; b1 [shape=parallelogram, tool_command="true"]
+      a2 [shape=parallelogram, tool_command="true"]; b2 [shape=parallelogram, tool_command="true"]
+      start -> first
+      first -> a1 [label="[A] A"]; first -> b1 [label="[B] B"]
+      a1 -> crash; b1 -> crash
+      crash -> second
+      second -> a2 [label="[A] A"]; second -> b2 [label="[B] B"]
+      a2 -> done; b2 -> done
+    }"""
+    answers = tmp_path / "answers.txt"
+    answers.write_text("B\nA\n")
+    crashed, logs = await attractor_run(dot, tmp_path, "--interviewer", f"queue:{answers}")
+    assert crashed.returncode < 0  # the tool killed the runner: a crash, not a failure
+    resume = [*CLI, "resume", "--logs-root", str(logs), "--quiet",
+              "--interviewer", f"queue:{answers}"]
+    done = await trio.run_process(resume, capture_stdout=True, capture_stderr=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    completed = final(logs)["completed_nodes"]
+    assert "b1" in completed and "a2" in completed  # the second gate got the second line
+    assert "a1" not in completed and "b2" not in completed

@@ -68,9 +68,11 @@ async def test_queue_file_answers_are_consumed_in_order_across_gates(make_run, t
     answers.write_text("R\n\nescalate\n")
     run = make_run("review", options={"interviewer": f"queue:{answers}"})
     registry = HandlerRegistry.from_plugins(run.pm)  # one run: one handler set
-    first = await run_node(gate(), "review", run, registry=registry)
-    second = await run_node(gate(), "review", run, registry=registry)
-    third = await run_node(gate(), "review", run, registry=registry)
+    outcomes = []
+    for execution in (1, 2, 3):
+        run.execution = execution
+        outcomes.append(await run_node(gate(), "review", run, registry=registry))
+    first, second, third = outcomes
     assert first.suggested_next_ids == ("fix",) and first.preferred_label == "R) Rework"
     assert second.suggested_next_ids == ("boss",)
     assert third.status is StageStatus.FAIL

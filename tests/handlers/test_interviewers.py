@@ -139,3 +139,31 @@ async def test_recording_keeps_pairs_in_memory_and_writes_to_a_given_path(tmp_pa
     assert recorder.recordings == [(CHOICE, Answer("Y"))]
     [record] = json.loads(path.read_text())
     assert record["question"]["options"][0] == {"key": "Y", "label": "[Y] Yes, deploy"}
+
+
+def asked_at(stage: str, execution: int, logs_root) -> Question:
+    metadata = {"logs_root": str(logs_root), "execution": execution}
+    return Question("Deploy?", options=CHOICE.options, stage=stage, metadata=metadata)
+
+
+async def test_a_queue_file_position_survives_a_restart_of_the_process(tmp_path):
+    answers = tmp_path / "answers.txt"
+    answers.write_text("Y\nN\n")
+    logs = tmp_path / "logs"
+    before = make_interviewer(f"queue:{answers}")
+    assert (await before.ask(asked_at("first", 1, logs))).value == "Y"
+    after = make_interviewer(f"queue:{answers}")  # a resumed run builds a new one
+    # The gate that was interrupted before its checkpoint is asked again: same answer.
+    assert (await after.ask(asked_at("first", 1, logs))).value == "Y"
+    assert (await after.ask(asked_at("second", 1, logs))).value == "N"
+    assert (await after.ask(asked_at("third", 1, logs))).is_skipped
+
+
+async def test_a_different_queue_file_starts_from_its_first_line(tmp_path):
+    logs = tmp_path / "logs"
+    for name in ("one.txt", "two.txt"):
+        (tmp_path / name).write_text(f"{name}\n")
+    first = make_interviewer(f"queue:{tmp_path / 'one.txt'}")
+    await first.ask(asked_at("gate", 1, logs))
+    second = make_interviewer(f"queue:{tmp_path / 'two.txt'}")
+    assert (await second.ask(asked_at("gate", 2, logs))).value == "two.txt"
