@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import TypeVar
 
 from attractor_core.dot import parse_dot
 from attractor_core.plugins import make_plugin_manager
@@ -19,11 +20,16 @@ from attractor_core.transforms import apply_transforms
 from attractor_core.validation import validate
 
 REPEATS = 3
+T = TypeVar("T")
 
 
 def linear_source(count: int) -> str:
     """``count`` stages in a chain, three attributes each, prompts with escapes and $goal."""
-    lines = ["digraph Linear {", '  graph [goal="benchmark \\"goal\\""]', "  start [shape=Mdiamond]"]
+    lines = [
+        "digraph Linear {",
+        '  graph [goal="benchmark \\"goal\\""]',
+        "  start [shape=Mdiamond]",
+    ]
     for i in range(count):
         lines.append(
             f'  n{i} [label="Stage {i}", prompt="Do step {i} of $goal\\n\\tquote \\"x\\"", '
@@ -55,14 +61,17 @@ def structured_source(count: int) -> str:
     for i, node in enumerate(ids):
         lines.append(f'  {previous} -> {node} [condition="outcome=success"]')
         if i % 10 == 9:
-            lines.append(f'  {node} -> {ids[i - 5]} [condition="outcome=fail && context.retry!=no"]')
+            lines.append(
+                f'  {node} -> {ids[i - 5]} [condition="outcome=fail && context.retry!=no"]'
+            )
         previous = node
     lines += [f"  {previous} -> exit", "}"]
     return "\n".join(lines) + "\n"
 
 
-def _best(action: Callable[[], object]) -> tuple[float, object]:
-    best, result = float("inf"), None
+def _best(action: Callable[[], T]) -> tuple[float, T]:
+    """Best wall time of ``REPEATS`` calls, and the last result."""
+    best = float("inf")
     for _ in range(REPEATS):
         began = time.perf_counter()
         result = action()
@@ -73,19 +82,25 @@ def _best(action: Callable[[], object]) -> tuple[float, object]:
 def measure(name: str, source: str) -> dict[str, float | str | int]:
     pm = make_plugin_manager(entry_points=False)
     parse_s, graph = _best(lambda: parse_dot(source, f"{name}.dot"))
-    transform_s, transformed = _best(lambda: apply_transforms(graph, pm))  # type: ignore[arg-type]
-    validate_s, found = _best(lambda: validate(transformed, pm))  # type: ignore[arg-type]
-    assert found == [], f"{name}: generated graph should be clean, got {found[:3]}"  # type: ignore[index]
+    transform_s, transformed = _best(lambda: apply_transforms(graph, pm))
+    validate_s, found = _best(lambda: validate(transformed, pm))
+    assert found == [], f"{name}: generated graph should be clean, got {found[:3]}"
     tracemalloc.start()
     validate(apply_transforms(parse_dot(source, f"{name}.dot"), pm), pm)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    nodes = len(graph.nodes)  # type: ignore[attr-defined]
+    nodes = len(graph.nodes)
     total = parse_s + transform_s + validate_s
-    return {"case": name, "nodes": nodes, "parse_ms": parse_s * 1e3,
-            "transform_ms": transform_s * 1e3, "validate_ms": validate_s * 1e3,
-            "total_ms": total * 1e3, "us_per_node": total * 1e6 / nodes,
-            "peak_mib": peak / 2**20}
+    return {
+        "case": name,
+        "nodes": nodes,
+        "parse_ms": parse_s * 1e3,
+        "transform_ms": transform_s * 1e3,
+        "validate_ms": validate_s * 1e3,
+        "total_ms": total * 1e3,
+        "us_per_node": total * 1e6 / nodes,
+        "peak_mib": peak / 2**20,
+    }
 
 
 CASES: tuple[tuple[str, Callable[[], str]], ...] = (
@@ -102,9 +117,11 @@ def main() -> None:
     print(header + f"{'total':>9} {'us/node':>8} {'peak MiB':>9}")
     for name, make in CASES:
         row = measure(name, make())
-        print(f"{row['case']:<16} {row['nodes']:>6} {row['parse_ms']:>7.1f}ms "
-              f"{row['transform_ms']:>8.1f}ms {row['validate_ms']:>7.1f}ms "
-              f"{row['total_ms']:>7.1f}ms {row['us_per_node']:>8.1f} {row['peak_mib']:>9.1f}")
+        print(
+            f"{row['case']:<16} {row['nodes']:>6} {row['parse_ms']:>7.1f}ms "
+            f"{row['transform_ms']:>8.1f}ms {row['validate_ms']:>7.1f}ms "
+            f"{row['total_ms']:>7.1f}ms {row['us_per_node']:>8.1f} {row['peak_mib']:>9.1f}"
+        )
 
 
 if __name__ == "__main__":
