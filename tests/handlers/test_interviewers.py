@@ -8,6 +8,7 @@ import os
 
 import pytest
 import trio
+import trio.testing
 from attractor_handlers.interviewers import (
     AutoApproveInterviewer,
     CallbackInterviewer,
@@ -167,3 +168,28 @@ async def test_a_different_queue_file_starts_from_its_first_line(tmp_path):
     await first.ask(asked_at("gate", 1, logs))
     second = make_interviewer(f"queue:{tmp_path / 'two.txt'}")
     assert (await second.ask(asked_at("gate", 2, logs))).value == "two.txt"
+
+
+async def test_console_asks_concurrent_gates_one_at_a_time():
+    read_fd, write_fd = pipe_with(b"", close=False)
+    shown = io.StringIO()
+    console = ConsoleInterviewer(input_fd=read_fd, output=shown)
+    answers: list[Answer] = []
+
+    async def ask(stage: str) -> None:
+        question = Question(f"Deploy {stage}?", options=CHOICE.options, stage=stage)
+        answers.append(await console.ask(question))
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, "one")
+            nursery.start_soon(ask, "two")
+            await trio.testing.wait_all_tasks_blocked()
+            assert shown.getvalue().count("[?] ") == 1  # the other gate waits its turn
+            os.write(write_fd, b"Y\n")
+            while shown.getvalue().count("[?] ") < 2:
+                await trio.sleep(0.01)
+            os.write(write_fd, b"N\n")
+    assert [a.selected_option.key for a in answers] == ["Y", "N"]
+    os.close(read_fd)
+    os.close(write_fd)

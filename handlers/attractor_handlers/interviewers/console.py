@@ -35,8 +35,14 @@ class ConsoleInterviewer:
         self._output = output
         self._buffer = bytearray()
         self._eof = False
+        # Gates in parallel branches take turns: one question on the terminal at a time.
+        self._turn = trio.Lock()
 
     async def ask(self, question: Question) -> Answer:
+        async with self._turn:
+            return await self._ask(question)
+
+    async def _ask(self, question: Question) -> Answer:
         self._show(question)
         while True:
             line = await self._read_line()
