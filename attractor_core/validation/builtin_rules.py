@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from attractor_core.model import Graph
 from attractor_core.plugins import hookimpl
 from attractor_core.protocols import LintRule
-from attractor_core.validation import rules
+from attractor_core.validation import parallel_rules, rules
 from attractor_core.validation.diagnostics import Diagnostic
 
 
@@ -58,6 +58,7 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.reasoning_effort_valid,
     rules.tool_command_present,
     rules.retry_policy_known,
+    parallel_rules.parallel_join,
 )
 
 BUILTIN_RULES: tuple[LintRule, ...] = tuple(FunctionRule(f.__name__, f) for f in _RULE_FUNCTIONS)

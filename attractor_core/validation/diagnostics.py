@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 
 class Severity(enum.Enum):
@@ -25,8 +25,10 @@ class Diagnostic:
     """One finding. ``line`` 0 means unknown; ``edge`` is ``(source, target)`` or ``None``."""
 
     rule: str
-    severity: Severity
-    message: str
+    # Plugins may write "warning"; an unknown word raises here, inside the rule, which
+    # validation then reports as a broken rule.
+    severity: Severity = field(converter=Severity)
+    message: str = ""
     node_id: str = ""
     edge: tuple[str, str] | None = None
     fix: str = ""

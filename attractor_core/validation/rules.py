@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
 from attractor_core.model import Duration, Edge, FailureClass, Graph, Node, StageStatus
+from attractor_core.model.outcome import normalize_failure_class
 from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
 from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
 from attractor_core.validation.diagnostics import Diagnostic, Severity
@@ -357,7 +358,8 @@ def _check_status(text: str) -> None:
 
 
 def _check_failure_class(text: str) -> None:
-    if text.strip().lower() not in {c.value for c in FailureClass}:
+    # The same alias table the engine applies to hints (model/outcome.py).
+    if not normalize_failure_class(text):
         raise ValueFormatError(
             f"invalid failure class {text!r}: use one of "
             + ", ".join(c.value for c in FailureClass)

@@ -254,3 +254,9 @@ def test_twenty_thousand_node_chain_validates_without_recursion() -> None:
     broken = Graph("big", nodes=graph.nodes, edges=graph.edges[:10_000], source_file="big.dot")
     unreachable = [d for d in validate(broken) if d.rule == "reachability"]
     assert len(unreachable) == 10_001
+
+
+def test_severity_may_be_given_as_its_name() -> None:
+    assert Diagnostic("r", "warning", "m").severity is Severity.WARNING  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Diagnostic("r", "fatal", "m")  # type: ignore[arg-type]
