@@ -9,32 +9,10 @@ from __future__ import annotations
 import attrs
 
 from attractor_core.model import FailureClass, Node, Outcome, StageStatus
+from attractor_core.model.outcome import normalize_failure_class as normalize_class
 
 from .services import RunServices
 from .signatures import failure_signature
-
-# Spellings agents and handlers use for the classes (docs/spec-deltas.md).
-CLASS_ALIASES: dict[str, str] = {
-    "transient": FailureClass.TRANSIENT_INFRA.value,
-    "transient_infra": FailureClass.TRANSIENT_INFRA.value,
-    "infra": FailureClass.TRANSIENT_INFRA.value,
-    "retryable": FailureClass.TRANSIENT_INFRA.value,
-    "deterministic": FailureClass.DETERMINISTIC.value,
-    "permanent": FailureClass.DETERMINISTIC.value,
-    "terminal": FailureClass.DETERMINISTIC.value,
-    "canceled": FailureClass.CANCELED.value,
-    "cancelled": FailureClass.CANCELED.value,
-    "budget_exhausted": FailureClass.BUDGET_EXHAUSTED.value,
-    "budget": FailureClass.BUDGET_EXHAUSTED.value,
-    "compilation_loop": FailureClass.COMPILATION_LOOP.value,
-    "structural": FailureClass.STRUCTURAL.value,
-    "pipeline": FailureClass.STRUCTURAL.value,
-}
-
-
-def normalize_class(hint: str) -> str:
-    """The canonical class for a hint, or "" if the hint is empty or unknown."""
-    return CLASS_ALIASES.get(hint.strip().lower().replace("-", "_").replace(" ", "_"), "")
 
 
 def complete_failure(services: RunServices, node: Node, outcome: Outcome) -> Outcome:

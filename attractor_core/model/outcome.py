@@ -39,6 +39,30 @@ class FailureClass(enum.Enum):
     STRUCTURAL = "structural"
 
 
+# Spellings agents and handlers use for the classes (docs/spec-deltas.md).
+FAILURE_CLASS_ALIASES: dict[str, str] = {
+    "transient": FailureClass.TRANSIENT_INFRA.value,
+    "transient_infra": FailureClass.TRANSIENT_INFRA.value,
+    "infra": FailureClass.TRANSIENT_INFRA.value,
+    "retryable": FailureClass.TRANSIENT_INFRA.value,
+    "deterministic": FailureClass.DETERMINISTIC.value,
+    "permanent": FailureClass.DETERMINISTIC.value,
+    "terminal": FailureClass.DETERMINISTIC.value,
+    "canceled": FailureClass.CANCELED.value,
+    "cancelled": FailureClass.CANCELED.value,
+    "budget_exhausted": FailureClass.BUDGET_EXHAUSTED.value,
+    "budget": FailureClass.BUDGET_EXHAUSTED.value,
+    "compilation_loop": FailureClass.COMPILATION_LOOP.value,
+    "structural": FailureClass.STRUCTURAL.value,
+    "pipeline": FailureClass.STRUCTURAL.value,
+}
+
+
+def normalize_failure_class(hint: str) -> str:
+    """The canonical class for a hint, or "" if the hint is empty or unknown."""
+    return FAILURE_CLASS_ALIASES.get(hint.strip().lower().replace("-", "_").replace(" ", "_"), "")
+
+
 @frozen
 class Outcome:
     """The result of one stage attempt.
