@@ -32,13 +32,38 @@ def signal_group(pgid: int, sig: int) -> None:
 
 
 def group_alive(pgid: int) -> bool:
+    """True while a process of the group is still running.
+
+    Zombies do not count: a member that died after its parent may wait a
+    long time to be reaped (PID 1 of a container may never do it), and
+    waiting for it would turn every cancellation into a full grace period.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return _has_running_member(pgid)
+
+
+def _has_running_member(pgid: int) -> bool:
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True  # no procfs: the signal probe above is all we know
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _running_in_group(entry / "stat", pgid):
+            return True
+    return False
+
+
+def _running_in_group(stat_path: Path, pgid: int) -> bool:
+    try:
+        # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+        fields = stat_path.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return int(fields[2]) == pgid and fields[0] != "Z"
 
 
 async def terminate_group(pgid: int, grace: float) -> None:

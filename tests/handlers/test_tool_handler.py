@@ -114,7 +114,7 @@ async def test_cancellation_kills_the_whole_process_group_and_propagates(make_ru
 
 
 async def test_cancellation_sends_sigterm_first_so_the_tool_can_clean_up(make_run):
-    run = make_run("t", options={"kill_grace": 30})
+    run = make_run("t", options={"kill_grace": 10})
     command = "trap 'echo cleaned > cleaned.txt; exit 0' TERM; echo $$ > pids; sleep 300 & wait"
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
