@@ -339,6 +339,41 @@ class LoopRestartBlocked(Event):
     failure_reason: str
 
 
+# -- LLM layer -------------------------------------------------------------------
+@frozen
+class ProviderSelected(Event):
+    name: ClassVar[str] = "provider_selected"
+    node_id: str
+    backend: str
+    provider: str
+    model: str
+    reason: str
+
+
+@frozen
+class LlmFailover(Event):
+    name: ClassVar[str] = "llm_failover"
+    node_id: str
+    from_provider: str
+    from_model: str
+    to_provider: str
+    to_model: str
+    error_class: str
+    policy: str
+
+
+@frozen
+class AgentToolCall(Event):
+    """One tool call of the coding-agent loop; ``ok`` is false for an error result."""
+
+    name: ClassVar[str] = "agent_tool_call"
+    node_id: str
+    round: int
+    tool: str
+    ok: bool
+    error: str = ""
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
@@ -370,6 +405,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CycleBreaker,
     NodeVisitBreaker,
     LoopRestartBlocked,
+    ProviderSelected,
+    LlmFailover,
+    AgentToolCall,
 )
 
 
