@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import trio
-from attractor_handlers.interviewers import CallbackInterviewer, QueueInterviewer
 
 from attractor_core.human import Answer, AnswerValue, Question
 from attractor_core.model import StageStatus
 from attractor_core.registry import HandlerRegistry
+from attractor_handlers.interviewers import CallbackInterviewer, QueueInterviewer
 
 from .helpers import events_named, run_node
 

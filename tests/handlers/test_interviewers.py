@@ -9,6 +9,8 @@ import os
 import pytest
 import trio
 import trio.testing
+
+from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
 from attractor_handlers.interviewers import (
     AutoApproveInterviewer,
     CallbackInterviewer,
@@ -18,8 +20,6 @@ from attractor_handlers.interviewers import (
     RecordingInterviewer,
     make_interviewer,
 )
-
-from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
 
 from .helpers import run_node
 

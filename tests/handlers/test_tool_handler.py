@@ -7,9 +7,9 @@ import os
 
 import pytest
 import trio
-from attractor_handlers.tool import OUTPUT_LIMIT
 
 from attractor_core.model import StageStatus
+from attractor_handlers.tool import OUTPUT_LIMIT
 
 from .helpers import run_node, survivors, wait_for_lines
 
