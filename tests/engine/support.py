@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,27 @@ def seqs_strictly_increase(root: Path) -> bool:
 
 def node_lines(nodes: Iterable[str], attrs: str = "shape=box") -> str:
     return "\n".join(f"  {n} [{attrs}]" for n in nodes)
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen[str], limit_s: float = 30) -> str:
+    """Wait (bounded) until ``path`` has content, while ``proc`` keeps running."""
+    deadline = time.monotonic() + limit_s
+    while not (path.exists() and path.read_text().strip()):
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+    return path.read_text().strip()
+
+
+def process_gone(pid: int, limit_s: float = 10) -> bool:
+    """True once ``pid`` has exited (a zombie counts as gone) within ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.02)
+    return False

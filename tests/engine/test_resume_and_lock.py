@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from .support import (
     seqs_strictly_increase,
     start_attractor,
     visited,
+    wait_for_file,
 )
 
 
@@ -173,10 +173,7 @@ def test_second_process_on_a_live_logs_root_exits_2_and_writes_nothing(tmp_path:
     owner = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
                             "--kill-grace", "100ms")
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "started").exists():
-            assert owner.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for_file(tmp_path / "started", owner)
         lock = read_json(root / "run.lock")
         assert lock["pid"] == owner.pid and lock["pid_start_time"]
         before = _snapshot(root)

@@ -21,6 +21,7 @@ from .support import (
     attractor,
     checkpoint,
     edges_taken,
+    events,
     final,
     pipeline,
     resume,
@@ -271,8 +272,6 @@ async def test_row_prompt_variable_expansion_of_goal(tmp_path: Path) -> None:
     assert (tmp_path / "logs" / "plan" / "prompt.md").read_text() == "Plan for: a tiny CLI"
 
 
-@pytest.mark.xfail(strict=True, reason="the parallel and fan-in handlers arrive in step 3; "
-                                       "strict, so this fails loudly once they exist")
 async def test_row_parallel_fan_out_and_fan_in(tmp_path: Path) -> None:
     dot = pipeline(tmp_path, """
   fan [shape=component]
@@ -288,6 +287,8 @@ async def test_row_parallel_fan_out_and_fan_in(tmp_path: Path) -> None:
     record = await run(dot, tmp_path / "logs")
     assert record.status == "success"
     assert {"left", "right"} <= set(visited(tmp_path / "logs"))  # both branches ran
+    [started] = events(tmp_path / "logs", "parallel_started")
+    assert (started["branch_count"], started["join_node"]) == (2, "join")
     assert {"fan", "join", "exit"} <= set(record.completed_nodes)
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import attractor, pipeline, start_attractor
+from .support import attractor, pipeline, start_attractor, wait_for_file
 
 
 def _status(root: Path) -> tuple[str, dict[str, Any]]:
@@ -19,13 +18,6 @@ def _status(root: Path) -> tuple[str, dict[str, Any]]:
     raw = attractor("status", "--logs-root", root, "--json")
     assert text.returncode == 0 and raw.returncode == 0, text.stderr + raw.stderr
     return text.stdout, json.loads(raw.stdout)
-
-
-def _wait_for(path: Path, proc: Any) -> None:
-    deadline = time.monotonic() + 30
-    while not (path.exists() and path.read_text().strip()):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
 
 
 LONG = """
@@ -40,7 +32,7 @@ def test_status_of_a_running_run(tmp_path: Path) -> None:
     proc = start_attractor("run", pipeline(tmp_path, LONG), "--logs-root", root,
                            "--workdir", tmp_path, "--run-id", "live-1", "--kill-grace", "100ms")
     try:
-        _wait_for(tmp_path / "sleeper.pid", proc)
+        wait_for_file(tmp_path / "sleeper.pid", proc)
         text, data = _status(root)
         assert (data["state"], data["run_id"]) == ("running", "live-1")
         assert (data["current_node"], data["attempt"]) == ("long", 1)
@@ -86,7 +78,7 @@ def test_status_of_a_canceled_run(tmp_path: Path) -> None:
     root = tmp_path / "logs"
     proc = start_attractor("run", pipeline(tmp_path, LONG), "--logs-root", root,
                            "--workdir", tmp_path, "--kill-grace", "100ms")
-    _wait_for(tmp_path / "sleeper.pid", proc)
+    wait_for_file(tmp_path / "sleeper.pid", proc)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 3
@@ -101,7 +93,7 @@ def test_status_of_an_interrupted_run(tmp_path: Path) -> None:
     proc = start_attractor("run", pipeline(tmp_path, LONG), "--logs-root", root,
                            "--workdir", tmp_path)
     pid_file = tmp_path / "sleeper.pid"
-    _wait_for(pid_file, proc)
+    wait_for_file(pid_file, proc)
     proc.kill()  # SIGKILL: no chance to write final.json
     proc.communicate(timeout=30)
     os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the tool's own process group

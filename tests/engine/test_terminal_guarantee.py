@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,12 @@ from .support import (
     attractor,
     events,
     pipeline,
+    process_gone,
     read_json,
     run,
     start_attractor,
     visited,
+    wait_for_file,
 )
 
 
@@ -133,12 +134,7 @@ def test_signal_cancels_run_and_kills_the_tool(tmp_path: Path, signum: int) -> N
   start -> long -> after -> exit""")
     proc = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
                            "--kill-grace", "200ms", cwd=tmp_path)
-    pid_file = tmp_path / "sleeper.pid"
-    deadline = time.monotonic() + 30
-    while not (pid_file.exists() and pid_file.read_text().strip()):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
-        time.sleep(0.01)
-    sleeper = int(pid_file.read_text())
+    sleeper = int(wait_for_file(tmp_path / "sleeper.pid", proc))
     proc.send_signal(signum)
     try:
         _out, err = proc.communicate(timeout=30)
@@ -153,20 +149,7 @@ def test_signal_cancels_run_and_kills_the_tool(tmp_path: Path, signum: int) -> N
     assert "after" not in visited(root)
     assert read_json(root / "long" / "status.json")["outcome"] == "fail"
     assert not (root / "run.lock").exists()
-    assert not _alive(sleeper)
-
-
-def _alive(pid: int) -> bool:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "Z":
-            return False
-        time.sleep(0.02)
-    return True
+    assert process_gone(sleeper)
 
 
 async def test_loop_restart_limit_ends_the_run(tmp_path: Path) -> None:
