@@ -229,3 +229,22 @@ def test_resume_without_a_run_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "no run here" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+async def test_a_node_interrupted_too_often_is_failed_instead_of_rerun(tmp_path: Path) -> None:
+    """Each resume re-runs the node that was in flight, at most three times."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, "  b [shape=box, sim.delay=50ms]\n  start -> b -> exit")
+    await _run_until(dot, root, "b")
+    for _ in range(3):
+        box: list[trio.CancelScope] = []
+        with trio.CancelScope() as scope:
+            box.append(scope)
+            await resume(root, on_event=_cancel_when(box, "b"))
+        assert final(root)["status"] == "canceled"
+    record = await resume(root)
+    assert (record.status, record.exit_path, record.failed_node_id) == (
+        "fail", "stage_failed", "b")
+    assert "in flight at 4 interrupted runs" in record.failure_reason
+    assert record.failure_class == "deterministic"
+    assert visited(root).count("b") == 4  # the first run and three resumes

@@ -247,3 +247,22 @@ async def test_cancel_through_the_api_is_canceled(tmp_path: Path) -> None:
     assert (data["status"], data["exit_path"], data["failure_class"]) == (
         "canceled", "canceled", "canceled")
     assert not (root / "run.lock").exists()
+
+
+async def test_cancel_during_retry_backoff_starts_no_further_attempt(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, """
+  w [shape=box, max_retries=3, retry_policy=patient, sim.outcome=retry]
+  start -> w -> exit""")
+
+    def on_sleep(event: Mapping[str, Any]) -> None:
+        if event["event"] == "stage_retry_sleep":
+            scope.cancel()
+
+    with trio.CancelScope() as scope:
+        await run(dot, root, on_event=on_sleep)
+    data = assert_complete_final(root)
+    assert data["status"] == "canceled"
+    assert [e["attempt"] for e in events(root, "stage_attempt_start")
+            if e["node_id"] == "w"] == [1]
+    assert [e["where"] for e in events(root, "cancellation_exit")] == ["retry_sleep"]
