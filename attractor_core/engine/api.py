@@ -27,6 +27,7 @@ from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import Manifest, write_manifest
 from attractor_core.runtime.rundir import RunDir
 
+from .preflight import check_interviewer
 from .run import Engine
 from .setup import EventObserver, build_services, new_run_id
 from .state import RunState, mirror_graph_attributes
@@ -53,6 +54,7 @@ async def run_pipeline(
     source = Path(dot_path).resolve()
     graph = load_pipeline(source, pm, overrides)
     policy = resolve_policy(graph, config or {}, policy_overrides or {})
+    check_interviewer(pm, graph, options or {})
     run_id = run_id or new_run_id()
     work = Path(workdir or Path.cwd()).resolve()
     root = Path(logs_root).resolve() if logs_root else work / ".attractor" / "runs" / run_id

@@ -21,6 +21,7 @@ from attractor_core.runtime.live import write_live
 
 from .cancellation import is_cancellation
 from .ending import Ending
+from .preflight import warn_unknown_types
 from .services import Lane, RunServices
 from .signals import can_watch_signals, watch_signals
 from .state import RunState
@@ -69,6 +70,7 @@ class Engine:
     async def execute(self, start: str, *, resumed: bool = False,
                       first_outcome: Outcome | None = None) -> FinalRecord:
         self._emit_started(resumed)
+        warn_unknown_types(self.services)
         try:
             ending = await self._traverse_cancellable(start, first_outcome)
         except BaseException as exc:

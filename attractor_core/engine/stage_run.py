@@ -14,6 +14,7 @@ from attrs import define
 
 from attractor_core.model import Context, Node
 from attractor_core.model.branch import BranchResult
+from attractor_core.policy import KEYS as POLICY_KEYS
 from attractor_core.runtime.events import Event
 
 from .services import Lane, RunServices
@@ -72,7 +73,10 @@ class AttemptRun:
             self.services.liveness.progress(self.lane.live_key)
 
     def option(self, key: str, default: Any = None) -> Any:
-        return self.services.options.get(key, default)
+        """A run option; run-policy keys (``kill_grace``...) fall back to the policy."""
+        if key in self.services.options:
+            return self.services.options[key]
+        return getattr(self.services.policy, key, default) if key in POLICY_KEYS else default
 
     def plugin_hook(self) -> Any:
         return self.services.pm.hook
