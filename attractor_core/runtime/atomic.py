@@ -44,9 +44,18 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
         fsync_dir(directory)
 
 
-def write_json_atomic(path: Path, payload: Any, *, durable: bool = True) -> None:
-    """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`."""
-    text = json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def write_json_atomic(path: Path, payload: Any, *, durable: bool = True,
+                      compact: bool = False) -> None:
+    """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`.
+
+    ``compact=True`` writes one line instead: for large artifacts rewritten at
+    every stage (checkpoint.json), since ``indent`` forces json's pure-Python
+    encoder, several times slower than its C one (benchmarks/RESULTS.md).
+    """
+    if compact:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+    else:
+        text = json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 

@@ -65,7 +65,7 @@ class CheckpointError(Exception):
 
 
 def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    write_json_atomic(path, CONVERTER.unstructure(checkpoint))
+    write_json_atomic(path, CONVERTER.unstructure(checkpoint), compact=True)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
