@@ -48,7 +48,7 @@ async def resume_pipeline(
     handle_signals: bool = True,
 ) -> FinalRecord:
     pm = pm or make_plugin_manager()
-    run_dir = RunDir(Path(logs_root).resolve())
+    run_dir = RunDir(_base_root(Path(logs_root).resolve()))
     manifest = read_manifest(run_dir.manifest)
     lock = RunLock(run_dir.lock, manifest.run_id)
     lock.acquire()
@@ -77,6 +77,13 @@ async def resume_pipeline(
         return await engine.execute(start, resumed=True, first_outcome=first)
     finally:
         lock.release()
+
+
+def _base_root(root: Path) -> Path:
+    """``restart-N/`` holds only stage dirs; the run lives in its parent."""
+    if root.name.startswith("restart-") and (root.parent / "manifest.json").exists():
+        return root.parent
+    return root
 
 
 def _clear_resumable_final(run_dir: RunDir) -> None:
