@@ -16,8 +16,12 @@ from attractor_handlers import interviewers
 from attractor_handlers.backends.simulate import SimulateBackend
 from attractor_handlers.codergen import CodergenHandler
 from attractor_handlers.conditional import ConditionalHandler
+from attractor_handlers.fan_in import FanInHandler
 from attractor_handlers.human import WaitForHumanHandler
+from attractor_handlers.manager_loop import ManagerLoopHandler
+from attractor_handlers.parallel import ParallelHandler
 from attractor_handlers.start_exit import ExitHandler, StartHandler
+from attractor_handlers.subgraph import SubgraphHandler
 from attractor_handlers.tool import ToolHandler
 
 hookimpl = pluggy.HookimplMarker("attractor")
@@ -32,6 +36,10 @@ def attractor_handler_types() -> Mapping[str, Any]:
         "tool": ToolHandler(),
         "wait.human": WaitForHumanHandler(),
         "codergen": CodergenHandler(),
+        "parallel": ParallelHandler(),
+        "parallel.fan_in": FanInHandler(),
+        "subgraph": SubgraphHandler(),
+        "stack.manager_loop": ManagerLoopHandler(),
     }
 
 
