@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+import trio
+
 
 class ProgressView:
     """An event observer. On a terminal the current stage is redrawn in place
@@ -16,14 +18,25 @@ class ProgressView:
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty() if live is None else live
         self._started: dict[str, float] = {}
+        self._current = ""  # the live line's text, redrawn with the elapsed time
+
+    async def tick(self, interval: float = 0.5) -> None:
+        """On a terminal, keep the current stage's elapsed time moving."""
+        while True:
+            await trio.sleep(interval)
+            if self.live and self._current and self._started:
+                since = min(self._started.values())
+                self._draw(f"{self._current} {time.monotonic() - since:5.1f}s")
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         kind = event["event"]
         if kind == "stage_attempt_start":
             self._started[event["attempt_id"]] = time.monotonic()
-            self._status(f"▶ {event['node_id']} (attempt {event['attempt']})")
+            self._current = f"▶ {event['node_id']} (attempt {event['attempt']})"
+            self._status(self._current)
         elif kind == "stage_attempt_end":
             elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
+            self._current = ""
             mark = "✓" if event["status"] in ("success", "partial_success") else "✗"
             reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""
             self._line(f"{mark} {event['node_id']} {event['status']} "
@@ -32,6 +45,10 @@ class ProgressView:
             self._line(f"↻ {event['node_id']} retrying in {event['delay_ms']} ms")
         elif kind == "loop_restart":
             self._line(f"⟲ loop restart {event['restart_count']} at {event['to_node']}")
+
+    def _draw(self, text: str) -> None:
+        self.stream.write(f"\r\x1b[2K{text}")
+        self.stream.flush()
 
     def _status(self, text: str) -> None:
         if self.live:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,25 @@ def add_parser(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     view = None if args.quiet else ProgressView()
-    record = trio.run(lambda: run_pipeline(
+    overrides = parse_assignments(args.overrides, "--set")
+    config = load_config(args.config)
+    record = trio.run(with_view, view, lambda: run_pipeline(
         args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
-        options=run_options(args), overrides=parse_assignments(args.overrides, "--set"),
-        config=load_config(args.config), policy_overrides=policy_flags(args), on_event=view))
+        options=run_options(args), overrides=overrides, config=config,
+        policy_overrides=policy_flags(args), on_event=view))
     print_summary(record)
     return record.exit_code
+
+
+async def with_view(view: ProgressView | None,
+                    work: Callable[[], Awaitable[FinalRecord]]) -> FinalRecord:
+    """Run ``work`` while the live view's clock ticks (on a terminal)."""
+    async with trio.open_nursery() as nursery:
+        if view is not None and view.live:
+            nursery.start_soon(view.tick)
+        record = await work()
+        nursery.cancel_scope.cancel()
+    return record
 
 
 def print_summary(record: FinalRecord) -> None:
