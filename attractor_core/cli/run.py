@@ -51,11 +51,20 @@ def _run(args: argparse.Namespace) -> int:
 async def with_view(view: ProgressView | None,
                     work: Callable[[], Awaitable[FinalRecord]]) -> FinalRecord:
     """Run ``work`` while the live view's clock ticks (on a terminal)."""
+    if view is None or not view.live:
+        return await work()
+    failure: Exception | None = None
     async with trio.open_nursery() as nursery:
-        if view is not None and view.live:
-            nursery.start_soon(view.tick)
-        record = await work()
+        nursery.start_soon(view.tick)
+        try:
+            record = await work()
+        except Exception as exc:
+            # Re-raised bare below: a nursery would wrap it in an ExceptionGroup,
+            # and guarded() must see the input error itself to print one line.
+            failure = exc
         nursery.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     return record
 
 
