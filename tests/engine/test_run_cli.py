@@ -3,11 +3,14 @@ default logs root, policy precedence, and usage errors without tracebacks."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .support import attractor, final, pipeline, read_json, write
+from .support import attractor, cli_command, final, pipeline, read_json, write
 
 
 def test_exit_code_0_on_success_and_summary_names_the_logs_root(tmp_path: Path) -> None:
@@ -39,6 +42,7 @@ def test_exit_code_1_when_the_run_fails(tmp_path: Path) -> None:
     (("run", "{dot}", "--config", "{missing}"), "cannot read config"),
     (("run", "{dot}", "--config", "{badtoml}"), "invalid TOML"),
     (("status",), "--logs-root"),
+    (("run", "{gate}", "--interviewer", "bogus"), "unknown interviewer 'bogus'"),
 ])
 def test_usage_and_input_errors_exit_2_without_traceback(
         tmp_path: Path, args: tuple[str, ...], message: str) -> None:
@@ -47,6 +51,8 @@ def test_usage_and_input_errors_exit_2_without_traceback(
         "missing": tmp_path / "missing.dot",
         "broken": write(tmp_path, "digraph P {\n  a -> -> b\n}\n", "broken.dot"),
         "badtoml": write(tmp_path, "[run\n", "bad.toml"),
+        "gate": pipeline(tmp_path, '  g [shape=hexagon, label="ok?"]\n  start -> g\n'
+                                   '  g -> exit [label="Yes"]', name="gate.dot"),
     }
     argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
     result = attractor(*argv, "--logs-root", tmp_path / "logs") if argv[0] == "run" \
@@ -132,3 +138,18 @@ def test_resume_flags_and_exit_code_of_a_resumed_failure(tmp_path: Path) -> None
     data = final(root)
     assert (data["exit_path"], data["failed_node_id"], data["failure_reason"]) == (
         "stage_failed", "a", "bad")
+
+
+def test_input_errors_on_a_terminal_exit_2_without_traceback(tmp_path: Path) -> None:
+    """On a terminal the live view ticks beside the run; an input error still prints one line."""
+    broken = write(tmp_path, "digraph P {\n  a -> -> b\n}\n", "broken.dot")
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(cli_command("run", broken, "--logs-root", tmp_path / "logs"),
+                                stdout=follower, stderr=subprocess.PIPE, text=True, timeout=60,
+                                check=False)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert result.returncode == 2
+    assert "broken.dot:2" in result.stderr and "Traceback" not in result.stderr
