@@ -7,7 +7,7 @@ two runs never share handler state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
@@ -15,6 +15,7 @@ import pluggy
 from attractor_handlers import interviewers
 from attractor_handlers.backends.simulate import SimulateBackend
 from attractor_handlers.codergen import CodergenHandler
+from attractor_handlers.concurrency_rules import concurrency_rules
 from attractor_handlers.conditional import ConditionalHandler
 from attractor_handlers.fan_in import FanInHandler
 from attractor_handlers.human import WaitForHumanHandler
@@ -41,6 +42,11 @@ def attractor_handler_types() -> Mapping[str, Any]:
         "subgraph": SubgraphHandler(),
         "stack.manager_loop": ManagerLoopHandler(),
     }
+
+
+@hookimpl
+def attractor_lint_rules() -> Sequence[Any]:
+    return concurrency_rules()
 
 
 @hookimpl

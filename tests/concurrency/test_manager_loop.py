@@ -125,10 +125,3 @@ async def test_max_cycles_fails_and_stops_the_child(tmp_path: Path) -> None:
     assert await gone(pids_in(pids))
     assert final(root / "mgr" / "child")["status"] == "canceled"
 
-
-async def test_unknown_action_is_rejected_with_the_fix(tmp_path: Path) -> None:
-    _child(tmp_path, [tool("a", "true")], "start -> a -> exit")
-    record = await run(_manager(tmp_path, 'stack.child_dotfile="child.dot", '
-                                          'manager.actions="observe,nap"'), tmp_path / "logs")
-    assert record.failure_class == "structural"
-    assert "unknown manager.actions nap" in record.failure_reason

@@ -202,15 +202,6 @@ async def test_branches_not_started_after_early_termination_are_canceled(tmp_pat
     assert not {"b", "c"} & {e["node_id"] for e in events(root, "stage_attempt_start")}
 
 
-async def test_invalid_policy_fails_structural_with_the_fix(tmp_path: Path) -> None:
-    body = _fan("join_policy=most", ["a", "b"], [_box("a"), _box("b")])
-    record = await run(pipeline(tmp_path, body), tmp_path / "logs")
-    assert record.status == "fail"
-    assert record.failure_class == "structural"
-    assert "unknown join_policy 'most'" in record.failure_reason
-    assert "wait_all" in record.failure_reason
-
-
 async def test_parallel_started_event_names_branches_join_and_policy(tmp_path: Path) -> None:
     body = _fan("", ["a"], [_box("a")])
     root = tmp_path / "logs"

@@ -74,8 +74,3 @@ async def test_child_failing_validation_names_the_rule(tmp_path: Path) -> None:
     assert record.failure_class == "structural"
     assert "terminal_node" in record.failure_reason
 
-
-async def test_missing_dotfile_attribute_says_what_to_add(tmp_path: Path) -> None:
-    record = await run(_parent(tmp_path, 'label="no file"'), tmp_path / "logs")
-    assert record.failure_class == "structural"
-    assert "add subgraph.dotfile=" in record.failure_reason
