@@ -85,6 +85,16 @@ class RunLock:
             self.held = True
             return
 
+    def owner_alive(self) -> bool:
+        """Whether a live process holds the lock, without touching the file.
+
+        An unreadable lock counts as live, as in :meth:`acquire`: it may be
+        an owner caught between creating and writing it."""
+        owner = self._read_owner()
+        if owner is None:
+            return self.path.exists()
+        return _alive(owner[0], owner[1])
+
     def release(self) -> None:
         if not self.held:
             return

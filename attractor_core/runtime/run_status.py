@@ -10,7 +10,7 @@ from attrs import frozen
 
 from attractor_core.runtime.final import read_final
 from attractor_core.runtime.live import read_live
-from attractor_core.runtime.lock import LockHeldError, RunLock
+from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
 from attractor_core.runtime.rundir import RunDir
 
@@ -92,10 +92,5 @@ def tail_events(progress: Path, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def _owner_alive(run_dir: RunDir, run_id: str) -> bool:
-    probe = RunLock(run_dir.lock, run_id)
-    try:
-        probe.acquire()
-    except LockHeldError:
-        return True
-    probe.release()
-    return False
+    # Read-only: status must not reclaim (delete) the lock of a dead owner.
+    return RunLock(run_dir.lock, run_id).owner_alive()
