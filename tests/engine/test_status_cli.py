@@ -97,7 +97,9 @@ def test_status_of_an_interrupted_run(tmp_path: Path) -> None:
     proc.kill()  # SIGKILL: no chance to write final.json
     proc.communicate(timeout=30)
     os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the tool's own process group
+    lock = (root / "run.lock").read_bytes()  # left behind by the killed owner
     text, data = _status(root)
+    assert (root / "run.lock").read_bytes() == lock  # status only reads
     assert data["state"] == "interrupted"
     assert data["current_node"] == "long"
     assert "attractor resume --logs-root" in data["explanation"]
