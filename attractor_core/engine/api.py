@@ -57,9 +57,16 @@ async def run_pipeline(
     check_interviewer(pm, graph, options or {})
     run_id = run_id or new_run_id()
     work = Path(workdir or Path.cwd()).resolve()
+    if not work.is_dir():
+        raise UsageError(f"workdir {work} is not a directory; create it or pass another "
+                         "--workdir")
     root = Path(logs_root).resolve() if logs_root else work / ".attractor" / "runs" / run_id
     run_dir = RunDir(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create logs root {root}: {exc.strerror}; choose another "
+                         "--logs-root") from None
     lock = RunLock(run_dir.lock, run_id)
     lock.acquire()
     try:
