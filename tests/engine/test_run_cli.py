@@ -153,3 +153,21 @@ def test_input_errors_on_a_terminal_exit_2_without_traceback(tmp_path: Path) -> 
         os.close(leader)
     assert result.returncode == 2
     assert "broken.dot:2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_logs_root_that_is_a_file_is_an_input_error(tmp_path: Path) -> None:
+    occupied = write(tmp_path, "not a directory\n", "occupied")
+    dot = pipeline(tmp_path, "  start -> exit")
+    result = attractor("run", dot, "--logs-root", occupied, "--quiet")
+    assert result.returncode == 2, result.stderr
+    assert "occupied" in result.stderr and "Traceback" not in result.stderr
+    assert occupied.read_text() == "not a directory\n"
+
+
+def test_a_missing_workdir_is_an_input_error(tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, "  start -> exit")
+    missing = tmp_path / "no" / "such" / "dir"
+    result = attractor("run", dot, "--workdir", missing, "--quiet")
+    assert result.returncode == 2, result.stderr
+    assert str(missing) in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "no").exists()
