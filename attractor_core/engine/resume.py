@@ -53,7 +53,7 @@ async def resume_pipeline(
     lock = RunLock(run_dir.lock, manifest.run_id)
     lock.acquire()
     try:
-        _clear_resumable_final(run_dir)
+        _refuse_finished(run_dir)
         sweep_stale_temp_files(run_dir.root)
         try:
             graph = load_pipeline(run_dir.graph_copy, pm, manifest.overrides)
@@ -72,8 +72,11 @@ async def resume_pipeline(
         if invalid:
             engine.cancel(ending=Ending.failed(ExitPath.INVALID_GRAPH, reason=(
                 f"the run's graph no longer validates: {invalid}"), failure_class="structural"))
+            run_dir.final.unlink(missing_ok=True)
             return await engine.execute(find_start(graph).id if graph.nodes else "", resumed=True)
         start, first = _where_to_continue(checkpoint, state, graph)
+        # Only now, with every input accepted, does the interrupted run's ending go.
+        run_dir.final.unlink(missing_ok=True)
         return await engine.execute(start, resumed=True, first_outcome=first)
     finally:
         lock.release()
@@ -86,16 +89,13 @@ def _base_root(root: Path) -> Path:
     return root
 
 
-def _clear_resumable_final(run_dir: RunDir) -> None:
+def _refuse_finished(run_dir: RunDir) -> None:
+    """A run that ended other than by an interruption is not resumed."""
     final = read_final(run_dir.final)
-    if final is None:
-        run_dir.final.unlink(missing_ok=True)
-        return
-    if final.exit_path not in RESUMABLE_EXIT_PATHS:
+    if final is not None and final.exit_path not in RESUMABLE_EXIT_PATHS:
         raise UsageError(f"run {final.run_id} already finished ({final.status}, "
                          f"exit_path {final.exit_path}); there is nothing to resume. "
                          "Start a new run instead")
-    run_dir.final.unlink()
 
 
 def _load(run_dir: RunDir) -> Checkpoint | None:
