@@ -248,3 +248,17 @@ async def test_a_node_interrupted_too_often_is_failed_instead_of_rerun(tmp_path:
     assert "in flight at 4 interrupted runs" in record.failure_reason
     assert record.failure_class == "deterministic"
     assert visited(root).count("b") == 4  # the first run and three resumes
+
+
+async def test_a_resume_refused_for_bad_input_leaves_the_run_as_it_was(tmp_path: Path) -> None:
+    """An unreadable checkpoint is exit 2; the canceled run's final.json stays."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, "  a [shape=box, sim.delay=10ms]\n  start -> a -> exit")
+    await _run_until(dot, root, "a")
+    before = (root / "final.json").read_bytes(), (root / "progress.ndjson").read_bytes()
+    (root / "checkpoint.json").write_text("{")
+    result = attractor("resume", "--logs-root", root)
+    assert result.returncode == 2
+    assert "unreadable checkpoint" in result.stderr and "Traceback" not in result.stderr
+    assert ((root / "final.json").read_bytes(), (root / "progress.ndjson").read_bytes()) == before
+    assert not (root / "run.lock").exists()
