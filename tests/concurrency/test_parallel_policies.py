@@ -210,3 +210,57 @@ async def test_parallel_started_event_names_branches_join_and_policy(tmp_path: P
     started = events(root, "parallel_started")[0]
     assert (started["branch_count"], started["join_node"], started["join_policy"]) == (
         1, "join", "wait_all")
+
+
+async def test_branch_contexts_are_isolated_and_never_merged(tmp_path: Path) -> None:
+    body = "\n".join([
+        "  par [shape=component]", '  j [shape=box, prompt="p"]',
+        _box("a", extra='sim.context_updates="{\\"mark_a\\": 1, \\"shared\\": \\"a\\"}"'),
+        _box("b", extra='sim.context_updates="{\\"mark_b\\": 2, \\"shared\\": \\"b\\"}"'),
+        "  start -> par", "  par -> a -> j", "  par -> b -> j", "  j -> exit"])
+    root = tmp_path / "logs"
+    record = await run(pipeline(tmp_path, body), root)
+    assert record.status == "success"
+    ctx = context(root)
+    assert not {"mark_a", "mark_b", "shared"} & set(ctx)  # a plain join sees no branch's keys
+    rows = {r["branch_key"]: r["context_updates"] for r in results(root)["results"]}
+    assert (rows["a"]["mark_a"], rows["a"]["shared"]) == (1, "a") and "mark_b" not in rows["a"]
+    assert (rows["b"]["mark_b"], rows["b"]["shared"]) == (2, "b") and "mark_a" not in rows["b"]
+
+
+async def test_nested_parallel_inside_a_branch(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    body = "\n".join([
+        "  outer [shape=component]", "  inner [shape=component]",
+        "  ij [shape=tripleoctagon]", "  J [shape=tripleoctagon]",
+        tool("p1", f"echo p1 >> {ran}"), tool("p2", f"echo p2 >> {ran}"),
+        tool("x", f"echo x >> {ran}"), tool("y", f"echo y >> {ran}"),
+        "  start -> outer", "  outer -> p1 -> inner", "  outer -> p2 -> J",
+        "  inner -> x -> ij", "  inner -> y -> ij", "  ij -> J", "  J -> exit"])
+    root = tmp_path / "logs"
+    record = await run(pipeline(tmp_path, body), root)
+    assert record.status == "success"
+    assert sorted(ran.read_text().split()) == ["p1", "p2", "x", "y"]
+    outer = {r["branch_key"]: r for r in results(root, "outer")["results"]}
+    assert outer["p1"]["completed_nodes"] == ["p1", "inner", "ij"]
+    inner_file = root / "parallel" / "outer" / "pass-1" / "1-p1" / "inner" / "parallel_results.json"
+    assert inner_file.is_file()
+    keys = {e["branch_key"] for e in events(root, "stage_attempt_start") if e["node_id"] == "x"}
+    assert keys == {"p1/x"}  # nested branch keys name their parent branch
+
+
+async def test_stalled_branch_fails_transient_and_the_join_policy_decides(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    busy = "for i in $(seq 1 60); do echo tick $i; sleep 0.05; done"
+    body = _fan("", ["quiet", "busy"], [sleeper("quiet", pids), tool("busy", busy)])
+    root = tmp_path / "logs"
+    record = await run(pipeline(tmp_path, body), root,
+                       policy_overrides={"stall_timeout": "1s", "stall_check_interval": "50ms"})
+    assert record.status == "success"  # wait_all: partial_success, the fan-in picks busy
+    rows = {r["branch_key"]: r for r in results(root)["results"]}
+    assert rows["quiet"]["status"] == "fail"
+    assert rows["quiet"]["failure_class"] == "transient_infra"
+    assert rows["quiet"]["failure_reason"].startswith("branch quiet stalled")
+    assert rows["busy"]["status"] == "success"
+    assert context(root)["parallel.fan_in.best_id"] == "busy"
+    assert await gone(pids_in(pids))
