@@ -1,0 +1,64 @@
+"""The real pipelines in the kilroy corpus: all parse, with correct line numbers,
+except the four empty spec files and the one HTML-label ``.gv`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attractor_core.dot import ParseError, parse_file
+
+CORPUS = Path("/work/shared/corpus/kilroy")
+EMPTY = {
+    "specs_consensus_task.dot",
+    "specs_semport.dot",
+    "specs_simple_example.dot",
+    "specs_simple_example_integration_smoke_test.dot",
+}
+HTML_LABELS = "demo_substack-spec-v01-ui.gv"
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="kilroy corpus not present")
+
+
+def _dot_files() -> list[str]:
+    return sorted(p.name for p in CORPUS.glob("*.dot")) if CORPUS.is_dir() else []
+
+
+@pytest.mark.parametrize("name", [n for n in _dot_files() if n not in EMPTY])
+def test_corpus_pipeline_parses_with_lines_pointing_at_declarations(name: str) -> None:
+    path = CORPUS / name
+    graph = parse_file(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert graph.nodes and graph.edges
+    for node in graph.nodes.values():
+        assert node.id in lines[node.line - 1], (node.id, node.line)
+    for edge in graph.edges:
+        assert edge.source in lines[edge.line - 1], (edge.source, edge.line)
+    for key, line in graph.attr_lines.items():
+        assert key in lines[line - 1], (key, line)
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY))
+def test_empty_corpus_specs_are_rejected_as_empty(name: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_file(CORPUS / name)
+    assert info.value.file.endswith(name)
+    assert "empty" in info.value.message
+
+
+def test_corpus_gv_with_html_labels_is_rejected_at_its_line() -> None:
+    path = CORPUS / HTML_LABELS
+    with pytest.raises(ParseError) as info:
+        parse_file(path)
+    error = info.value
+    assert "HTML labels" in error.message
+    offending = path.read_text(encoding="utf-8").splitlines()[error.line - 1]
+    assert offending[error.column - 1] == "<"
+    assert "label" in offending
+
+
+def test_corpus_holds_the_files_this_suite_expects() -> None:
+    names = set(_dot_files())
+    assert names >= EMPTY and len(names) >= 20
+    assert (CORPUS / HTML_LABELS).is_file()
