@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -31,46 +32,60 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def group_alive(pgid: int) -> bool:
-    """True while a process of the group is still running.
+class GroupTable:
+    """Which process groups still have a running (non-zombie) member.
 
-    Zombies do not count: a member that died after its parent may wait a
-    long time to be reaped (PID 1 of a container may never do it), and
-    waiting for it would turn every cancellation into a full grace period.
+    One scan of ``/proc`` answers for every group, and a scan is reused for
+    ``ttl`` seconds, so a hundred tools cancelled at once cost one scan per
+    poll instead of a hundred. Zombies do not count: a member that died
+    after its parent may never be reaped (PID 1 of a container may not do
+    it), and waiting for it would turn every cancellation into a full grace.
     """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _has_running_member(pgid)
 
+    def __init__(self, ttl: float = 0.01):
+        self.ttl = ttl
+        self._taken_at = -1.0
+        self._running: frozenset[int] = frozenset()
 
-def _has_running_member(pgid: int) -> bool:
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True  # no procfs: the signal probe above is all we know
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and _running_in_group(entry / "stat", pgid):
+    def alive(self, pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
             return True
-    return False
+        if not _PROC.is_dir():
+            return True  # no procfs: the signal probe above is all we know
+        now = time.monotonic()
+        if now - self._taken_at > self.ttl:
+            self._running, self._taken_at = _scan_running_groups(), now
+        return pgid in self._running
 
 
-def _running_in_group(stat_path: Path, pgid: int) -> bool:
-    try:
-        # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-        fields = stat_path.read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return False
-    return int(fields[2]) == pgid and fields[0] != "Z"
+_PROC = Path("/proc")
 
 
-async def terminate_group(pgid: int, grace: float) -> None:
+def _scan_running_groups() -> frozenset[int]:
+    groups = set()
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            groups.add(int(fields[2]))
+    return frozenset(groups)
+
+
+async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None) -> None:
     """SIGTERM the group, wait up to ``grace`` seconds for it to empty, then SIGKILL it."""
+    table = table or GroupTable()
     signal_group(pgid, signal.SIGTERM)
     with trio.move_on_after(grace):
-        while group_alive(pgid):
+        while table.alive(pgid):
             await trio.sleep(_GRACE_POLL_SECONDS)
     signal_group(pgid, signal.SIGKILL)
 
@@ -84,6 +99,7 @@ async def run_in_group(
     stdout: BinaryIO,
     stderr: BinaryIO,
     kill_grace: float,
+    table: GroupTable | None = None,
 ) -> int:
     """Run ``command`` with ``shell -c``; return its exit code (negative: killed by a signal).
 
@@ -93,7 +109,7 @@ async def run_in_group(
     process: trio.Process | None = None
 
     async def deliver_cancel(process: trio.Process) -> None:
-        await terminate_group(process.pid, kill_grace)
+        await terminate_group(process.pid, kill_grace, table)
 
     async def spawn(task_status: trio.TaskStatus[trio.Process] = trio.TASK_STATUS_IGNORED) -> None:
         await trio.run_process(
@@ -112,7 +128,7 @@ async def run_in_group(
         # run_process stops its killer as soon as the leader exits; members
         # that outlive it still get their grace period, then SIGKILL.
         with trio.CancelScope(shield=True):
-            await terminate_group(process.pid, kill_grace)
+            await terminate_group(process.pid, kill_grace, table)
         raise
     assert process is not None and process.returncode is not None
     signal_group(process.pid, signal.SIGKILL)

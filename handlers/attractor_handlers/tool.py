@@ -24,10 +24,10 @@ from pathlib import Path
 from attrs import frozen
 
 from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
+from attractor_core.process_group import GroupTable, run_in_group
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
-from attractor_handlers.process_group import run_in_group
 
 OUTPUT_LIMIT = 64 * 1024
 DEFAULT_KILL_GRACE_SECONDS = 2.0
@@ -50,6 +50,10 @@ class ToolInvocation:
 
 
 class ToolHandler:
+    def __init__(self) -> None:
+        # Shared by this run's tool stages: one /proc scan serves every cancelled group.
+        self.groups = GroupTable()
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         command = node.get("tool_command").strip()
         if not command:
@@ -59,7 +63,7 @@ class ToolHandler:
             )
         shell = tool_shell(node, graph)
         try:
-            code = await _run_logged(command, shell, run)
+            code = await _run_logged(command, shell, run, self.groups)
         except OSError as exc:
             return Outcome.fail(
                 f"node {node.id}: cannot start tool_command with {shell} in workdir "
@@ -74,13 +78,13 @@ class ToolHandler:
         return Outcome.fail(reason, context_updates=updates)
 
 
-async def _run_logged(command: str, shell: str, run: StageRun) -> int:
+async def _run_logged(command: str, shell: str, run: StageRun, groups: GroupTable) -> int:
     """Run the command with its output streamed to the stage dir's log files."""
     with (run.stage_dir / "stdout.log").open("wb") as out, \
             (run.stage_dir / "stderr.log").open("wb") as err:
         return await run_in_group(
             command, shell=shell, cwd=run.workdir, env=run.environment(), stdout=out,
-            stderr=err, kill_grace=kill_grace_seconds(run),
+            stderr=err, kill_grace=kill_grace_seconds(run), table=groups,
         )
 
 
