@@ -42,7 +42,7 @@ class GroupTable:
     it), and waiting for it would turn every cancellation into a full grace.
     """
 
-    def __init__(self, ttl: float = 0.01):
+    def __init__(self, ttl: float = 0.05):
         self.ttl = ttl
         self._taken_at = -1.0
         self._running: frozenset[int] = frozenset()
@@ -56,9 +56,9 @@ class GroupTable:
             return True
         if not _PROC.is_dir():
             return True  # no procfs: the signal probe above is all we know
-        now = time.monotonic()
-        if now - self._taken_at > self.ttl:
-            self._running, self._taken_at = _scan_running_groups(), now
+        if time.monotonic() - self._taken_at > self.ttl:
+            self._running = _scan_running_groups()
+            self._taken_at = time.monotonic()  # after the scan: a slow scan is not redone at once
         return pgid in self._running
 
 
@@ -67,16 +67,22 @@ _PROC = Path("/proc")
 
 def _scan_running_groups() -> frozenset[int]:
     groups = set()
-    for entry in _PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":
-            groups.add(int(fields[2]))
+    with os.scandir(_PROC) as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                fd = os.open(f"/proc/{entry.name}/stat", os.O_RDONLY)
+                try:
+                    raw = os.read(fd, 512)
+                finally:
+                    os.close(fd)
+                # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+                fields = raw[raw.rindex(b")") + 2:].split()
+            except (OSError, ValueError):
+                continue
+            if fields[0] != b"Z":
+                groups.add(int(fields[2]))
     return frozenset(groups)
 
 
