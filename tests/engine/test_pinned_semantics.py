@@ -196,3 +196,16 @@ async def test_sim_outcome_list_is_consumed_across_attempts_and_visits(tmp_path:
     assert attempts(root, "a") == [1, 2, 1]
     assert attempts(root, "b") == [1, 1]
     assert record.status == "success"
+
+
+async def test_several_unsatisfied_gates_are_reported_in_declaration_order(
+        tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, """
+  zeta [shape=box, goal_gate=true, sim.outcome=fail]
+  alpha [shape=box, goal_gate=true, sim.outcome=fail]
+  start -> alpha -> zeta -> exit""")
+    await run(dot, tmp_path / "logs")
+    data = final(tmp_path / "logs")
+    assert data["exit_path"] == "goal_gate_unsatisfied"
+    assert data["failed_node_id"] == "zeta"  # declared first, though it ran second
+    assert data["failure_reason"] == "goal gate unsatisfied (zeta, alpha) and no retry target"
