@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +30,13 @@ def attractor_classify_failure(reason: str, node: Any, outcome: Any,
                                error: BaseException | None) -> str | None:
     """The built-in heuristics answer last, after any other classifier plugin."""
     return classify_reason(reason)
+
+
+@hookimpl
+def attractor_codergen_backends() -> Mapping[str, Any]:
+    """``api`` (unified LLM client, one-shot or agent loop) and ``cli`` (claude/codex/gemini)."""
+    # Imported here: runs that never reach a codergen node do not pay for httpx and jsonschema.
+    from attractor_plugins.backends.api import ApiBackend
+    from attractor_plugins.backends.cli_backend import CliBackend
+
+    return {"api": ApiBackend(), "cli": CliBackend()}

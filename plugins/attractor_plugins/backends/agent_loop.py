@@ -1,0 +1,216 @@
+"""The coding-agent loop (coding-agent-loop-spec §2.5): call the model, run its tool calls, repeat.
+
+The loop ends when the model answers with text only (``completed``), when
+the round limit is reached (``round_limit``), or when the guardrails see
+the same broken round three times (``repeated_tool_errors``, which the
+backend reports as a deterministic failure). No tool call ever raises into
+the loop: every problem becomes an error tool result the model can read.
+LLM errors do propagate, for the backend to classify; so does
+``trio.Cancelled``, after the running tool's process group is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from attrs import frozen
+
+from attractor_plugins.llm.types import (
+    ContentKind,
+    ContentPart,
+    Message,
+    Request,
+    Response,
+    Role,
+    ToolCallData,
+    ToolChoice,
+    ToolDefinition,
+    Usage,
+)
+
+from .guardrails import CallRejected, RepeatGuard, RoundError
+from .tools import Tool, ToolEnv, ToolFailure
+from .tools.truncation import truncate_tool_output
+from .tools.workspace import PathEscape
+
+Complete = Callable[[Request], Awaitable[Response]]
+LOOP_WARNING = ("Loop detected: the last {n} tool calls follow a repeating pattern. "
+                "Try a different approach.")
+
+
+@frozen
+class AgentConfig:
+    max_rounds: int = 200
+    loop_window: int = 10
+    repeat_limit: int = 3
+    reasoning_effort: str | None = None
+
+
+@frozen
+class CallRecord:
+    """One executed call, with the full output (the model saw it truncated)."""
+
+    round: int
+    tool: str
+    arguments: Any
+    output: str
+    is_error: bool
+
+
+@frozen
+class AgentResult:
+    text: str
+    stop: str  # completed | round_limit | repeated_tool_errors
+    reason: str
+    rounds: int
+    usage: Usage
+    calls: tuple[CallRecord, ...]
+    last_request: Request | None = None
+    last_response: Response | None = None
+
+
+@frozen
+class AgentHooks:
+    """How the loop reports: each finished call, and output growth (liveness)."""
+
+    on_call: Callable[[CallRecord], None] = lambda record: None
+    on_output: Callable[[int], None] = lambda size: None
+
+
+class AgentSession:
+    def __init__(self, complete: Complete, tools: Sequence[Tool], env: ToolEnv,
+                 config: AgentConfig = AgentConfig(), hooks: AgentHooks = AgentHooks()):
+        self._complete = complete
+        self._tools = {t.name: t for t in tools}
+        self._env = env
+        self._config = config
+        self._hooks = hooks
+        self._guard = RepeatGuard(config.repeat_limit)
+        self._calls: list[CallRecord] = []
+        self._signatures: list[str] = []
+        self._output = 0
+
+    def definitions(self) -> tuple[ToolDefinition, ...]:
+        return tuple(ToolDefinition(t.name, t.contract.description, t.contract.parameters)
+                     for t in self._tools.values())
+
+    async def run(self, *, provider: str, model: str, system: str, prompt: str) -> AgentResult:
+        messages: list[Message] = [Message.system(system), Message.user(prompt)]
+        usage = Usage()
+        request: Request | None = None
+        response: Response | None = None
+        for round_no in range(1, self._config.max_rounds + 1):
+            request = Request(model, messages, provider=provider, tools=self.definitions(),
+                              tool_choice=ToolChoice("auto"),
+                              reasoning_effort=self._config.reasoning_effort)
+            response = await self._complete(request)
+            usage = usage + response.usage
+            self._grow(len(response.text))
+            calls = _tool_calls(response.message)
+            messages.append(_replayable(response.message))
+            if not calls:
+                return self._result(response.text, "completed", "", round_no - 1, usage,
+                                    request, response)
+            reason = await self._round(round_no, calls, messages)
+            if reason:
+                return self._result(response.text, "repeated_tool_errors", reason, round_no,
+                                    usage, request, response)
+        return self._result(response.text if response else "", "round_limit",
+                            f"max tool rounds reached ({self._config.max_rounds})",
+                            self._config.max_rounds, usage, request, response)
+
+    async def _round(self, round_no: int, calls: Sequence[ToolCallData],
+                     messages: list[Message]) -> str:
+        errors: list[RoundError] = []
+        for call in calls:
+            record, malformed = await self._execute(round_no, call)
+            tool = self._tools.get(call.name)
+            shown = (truncate_tool_output(record.output, tool.limit, tool.mode, tool.lines)
+                     if tool and not record.is_error else record.output)
+            messages.append(Message.tool_result(call.id, shown, record.is_error, name=call.name))
+            if record.is_error:
+                errors.append(RoundError(call.name, record.output, malformed))
+        if self._loop_detected(calls):
+            messages.append(Message.user(LOOP_WARNING.format(n=self._config.loop_window)))
+        return self._guard.observe(errors, len(calls))
+
+    async def _execute(self, round_no: int, call: ToolCallData) -> tuple[CallRecord, bool]:
+        malformed = False
+        try:
+            tool = self._tools.get(call.name)
+            if tool is None:
+                raise CallRejected(f"unknown tool: {call.name}; available: "
+                                   + ", ".join(sorted(self._tools)))
+            arguments = tool.contract.arguments(call.arguments)
+            output, is_error = await tool.execute(arguments, self._env), False
+        except CallRejected as exc:
+            output, is_error, malformed = exc.message, True, exc.malformed
+        except (ToolFailure, PathEscape) as exc:
+            output, is_error = f"Tool error ({call.name}): {exc}", True
+        except Exception as exc:  # any tool bug becomes a result the model can see, never a crash
+            output, is_error = f"Tool error ({call.name}): {type(exc).__name__}: {exc}", True
+        record = CallRecord(round_no, call.name, call.arguments, output, is_error)
+        self._calls.append(record)
+        self._grow(len(output))
+        self._hooks.on_call(record)
+        return record, malformed
+
+    def _loop_detected(self, calls: Sequence[ToolCallData]) -> bool:
+        self._signatures.extend(_signature(c) for c in calls)
+        return repeating(self._signatures, self._config.loop_window)
+
+    def _grow(self, size: int) -> None:
+        self._output += size
+        self._hooks.on_output(self._output)
+
+    def _result(self, text: str, stop: str, reason: str, rounds: int, usage: Usage,
+                request: Request | None, response: Response | None) -> AgentResult:
+        return AgentResult(text, stop, reason, rounds, usage, tuple(self._calls), request,
+                           response)
+
+
+def repeating(signatures: Sequence[str], window: int) -> bool:
+    """True when the last ``window`` signatures repeat a pattern of 1, 2 or 3 calls."""
+    if window <= 0 or len(signatures) < window:
+        return False
+    recent = list(signatures[-window:])
+    for size in (1, 2, 3):
+        if window % size == 0 and recent == recent[:size] * (window // size):
+            return True
+    return False
+
+
+def _signature(call: ToolCallData) -> str:
+    raw = call.arguments if isinstance(call.arguments, str) else repr(sorted(
+        dict(call.arguments).items()))
+    return call.name + ":" + hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _tool_calls(message: Message) -> list[ToolCallData]:
+    # Read the raw parts, not ``Message.tool_calls``: that parses the arguments and would
+    # raise on malformed JSON, which must instead reach the model as an error result.
+    return [p.tool_call for p in message.content
+            if p.kind == ContentKind.TOOL_CALL and p.tool_call is not None]
+
+
+def _replayable(message: Message) -> Message:
+    """The assistant message as it goes back to the provider: unparseable arguments become {}."""
+    if message.role != Role.ASSISTANT:
+        return message
+    parts = [_clean_part(p) for p in message.content]
+    return Message(message.role, parts, message.name, message.tool_call_id)
+
+
+def _clean_part(part: ContentPart) -> ContentPart:
+    call = part.tool_call
+    if call is None or not isinstance(call.arguments, str):
+        return part
+    try:
+        value = json.loads(call.arguments) if call.arguments.strip() else {}
+    except ValueError:
+        value = {}
+    arguments: Mapping[str, Any] = value if isinstance(value, dict) else {}
+    return ContentPart.of_tool_call(ToolCallData(call.id, call.name, arguments, call.type))

@@ -1,0 +1,186 @@
+"""The ``api`` codergen backend: the unified LLM client, one-shot or as a coding agent.
+
+Node attribute ``codergen.mode``: ``agent`` (default; the coding-agent
+loop with read_file, write_file, edit_file, shell, grep and glob confined
+to the workdir) or ``oneshot`` (one completion, its text is the response).
+Agent limits: ``agent.max_rounds`` (200), ``agent.command_timeout`` (a
+duration, default 10s) and ``agent.max_command_timeout`` (10m).
+
+Stage dir files: ``prompt.md`` (as sent, with the fidelity preamble),
+``response.md``, ``api_request.json`` and ``api_response.json`` (the last
+call), ``provider_used.json``, and in agent mode ``agent_calls.json`` (every
+tool call with its full output). An LLM error ends the stage as a ``fail``
+carrying the error in ``details["llm_error"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import frozen
+
+from attractor_core.model import Context, FailureClass, Node, Outcome
+from attractor_core.model.values import Duration, ValueFormatError
+from attractor_core.protocols import StageRun
+from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
+from attractor_core.runtime.events import AgentToolCall, ProviderSelected
+from attractor_core.runtime.serialization import CONVERTER
+from attractor_handlers.tool import kill_grace_seconds  # type: ignore[import-untyped]
+from attractor_plugins.llm.client import Client
+from attractor_plugins.llm.config import LlmConfig
+from attractor_plugins.llm.errors import SDKError
+from attractor_plugins.llm.types import Message, Request, Response
+
+from .agent_loop import AgentConfig, AgentHooks, AgentResult, AgentSession, CallRecord
+from .llm_failure import llm_failure
+from .selection import LlmTarget, llm_config, resolve_target
+from .stage_prompt import assemble_prompt
+from .tools import CORE_TOOLS, ToolEnv
+from .tools.workspace import Workspace
+
+ClientFactory = Callable[[Mapping[str, str], LlmConfig], Client]
+MODES = ("agent", "oneshot")
+AGENT_SYSTEM = (
+    "You are a coding agent. You work in the directory {workdir}; every path you use must stay "
+    "inside it (relative paths are resolved against it). Use the tools to read, write and edit "
+    "files and to run commands. When the task is done, reply with a short summary of what you "
+    "did and call no tool.")
+
+
+class BackendConfigError(ValueError):
+    """A node attribute of the api backend cannot be understood."""
+
+
+def _default_client(env: Mapping[str, str], config: LlmConfig) -> Client:
+    return Client.from_env(env, config)
+
+
+class ApiBackend:
+    def __init__(self, client_factory: ClientFactory = _default_client):
+        self._client_factory = client_factory
+
+    async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        try:
+            mode = codergen_mode(node)
+            settings = agent_settings(node) if mode == "agent" else None
+            config = llm_config(run.option("llm"))
+            env = run.environment()
+            target = resolve_target(node, config, env)
+            client = self._client_factory(env, config)
+        except BackendConfigError as exc:
+            return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
+        except SDKError as exc:
+            return llm_failure(node, exc)
+        text = assemble_prompt(node, prompt, context, run)
+        run.emit(ProviderSelected(node.id, "api", target.provider, target.model, target.reason))
+        write_json_atomic(run.stage_dir / "provider_used.json", _used(target))
+        async with client:
+            try:
+                if settings is None:
+                    return await _oneshot(client, node, target, text, run)
+                return await _agent(client, node, target, text, run, settings)
+            except SDKError as exc:
+                return llm_failure(node, exc)
+
+
+def codergen_mode(node: Node) -> str:
+    mode = node.get("codergen.mode", "agent").strip().lower() or "agent"
+    if mode not in MODES:
+        raise BackendConfigError(f"node {node.id}: codergen.mode={mode!r} is not known; "
+                                 "use agent or oneshot")
+    return mode
+
+
+async def _oneshot(client: Client, node: Node, target: LlmTarget, text: str,
+                   run: StageRun) -> str:
+    request = Request(target.model, [Message.user(text)], provider=target.provider,
+                      reasoning_effort=_effort(node))
+    write_json_atomic(run.stage_dir / "api_request.json", CONVERTER.unstructure(request))
+    response = await client.complete(request)
+    _record_response(run, response)
+    run.progress(len(response.text.encode("utf-8")))
+    write_text_atomic(run.stage_dir / "response.md", response.text)
+    return response.text
+
+
+@frozen
+class AgentSettings:
+    config: AgentConfig
+    command_timeout_ms: int
+    max_command_timeout_ms: int
+
+
+def agent_settings(node: Node) -> AgentSettings:
+    raw = node.get("agent.max_rounds", "200").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise BackendConfigError(f"node {node.id}: agent.max_rounds={raw!r}: use a whole "
+                                 "number of at least 1")
+    return AgentSettings(AgentConfig(max_rounds=int(raw), reasoning_effort=_effort(node)),
+                         _duration_ms(node, "agent.command_timeout", 10_000),
+                         _duration_ms(node, "agent.max_command_timeout", 600_000))
+
+
+async def _agent(client: Client, node: Node, target: LlmTarget, text: str,
+                 run: StageRun, settings: AgentSettings) -> str | Outcome:
+    def on_call(record: CallRecord) -> None:
+        run.emit(AgentToolCall(node.id, record.round, record.tool, not record.is_error,
+                               record.output[:300] if record.is_error else ""))
+
+    env = ToolEnv(Workspace(run.workdir), run.environment(),
+                  default_timeout_ms=settings.command_timeout_ms,
+                  max_timeout_ms=settings.max_command_timeout_ms,
+                  kill_grace=kill_grace_seconds(run))
+    session = AgentSession(client.complete, CORE_TOOLS, env, settings.config,
+                           AgentHooks(on_call=on_call, on_output=run.progress))
+    result = await session.run(provider=target.provider, model=target.model,
+                               system=AGENT_SYSTEM.format(workdir=env.workspace.root),
+                               prompt=text)
+    _record_agent(run, result)
+    return agent_outcome(node, result)
+
+
+def agent_outcome(node: Node, result: AgentResult) -> str | Outcome:
+    if result.stop == "completed":
+        return result.text
+    if result.stop == "repeated_tool_errors":
+        kind = "malformed" if "malformed" in result.reason else "failing"
+        return Outcome.fail(f"node {node.id}: {result.reason}", FailureClass.DETERMINISTIC.value,
+                            failure_signature=f"repeated_{kind}_tool_loop|{node.id}")
+    return Outcome.fail(f"node {node.id}: {result.reason}", FailureClass.BUDGET_EXHAUSTED.value)
+
+
+def _record_agent(run: StageRun, result: AgentResult) -> None:
+    if result.last_request is not None:
+        write_json_atomic(run.stage_dir / "api_request.json",
+                          CONVERTER.unstructure(result.last_request))
+    if result.last_response is not None:
+        _record_response(run, result.last_response)
+    write_json_atomic(run.stage_dir / "agent_calls.json", {
+        "stop": result.stop, "reason": result.reason, "rounds": result.rounds,
+        "usage": CONVERTER.unstructure(result.usage),
+        "calls": [CONVERTER.unstructure(c) for c in result.calls]})
+    write_text_atomic(run.stage_dir / "response.md", result.text)
+
+
+def _record_response(run: StageRun, response: Response) -> None:
+    write_json_atomic(run.stage_dir / "api_response.json", CONVERTER.unstructure(response))
+
+
+def _used(target: LlmTarget) -> dict[str, Any]:
+    return {"backend": "api", "provider": target.provider, "model": target.model,
+            "reason": target.reason}
+
+
+def _effort(node: Node) -> str | None:
+    return node.attrs.get("reasoning_effort") or None
+
+
+def _duration_ms(node: Node, key: str, default: int) -> int:
+    raw = node.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return Duration.parse(raw).ms
+    except ValueFormatError as exc:
+        raise BackendConfigError(f"node {node.id}: {key}: {exc}") from None

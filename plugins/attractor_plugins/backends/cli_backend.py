@@ -1,0 +1,174 @@
+"""The ``cli`` codergen backend: claude, codex or gemini as a supervised subprocess.
+
+The agent is the node's ``cli.agent`` (claude, codex, gemini), else the one
+of its provider (anthropic, openai, gemini). Limits: node attributes
+``cli.idle_timeout`` (default 5m, no output growth), ``cli.total_timeout``
+(default 20m), and the run's ``kill_grace``. Stage dir files:
+``prompt.md`` (also the CLI's stdin), ``cli_invocation.json`` (argv, env
+keys, cwd, limits, and after the run its exit), ``stdout.log``,
+``stderr.log``, ``response.md`` (the final answer parsed from the stream),
+``provider_used.json``.
+
+How the stage ends: the agent reports through ``$ATTRACTOR_STATUS_PATH``
+and the engine's status ingestion, which beats anything returned here.
+Without a status file, a clean exit is a success only with
+``auto_status=true``; otherwise the stage fails naming the missing file.
+Idle and total timeouts are ``transient_infra``; other failures are left
+to the failure classifier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+
+from attractor_core.model import Context, FailureClass, Node, Outcome
+from attractor_core.model.values import Duration, ValueFormatError
+from attractor_core.protocols import StageRun
+from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
+from attractor_core.runtime.events import ProviderSelected
+from attractor_handlers.tool import kill_grace_seconds  # type: ignore[import-untyped]
+from attractor_plugins.llm.errors import ConfigurationError
+
+from .cli_agents import AGENTS, PROVIDER_AGENTS, CliAgent
+from .cli_streams import StreamResult, parse_stream
+from .cli_supervision import Limits, ProcessEnd, supervise
+from .selection import llm_config
+from .stage_prompt import assemble_prompt
+
+SCRUBBED_ENV = ("CLAUDECODE",)  # Claude Code's nested-session guard would refuse to start
+
+
+class CliConfigError(ValueError):
+    pass
+
+
+@frozen
+class CliPlan:
+    agent: CliAgent
+    model: str
+    limits: Limits
+
+
+class CliBackend:
+    async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        try:
+            plan = cli_plan(node, context, run)
+        except (CliConfigError, ConfigurationError) as exc:
+            return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
+        env = {k: v for k, v in run.environment().items() if k not in SCRUBBED_ENV}
+        executable = plan.agent.executable(env)
+        if executable is None:
+            return Outcome.fail(
+                f"node {node.id}: {plan.agent.name} executable not found on PATH; install it or "
+                f"set {plan.agent.path_env}", FailureClass.DETERMINISTIC.value,
+                failure_signature=f"provider_executable_missing|{plan.agent.provider}|not_found")
+        assemble_prompt(node, prompt, context, run, with_status_contract=True)
+        argv = plan.agent.argv(executable, plan.model, run.workdir)
+        invocation = _invocation(plan, argv, env, run)
+        write_json_atomic(run.stage_dir / "cli_invocation.json", invocation)
+        _announce(node, plan, run)
+        end = await supervise(argv, cwd=run.workdir, env=env, stdin=run.stage_dir / "prompt.md",
+                              stdout=run.stage_dir / "stdout.log",
+                              stderr=run.stage_dir / "stderr.log", limits=plan.limits,
+                              on_output=run.progress)
+        write_json_atomic(run.stage_dir / "cli_invocation.json", {
+            **invocation, "trigger": end.trigger, "exit_code": end.exit_code,
+            "duration_ms": int(end.duration_s * 1000)})
+        stream = parse_stream(plan.agent.name, _read(run.stage_dir / "stdout.log"))
+        write_text_atomic(run.stage_dir / "response.md", stream.text)
+        return decide(node, plan, end, stream, run)
+
+
+def cli_plan(node: Node, context: Context, run: StageRun) -> CliPlan:
+    config = llm_config(run.option("llm"))
+    name = node.get("cli.agent").strip().lower()
+    provider = node.llm_provider or config.default_provider
+    name = name or PROVIDER_AGENTS.get(provider, "")
+    if name not in AGENTS:
+        raise CliConfigError(
+            f"node {node.id}: no agent CLI for provider {provider or '(none)'!r}; set cli.agent "
+            "to claude, codex or gemini, or llm_provider to anthropic, openai or gemini")
+    agent = AGENTS[name]
+    table = config.providers.get(agent.provider)
+    model = agent.normalize_model(node.llm_model or (table.model if table else ""))
+    limits = Limits(_seconds(node, context, "cli.idle_timeout", 300.0),
+                    _seconds(node, context, "cli.total_timeout", 1200.0), kill_grace_seconds(run))
+    return CliPlan(agent, model, limits)
+
+
+def decide(node: Node, plan: CliPlan, end: ProcessEnd, stream: StreamResult,
+           run: StageRun) -> str | Outcome:
+    name, provider = plan.agent.name, plan.agent.provider
+    if end.trigger == "idle_timeout":
+        return Outcome.fail(
+            f"node {node.id}: {name} idle timeout after {plan.limits.idle_timeout:g}s with no "
+            "output", FailureClass.TRANSIENT_INFRA.value,
+            failure_signature=f"provider_timeout|{provider}|idle_timeout")
+    if end.trigger == "total_timeout":
+        return Outcome.fail(
+            f"node {node.id}: {name} total timeout after {plan.limits.total_timeout:g}s",
+            FailureClass.TRANSIENT_INFRA.value,
+            failure_signature=f"provider_timeout|{provider}|total_timeout")
+    if end.exit_code != 0 or stream.is_error:
+        return Outcome.fail(f"node {node.id}: {name} failed: {_failure_text(end, stream, run)}")
+    if status_file_written(run) or node.auto_status:
+        return stream.text
+    return Outcome.fail(
+        f"node {node.id}: {name} exited 0 without writing a status file to "
+        f"$ATTRACTOR_STATUS_PATH ({run.stage_dir / 'status.json'}); set auto_status=true to "
+        "accept a clean exit as success", FailureClass.DETERMINISTIC.value)
+
+
+def status_file_written(run: StageRun) -> bool:
+    """Whether any status source the engine ingests holds a file."""
+    if (run.stage_dir / "status.json").exists():
+        return True
+    groups = run.plugin_hook().attractor_status_sources()
+    return any(source.path(run.stage_dir, run.workdir, run.run_id).exists()
+               for group in groups for source in group)
+
+
+def _failure_text(end: ProcessEnd, stream: StreamResult, run: StageRun) -> str:
+    if stream.error:
+        return stream.error
+    stderr = _read(run.stage_dir / "stderr.log").strip().splitlines()
+    first = stderr[0] if stderr else ""
+    return f"exit code {end.exit_code}" + (f": {first}" if first else "")
+
+
+def _announce(node: Node, plan: CliPlan, run: StageRun) -> None:
+    reason = "cli.agent" if node.get("cli.agent") else "graph_attrs"
+    run.emit(ProviderSelected(node.id, "cli", plan.agent.provider, plan.model, reason))
+    write_json_atomic(run.stage_dir / "provider_used.json", {
+        "backend": "cli", "provider": plan.agent.provider, "model": plan.model,
+        "agent": plan.agent.name, "reason": reason})
+
+
+def _invocation(plan: CliPlan, argv: list[str], env: dict[str, str],
+                run: StageRun) -> dict[str, Any]:
+    return {"agent": plan.agent.name, "provider": plan.agent.provider, "model": plan.model,
+            "executable": argv[0], "argv": argv, "cwd": str(run.workdir),
+            "prompt_mode": "stdin", "prompt_path": str(run.stage_dir / "prompt.md"),
+            "env_keys": sorted(env), "env_scrubbed": list(SCRUBBED_ENV),
+            "status_path": str(run.stage_dir / "status.json"),
+            "idle_timeout_s": plan.limits.idle_timeout,
+            "total_timeout_s": plan.limits.total_timeout, "kill_grace_s": plan.limits.kill_grace}
+
+
+def _seconds(node: Node, context: Context, key: str, default: float) -> float:
+    raw = (node.get(key) or context.get_string(f"graph.{key}")).strip()
+    if not raw:
+        return default
+    try:
+        return Duration.parse(raw).ms / 1000
+    except ValueFormatError as exc:
+        raise CliConfigError(f"node {node.id}: {key}: {exc}") from None
+
+
+def _read(path: Any) -> str:
+    try:
+        return str(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return ""

@@ -1,0 +1,75 @@
+"""Which provider, model and backend a codergen node uses.
+
+Provider: the node's ``llm_provider`` (set in the DOT file or by the model
+stylesheet), else ``[llm] default_provider``, else the first provider whose
+key is set. Model: the node's ``llm_model``, else the provider table's
+``model``. Backend: ``--backend`` when given, else the provider table's
+``backend``, else ``simulate``.
+
+The run's ``[llm]`` configuration reaches the backends as the run option
+``llm`` (a parsed TOML ``[llm]`` table or an ``LlmConfig``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import frozen
+
+from attractor_core.model import Node
+from attractor_plugins.llm.config import LlmConfig
+from attractor_plugins.llm.errors import ConfigurationError
+
+DEFAULT_BACKEND = "simulate"
+
+
+@frozen
+class LlmTarget:
+    provider: str
+    model: str
+    reason: str  # graph_attrs | config_default | environment
+
+
+def llm_config(option: Any) -> LlmConfig:
+    """The run option ``llm`` as an ``LlmConfig`` (an empty one when unset)."""
+    if isinstance(option, LlmConfig):
+        return option
+    if isinstance(option, Mapping):
+        return LlmConfig.from_table(option)
+    return LlmConfig()
+
+
+def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> LlmTarget:
+    provider, reason = node.llm_provider, "graph_attrs"
+    if not provider:
+        provider, reason = config.default_provider, "config_default"
+    if not provider:
+        provider, reason = _first_keyed(config, env), "environment"
+    if not provider:
+        raise ConfigurationError(
+            f"node {node.id}: no LLM provider: set llm_provider on the node (or in the model "
+            "stylesheet), [llm] default_provider in the config, or an API key variable")
+    model = node.llm_model or config.provider(provider).model
+    if not model:
+        raise ConfigurationError(
+            f"node {node.id}: no model for provider {provider}: set llm_model on the node (or "
+            f"in the model stylesheet) or model in [llm.providers.{provider}]", provider=provider)
+    return LlmTarget(provider, model, reason)
+
+
+def _first_keyed(config: LlmConfig, env: Mapping[str, str]) -> str:
+    for name in config.provider_names():
+        keys = config.provider(name).api_key_env
+        if not keys or any(env.get(key) for key in keys):
+            return name
+    return ""
+
+
+def configured_backend(node: Node, config: LlmConfig, override: str | None) -> str:
+    """``--backend`` wins; else the node's provider table says; else ``simulate``."""
+    if override:
+        return override
+    provider = node.llm_provider or config.default_provider
+    table = config.providers.get(provider) if provider else None
+    return table.backend if table is not None and table.backend else DEFAULT_BACKEND

@@ -1,0 +1,46 @@
+"""The prompt a real backend sends: fidelity preamble, status contract (CLI agents), node prompt.
+
+``$goal`` is already expanded by the codergen handler. The assembled text
+replaces ``prompt.md`` in the stage dir, so the file shows what was sent.
+"""
+
+from __future__ import annotations
+
+from attractor_core.model import Context, Node
+from attractor_core.protocols import StageRun
+from attractor_core.runtime.atomic import write_text_atomic
+
+from .fidelity import incoming_edge, resolve_fidelity
+from .preamble import read_run_so_far, synthesize
+
+
+def fidelity_for(node: Node, context: Context, run: StageRun) -> str:
+    edge = incoming_edge(run.logs_root, run.dot_path, node, run.branch_key)
+    return resolve_fidelity(edge.fidelity if edge else "", node.fidelity,
+                            context.get_string("graph.default_fidelity"))
+
+
+def status_contract(node: Node, run: StageRun) -> str:
+    path = run.stage_dir / "status.json"
+    return "\n".join([
+        "## Execution status contract",
+        f"When the task is done, write a JSON object to the file named by $ATTRACTOR_STATUS_PATH "
+        f"({path}), then end:",
+        f'{{"outcome": "success" | "partial_success" | "retry" | "fail", "notes": "...", '
+        f'"failure_reason": "... (when not success)", "run_id": "{run.run_id}", '
+        f'"node_id": "{node.id}", "attempt": {run.attempt}}}',
+        "Keep run_id, node_id and attempt exactly as given: a file with other values is "
+        "rejected. Write only this one file; do not write status files anywhere else.",
+    ])
+
+
+def assemble_prompt(node: Node, prompt: str, context: Context, run: StageRun, *,
+                    with_status_contract: bool = False) -> str:
+    mode = fidelity_for(node, context, run)
+    parts = [synthesize(mode, read_run_so_far(run.logs_root, run.run_id, context.snapshot()))]
+    if with_status_contract:
+        parts.append(status_contract(node, run))
+    parts += ["## Task", prompt]
+    text = "\n\n".join(parts)
+    write_text_atomic(run.stage_dir / "prompt.md", text)
+    return text
