@@ -156,11 +156,14 @@ def early_stop_reason(settings: ParallelSettings, finished: Sequence[BranchResul
     last = finished[-1]
     if settings.error_policy is ErrorPolicy.FAIL_FAST and failed(last):
         return f"fail_fast: branch {last.branch_key} failed"
-    successes = sum(1 for r in finished if succeeded(r))
-    if settings.join_policy is JoinPolicy.FIRST_SUCCESS and succeeded(last):
+    if not succeeded(last):
+        return ""
+    if settings.join_policy is JoinPolicy.FIRST_SUCCESS:
         return f"first_success: branch {last.branch_key} succeeded"
-    if settings.join_policy is JoinPolicy.K_OF_N and succeeded(last) and successes >= settings.k:
-        return f"k_of_n: {successes} branches succeeded (k={settings.k})"
+    if settings.join_policy is JoinPolicy.K_OF_N:
+        successes = sum(1 for r in finished if succeeded(r))
+        if successes >= settings.k:
+            return f"k_of_n: {successes} branches succeeded (k={settings.k})"
     return ""
 
 
