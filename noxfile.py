@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import nox
@@ -25,9 +26,18 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Install everything and run the demo pipeline with the simulate backend."""
+    """Install everything and run examples/demo.dot end to end (simulate backend, no API key)."""
     install(session)
-    session.run("attractor", "validate", *sorted(str(p) for p in Path("examples").glob("*.dot")))
+    examples = sorted(str(p) for p in Path("examples").glob("*.dot"))
+    session.run("attractor", "validate", *examples)
+    # A fresh workdir per run: the demo's tools write files there, its logs go below it.
+    workdir = Path(tempfile.mkdtemp(prefix="attractor-demo-"))
+    logs = workdir / "logs"
+    session.run("attractor", "run", str(Path("examples/demo.dot").resolve()),
+                "--backend", "simulate", "--interviewer", "auto",
+                "--workdir", str(workdir), "--logs-root", str(logs))
+    session.run("attractor", "status", "--logs-root", str(logs))
+    session.log(f"workdir: {workdir} (logs: {logs}; events: {logs / 'progress.ndjson'})")
 
 
 @nox.session
