@@ -56,8 +56,12 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
         if not is_cancellation(exc):
             raise
         reason = services.cancel_reason or "canceled"
-        _record(services, lane, run, Outcome.fail(reason, "canceled", failed_node_id=node.id),
-                started_at, t0)
+        canceled = Outcome.fail(reason, "canceled", failed_node_id=node.id)
+        with trio.CancelScope(shield=True):
+            # Many attempts end at once on a cancel: their durable writes run side by side.
+            await trio.to_thread.run_sync(_write_status, services, run, canceled, started_at,
+                                          _ms_since(t0))
+        _announce(services, lane, run, canceled, t0)
         raise
     lane.phase = "traversal"
     return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
@@ -74,16 +78,30 @@ def _deliver_steering(services: RunServices, lane: Lane, stage_dir: Path) -> Non
 def _record(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,
             started_at: str, t0: float) -> Outcome:
     """Write the attempt's status.json and emit its ``stage_attempt_end``."""
-    duration_ms = int((trio.current_time() - t0) * 1000)
+    _write_status(services, run, outcome, started_at, _ms_since(t0))
+    _announce(services, lane, run, outcome, t0)
+    return outcome
+
+
+def _write_status(services: RunServices, run: AttemptRun, outcome: Outcome, started_at: str,
+                  duration_ms: int) -> None:
+    """Runs in a worker thread on the cancel path: touch nothing of trio's here."""
     write_status_file(run.stage_dir / STATUS_FILE, outcome, {
         "run_id": services.run_id, "node_id": run.node.id, "attempt": run.attempt,
         "started_at": started_at, "finished_at": utc_now_iso(), "duration_ms": duration_ms,
     })
+
+
+def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,
+              t0: float) -> None:
     services.emit(StageAttemptEnd(run.node.id, run.attempt, run.attempt_id,
-                                  outcome.status.value, duration_ms, outcome.failure_reason,
+                                  outcome.status.value, _ms_since(t0), outcome.failure_reason,
                                   outcome.failure_class, lane.branch_key))
     services.liveness.progress(lane.live_key)
-    return outcome
+
+
+def _ms_since(t0: float) -> int:
+    return int((trio.current_time() - t0) * 1000)
 
 
 async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun) -> Outcome:
