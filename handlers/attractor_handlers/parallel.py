@@ -42,6 +42,7 @@ from attractor_core.runtime.events import (
     ParallelStarted,
 )
 from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.validation.parallel_rules import join_problem
 from attractor_handlers.join_policies import (
     JoinPolicy,
     JoinVerdict,
@@ -84,8 +85,8 @@ class ParallelHandler:
         except PolicyError as exc:
             return _structural(str(exc))
         plans = plan_branches(graph, node.id)
-        join = find_join(graph, node.id) if plans else None
-        problem = _setup_problem(node, settings, plans, join)
+        problem = _setup_problem(graph, node, settings, plans)
+        join = find_join(graph, node.id)
         if problem or join is None:
             return _structural(problem)
         run.emit(ParallelStarted(node.id, len(plans), join, settings.join_policy.value,
@@ -104,16 +105,12 @@ class ParallelHandler:
         return _outcome(verdict, join, results, rows)
 
 
-def _setup_problem(node: Node, settings: ParallelSettings, plans: Sequence[BranchPlan],
-                   join: str | None) -> str:
-    if not plans:
-        return (f"parallel node {node.id} has no branches: add unconditional edges "
-                f"from {node.id} to the first node of each branch")
-    if join is None:
-        starts = ", ".join(p.start for p in plans)
-        return (f"parallel node {node.id} has no join: its branches ({starts}) never reach "
-                "a common node; add a fan-in node (shape=tripleoctagon) that every branch "
-                "leads to")
+def _setup_problem(graph: Graph, node: Node, settings: ParallelSettings,
+                   plans: Sequence[BranchPlan]) -> str:
+    missing = join_problem(graph, node.id)
+    if missing is not None:
+        message, fix = missing
+        return f"{message}; {fix}"
     if settings.join_policy is JoinPolicy.K_OF_N and settings.k > len(plans):
         return (f"parallel node {node.id}: k={settings.k} but only {len(plans)} branches; "
                 f"set k to at most {len(plans)}")
