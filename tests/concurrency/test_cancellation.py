@@ -76,3 +76,27 @@ async def test_api_cancellation_propagates_through_ignore_and_wait_all(tmp_path:
     _no_attempt_after_cancel(root)
     assert not (root / "par" / "parallel_results.json").exists()  # no verdict over a cancel
 
+
+
+async def test_run_cancellation_stops_a_supervised_child(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    child = "\n".join(["digraph Child {", "  start [shape=Mdiamond]", "  exit [shape=Msquare]",
+                       sleeper("work", pids), "  start -> work -> exit", "}"])
+    (tmp_path / "child.dot").write_text(child + "\n")
+    body = ('  mgr [shape=house, stack.child_dotfile="child.dot", manager.poll_interval="50ms"]\n'
+            "  start -> mgr -> exit")
+    root = tmp_path / "logs"
+    async with trio.open_nursery() as nursery:
+        scope = trio.CancelScope()
+
+        async def runner() -> None:
+            with scope:
+                await run(pipeline(tmp_path, body), root)
+
+        nursery.start_soon(runner)
+        child_pids = await _wait_for_pids(pids, 1)
+        scope.cancel()
+    assert final(root)["status"] == "canceled"
+    assert final(root / "mgr" / "child")["status"] == "canceled"
+    assert await gone(child_pids)
+    assert "exit" not in {e["node_id"] for e in events(root, "stage_attempt_start")}
