@@ -32,7 +32,7 @@ import trio
 from attrs import define, field, frozen
 
 NODES = tuple(f"n{i}" for i in range(1, 9))
-TRIALS = 56
+TRIALS = 52
 MIN_KILLS = 50
 CONCURRENCY = 4
 MULTI_KILL_EVERY = 4  # every 4th trial also kills two of its resumes
