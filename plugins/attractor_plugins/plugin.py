@@ -40,3 +40,20 @@ def attractor_codergen_backends() -> Mapping[str, Any]:
     from attractor_plugins.backends.cli_backend import CliBackend
 
     return {"api": ApiBackend(), "cli": CliBackend()}
+
+
+@hookimpl(specname="attractor_classify_failure")
+def classify_llm_failure(reason: str, node: Any, outcome: Any,
+                         error: BaseException | None) -> str | None:
+    """Failures carrying a unified LLM error (``details["llm_error"]``), ahead of the heuristics."""
+    from attractor_plugins.llm.taxonomy import classify_outcome
+
+    return classify_outcome(outcome, error)
+
+
+@hookimpl
+def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | None:
+    """The built-in policies ``none``, ``ordered`` and ``pinned`` (docs/llm.md)."""
+    from attractor_plugins.llm.failover import builtin_policy
+
+    return builtin_policy(name, config)
