@@ -39,11 +39,26 @@ def available_backends(hook: Any) -> dict[str, CodergenBackend]:
     return merged
 
 
+def backend_name(node: Node, run: StageRun) -> str:
+    """``--backend`` when given; else the ``backend`` of the node's provider in the run's
+    ``[llm]`` table (run option ``llm``, see docs/llm.md); else ``simulate``."""
+    chosen = run.option("backend")
+    if chosen:
+        return str(chosen)
+    llm = run.option("llm")
+    if not isinstance(llm, Mapping):
+        return DEFAULT_BACKEND
+    provider = node.llm_provider or str(llm.get("default_provider", ""))
+    table = llm.get("providers", {}).get(provider) if provider else None
+    backend = table.get("backend") if isinstance(table, Mapping) else None
+    return str(backend) if backend else DEFAULT_BACKEND
+
+
 class CodergenHandler:
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
         write_text_atomic(run.stage_dir / "prompt.md", prompt)
-        name = str(run.option("backend", DEFAULT_BACKEND))
+        name = backend_name(node, run)
         backends = available_backends(run.plugin_hook())
         backend = backends.get(name)
         if backend is None:

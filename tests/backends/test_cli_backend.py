@@ -58,14 +58,14 @@ async def test_status_written_via_status_path_decides_and_stream_gives_response(
 
 
 async def test_claude_model_ids_lose_the_prefix_and_use_dashes(tmp_path):
-    done, logs, work = await run_cli(tmp_path, "anthropic", "ok")
+    _done, _logs, work = await run_cli(tmp_path, "anthropic", "ok")
     argv = read_json(work / "seen_argv.json")
     assert argv[argv.index("--model") + 1] == "model-4-5"
     assert "--verbose" in argv
 
 
 async def test_codex_gets_sandbox_and_workdir_flags(tmp_path):
-    done, logs, work = await run_cli(tmp_path, "openai", "ok")
+    _done, _logs, work = await run_cli(tmp_path, "openai", "ok")
     argv = read_json(work / "seen_argv.json")
     assert argv[:2] == ["exec", "--json"]
     assert argv[argv.index("--sandbox") + 1] == "workspace-write"
@@ -89,7 +89,7 @@ async def test_clean_exit_without_status_file_fails_unless_auto_status(tmp_path)
 
 
 async def test_clean_exit_with_auto_status_succeeds(tmp_path):
-    done, logs, _ = await run_cli(tmp_path, "gemini", "no_status", ", auto_status=true")
+    done, _logs, _ = await run_cli(tmp_path, "gemini", "no_status", ", auto_status=true")
     assert done.returncode == 0, done.stderr.decode()
 
 
@@ -114,6 +114,17 @@ async def test_idle_cli_is_killed_with_its_group_by_the_idle_timeout(tmp_path):
     assert await survivors(pids) == []
     attempt_end = [e for e in events(logs, "stage_attempt_end") if e["node_id"] == "work"][-1]
     assert attempt_end["failure_class"] == "transient_infra"
+
+
+async def test_output_growth_keeps_a_slow_cli_alive_and_drives_heartbeats(tmp_path):
+    dot = pipeline("gemini", ', cli.idle_timeout="1s"')
+    done, logs, _ = await attractor_run(
+        tmp_path, dot, "--backend", "cli", "--stall-timeout", "1s", "--heartbeat-interval",
+        "200ms", env={**AGENT_ENV, "FAKE_CLI_SCENARIO": "slow"})
+    assert done.returncode == 0, done.stderr.decode()
+    beats = [e for e in events(logs, "stage_heartbeat") if e["node_id"] == "work"]
+    sizes = [e["output_bytes"] for e in beats]
+    assert len(set(sizes)) >= 3 and sizes == sorted(sizes)
 
 
 async def test_missing_executable_is_a_deterministic_failure(tmp_path):

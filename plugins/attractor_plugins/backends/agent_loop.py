@@ -18,6 +18,7 @@ from typing import Any
 
 from attrs import frozen
 
+from attractor_plugins.llm.errors import InvalidToolCallError
 from attractor_plugins.llm.types import (
     ContentKind,
     ContentPart,
@@ -106,7 +107,14 @@ class AgentSession:
             request = Request(model, messages, provider=provider, tools=self.definitions(),
                               tool_choice=ToolChoice("auto"),
                               reasoning_effort=self._config.reasoning_effort)
-            response = await self._complete(request)
+            try:
+                response = await self._complete(request)
+            except InvalidToolCallError as exc:
+                reason = self._malformed_answer(round_no, exc, messages)
+                if reason:
+                    return self._result("", "repeated_tool_errors", reason, round_no, usage,
+                                        request, response)
+                continue
             usage = usage + response.usage
             self._grow(len(response.text))
             calls = _tool_calls(response.message)
@@ -121,6 +129,24 @@ class AgentSession:
         return self._result(response.text if response else "", "round_limit",
                             f"max tool rounds reached ({self._config.max_rounds})",
                             self._config.max_rounds, usage, request, response)
+
+    def _malformed_answer(self, round_no: int, error: InvalidToolCallError,
+                          messages: list[Message]) -> str:
+        """The provider's answer held a call whose arguments are not a JSON object.
+
+        The adapter could not even build the call, so there is no call id to
+        answer: the model gets the error as a user message instead, and the
+        round counts as malformed for the repeat guard.
+        """
+        message = f"invalid tool arguments JSON: {error.message}"
+        messages.append(Message.user(
+            f"Your last answer was rejected: {message}. Call the tool again with arguments "
+            "that form one JSON object matching its schema."))
+        self._grow(len(message))
+        record = CallRecord(round_no, "?", None, message, True)
+        self._calls.append(record)
+        self._hooks.on_call(record)
+        return self._guard.observe([RoundError("?", message, True)], 1)
 
     async def _round(self, round_no: int, calls: Sequence[ToolCallData],
                      messages: list[Message]) -> str:

@@ -3,8 +3,8 @@
 Provider: the node's ``llm_provider`` (set in the DOT file or by the model
 stylesheet), else ``[llm] default_provider``, else the first provider whose
 key is set. Model: the node's ``llm_model``, else the provider table's
-``model``. Backend: ``--backend`` when given, else the provider table's
-``backend``, else ``simulate``.
+``model``. (The backend itself is chosen by the codergen handler:
+``--backend``, else the provider table's ``backend``, else ``simulate``.)
 
 The run's ``[llm]`` configuration reaches the backends as the run option
 ``llm`` (a parsed TOML ``[llm]`` table or an ``LlmConfig``).
@@ -20,8 +20,6 @@ from attrs import frozen
 from attractor_core.model import Node
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
-
-DEFAULT_BACKEND = "simulate"
 
 
 @frozen
@@ -64,12 +62,3 @@ def _first_keyed(config: LlmConfig, env: Mapping[str, str]) -> str:
         if not keys or any(env.get(key) for key in keys):
             return name
     return ""
-
-
-def configured_backend(node: Node, config: LlmConfig, override: str | None) -> str:
-    """``--backend`` wins; else the node's provider table says; else ``simulate``."""
-    if override:
-        return override
-    provider = node.llm_provider or config.default_provider
-    table = config.providers.get(provider) if provider else None
-    return table.backend if table is not None and table.backend else DEFAULT_BACKEND

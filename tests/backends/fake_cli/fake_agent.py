@@ -9,6 +9,7 @@ acts out ``$FAKE_CLI_SCENARIO``:
 ``no_status``   the stream, no status file
 ``error``       the flavour's own error event, exit 1, a line on stderr
 ``idle``        one event, then a grandchild and itself sleep; pids in $ATTRACTOR_WORKDIR/pids
+``slow``        like ``ok``, but one event every 0.3 s for about 2.5 s before the status file
 """
 
 import json
@@ -101,10 +102,14 @@ def main():
         emit(ERRORS[FLAVOUR])
         sys.stderr.write(f"{FLAVOUR}: giving up\n")
         return 1
+    if scenario == "slow":
+        for _ in range(8):
+            emit(STREAMS[FLAVOUR][0])
+            time.sleep(0.3)
     for event in STREAMS[FLAVOUR]:
         emit(event)
         sys.stdout.write("not json: a warning line\n")
-    if scenario == "ok":
+    if scenario in ("ok", "slow"):
         write_status(os.environ["ATTRACTOR_STATUS_PATH"])
     elif scenario == "fallback":
         write_status(os.path.join(workdir, "status.json"))

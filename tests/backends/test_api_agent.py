@@ -1,0 +1,227 @@
+"""The ``api`` backend's agent loop against a fake provider speaking the OpenAI Responses API."""
+
+from __future__ import annotations
+
+import json
+
+from attractor_core.engine import run_pipeline
+from tests.handlers.helpers import survivors
+from tests.llm.fake_server import Reply, json_reply
+
+from .support import attractor_run, events, read_json
+
+RESPONSES = "/v1/responses"
+
+
+def agent_pipeline(extra: str = "") -> str:
+    return f"""digraph agent {{
+  goal="greet the world"
+  start [shape=Mdiamond]; done [shape=Msquare]
+  code [prompt="Create hello.txt to $goal", llm_provider=fake, llm_model="gpt-test"{extra}]
+  start -> code -> done
+}}"""
+
+
+def llm_option(fake) -> dict:
+    return {"providers": {"fake": {"protocol": "openai_responses", "api_key_env": "",
+                                   "base_url": f"{fake.url}/v1"}},
+            "retry": {"max_retries": 0}}
+
+
+def call(call_id: str, name: str, arguments) -> Reply:
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return Reply(json=json_reply("openai_responses", calls=[(call_id, name, raw)]))
+
+
+def answer(text: str) -> Reply:
+    return Reply(json=json_reply("openai_responses", text=text))
+
+
+def tool_outputs(fake) -> list[str]:
+    """Every function_call_output the client sent back, in order (deduplicated by call id)."""
+    seen: dict[str, str] = {}
+    for request in fake.requests:
+        for item in request.body.get("input", []):
+            if item.get("type") == "function_call_output":
+                seen.setdefault(item["call_id"], item["output"])
+    return list(seen.values())
+
+
+async def run_in_process(tmp_path, fake, dot: str, options=None):
+    (tmp_path / "p.dot").write_text(dot)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    options = {"backend": "api", "llm": llm_option(fake)} if options is None else options
+    record = await run_pipeline(tmp_path / "p.dot", logs_root=tmp_path / "logs", workdir=work,
+                                run_id="agent-run", handle_signals=False, options=options)
+    return record, tmp_path / "logs", work
+
+
+async def test_attractor_run_agent_writes_a_file_through_tool_calls(tmp_path, fake):
+    fake.script(call("c1", "write_file", {"file_path": "hello.txt", "content": "hello world\n"}),
+                call("c2", "read_file", {"file_path": "hello.txt"}),
+                answer("Created hello.txt."), path=RESPONSES)
+    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": f"{fake.url}/v1"}
+    dot = agent_pipeline().replace("llm_provider=fake", "llm_provider=openai")
+    done, logs, work = await attractor_run(tmp_path, dot, "--backend", "api", env=env)
+    assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
+    assert (work / "hello.txt").read_text() == "hello world\n"
+    assert tool_outputs(fake) == ["wrote 12 bytes to hello.txt", "   1 | hello world"]
+    stage = logs / "code"
+    assert (stage / "response.md").read_text() == "Created hello.txt."
+    assert "Create hello.txt to greet the world" in (stage / "prompt.md").read_text()
+    assert read_json(stage / "provider_used.json")["provider"] == "openai"
+    assert read_json(stage / "api_request.json")["model"] == "gpt-test"
+    assert read_json(stage / "api_response.json")["provider"] == "openai"
+    calls = read_json(stage / "agent_calls.json")
+    assert [c["tool"] for c in calls["calls"]] == ["write_file", "read_file"]
+    tool_events = events(logs, "agent_tool_call")
+    assert [(e["tool"], e["ok"]) for e in tool_events] == [("write_file", True),
+                                                            ("read_file", True)]
+    assert events(logs, "provider_selected")[0]["backend"] == "api"
+    # The key is sent as a header to the fake server only; never written to the stage dir.
+    assert "sk-test" not in (stage / "api_request.json").read_text()
+
+
+async def test_schema_violation_is_an_error_result_and_the_model_recovers(tmp_path, fake):
+    fake.script(call("c1", "write_file", {"file_path": "a.txt"}),
+                call("c2", "write_file", {"file_path": "a.txt", "content": "x"}),
+                answer("done"), path=RESPONSES)
+    record, _logs, work = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"
+    outputs = tool_outputs(fake)
+    assert outputs[0].startswith("tool args schema validation failed for write_file")
+    assert "'content' is a required property" in outputs[0]
+    assert (work / "a.txt").read_text() == "x"
+
+
+async def test_unknown_tool_is_an_error_result(tmp_path, fake):
+    fake.script(call("c1", "delete_everything", {}), answer("sorry"), path=RESPONSES)
+    record, _logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"
+    assert tool_outputs(fake)[0].startswith("unknown tool: delete_everything; available:")
+
+
+async def test_three_identical_malformed_rounds_end_the_stage_deterministically(tmp_path, fake):
+    fake.script(*[call(f"c{i}", "write_file", {"file_path": "a.txt"}) for i in range(5)],
+                path=RESPONSES)
+    record, logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "fail"
+    assert "repeated malformed tool calls detected (repeats=3 limit=3)" in record.failure_reason
+    assert len(fake.requests) == 3  # no fourth model call, no stage retry
+    status = read_json(logs / "code" / "status.json")
+    assert status["failure_class"] == "deterministic"
+
+
+async def test_three_rounds_of_unparseable_arguments_end_the_stage_deterministically(
+        tmp_path, fake):
+    fake.script(*[call(f"c{i}", "write_file", '{"file_path": "a.txt", ') for i in range(5)],
+                path=RESPONSES)
+    record, _logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "fail"
+    assert "repeated malformed tool calls detected" in record.failure_reason
+    assert "not valid JSON" in record.failure_reason
+    # Between the rounds the model was told what was wrong.
+    told = json.dumps(fake.requests[1].body["input"])
+    assert "invalid tool arguments JSON" in told
+
+
+async def test_three_identical_failing_rounds_end_the_stage(tmp_path, fake):
+    fake.script(*[call(f"c{i}", "read_file", {"file_path": "missing.txt"}) for i in range(5)],
+                path=RESPONSES)
+    record, _, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "fail"
+    assert "repeated failing tool calls detected" in record.failure_reason
+    assert "file not found: missing.txt" in record.failure_reason
+
+
+async def test_paths_escaping_the_workdir_are_rejected_symlinks_included(tmp_path, fake):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(outside, target_is_directory=True)
+    (outside / "secret.txt").write_text("s3cret")
+    fake.script(call("c1", "write_file", {"file_path": "../escaped.txt", "content": "x"}),
+                call("c2", "write_file", {"file_path": "link/planted.txt", "content": "x"}),
+                call("c3", "read_file", {"file_path": str(outside / "secret.txt")}),
+                call("c4", "read_file", {"file_path": "link/secret.txt"}),
+                answer("gave up"), path=RESPONSES)
+    record, _, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"  # rejected calls are results, not a crash
+    outputs = tool_outputs(fake)
+    assert len(outputs) == 4
+    assert all("resolves outside the workdir" in o for o in outputs), outputs
+    assert not (tmp_path / "escaped.txt").exists() and not (outside / "planted.txt").exists()
+    assert not any("s3cret" in o for o in outputs)
+
+
+async def test_shell_timeout_kills_the_whole_process_group(tmp_path, fake):
+    command = "sleep 300 & echo $! > bg.pid; echo started; wait"
+    fake.script(call("c1", "shell", {"command": command, "timeout_ms": 500}),
+                answer("timed out"), path=RESPONSES)
+    record, _, work = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"
+    output = tool_outputs(fake)[0]
+    assert output.startswith("started")
+    assert "[ERROR: Command timed out after 500ms." in output
+    assert await survivors([int((work / "bg.pid").read_text())]) == []
+
+
+async def test_long_tool_output_is_truncated_with_a_marker_for_the_model(tmp_path, fake):
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "big.txt").write_text("".join(f"{i:05d} {'x' * 60}\n" for i in range(1500)))
+    fake.script(call("c1", "read_file", {"file_path": "big.txt"}), answer("ok"), path=RESPONSES)
+    record, logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"
+    shown = tool_outputs(fake)[0]
+    assert "[WARNING: Tool output was truncated." in shown and len(shown) < 51_000
+    full = read_json(logs / "code" / "agent_calls.json")["calls"][0]["output"]
+    assert len(full) > 60_000  # the stage dir keeps the whole output
+
+
+async def test_oneshot_mode_makes_one_call_without_tools(tmp_path, fake):
+    fake.script(answer("A haiku about code."), path=RESPONSES)
+    record, logs, _ = await run_in_process(
+        tmp_path, fake, agent_pipeline(', codergen.mode="oneshot"'))
+    assert record.status == "success"
+    assert len(fake.requests) == 1 and not fake.requests[0].body.get("tools")
+    assert (logs / "code" / "response.md").read_text() == "A haiku about code."
+    assert read_json(logs / "code" / "api_response.json")["message"]["role"] == "assistant"
+
+
+async def test_llm_error_fails_the_stage_with_the_error_in_details(tmp_path, fake):
+    fake.script(Reply(401, {"error": {"message": "bad key", "type": "invalid_api_key"}}),
+                path=RESPONSES)
+    record, logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "fail"
+    assert "AuthenticationError" in record.failure_reason
+    details = read_json(logs / "code" / "status.json")["details"]["llm_error"]
+    assert details == {"type": "AuthenticationError", "status": 401, "provider": "fake",
+                       "retryable": False, "message": details["message"]}
+
+
+async def test_unknown_mode_is_a_clear_deterministic_failure(tmp_path, fake):
+    record, _, _ = await run_in_process(tmp_path, fake,
+                                        agent_pipeline(', codergen.mode="chat"'))
+    assert record.status == "fail"
+    assert "codergen.mode='chat' is not known; use agent or oneshot" in record.failure_reason
+    assert fake.requests == []
+
+
+
+async def test_the_provider_table_chooses_the_backend_and_backend_option_overrides(
+        tmp_path, fake):
+    llm = llm_option(fake)
+    llm["providers"]["fake"]["backend"] = "api"
+    fake.script(answer("from the api"), path=RESPONSES)
+    dot = agent_pipeline(', codergen.mode="oneshot"')
+    first, second = tmp_path / "configured", tmp_path / "overridden"
+    first.mkdir()
+    second.mkdir()
+    record, logs, _ = await run_in_process(first, fake, dot, {"llm": llm})
+    assert record.status == "success" and len(fake.requests) == 1
+    record, logs, _ = await run_in_process(second, fake, dot,
+                                           {"llm": llm, "backend": "simulate"})
+    assert record.status == "success" and len(fake.requests) == 1
+    assert (logs / "code" / "response.md").read_text().startswith("[Simulated]")
