@@ -48,10 +48,11 @@ class LivenessTracker:
             lane.last_progress = self.clock()
 
     def idle_leaves(self) -> dict[str, float]:
-        """Seconds since the last progress of every lane not waiting on children."""
+        """Seconds since the last progress of every lane not waiting on children
+        (a lane already stalled is on its way out and is not judged again)."""
         now = self.clock()
         return {k: now - lane.last_progress for k, lane in self._lanes.items()
-                if lane.children == 0}
+                if lane.children == 0 and not lane.stalled_reason}
 
     def stall_branch(self, key: str, reason: str) -> None:
         """Cancel one branch lane, remembering why for its result."""

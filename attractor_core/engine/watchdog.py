@@ -1,8 +1,11 @@
 """The stall watchdog: cancels a run, or a single branch, that stopped progressing.
 
 The run stalls when no active lane has progressed for ``stall_timeout``.
-A single branch idle that long while a sibling progresses is cancelled
-alone and fails ``transient_infra``; its join policy decides what follows.
+A single branch idle that long while another lane progresses (made
+progress within the last half ``stall_timeout``) is cancelled alone and
+fails ``transient_infra``; its join policy decides what follows. When
+every other lane is quiet too, the watchdog waits for them: that is a
+stall of the whole run, not of one branch.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ async def run_watchdog(tracker: LivenessTracker, stall_timeout: Duration,
     timeout = stall_timeout.seconds
     while True:
         idle = tracker.idle_leaves()
-        # Wake at the next check, or exactly when the idlest lane would stall.
-        until_stall = timeout - max(idle.values(), default=0.0)
-        await trio.sleep(max(0.0, min(check_interval.seconds, until_stall)))
+        # Wake at the next check, or exactly when the next lane would reach the timeout.
+        pending = [timeout - v for v in idle.values() if v < timeout]
+        await trio.sleep(min([check_interval.seconds, *pending]))
         idle = tracker.idle_leaves()
         stalled = {k: v for k, v in idle.items() if v >= timeout}
         if not idle or not stalled:
@@ -36,6 +39,8 @@ async def run_watchdog(tracker: LivenessTracker, stall_timeout: Duration,
             stall_run(f"stall watchdog: no progress for {Duration(idle_ms)} "
                       f"(stall_timeout {stall_timeout})")
             return
+        if not any(v < timeout / 2 for v in idle.values()):
+            continue  # nobody is progressing: let the whole run reach its stall
         for key, seconds in stalled.items():
             emit(BranchStalled(key, int(seconds * 1000)))
             tracker.stall_branch(key, f"branch {key} stalled: no progress for "
