@@ -8,7 +8,8 @@ duration, default 10s) and ``agent.max_command_timeout`` (10m).
 
 Stage dir files: ``prompt.md`` (as sent, with the fidelity preamble),
 ``response.md``, ``api_request.json`` and ``api_response.json`` (the last
-call), ``provider_used.json``, and in agent mode ``agent_calls.json`` (every
+call), ``provider_used.json`` (the provider and model actually used, after any
+failover by the run's ``[llm.failover]`` policy), and in agent mode ``agent_calls.json`` (every
 tool call with its full output). An LLM error ends the stage as a ``fail``
 carrying the error in ``details["llm_error"]``.
 """
@@ -16,7 +17,6 @@ carrying the error in ``details["llm_error"]``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from attrs import frozen
 
@@ -24,17 +24,19 @@ from attractor_core.model import Context, FailureClass, Node, Outcome
 from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
-from attractor_core.runtime.events import AgentToolCall, ProviderSelected
+from attractor_core.runtime.events import AgentToolCall
 from attractor_core.runtime.serialization import CONVERTER
 from attractor_handlers.tool import kill_grace_seconds  # type: ignore[import-untyped]
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import SDKError
+from attractor_plugins.llm.failover import Target
 from attractor_plugins.llm.types import Message, Request, Response
 
 from .agent_loop import AgentConfig, AgentHooks, AgentResult, AgentSession, CallRecord
+from .llm_caller import LlmCaller, run_policy
 from .llm_failure import llm_failure
-from .selection import LlmTarget, llm_config, resolve_target
+from .selection import llm_config, resolve_target
 from .stage_prompt import assemble_prompt
 from .tools import CORE_TOOLS, ToolEnv
 from .tools.workspace import Workspace
@@ -67,21 +69,22 @@ class ApiBackend:
             config = llm_config(run.option("llm"))
             env = run.environment()
             target = resolve_target(node, config, env)
+            policy = run_policy(run, config)
             client = self._client_factory(env, config)
         except BackendConfigError as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
-            return llm_failure(node, exc)
+            return llm_failure(node, exc, node.llm_provider)
         text = assemble_prompt(node, prompt, context, run)
-        run.emit(ProviderSelected(node.id, "api", target.provider, target.model, target.reason))
-        write_json_atomic(run.stage_dir / "provider_used.json", _used(target))
         async with client:
+            caller = LlmCaller(client, policy, Target(target.provider, target.model),
+                               node_id=node.id, run=run, reason=target.reason)
             try:
                 if settings is None:
-                    return await _oneshot(client, node, target, text, run)
-                return await _agent(client, node, target, text, run, settings)
+                    return await _oneshot(caller, node, text, run)
+                return await _agent(caller, node, text, run, settings)
             except SDKError as exc:
-                return llm_failure(node, exc)
+                return llm_failure(node, exc, caller.target.provider)
 
 
 def codergen_mode(node: Node) -> str:
@@ -92,12 +95,11 @@ def codergen_mode(node: Node) -> str:
     return mode
 
 
-async def _oneshot(client: Client, node: Node, target: LlmTarget, text: str,
-                   run: StageRun) -> str:
-    request = Request(target.model, [Message.user(text)], provider=target.provider,
-                      reasoning_effort=_effort(node))
+async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun) -> str:
+    request = Request(caller.target.model, [Message.user(text)],
+                      provider=caller.target.provider, reasoning_effort=_effort(node))
     write_json_atomic(run.stage_dir / "api_request.json", CONVERTER.unstructure(request))
-    response = await client.complete(request)
+    response = await caller.complete(request)
     _record_response(run, response)
     run.progress(len(response.text.encode("utf-8")))
     write_text_atomic(run.stage_dir / "response.md", response.text)
@@ -121,8 +123,8 @@ def agent_settings(node: Node) -> AgentSettings:
                          _duration_ms(node, "agent.max_command_timeout", 600_000))
 
 
-async def _agent(client: Client, node: Node, target: LlmTarget, text: str,
-                 run: StageRun, settings: AgentSettings) -> str | Outcome:
+async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
+                 settings: AgentSettings) -> str | Outcome:
     def on_call(record: CallRecord) -> None:
         run.emit(AgentToolCall(node.id, record.round, record.tool, not record.is_error,
                                record.output[:300] if record.is_error else ""))
@@ -131,9 +133,9 @@ async def _agent(client: Client, node: Node, target: LlmTarget, text: str,
                   default_timeout_ms=settings.command_timeout_ms,
                   max_timeout_ms=settings.max_command_timeout_ms,
                   kill_grace=kill_grace_seconds(run))
-    session = AgentSession(client.complete, CORE_TOOLS, env, settings.config,
+    session = AgentSession(caller.complete, CORE_TOOLS, env, settings.config,
                            AgentHooks(on_call=on_call, on_output=run.progress))
-    result = await session.run(provider=target.provider, model=target.model,
+    result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                system=AGENT_SYSTEM.format(workdir=env.workspace.root),
                                prompt=text)
     _record_agent(run, result)
@@ -165,11 +167,6 @@ def _record_agent(run: StageRun, result: AgentResult) -> None:
 
 def _record_response(run: StageRun, response: Response) -> None:
     write_json_atomic(run.stage_dir / "api_response.json", CONVERTER.unstructure(response))
-
-
-def _used(target: LlmTarget) -> dict[str, Any]:
-    return {"backend": "api", "provider": target.provider, "model": target.model,
-            "reason": target.reason}
 
 
 def _effort(node: Node) -> str | None:

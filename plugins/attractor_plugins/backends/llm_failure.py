@@ -1,25 +1,19 @@
-"""An LLM error as a stage outcome: a ``fail`` whose ``details`` the taxonomy classifier reads.
+"""An LLM error as a stage outcome, in the form the LLM taxonomy classifier reads.
 
-``details["llm_error"]`` holds ``type`` (the error class name), ``status``
-(HTTP status or None), ``provider``, ``retryable`` and ``message``.
+The outcome is a ``fail`` without a class, with ``details["llm_error"]``
+(``attractor_plugins.llm.taxonomy.error_record``) and the taxonomy's
+signature, so the ``attractor_classify_failure`` hook decides the class and
+repeated identical API failures are recognised by the cycle breaker.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from attractor_core.model import Node, Outcome
 from attractor_plugins.llm.errors import SDKError
+from attractor_plugins.llm.taxonomy import classify_error, error_record
 
 
-def llm_error_details(error: SDKError) -> dict[str, Any]:
-    status = getattr(error, "status_code", None)
-    return {"type": type(error).__name__, "status": status if isinstance(status, int) else None,
-            "provider": error.provider_name, "retryable": error.retryable,
-            "message": error.message}
-
-
-def llm_failure(node: Node, error: SDKError) -> Outcome:
-    """No class is set here: the error-classifier hook derives it from ``details``."""
+def llm_failure(node: Node, error: SDKError, provider: str = "") -> Outcome:
     return Outcome.fail(f"node {node.id}: LLM call failed: {type(error).__name__}: {error}",
-                        details={"llm_error": llm_error_details(error)})
+                        failure_signature=classify_error(error, provider).signature,
+                        details={"llm_error": error_record(error, provider)})
