@@ -193,3 +193,14 @@ async def test_internal_retry_count_is_visible_to_the_handler(tmp_path: Path) ->
     assert record.status == "success"
     assert sorted(p.name for p in (tmp_path / "logs" / "c").iterdir()) == [
         "attempt-1", "attempt-2", "status.json"]
+
+
+async def test_node_timeout_is_a_transient_failure_and_is_retried(tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, """
+  slow [shape=box, sim.delay=30s, timeout=100ms, max_retries=1]
+  start -> slow -> exit""")
+    record = await run(dot, tmp_path / "logs")
+    assert attempts(tmp_path / "logs", "slow") == [1, 2]
+    assert (record.status, record.failed_node_id) == ("fail", "slow")
+    assert (record.failure_reason, record.failure_class) == (
+        "stage timeout after 100ms", "transient_infra")

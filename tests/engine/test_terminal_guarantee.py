@@ -26,6 +26,7 @@ from .support import (
     process_gone,
     read_json,
     run,
+    seqs_strictly_increase,
     start_attractor,
     visited,
     wait_for_file,
@@ -213,6 +214,7 @@ async def test_invalid_graph_found_at_resume_still_ends_with_final(tmp_path: Pat
     assert "node b cannot be reached" in data["failure_reason"]
     assert data["failure_class"] == "structural"
     assert _terminal_events(root) == ["run_failed", "run_failed"]  # canceled, then this one
+    assert seqs_strictly_increase(root)
 
 
 async def test_final_json_is_written_once_per_run(tmp_path: Path) -> None:
