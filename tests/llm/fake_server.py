@@ -59,9 +59,14 @@ class FakeProvider:
         self.requests: list[Recorded] = []
         self.connections = 0
         self._queues: dict[str | None, deque[Reply]] = {}
+        self._fallback: Reply | None = None
 
     def script(self, *replies: Reply, path: str | None = None) -> None:
         self._queues.setdefault(path, deque()).extend(replies)
+
+    def always(self, reply: Reply) -> None:
+        """Answer every unscripted request with ``reply`` (benchmarks)."""
+        self._fallback = reply
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -71,6 +76,8 @@ class FakeProvider:
             queue = self._queues.get(key)
             if queue:
                 return queue.popleft()
+        if self._fallback is not None:
+            return self._fallback
         return Reply(599, {"error": {"message": f"fake server: no reply scripted for {path}"}})
 
     async def handle(self, stream: trio.SocketStream) -> None:

@@ -97,8 +97,12 @@ class Client:
         events = self._stream(request)
         provider = request.provider or self.default_provider or ""
         try:
+            if abort is None:  # the common case pays for no extra cancel scope per event
+                async for event in events:
+                    yield event
+                return
             while True:
-                with guarded(abort, provider):
+                with abort.guard(provider):
                     try:
                         event = await events.__anext__()
                     except StopAsyncIteration:
