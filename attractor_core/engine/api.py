@@ -9,6 +9,7 @@ Cancelling the caller's cancel scope ends the run as ``canceled``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from .setup import EventObserver, build_services, new_run_id
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
 
+# A run id names a directory under .attractor/runs: one safe path component.
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
 
 def resolve_policy(graph: Any, config: Mapping[str, str], cli: Mapping[str, str]) -> RunPolicy:
     try:
@@ -56,6 +60,9 @@ async def run_pipeline(
     policy = resolve_policy(graph, config or {}, policy_overrides or {})
     check_interviewer(pm, graph, options or {})
     run_id = run_id or new_run_id()
+    if not _RUN_ID.fullmatch(run_id):
+        raise UsageError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' only "
+                         "(it names the run's directory)")
     work = Path(workdir or Path.cwd()).resolve()
     if not work.is_dir():
         raise UsageError(f"workdir {work} is not a directory; create it or pass another "
