@@ -43,6 +43,8 @@ def test_exit_code_1_when_the_run_fails(tmp_path: Path) -> None:
     (("run", "{dot}", "--config", "{badtoml}"), "invalid TOML"),
     (("status",), "--logs-root"),
     (("run", "{gate}", "--interviewer", "bogus"), "unknown interviewer 'bogus'"),
+    (("run", "{dot}", "--run-id", "../../escape"), "--run-id"),
+    (("run", "{dot}", "--run-id", "a/b"), "--run-id"),
 ])
 def test_usage_and_input_errors_exit_2_without_traceback(
         tmp_path: Path, args: tuple[str, ...], message: str) -> None:
