@@ -211,6 +211,18 @@ async def test_engine_cancellation_propagates_as_trio_cancelled_not_abort(
     assert len(fake.requests) == 2
 
 
+async def test_engine_cancellation_stays_cancelled_when_an_abort_controller_is_present(
+        fake: FakeProvider) -> None:
+    fake.script(Reply(sse=[*wire_stream("openai_responses", ["a"])[:3], STALL]))
+    abort = AbortController()
+    async with client_with(fake) as client:
+        with trio.move_on_after(0.3) as scope:
+            async with aclosing(client.stream(REQ, abort=abort)) as events:
+                async for _ in events:
+                    pass
+    assert scope.cancelled_caught and not abort.aborted and len(fake.requests) == 1
+
+
 async def test_cancelled_reaches_the_caller_even_inside_a_backoff_sleep(
         fake: FakeProvider) -> None:
     fake.script(Reply(500, error_body("boom")), Reply(json=json_reply("openai_responses", "x")))

@@ -162,6 +162,7 @@ async def test_anthropic_thinking_round_trips_with_signature(
         events = await collect(client, request("anthropic"))
         response = events[-1].response
         assert response is not None and response.reasoning == "let me see"
+        assert response.usage.reasoning_tokens == 2  # estimated from 10 characters
         assert [e.reasoning_delta for e in events
                 if e.type == StreamEventType.REASONING_DELTA] == ["let me see"]
         await collect(client, request("anthropic", Message.user("q"), response.message,

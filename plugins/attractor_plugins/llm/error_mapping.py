@@ -83,8 +83,9 @@ def make_error(cls: type[e.SDKError], message: str, *, provider: str,
     if issubclass(cls, e.ProviderError):
         return cls(message, provider=provider, status_code=status_code, error_code=error_code,
                    raw=raw, retry_after=retry_after)
-    err = cls(message, provider=provider, status_code=status_code)  # type: ignore[call-arg]
-    return err
+    if issubclass(cls, e.LocalError):
+        return cls(message, provider=provider, status_code=status_code)
+    return cls(message)
 
 
 def error_from_status(status: int, message: str, *, provider: str, error_code: str | None = None,

@@ -117,8 +117,11 @@ class QuotaExceededError(ProviderError):
     default_retryable: ClassVar[bool] = False
 
 
-class _WithProvider(SDKError):
-    """Non-provider errors still remember which provider they happened with."""
+class LocalError(SDKError):
+    """Base of the errors raised by the client itself (not in the spec tree: a helper class).
+
+    They still remember the provider they happened with, when there is one.
+    """
 
     def __init__(self, message: str, *, provider: str = "", cause: BaseException | None = None,
                  retryable: bool | None = None, status_code: int | None = None) -> None:
@@ -130,35 +133,35 @@ class _WithProvider(SDKError):
         return f"{self.provider}: {self.message}" if self.provider else self.message
 
 
-class RequestTimeoutError(_WithProvider):
+class RequestTimeoutError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 
-class AbortError(_WithProvider):
+class AbortError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 
-class NetworkError(_WithProvider):
+class NetworkError(LocalError):
     default_retryable: ClassVar[bool] = True
 
 
-class StreamError(_WithProvider):
+class StreamError(LocalError):
     default_retryable: ClassVar[bool] = True
 
 
-class InvalidToolCallError(_WithProvider):
+class InvalidToolCallError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 
-class UnsupportedToolChoiceError(_WithProvider):
+class UnsupportedToolChoiceError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 
-class NoObjectGeneratedError(_WithProvider):
+class NoObjectGeneratedError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 
-class ConfigurationError(_WithProvider):
+class ConfigurationError(LocalError):
     default_retryable: ClassVar[bool] = False
 
 

@@ -46,6 +46,7 @@ from .http import rate_limit_info
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+CHARS_PER_TOKEN = 4  # rough English average, only for the reasoning-token estimate
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                   "tool_use": "tool_calls", "refusal": "content_filter"}
 ERROR_TYPES: Mapping[str, type[SDKError]] = {
@@ -99,11 +100,12 @@ class AnthropicAdapter(HttpAdapter):
                        request: Request) -> Response:
         parts = [p for block in data.get("content") or () if (p := _part(block)) is not None]
         raw_reason = str(data.get("stop_reason") or "end_turn")
+        message = Message(Role.ASSISTANT, parts)
         return Response(id=str(data.get("id", "")), model=str(data.get("model", request.model)),
-                        provider=self.name, message=Message(Role.ASSISTANT, parts),
+                        provider=self.name, message=message,
                         finish_reason=FinishReason(FINISH_REASONS.get(raw_reason, "other"),
                                                    raw_reason),
-                        usage=_usage(data.get("usage") or {}), raw=data,
+                        usage=_usage(data.get("usage") or {}, message), raw=data,
                         rate_limit=rate_limit_info(headers))
 
     def parse_error(self, response: httpx.Response, body: Any) -> SDKError:
@@ -185,7 +187,8 @@ class _Translator(StreamTranslator):
     def _on_message_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
         self.finished = True
         reason = FinishReason(FINISH_REASONS.get(self._reason, "other"), self._reason)
-        return [self.acc.finish(reason, _usage(self._usage), data)]
+        usage = _usage(self._usage, self.acc.response(reason, Usage()).message)
+        return [self.acc.finish(reason, usage, data)]
 
     def _on_error(self, data: dict[str, Any]) -> list[StreamEvent]:
         error = data.get("error") or {}
@@ -252,9 +255,14 @@ def _part(block: Mapping[str, Any]) -> ContentPart | None:
     return None
 
 
-def _usage(usage: Mapping[str, Any]) -> Usage:
+def _usage(usage: Mapping[str, Any], message: Message) -> Usage:
+    """Anthropic gives no reasoning count: estimate it from the thinking text (spec §3.9)."""
     inp, out = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    thinking = [p.thinking.text for p in message.content
+                if p.kind == ContentKind.THINKING and p.thinking is not None]
+    reasoning = max(1, sum(len(t) for t in thinking) // CHARS_PER_TOKEN) if thinking else None
     return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out,
+                 reasoning_tokens=reasoning,
                  cache_read_tokens=int_or_none(usage.get("cache_read_input_tokens")),
                  cache_write_tokens=int_or_none(usage.get("cache_creation_input_tokens")),
                  raw=dict(usage))
