@@ -180,6 +180,30 @@ async def test_long_tool_output_is_truncated_with_a_marker_for_the_model(tmp_pat
     assert len(full) > 60_000  # the stage dir keeps the whole output
 
 
+async def test_edit_grep_and_glob_tools_work_inside_the_workdir(tmp_path, fake):
+    work = tmp_path / "work"
+    (work / "pkg").mkdir(parents=True)
+    (work / "pkg" / "a.py").write_text("x = 1\ny = x\n")
+    (work / "notes.md").write_text("x = 1\n")
+    fake.script(call("c1", "edit_file", {"file_path": "pkg/a.py", "old_string": "x",
+                                         "new_string": "z"}),
+                call("c2", "edit_file", {"file_path": "pkg/a.py", "old_string": "x",
+                                         "new_string": "z", "replace_all": True}),
+                call("c3", "grep", {"pattern": "^z", "glob_filter": "*.py"}),
+                call("c4", "glob", {"pattern": "**/*.py"}),
+                call("c5", "glob", {"pattern": "../*"}),
+                answer("edited"), path=RESPONSES)
+    record, _, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "success"
+    outputs = tool_outputs(fake)
+    assert outputs[0].startswith("Tool error (edit_file): old_string occurs 2 times")
+    assert outputs[1] == "replaced 2 occurrence(s) in pkg/a.py"
+    assert outputs[2] == "pkg/a.py:1:z = 1"
+    assert outputs[3] == "pkg/a.py"
+    assert "must be relative and stay inside the workdir" in outputs[4]
+    assert (work / "pkg" / "a.py").read_text() == "z = 1\ny = z\n"
+
+
 async def test_oneshot_mode_makes_one_call_without_tools(tmp_path, fake):
     fake.script(answer("A haiku about code."), path=RESPONSES)
     record, logs, _ = await run_in_process(

@@ -116,6 +116,14 @@ async def test_idle_cli_is_killed_with_its_group_by_the_idle_timeout(tmp_path):
     assert attempt_end["failure_class"] == "transient_infra"
 
 
+async def test_stage_timeout_cancels_the_cli_and_kills_its_group(tmp_path):
+    done, logs, work = await run_cli(tmp_path, "openai", "idle", ', timeout="3s", max_retries=0')
+    assert done.returncode == 1
+    assert final(logs)["failure_reason"] == "stage timeout after 3s"
+    pids = [int(p) for p in (work / "pids").read_text().split()]
+    assert await survivors(pids) == []
+
+
 async def test_output_growth_keeps_a_slow_cli_alive_and_drives_heartbeats(tmp_path):
     dot = pipeline("gemini", ', cli.idle_timeout="1s"')
     done, logs, _ = await attractor_run(
