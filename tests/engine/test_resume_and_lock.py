@@ -4,12 +4,14 @@ lock keeps one live process per logs root."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from .support import (
@@ -262,3 +264,33 @@ async def test_a_resume_refused_for_bad_input_leaves_the_run_as_it_was(tmp_path:
     assert "unreadable checkpoint" in result.stderr and "Traceback" not in result.stderr
     assert ((root / "final.json").read_bytes(), (root / "progress.ndjson").read_bytes()) == before
     assert not (root / "run.lock").exists()
+
+
+@pytest.mark.slow
+def test_cli_resume_can_be_canceled_and_resumed_again(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    marker = tmp_path / "second.pid"
+    # The tool blocks only on its first execution; it records each execution.
+    command = (f"echo x >> runs.txt; if [ $(wc -l < runs.txt) -le 2 ]; then sleep 30 & "
+               f"echo $! > {marker.name}; wait; fi")
+    dot = pipeline(tmp_path, f"""
+  t [shape=parallelogram, tool_command="{command}"]
+  start -> t -> exit""")
+    first = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
+                            "--kill-grace", "100ms")
+    wait_for_file(marker, first)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=30)
+    assert first.returncode == 3
+    marker.unlink()
+    second = start_attractor("resume", "--logs-root", root, "--kill-grace", "100ms")
+    wait_for_file(marker, second)
+    second.send_signal(signal.SIGINT)
+    second.communicate(timeout=30)
+    assert second.returncode == 3
+    assert final(root)["status"] == "canceled"
+    third = attractor("resume", "--logs-root", root, "--quiet")
+    assert third.returncode == 0, third.stderr
+    assert (tmp_path / "runs.txt").read_text().count("x") == 3
+    assert [e["resumed"] for e in events(root, "run_started")] == [False, True, True]
+    assert seqs_strictly_increase(root)
