@@ -204,3 +204,13 @@ async def test_node_timeout_is_a_transient_failure_and_is_retried(tmp_path: Path
     assert (record.status, record.failed_node_id) == ("fail", "slow")
     assert (record.failure_reason, record.failure_class) == (
         "stage timeout after 100ms", "transient_infra")
+
+
+async def test_a_preset_attempt_count_beats_the_graph_default(tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, """
+  graph [default_max_retries=0]
+  work [shape=box, retry_policy=linear, sim.outcome="retry,retry,success"]
+  start -> work -> exit""")
+    record = await run(dot, tmp_path / "logs")
+    assert attempts(tmp_path / "logs", "work") == [1, 2, 3]
+    assert record.status == "success"
