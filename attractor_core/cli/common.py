@@ -36,7 +36,15 @@ def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k in ("backend", "interviewer") if (v := getattr(args, k, None))}
+    """``--backend``, ``--interviewer``, and the config file's ``[llm]`` table as ``llm``."""
+    options: dict[str, Any] = {
+        k: v for k in ("backend", "interviewer") if (v := getattr(args, k, None))}
+    llm = _read_toml(args.config).get("llm") if getattr(args, "config", None) else None
+    if llm is not None:
+        if not isinstance(llm, dict):
+            raise UsageError(f"{args.config}: [llm] must be a table")
+        options["llm"] = llm
+    return options
 
 
 def policy_flags(args: argparse.Namespace) -> dict[str, str]:
@@ -49,18 +57,21 @@ def load_config(path: Path | None) -> dict[str, str]:
     """The ``[run]`` table of a TOML config file (all values kept as text)."""
     if path is None:
         return {}
+    table = _read_toml(path).get("run", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [run] must be a table")
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("run", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [run] must be a table")
-    return {str(k): str(v) for k, v in table.items()}
 
 
 def guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

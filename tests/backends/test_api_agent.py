@@ -83,6 +83,22 @@ async def test_attractor_run_agent_writes_a_file_through_tool_calls(tmp_path, fa
     assert "sk-test" not in (stage / "api_request.json").read_text()
 
 
+async def test_config_file_llm_table_chooses_the_backend_and_the_endpoint(tmp_path, fake):
+    fake.script(answer("configured"), path=RESPONSES)
+    (tmp_path / "run.toml").write_text(f"""
+[llm.providers.fake]
+protocol = "openai_responses"
+api_key_env = ""
+base_url = "{fake.url}/v1"
+backend = "api"
+""")
+    dot = agent_pipeline(', codergen.mode="oneshot"')
+    done, logs, _ = await attractor_run(tmp_path, dot, "--config", str(tmp_path / "run.toml"))
+    assert done.returncode == 0, done.stderr.decode()
+    assert (logs / "code" / "response.md").read_text() == "configured"
+    assert len(fake.requests) == 1
+
+
 async def test_schema_violation_is_an_error_result_and_the_model_recovers(tmp_path, fake):
     fake.script(call("c1", "write_file", {"file_path": "a.txt"}),
                 call("c2", "write_file", {"file_path": "a.txt", "content": "x"}),
