@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.concurrency.support import context
+from tests.concurrency.support import context, tool
 from tests.engine.support import events, pipeline, run
 
 
@@ -86,3 +86,13 @@ async def test_prompt_on_fan_in_uses_the_heuristic_and_says_so(tmp_path: Path) -
     warnings = [e["message"] for e in events(root, "warning") if e.get("node_id") == "join"]
     assert any("LLM ranking is not available yet" in w for w in warnings)
     assert context(root)["parallel.fan_in.best_id"] == "a"
+
+
+async def test_higher_score_wins_among_equal_statuses(tmp_path: Path) -> None:
+    def scored(node_id: str, score: float) -> str:
+        status = f'{{"outcome": "success", "details": {{"score": {score}}}}}'
+        return tool(node_id, f"echo '{status}' > $ATTRACTOR_STATUS_PATH")
+
+    root = tmp_path / "logs"
+    await run(pipeline(tmp_path, _graph([scored("a", 0.2), scored("b", 0.9)], ["a", "b"])), root)
+    assert context(root)["parallel.fan_in.best_id"] == "b"
