@@ -214,7 +214,10 @@ class ToolCall:
     def from_data(cls, data: ToolCallData) -> ToolCall:
         if isinstance(data.arguments, str):
             raw = data.arguments
-            parsed = json.loads(raw) if raw.strip() else {}
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+            except ValueError:  # adapters reject these; a hand-built call keeps its raw text
+                parsed = {}
             return cls(data.id, data.name, parsed if isinstance(parsed, dict) else {}, raw)
         return cls(data.id, data.name, data.arguments, json.dumps(dict(data.arguments)))
 
