@@ -10,15 +10,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-
-@frozen
-class CanonicalStatus:
-    name: str = "canonical"
-    precedence: int = 0
-    canonical: bool = True
-
-    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
-        return stage_dir / "status.json"
+from attractor_core.engine.ingestion import CanonicalSource
 
 
 @frozen
@@ -41,4 +33,5 @@ class AiRunStatus:
         return workdir / ".ai" / "runs" / run_id / "status.json"
 
 
-BUILTIN_SOURCES = (CanonicalStatus(), WorktreeStatus(), AiRunStatus())
+# The canonical source is the kernel's own (it reads it even with no plugin installed).
+BUILTIN_SOURCES = (CanonicalSource(), WorktreeStatus(), AiRunStatus())
