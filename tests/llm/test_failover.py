@@ -18,7 +18,7 @@ from attractor_plugins.llm.failover import (
     FailoverForbiddenError,
     FailoverPolicy,
     Target,
-    call_with_failover,
+    complete_with_failover,
     policy_from_plugins,
 )
 from attractor_plugins.llm.taxonomy import classify_error
@@ -55,9 +55,8 @@ async def run(fake: FakeProvider, table: dict[str, Any], *, providers: Sequence[
     request = Request(model="m", messages=[Message.user("hi")], provider=provider)
     async with Client.from_env(env_for(fake, *providers), config) as client:
         try:
-            response, target = await call_with_failover(
-                client.complete, request, policy, default_provider="openai",
-                available=client.providers.keys(), node_id="n1", emit=events.append)
+            response, target = await complete_with_failover(
+                client, request, policy, node_id="n1", emit=events.append)
         except e.SDKError as exc:
             return exc, None, events
     return response, target, events

@@ -40,6 +40,8 @@ from attrs import frozen
 
 from attractor_core.runtime.events import LlmFailover, ProviderSelected
 
+from .abort import AbortController
+from .client import Client
 from .config import LlmConfig
 from .errors import (
     AbortError,
@@ -55,7 +57,7 @@ from .errors import (
     SDKError,
     UnsupportedToolChoiceError,
 )
-from .types import Request
+from .types import Request, Response
 
 T = TypeVar("T")
 
@@ -238,3 +240,18 @@ async def call_with_failover(call: Callable[[Request], Awaitable[T]], request: R
 def _emit(emit: Emit | None, event: Any) -> None:
     if emit is not None:
         emit(event)
+
+
+async def complete_with_failover(client: Client, request: Request, policy: FailoverPolicy, *,
+                                 node_id: str = "", backend: str = "api",
+                                 emit: Emit | None = None, abort: AbortController | None = None,
+                                 ) -> tuple[Response, Target]:
+    """``client.complete`` under ``policy``: the one call a codergen backend needs."""
+
+    async def call(req: Request) -> Response:
+        return await client.complete(req, abort=abort)
+
+    return await call_with_failover(call, request, policy,
+                                    default_provider=client.default_provider or "",
+                                    available=client.providers.keys(), node_id=node_id,
+                                    backend=backend, emit=emit)
