@@ -50,7 +50,7 @@ TYPE_TABLE: list[tuple[type[e.SDKError], str, str, bool]] = [
     (e.ConfigurationError, D, "configuration", False),
     (FailoverForbiddenError, D, "failover_forbidden", False),
     (e.ProviderError, T, "transient", True),  # unknown provider error: spec default retryable
-    (e.SDKError, D, "deterministic", False),
+    (e.SDKError, T, "transient", True),  # no known kind at all: the same default
 ]
 
 # Spec §6.4 HTTP table, each range at both ends and inside.

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 class SDKError(Exception):
     """Base of every client error; ``cause`` is the underlying exception, if any."""
 
-    default_retryable: ClassVar[bool] = False
+    default_retryable: ClassVar[bool] = True  # an error of no known kind: spec §6.3 default
 
     def __init__(self, message: str, *, cause: BaseException | None = None,
                  retryable: bool | None = None) -> None:
@@ -62,8 +62,6 @@ class SDKError(Exception):
 
 class ProviderError(SDKError):
     """The provider answered with an error (spec §6.2 fields)."""
-
-    default_retryable: ClassVar[bool] = True  # unknown provider errors: spec §6.3 default
 
     def __init__(self, message: str, *, provider: str, status_code: int | None = None,
                  error_code: str | None = None, retryable: bool | None = None,
