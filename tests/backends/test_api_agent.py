@@ -6,7 +6,7 @@ import json
 
 from attractor_core.engine import run_pipeline
 from tests.handlers.helpers import survivors
-from tests.llm.fake_server import Reply, json_reply
+from tests.llm.fake_server import Pause, Reply, wire_stream
 
 from .support import attractor_run, events, read_json
 
@@ -29,12 +29,16 @@ def llm_option(fake) -> dict:
 
 
 def call(call_id: str, name: str, arguments) -> Reply:
+    """A streamed answer holding one tool call (arguments split in two deltas)."""
     raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
-    return Reply(json=json_reply("openai_responses", calls=[(call_id, name, raw)]))
+    half = len(raw) // 2
+    return Reply(sse=wire_stream("openai_responses", calls=[(call_id, name,
+                                                             [raw[:half], raw[half:]])]))
 
 
 def answer(text: str) -> Reply:
-    return Reply(json=json_reply("openai_responses", text=text))
+    """A streamed text-only answer, in two deltas."""
+    return Reply(sse=wire_stream("openai_responses", text=[text[:3], text[3:]]))
 
 
 def tool_outputs(fake) -> list[str]:
@@ -47,13 +51,14 @@ def tool_outputs(fake) -> list[str]:
     return list(seen.values())
 
 
-async def run_in_process(tmp_path, fake, dot: str, options=None):
+async def run_in_process(tmp_path, fake, dot: str, options=None, policy=None):
     (tmp_path / "p.dot").write_text(dot)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     options = {"backend": "api", "llm": llm_option(fake)} if options is None else options
     record = await run_pipeline(tmp_path / "p.dot", logs_root=tmp_path / "logs", workdir=work,
-                                run_id="agent-run", handle_signals=False, options=options)
+                                run_id="agent-run", handle_signals=False, options=options,
+                                policy_overrides=policy)
     return record, tmp_path / "logs", work
 
 
@@ -79,6 +84,7 @@ async def test_attractor_run_agent_writes_a_file_through_tool_calls(tmp_path, fa
     assert [(e["tool"], e["ok"]) for e in tool_events] == [("write_file", True),
                                                             ("read_file", True)]
     assert events(logs, "provider_selected")[0]["backend"] == "api"
+    assert all(r.body["stream"] is True for r in fake.requests)
     # The key is sent as a header to the fake server only; never written to the stage dir.
     assert "sk-test" not in (stage / "api_request.json").read_text()
 
@@ -218,6 +224,22 @@ async def test_edit_grep_and_glob_tools_work_inside_the_workdir(tmp_path, fake):
     assert outputs[3] == "pkg/a.py"
     assert "must be relative and stay inside the workdir" in outputs[4]
     assert (work / "pkg" / "a.py").read_text() == "z = 1\ny = z\n"
+
+
+async def test_streamed_text_is_progress_so_a_slow_generation_is_not_a_stall(tmp_path, fake):
+    chunks = wire_stream("openai_responses", text=[f"piece {i} " for i in range(10)])
+    paced: list = []
+    for chunk in chunks:
+        paced += [chunk, Pause(0.25)]
+    fake.script(Reply(sse=paced), path=RESPONSES)
+    record, logs, _ = await run_in_process(
+        tmp_path, fake, agent_pipeline(', codergen.mode="oneshot"'),
+        policy={"stall_timeout": "1s", "stall_check_interval": "100ms",
+                "heartbeat_interval": "100ms"})
+    # The stream lasts over 2.5 s by construction and the stall timeout is 1 s: only the
+    # streamed deltas, reported as progress, keep the watchdog from stopping the stage.
+    assert record.status == "success", record.failure_reason
+    assert (logs / "code" / "response.md").read_text().startswith("piece 0 piece 1")
 
 
 async def test_oneshot_mode_makes_one_call_without_tools(tmp_path, fake):

@@ -75,10 +75,10 @@ class AgentResult:
 
 @frozen
 class AgentHooks:
-    """How the loop reports: each finished call, and output growth (liveness)."""
+    """How the loop reports: each finished call, and output growth in characters (liveness)."""
 
     on_call: Callable[[CallRecord], None] = lambda record: None
-    on_output: Callable[[int], None] = lambda size: None
+    on_output: Callable[[int], None] = lambda grown: None
 
 
 class AgentSession:
@@ -92,7 +92,6 @@ class AgentSession:
         self._guard = RepeatGuard(config.repeat_limit)
         self._calls: list[CallRecord] = []
         self._signatures: list[str] = []
-        self._output = 0
 
     def definitions(self) -> tuple[ToolDefinition, ...]:
         return tuple(ToolDefinition(t.name, t.contract.description, t.contract.parameters)
@@ -116,7 +115,6 @@ class AgentSession:
                                         request, response)
                 continue
             usage = usage + response.usage
-            self._grow(len(response.text))
             calls = _tool_calls(response.message)
             messages.append(_replayable(response.message))
             if not calls:
@@ -189,8 +187,7 @@ class AgentSession:
         return repeating(self._signatures, self._config.loop_window)
 
     def _grow(self, size: int) -> None:
-        self._output += size
-        self._hooks.on_output(self._output)
+        self._hooks.on_output(size)
 
     def _result(self, text: str, stop: str, reason: str, rounds: int, usage: Usage,
                 request: Request | None, response: Response | None) -> AgentResult:

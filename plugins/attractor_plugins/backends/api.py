@@ -77,14 +77,28 @@ class ApiBackend:
             return llm_failure(node, exc, node.llm_provider)
         text = assemble_prompt(node, prompt, context, run)
         async with client:
+            meter = OutputMeter(run)
             caller = LlmCaller(client, policy, Target(target.provider, target.model),
-                               node_id=node.id, run=run, reason=target.reason)
+                               node_id=node.id, run=run, reason=target.reason,
+                               on_output=meter.add)
             try:
                 if settings is None:
                     return await _oneshot(caller, node, text, run)
-                return await _agent(caller, node, text, run, settings)
+                return await _agent(caller, node, text, run, settings, meter)
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
+
+
+class OutputMeter:
+    """The stage's output so far (streamed text, tool output), reported as liveness progress."""
+
+    def __init__(self, run: StageRun):
+        self._run = run
+        self.total = 0
+
+    def add(self, grown: int) -> None:
+        self.total += grown
+        self._run.progress(self.total)
 
 
 def codergen_mode(node: Node) -> str:
@@ -101,7 +115,6 @@ async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun) -> s
     write_json_atomic(run.stage_dir / "api_request.json", CONVERTER.unstructure(request))
     response = await caller.complete(request)
     _record_response(run, response)
-    run.progress(len(response.text.encode("utf-8")))
     write_text_atomic(run.stage_dir / "response.md", response.text)
     return response.text
 
@@ -124,7 +137,7 @@ def agent_settings(node: Node) -> AgentSettings:
 
 
 async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
-                 settings: AgentSettings) -> str | Outcome:
+                 settings: AgentSettings, meter: OutputMeter) -> str | Outcome:
     def on_call(record: CallRecord) -> None:
         run.emit(AgentToolCall(node.id, record.round, record.tool, not record.is_error,
                                record.output[:300] if record.is_error else ""))
@@ -134,7 +147,7 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
                   max_timeout_ms=settings.max_command_timeout_ms,
                   kill_grace=kill_grace_seconds(run))
     session = AgentSession(caller.complete, CORE_TOOLS, env, settings.config,
-                           AgentHooks(on_call=on_call, on_output=run.progress))
+                           AgentHooks(on_call=on_call, on_output=meter.add))
     result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                system=AGENT_SYSTEM.format(workdir=env.workspace.root),
                                prompt=text)
