@@ -57,3 +57,11 @@ def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | Non
     from attractor_plugins.llm.failover import builtin_policy
 
     return builtin_policy(name, config)
+
+
+@hookimpl
+def attractor_lint_rules() -> Sequence[Any]:
+    """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse."""
+    from attractor_plugins.backends.lint_rule import BackendAttributesRule
+
+    return [BackendAttributesRule()]

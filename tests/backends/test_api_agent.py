@@ -163,18 +163,21 @@ async def test_paths_escaping_the_workdir_are_rejected_symlinks_included(tmp_pat
     work = tmp_path / "work"
     work.mkdir()
     (work / "link").symlink_to(outside, target_is_directory=True)
+    (work / "dangling").symlink_to(outside / "not-yet.txt")
     (outside / "secret.txt").write_text("s3cret")
     fake.script(call("c1", "write_file", {"file_path": "../escaped.txt", "content": "x"}),
                 call("c2", "write_file", {"file_path": "link/planted.txt", "content": "x"}),
                 call("c3", "read_file", {"file_path": str(outside / "secret.txt")}),
                 call("c4", "read_file", {"file_path": "link/secret.txt"}),
+                call("c5", "write_file", {"file_path": "dangling", "content": "x"}),
                 answer("gave up"), path=RESPONSES)
     record, _, _ = await run_in_process(tmp_path, fake, agent_pipeline())
     assert record.status == "success"  # rejected calls are results, not a crash
     outputs = tool_outputs(fake)
-    assert len(outputs) == 4
+    assert len(outputs) == 5
     assert all("resolves outside the workdir" in o for o in outputs), outputs
     assert not (tmp_path / "escaped.txt").exists() and not (outside / "planted.txt").exists()
+    assert not (outside / "not-yet.txt").exists()
     assert not any("s3cret" in o for o in outputs)
 
 
@@ -263,12 +266,15 @@ async def test_llm_error_fails_the_stage_with_the_error_in_details(tmp_path, fak
                        "retryable": False, "message": details["message"]}
 
 
-async def test_unknown_mode_is_a_clear_deterministic_failure(tmp_path, fake):
-    record, _, _ = await run_in_process(tmp_path, fake,
-                                        agent_pipeline(', codergen.mode="chat"'))
-    assert record.status == "fail"
-    assert "codergen.mode='chat' is not known; use agent or oneshot" in record.failure_reason
-    assert fake.requests == []
+async def test_bad_backend_attributes_are_refused_before_the_run(tmp_path, fake):
+    dot = agent_pipeline(', codergen.mode="chat", agent.max_rounds=0')
+    done, logs, _ = await attractor_run(tmp_path, dot, "--backend", "api")
+    assert done.returncode == 2
+    stderr = done.stderr.decode()
+    assert "pipeline.dot:4: error codergen_backend_attrs: node code: codergen.mode='chat' is " \
+           "not known; use agent or oneshot" in stderr
+    assert fake.requests == [] and not logs.exists()
+
 
 
 

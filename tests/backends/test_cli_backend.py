@@ -102,6 +102,15 @@ async def test_agent_error_in_stream_fails_with_its_message(tmp_path, provider, 
     assert message in final(logs)["failure_reason"]
 
 
+async def test_a_reported_stream_disconnect_is_transient(tmp_path):
+    done, logs, _ = await run_cli(tmp_path, "openai", "disconnect", ", max_retries=0")
+    assert done.returncode == 1
+    record = final(logs)
+    assert "stream disconnected before completion" in record["failure_reason"]
+    assert record["failure_class"] == "transient_infra"
+    assert record["failure_signature"] == "provider_stream_disconnect|openai|stream_closed"
+
+
 async def test_idle_cli_is_killed_with_its_group_by_the_idle_timeout(tmp_path):
     done, logs, work = await run_cli(tmp_path, "anthropic", "idle",
                                      ', cli.idle_timeout="1s", max_retries=0')

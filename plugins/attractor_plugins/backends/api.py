@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from attrs import frozen
-
 from attractor_core.model import Context, FailureClass, Node, Outcome
-from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import AgentToolCall
@@ -36,6 +33,7 @@ from attractor_plugins.llm.types import Message, Request, Response
 from .agent_loop import AgentConfig, AgentHooks, AgentResult, AgentSession, CallRecord
 from .llm_caller import LlmCaller, run_policy
 from .llm_failure import llm_failure
+from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, resolve_target
 from .stage_prompt import assemble_prompt
 from .tools import CORE_TOOLS, ToolEnv
@@ -50,10 +48,6 @@ AGENT_SYSTEM = (
     "did and call no tool.")
 
 
-class BackendConfigError(ValueError):
-    """A node attribute of the api backend cannot be understood."""
-
-
 def _default_client(env: Mapping[str, str], config: LlmConfig) -> Client:
     return Client.from_env(env, config)
 
@@ -65,13 +59,13 @@ class ApiBackend:
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
             mode = codergen_mode(node)
-            settings = agent_settings(node) if mode == "agent" else None
+            limits = agent_limits(node) if mode == "agent" else None
             config = llm_config(run.option("llm"))
             env = run.environment()
             target = resolve_target(node, config, env)
             policy = run_policy(run, config)
             client = self._client_factory(env, config)
-        except BackendConfigError as exc:
+        except NodeSettingError as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
             return llm_failure(node, exc, node.llm_provider)
@@ -82,9 +76,9 @@ class ApiBackend:
                                node_id=node.id, run=run, reason=target.reason,
                                on_output=meter.add)
             try:
-                if settings is None:
+                if limits is None:
                     return await _oneshot(caller, node, text, run)
-                return await _agent(caller, node, text, run, settings, meter)
+                return await _agent(caller, node, text, run, limits, meter)
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
 
@@ -101,14 +95,6 @@ class OutputMeter:
         self._run.progress(self.total)
 
 
-def codergen_mode(node: Node) -> str:
-    mode = node.get("codergen.mode", "agent").strip().lower() or "agent"
-    if mode not in MODES:
-        raise BackendConfigError(f"node {node.id}: codergen.mode={mode!r} is not known; "
-                                 "use agent or oneshot")
-    return mode
-
-
 async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun) -> str:
     request = Request(caller.target.model, [Message.user(text)],
                       provider=caller.target.provider, reasoning_effort=_effort(node))
@@ -119,34 +105,18 @@ async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun) -> s
     return response.text
 
 
-@frozen
-class AgentSettings:
-    config: AgentConfig
-    command_timeout_ms: int
-    max_command_timeout_ms: int
-
-
-def agent_settings(node: Node) -> AgentSettings:
-    raw = node.get("agent.max_rounds", "200").strip()
-    if not raw.isdigit() or int(raw) < 1:
-        raise BackendConfigError(f"node {node.id}: agent.max_rounds={raw!r}: use a whole "
-                                 "number of at least 1")
-    return AgentSettings(AgentConfig(max_rounds=int(raw), reasoning_effort=_effort(node)),
-                         _duration_ms(node, "agent.command_timeout", 10_000),
-                         _duration_ms(node, "agent.max_command_timeout", 600_000))
-
-
 async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
-                 settings: AgentSettings, meter: OutputMeter) -> str | Outcome:
+                 limits: AgentLimits, meter: OutputMeter) -> str | Outcome:
     def on_call(record: CallRecord) -> None:
         run.emit(AgentToolCall(node.id, record.round, record.tool, not record.is_error,
                                record.output[:300] if record.is_error else ""))
 
     env = ToolEnv(Workspace(run.workdir), run.environment(),
-                  default_timeout_ms=settings.command_timeout_ms,
-                  max_timeout_ms=settings.max_command_timeout_ms,
+                  default_timeout_ms=limits.command_timeout_ms,
+                  max_timeout_ms=limits.max_command_timeout_ms,
                   kill_grace=kill_grace_seconds(run))
-    session = AgentSession(caller.complete, CORE_TOOLS, env, settings.config,
+    config = AgentConfig(max_rounds=limits.max_rounds, reasoning_effort=_effort(node))
+    session = AgentSession(caller.complete, CORE_TOOLS, env, config,
                            AgentHooks(on_call=on_call, on_output=meter.add))
     result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                system=AGENT_SYSTEM.format(workdir=env.workspace.root),
@@ -184,13 +154,3 @@ def _record_response(run: StageRun, response: Response) -> None:
 
 def _effort(node: Node) -> str | None:
     return node.attrs.get("reasoning_effort") or None
-
-
-def _duration_ms(node: Node, key: str, default: int) -> int:
-    raw = node.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return Duration.parse(raw).ms
-    except ValueFormatError as exc:
-        raise BackendConfigError(f"node {node.id}: {key}: {exc}") from None

@@ -13,8 +13,8 @@ How the stage ends: the agent reports through ``$ATTRACTOR_STATUS_PATH``
 and the engine's status ingestion, which beats anything returned here.
 Without a status file, a clean exit is a success only with
 ``auto_status=true``; otherwise the stage fails naming the missing file.
-Idle and total timeouts are ``transient_infra``; other failures are left
-to the failure classifier.
+Idle and total timeouts, and a stream disconnect the agent reports, are
+``transient_infra``; other failures are left to the failure classifier.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.model import Context, FailureClass, Node, Outcome
-from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import ProviderSelected
@@ -34,14 +33,12 @@ from attractor_plugins.llm.errors import ConfigurationError
 from .cli_agents import AGENTS, PROVIDER_AGENTS, CliAgent
 from .cli_streams import StreamResult, parse_stream
 from .cli_supervision import Limits, ProcessEnd, supervise
+from .node_settings import NodeSettingError, cli_agent_name, duration_ms
 from .selection import llm_config
 from .stage_prompt import assemble_prompt
 
 SCRUBBED_ENV = ("CLAUDECODE",)  # Claude Code's nested-session guard would refuse to start
-
-
-class CliConfigError(ValueError):
-    pass
+_DISCONNECT_PHRASES = ("stream disconnected", "stream closed before")
 
 
 @frozen
@@ -55,7 +52,7 @@ class CliBackend:
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
             plan = cli_plan(node, context, run)
-        except (CliConfigError, ConfigurationError) as exc:
+        except (NodeSettingError, ConfigurationError) as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         env = {k: v for k, v in run.environment().items() if k not in SCRUBBED_ENV}
         executable = plan.agent.executable(env)
@@ -83,18 +80,18 @@ class CliBackend:
 
 def cli_plan(node: Node, context: Context, run: StageRun) -> CliPlan:
     config = llm_config(run.option("llm"))
-    name = node.get("cli.agent").strip().lower()
     provider = node.llm_provider or config.default_provider
-    name = name or PROVIDER_AGENTS.get(provider, "")
+    name = cli_agent_name(node) or PROVIDER_AGENTS.get(provider, "")
     if name not in AGENTS:
-        raise CliConfigError(
+        raise NodeSettingError(
             f"node {node.id}: no agent CLI for provider {provider or '(none)'!r}; set cli.agent "
             "to claude, codex or gemini, or llm_provider to anthropic, openai or gemini")
     agent = AGENTS[name]
     table = config.providers.get(agent.provider)
     model = agent.normalize_model(node.llm_model or (table.model if table else ""))
-    limits = Limits(_seconds(node, context, "cli.idle_timeout", 300.0),
-                    _seconds(node, context, "cli.total_timeout", 1200.0), kill_grace_seconds(run))
+    limits = Limits(duration_ms(node, context, "cli.idle_timeout", 300_000) / 1000,
+                    duration_ms(node, context, "cli.total_timeout", 1_200_000) / 1000,
+                    kill_grace_seconds(run))
     return CliPlan(agent, model, limits)
 
 
@@ -112,7 +109,14 @@ def decide(node: Node, plan: CliPlan, end: ProcessEnd, stream: StreamResult,
             FailureClass.TRANSIENT_INFRA.value,
             failure_signature=f"provider_timeout|{provider}|total_timeout")
     if end.exit_code != 0 or stream.is_error:
-        return Outcome.fail(f"node {node.id}: {name} failed: {_failure_text(end, stream, run)}")
+        reason = f"node {node.id}: {name} failed: {_failure_text(end, stream, run)}"
+        if any(phrase in stream.error.lower() for phrase in _DISCONNECT_PHRASES):
+            # Read from the parsed error event, never from raw stdout (where the agent's own
+            # command output could contain the phrase).
+            return Outcome.fail(reason, FailureClass.TRANSIENT_INFRA.value,
+                                failure_signature=f"provider_stream_disconnect|{provider}|"
+                                                  "stream_closed")
+        return Outcome.fail(reason)
     if status_file_written(run) or node.auto_status:
         return stream.text
     return Outcome.fail(
@@ -155,16 +159,6 @@ def _invocation(plan: CliPlan, argv: list[str], env: dict[str, str],
             "status_path": str(run.stage_dir / "status.json"),
             "idle_timeout_s": plan.limits.idle_timeout,
             "total_timeout_s": plan.limits.total_timeout, "kill_grace_s": plan.limits.kill_grace}
-
-
-def _seconds(node: Node, context: Context, key: str, default: float) -> float:
-    raw = (node.get(key) or context.get_string(f"graph.{key}")).strip()
-    if not raw:
-        return default
-    try:
-        return Duration.parse(raw).ms / 1000
-    except ValueFormatError as exc:
-        raise CliConfigError(f"node {node.id}: {key}: {exc}") from None
 
 
 def _read(path: Any) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 
 from attractor_core.dot import ParseError, parse_file
 from attractor_core.model import Edge, Node
+from attractor_core.validation.rules import FIDELITY_MODES
 
-MODES = ("full", "truncate", "compact", "summary:low", "summary:medium", "summary:high")
 DEFAULT_MODE = "compact"
 _TAIL_BYTES = 1 << 20
 
@@ -25,7 +25,7 @@ def resolve_fidelity(edge_fidelity: str, node_fidelity: str, graph_default: str)
     """The first known mode of edge > node > graph default, else ``compact``."""
     for value in (edge_fidelity, node_fidelity, graph_default):
         mode = value.strip().lower()
-        if mode in MODES:
+        if mode in FIDELITY_MODES:
             return mode
     return DEFAULT_MODE
 

@@ -9,6 +9,7 @@ acts out ``$FAKE_CLI_SCENARIO``:
 ``no_status``   the stream, no status file
 ``error``       the flavour's own error event, exit 1, a line on stderr
 ``idle``        one event, then a grandchild and itself sleep; pids in $ATTRACTOR_WORKDIR/pids
+``disconnect``  codex's turn.failed "stream disconnected before completion", exit 1
 ``slow``        like ``ok``, but one event every 0.3 s for about 2.5 s before the status file
 """
 
@@ -97,6 +98,10 @@ def main():
             fh.write(f"{os.getpid()}\n{child.pid}\n")
         time.sleep(300)
         return 0
+    if scenario == "disconnect":
+        emit({"type": "turn.failed",
+              "error": {"message": "stream disconnected before completion"}})
+        return 1
     if scenario == "error":
         emit(STREAMS[FLAVOUR][0])
         emit(ERRORS[FLAVOUR])
