@@ -16,7 +16,9 @@ per-node cost between the largest and the smallest size (1.0 = linear).
 Environment: ``ATTRACTOR_BENCH_SIZES`` (default ``1000,10000``),
 ``ATTRACTOR_BENCH_REPEATS`` (default 3), ``ATTRACTOR_BENCH_DISK_DIR``
 (default the system temp dir), ``ATTRACTOR_BENCH_MAX_SECONDS`` (skip the
-remaining repeats of a case once one run took longer; default 120).
+remaining repeats of a case once one run took longer; default 120),
+``ATTRACTOR_BENCH_BUDGET`` (skip a size whose run would take longer, guessed
+quadratically from the previous size; default 900).
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ def measure(base: Path, count: int, repeats: int, max_seconds: float) -> dict[st
             "us_per_node": median * 1e6 / (count + 2)}
 
 
+def predicted_seconds(previous: dict[str, float], count: int) -> float:
+    """A pessimistic (quadratic) guess of one run's time, to skip hour-long cases."""
+    return previous["engine_s"] * (count / previous["nodes"]) ** 2
+
+
 def locations() -> list[tuple[str, Path]]:
     disk = Path(os.environ.get("ATTRACTOR_BENCH_DISK_DIR", tempfile.gettempdir()))
     found = [("tmpfs", TMPFS)] if TMPFS.is_dir() else []
@@ -93,9 +100,16 @@ def main() -> None:
     repeats = int(os.environ.get("ATTRACTOR_BENCH_REPEATS", "3"))
     max_seconds = float(os.environ.get("ATTRACTOR_BENCH_MAX_SECONDS", "120"))
     print(f"{'where':<6} {'nodes':>6} {'runs':>4} {'engine':>9} {'us/node':>8} {'growth':>7}")
+    budget = float(os.environ.get("ATTRACTOR_BENCH_BUDGET", "900"))
     for where, base in locations():
-        rows = [measure(base, n, repeats, max_seconds) for n in sizes]
-        for row in rows:
+        rows: list[dict[str, float]] = []
+        for n in sizes:
+            if rows and (guess := predicted_seconds(rows[-1], n)) > budget:
+                print(f"{where:<6} {n:>6} skipped: a run could take ~{guess:.0f}s (if quadratic), "
+                      f"over ATTRACTOR_BENCH_BUDGET={budget:.0f}s", flush=True)
+                continue
+            row = measure(base, n, repeats, max_seconds)
+            rows.append(row)
             growth = row["us_per_node"] / rows[0]["us_per_node"]
             print(f"{where:<6} {row['nodes']:>6.0f} {row['runs']:>4.0f} "
                   f"{row['engine_s']:>8.2f}s {row['us_per_node']:>8.0f} {growth:>6.2f}x",
