@@ -264,6 +264,9 @@ async def test_llm_error_fails_the_stage_with_the_error_in_details(tmp_path, fak
     details = read_json(logs / "code" / "status.json")["details"]["llm_error"]
     assert details == {"type": "AuthenticationError", "status": 401, "provider": "fake",
                        "retryable": False, "message": details["message"]}
+    calls = read_json(logs / "code" / "agent_calls.json")
+    assert calls["stop"] == "interrupted" and "AuthenticationError" in calls["reason"]
+    assert read_json(logs / "code" / "api_request.json")["model"] == "gpt-test"
 
 
 async def test_bad_backend_attributes_are_refused_before_the_run(tmp_path, fake):

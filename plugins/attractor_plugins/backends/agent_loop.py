@@ -64,7 +64,7 @@ class CallRecord:
 @frozen
 class AgentResult:
     text: str
-    stop: str  # completed | round_limit | repeated_tool_errors
+    stop: str  # completed | round_limit | repeated_tool_errors | interrupted
     reason: str
     rounds: int
     usage: Usage
@@ -92,6 +92,10 @@ class AgentSession:
         self._guard = RepeatGuard(config.repeat_limit)
         self._calls: list[CallRecord] = []
         self._signatures: list[str] = []
+        self._usage = Usage()
+        self._rounds = 0
+        self._last_request: Request | None = None
+        self._last_response: Response | None = None
 
     def definitions(self) -> tuple[ToolDefinition, ...]:
         return tuple(ToolDefinition(t.name, t.contract.description, t.contract.parameters)
@@ -99,34 +103,36 @@ class AgentSession:
 
     async def run(self, *, provider: str, model: str, system: str, prompt: str) -> AgentResult:
         messages: list[Message] = [Message.system(system), Message.user(prompt)]
-        usage = Usage()
-        request: Request | None = None
-        response: Response | None = None
+        text = ""
         for round_no in range(1, self._config.max_rounds + 1):
+            self._rounds = round_no - 1
             request = Request(model, messages, provider=provider, tools=self.definitions(),
                               tool_choice=ToolChoice("auto"),
                               reasoning_effort=self._config.reasoning_effort)
+            self._last_request = request
             try:
                 response = await self._complete(request)
             except InvalidToolCallError as exc:
                 reason = self._malformed_answer(round_no, exc, messages)
                 if reason:
-                    return self._result("", "repeated_tool_errors", reason, round_no, usage,
-                                        request, response)
+                    return self._result("", "repeated_tool_errors", reason)
                 continue
-            usage = usage + response.usage
+            self._last_response, text = response, response.text
+            self._usage = self._usage + response.usage
             calls = _tool_calls(response.message)
             messages.append(_replayable(response.message))
             if not calls:
-                return self._result(response.text, "completed", "", round_no - 1, usage,
-                                    request, response)
+                return self._result(text, "completed", "")
+            self._rounds = round_no
             reason = await self._round(round_no, calls, messages)
             if reason:
-                return self._result(response.text, "repeated_tool_errors", reason, round_no,
-                                    usage, request, response)
-        return self._result(response.text if response else "", "round_limit",
-                            f"max tool rounds reached ({self._config.max_rounds})",
-                            self._config.max_rounds, usage, request, response)
+                return self._result(text, "repeated_tool_errors", reason)
+        return self._result(text, "round_limit",
+                            f"max tool rounds reached ({self._config.max_rounds})")
+
+    def interrupted(self, reason: str) -> AgentResult:
+        """What the session did before an error ended it (for the stage's records)."""
+        return self._result("", "interrupted", reason)
 
     def _malformed_answer(self, round_no: int, error: InvalidToolCallError,
                           messages: list[Message]) -> str:
@@ -189,10 +195,9 @@ class AgentSession:
     def _grow(self, size: int) -> None:
         self._hooks.on_output(size)
 
-    def _result(self, text: str, stop: str, reason: str, rounds: int, usage: Usage,
-                request: Request | None, response: Response | None) -> AgentResult:
-        return AgentResult(text, stop, reason, rounds, usage, tuple(self._calls), request,
-                           response)
+    def _result(self, text: str, stop: str, reason: str) -> AgentResult:
+        return AgentResult(text, stop, reason, self._rounds, self._usage, tuple(self._calls),
+                           self._last_request, self._last_response)
 
 
 def repeating(signatures: Sequence[str], window: int) -> bool:

@@ -8,10 +8,11 @@ duration, default 10s) and ``agent.max_command_timeout`` (10m).
 
 Stage dir files: ``prompt.md`` (as sent, with the fidelity preamble),
 ``response.md``, ``api_request.json`` and ``api_response.json`` (the last
-call), ``provider_used.json`` (the provider and model actually used, after any
-failover by the run's ``[llm.failover]`` policy), and in agent mode ``agent_calls.json`` (every
-tool call with its full output). An LLM error ends the stage as a ``fail``
-carrying the error in ``details["llm_error"]``.
+call), ``provider_used.json`` (the provider and model actually used, after
+any failover by the run's ``[llm.failover]`` policy), and in agent mode
+``agent_calls.json`` (every tool call with its full output, also written
+when an LLM error ends the session). An LLM error ends the stage as a
+``fail`` carrying the error in ``details["llm_error"]``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from .tools import CORE_TOOLS, ToolEnv
 from .tools.workspace import Workspace
 
 ClientFactory = Callable[[Mapping[str, str], LlmConfig], Client]
-MODES = ("agent", "oneshot")
 AGENT_SYSTEM = (
     "You are a coding agent. You work in the directory {workdir}; every path you use must stay "
     "inside it (relative paths are resolved against it). Use the tools to read, write and edit "
@@ -118,9 +118,14 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
     config = AgentConfig(max_rounds=limits.max_rounds, reasoning_effort=_effort(node))
     session = AgentSession(caller.complete, CORE_TOOLS, env, config,
                            AgentHooks(on_call=on_call, on_output=meter.add))
-    result = await session.run(provider=caller.target.provider, model=caller.target.model,
-                               system=AGENT_SYSTEM.format(workdir=env.workspace.root),
-                               prompt=text)
+    try:
+        result = await session.run(provider=caller.target.provider, model=caller.target.model,
+                                   system=AGENT_SYSTEM.format(workdir=env.workspace.root),
+                                   prompt=text)
+    except SDKError as exc:
+        # Keep the evidence of the rounds that did happen before the error is classified.
+        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"))
+        raise
     _record_agent(run, result)
     return agent_outcome(node, result)
 
