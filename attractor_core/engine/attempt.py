@@ -28,12 +28,12 @@ from .stage_run import AttemptRun
 STATUS_FILE = "status.json"
 
 
-async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int) -> Outcome:
+async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int,
+                      execution: int) -> Outcome:
     # Even if a handler swallowed a cancellation, no attempt starts after one.
     await trio.lowlevel.checkpoint_if_cancelled()
     stage_dir = lane.stage_root() / node.id
     prepare_stage_dir(stage_dir)
-    execution = lane.state.next_execution(node.id)
     attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)

@@ -25,9 +25,10 @@ _ENGINE_KEYS = frozenset({"outcome", "preferred_label", "failure_reason", "failu
                           "failure_signature", "failed_node_id", "current_node"})
 
 
-def branch_root(services: RunServices, node_id: str, pass_number: int, index: int,
-                key: str) -> Path:
-    return services.run_dir.root / "parallel" / node_id / f"pass-{pass_number}" / f"{index}-{key}"
+def branch_root(parent: Lane, node_id: str, pass_number: int, index: int, key: str) -> Path:
+    """Under the parent lane's stage root: the logs root (or ``restart-N/``) for the main
+    path, the enclosing branch's directory for a nested parallel node."""
+    return parent.stage_root() / "parallel" / node_id / f"pass-{pass_number}" / f"{index}-{key}"
 
 
 async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_number: int,
@@ -37,11 +38,11 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     of this branch alone (the stall watchdog) becomes a failed result."""
     full_key = f"{parent.branch_key}/{key}" if parent.branch_key else key
     live_key = f"{parent.live_key}/{key}" if parent.live_key else key
-    root = branch_root(services, node_id, pass_number, index, key)
+    root = branch_root(parent, node_id, pass_number, index, key)
     root.mkdir(parents=True, exist_ok=True)
     state = RunState(context=context, restart_count=parent.state.restart_count)
     lane = Lane(state, lambda: root, branch_key=full_key, liveness_key=live_key)
-    before = context.snapshot()
+    before = context.shallow()
     t0 = trio.current_time()
     with trio.CancelScope() as scope:
         services.liveness.open_lane(live_key, parent=parent.live_key, scope=scope)
@@ -62,7 +63,7 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
         key, index, start, status, ending.failure_reason, ending.failure_class,
         ending.failure_signature, ending.failed_node_id, _last(state),
         tuple(state.completed_nodes), str(root), duration_ms, state.last_score,
-        _changes(before, context.snapshot()))
+        _changes(before, context.shallow()))
 
 
 def _last(state: RunState) -> str:
@@ -70,5 +71,7 @@ def _last(state: RunState) -> str:
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Keys the branch set (updates replace values, so identity tells what changed)."""
     return {k: v for k, v in after.items()
-            if k not in _ENGINE_KEYS and not k.startswith("internal.") and before.get(k) != v}
+            if k not in _ENGINE_KEYS and not k.startswith("internal.")
+            and (k not in before or before[k] is not v)}

@@ -25,7 +25,7 @@ from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
-from attractor_core.runtime.rundir import RunDir
+from attractor_core.runtime.rundir import RunDir, base_run_root
 from attractor_core.validation import ValidationError
 
 from .api import resolve_policy
@@ -38,7 +38,7 @@ from .topology import find_start
 
 # A run that ended this way may be resumed; any other ending is final.
 RESUMABLE_EXIT_PATHS = frozenset({ExitPath.CANCELED, ExitPath.WATCHDOG_STALL,
-                                  ExitPath.ENGINE_ERROR})
+                                  ExitPath.ENGINE_ERROR, ExitPath.INVALID_GRAPH})
 
 
 async def resume_pipeline(
@@ -48,7 +48,7 @@ async def resume_pipeline(
     handle_signals: bool = True,
 ) -> FinalRecord:
     pm = pm or make_plugin_manager()
-    run_dir = RunDir(_base_root(Path(logs_root).resolve()))
+    run_dir = RunDir(base_run_root(Path(logs_root).resolve()))
     manifest = read_manifest(run_dir.manifest)
     lock = RunLock(run_dir.lock, manifest.run_id)
     lock.acquire()
@@ -81,12 +81,6 @@ async def resume_pipeline(
     finally:
         lock.release()
 
-
-def _base_root(root: Path) -> Path:
-    """``restart-N/`` holds only stage dirs; the run lives in its parent."""
-    if root.name.startswith("restart-") and (root.parent / "manifest.json").exists():
-        return root.parent
-    return root
 
 
 def _refuse_finished(run_dir: RunDir) -> None:
@@ -124,8 +118,10 @@ def _where_to_continue(checkpoint: Checkpoint | None, state: RunState,
             raise UsageError(f"checkpoint names node {node_id!r}, which the graph lacks")
     if checkpoint.in_flight is not None:
         node = graph.nodes[checkpoint.in_flight.node_id]
-        reruns = state.crash_reruns.get(node.id, 0) + 1
-        state.crash_reruns[node.id] = reruns
+        reruns = state.crash_reruns.get(node.id, 0)
+        if not checkpoint.stopped_cleanly:  # a cancel or stall is not a crash
+            reruns += 1
+            state.crash_reruns[node.id] = reruns
         return node.id, crash_rerun_outcome(node, reruns)
     if checkpoint.next_node:
         return checkpoint.next_node, None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import traceback
 
+import attrs
 import trio
 
 from attractor_core.model import Outcome
 from attractor_core.runtime.atomic import write_text_atomic
-from attractor_core.runtime.checkpoint import InFlight, save_checkpoint
+from attractor_core.runtime.checkpoint import Checkpoint, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
@@ -44,6 +45,7 @@ class Engine:
         self._cancel_scope: trio.CancelScope | None = None
         self._cancel_ending: Ending | None = None
         self._final: FinalRecord | None = None
+        self._last_checkpoint: Checkpoint | None = None
         self._t0 = trio.current_time()
 
     # -- cancellation ----------------------------------------------------
@@ -65,6 +67,13 @@ class Engine:
     def _checkpoint(self, current: str, next_node: str, in_flight: InFlight | None) -> None:
         cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight)
         save_checkpoint(self.services.run_dir.checkpoint, cp)
+        self._last_checkpoint = cp
+
+    def _mark_clean_stop(self) -> None:
+        cp = self._last_checkpoint
+        if cp is not None and cp.in_flight is not None:
+            clean = attrs.evolve(cp, stopped_cleanly=True)
+            save_checkpoint(self.services.run_dir.checkpoint, clean)
 
     # -- lifecycle -------------------------------------------------------
     async def execute(self, start: str, *, resumed: bool = False,
@@ -129,6 +138,8 @@ class Engine:
     def _terminalize(self, ending: Ending) -> FinalRecord:
         if self._final is not None:
             return self._final
+        if ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL):
+            self._mark_clean_stop()
         s = self.services
         record = FinalRecord(
             run_id=s.run_id, status=ending.status, exit_path=ending.exit_path,

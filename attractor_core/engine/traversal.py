@@ -41,8 +41,7 @@ async def traverse(services: RunServices, lane: Lane, start: str,
         if is_cancellation(exc):
             where = lane.phase if lane.phase != "traversal" or not lane.branch_key else "branch"
             services.emit(CancellationExit(where, lane.state.context.get_string("current_node"),
-                                           lane.branch_key,
-                                           services.cancel_reason or "canceled"))
+                                           lane.branch_key, _cancel_reason(services, lane)))
         raise
 
 
@@ -83,6 +82,17 @@ async def _walk(services: RunServices, lane: Lane, current: str,
                 return restarted
         _advance(services, lane, node, hop)
         current = hop.target
+
+
+def _cancel_reason(services: RunServices, lane: Lane) -> str:
+    if services.cancel_reason:
+        return services.cancel_reason
+    stalled = services.liveness.stalled_reason(lane.live_key)
+    if stalled:
+        return stalled
+    if lane.branch_key:
+        return "branch canceled by its parallel node (early termination)"
+    return "canceled"
 
 
 def _advance(services: RunServices, lane: Lane, node: Node, hop: Route) -> None:

@@ -39,6 +39,10 @@ class Context:
     def apply_updates(self, updates: Mapping[str, Any]) -> None:
         self._values.update(updates)
 
+    def shallow(self) -> dict[str, Any]:
+        """A shallow copy of the values: cheap, shares the value objects."""
+        return dict(self._values)
+
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the values, safe to serialise or keep."""
         return copy.deepcopy(self._values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,16 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+# Exactly the names write_bytes_atomic makes, so a user's own ".tmp-*" files
+# (a logs root may be a project directory) are never touched.
+_OUR_TEMP = re.compile(re.escape(TEMP_PREFIX) + r".+\.\d+\.[0-9a-f]{8}")
+
+
 def sweep_stale_temp_files(root: Path) -> int:
     """Remove temp files left by an interrupted write anywhere under ``root``."""
     removed = 0
     for tmp in root.rglob(f"{TEMP_PREFIX}*"):
-        if tmp.is_file():
+        if _OUR_TEMP.fullmatch(tmp.name) and tmp.is_file():
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -57,6 +57,9 @@ class Checkpoint:
     failure_signatures: dict[str, int] = field(factory=dict)
     restart_signatures: dict[str, int] = field(factory=dict)
     node_visits: dict[str, int] = field(factory=dict)
+    # True when the in-flight attempt was stopped on purpose (cancel, watchdog), so a
+    # resume re-runs it without counting a crash against it.
+    stopped_cleanly: bool = False
     schema_version: int = SCHEMA_VERSION
 
 

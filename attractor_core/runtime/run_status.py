@@ -12,7 +12,7 @@ from attractor_core.runtime.final import read_final
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
-from attractor_core.runtime.rundir import RunDir
+from attractor_core.runtime.rundir import RunDir, base_run_root
 
 
 @frozen
@@ -33,7 +33,7 @@ class RunStatus:
 
 def read_run_status(root: Path) -> RunStatus:
     """Raises UsageError when ``root`` holds no run."""
-    run_dir = RunDir(root.resolve())
+    run_dir = RunDir(base_run_root(root.resolve()))
     manifest = read_manifest(run_dir.manifest)
     live = read_live(run_dir.live) or {}
     events = tail_events(run_dir.progress)

@@ -75,3 +75,10 @@ def prepare_stage_dir(stage_dir: Path) -> None:
     archive.mkdir()
     for path in leftovers:
         os.replace(path, archive / path.name)
+
+
+def base_run_root(root: Path) -> Path:
+    """``restart-N/`` holds only stage dirs; the run itself lives in its parent."""
+    if root.name.startswith("restart-") and (root.parent / "manifest.json").exists():
+        return root.parent
+    return root

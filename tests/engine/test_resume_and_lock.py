@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -233,23 +234,49 @@ def test_resume_without_a_run_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing").exists()
 
 
-async def test_a_node_interrupted_too_often_is_failed_instead_of_rerun(tmp_path: Path) -> None:
-    """Each resume re-runs the node that was in flight, at most three times."""
+def _kill_when_started(args: list[str | Path], root: Path, node: str, starts: int) -> None:
+    """Run the CLI and SIGKILL it (a crash) once ``node`` has started ``starts`` attempts."""
+    proc = start_attractor(*args)
+    limit = time.monotonic() + 60
+    while time.monotonic() < limit:
+        progress = root / "progress.ndjson"
+        if progress.exists() and visited(root).count(node) >= starts:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+async def test_a_node_in_flight_at_too_many_crashes_is_failed_instead_of_rerun(
+        tmp_path: Path) -> None:
+    """Each resume re-runs the node that was in flight at a crash, at most three times."""
     root = tmp_path / "logs"
-    dot = pipeline(tmp_path, "  b [shape=box, sim.delay=50ms]\n  start -> b -> exit")
-    await _run_until(dot, root, "b")
-    for _ in range(3):
-        box: list[trio.CancelScope] = []
-        with trio.CancelScope() as scope:
-            box.append(scope)
-            await resume(root, on_event=_cancel_when(box, "b"))
-        assert final(root)["status"] == "canceled"
+    dot = pipeline(tmp_path, "  b [shape=box, sim.delay=30s]\n  start -> b -> exit")
+    _kill_when_started(["run", dot, "--logs-root", root, "--quiet"], root, "b", 1)
+    for crash in range(3):
+        _kill_when_started(["resume", "--logs-root", root, "--quiet"], root, "b", crash + 2)
     record = await resume(root)
     assert (record.status, record.exit_path, record.failed_node_id) == (
         "fail", "stage_failed", "b")
     assert "in flight at 4 interrupted runs" in record.failure_reason
     assert record.failure_class == "deterministic"
     assert visited(root).count("b") == 4  # the first run and three resumes
+
+
+async def test_cancellations_do_not_count_as_crashes(tmp_path: Path) -> None:
+    """A run stopped on purpose (Ctrl-C, the API) re-runs its node on every resume."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, "  b [shape=box, sim.delay=50ms]\n  start -> b -> exit")
+    await _run_until(dot, root, "b")
+    for _ in range(4):
+        box: list[trio.CancelScope] = []
+        with trio.CancelScope() as scope:
+            box.append(scope)
+            await resume(root, on_event=_cancel_when(box, "b"))
+        assert final(root)["status"] == "canceled"
+    record = await resume(root)
+    assert record.status == "success"
+    assert visited(root).count("b") == 6  # the first run, four canceled resumes, the last
 
 
 async def test_a_resume_refused_for_bad_input_leaves_the_run_as_it_was(tmp_path: Path) -> None:
