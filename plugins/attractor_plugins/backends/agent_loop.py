@@ -38,6 +38,7 @@ from .tools.truncation import truncate_tool_output
 from .tools.workspace import PathEscape
 
 Complete = Callable[[Request], Awaitable[Response]]
+ERROR_LIMIT = 10_000  # characters of an unknown tool's error result shown to the model
 LOOP_WARNING = ("Loop detected: the last {n} tool calls follow a repeating pattern. "
                 "Try a different approach.")
 
@@ -158,8 +159,9 @@ class AgentSession:
         for call in calls:
             record, malformed = await self._execute(round_no, call)
             tool = self._tools.get(call.name)
-            shown = (truncate_tool_output(record.output, tool.limit, tool.mode, tool.lines)
-                     if tool and not record.is_error else record.output)
+            limit, mode, lines = ((tool.limit, tool.mode, tool.lines) if tool
+                                  else (ERROR_LIMIT, "tail", None))
+            shown = truncate_tool_output(record.output, limit, mode, lines)
             messages.append(Message.tool_result(call.id, shown, record.is_error, name=call.name))
             if record.is_error:
                 errors.append(RoundError(call.name, record.output, malformed))

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 
 MAX_TOOL_NAME = 64
 REPEAT_LIMIT = 3
+REASON_CHARS = 300  # of the repeated error, quoted in the stage's failure reason
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]")
 _EMPTY_OBJECT: Mapping[str, Any] = {"type": "object", "properties": {}}
 
@@ -151,4 +152,4 @@ class RepeatGuard:
         kind = "malformed" if all(e.malformed for e in errors) else "failing"
         first = errors[0]
         return (f"repeated {kind} tool calls detected (repeats={len(self._last)} "
-                f"limit={self.limit}): {first.tool}: {first.message}")
+                f"limit={self.limit}): {first.tool}: {first.message[:REASON_CHARS]}")
