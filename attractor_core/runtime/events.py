@@ -374,6 +374,37 @@ class AgentToolCall(Event):
     error: str = ""
 
 
+# -- manager loop --------------------------------------------------------------------
+@frozen
+class ManagerLoopCycle(Event):
+    name: ClassVar[str] = "manager_loop_cycle"
+    node_id: str
+    cycle: int
+    max_cycles: int
+    child_status: str
+    active_stage: str
+
+
+@frozen
+class ManagerSteer(Event):
+    """Instructions were handed to the child's next stage."""
+
+    name: ClassVar[str] = "manager_steer"
+    node_id: str
+    cycle: int
+    active_stage: str
+    text_bytes: int
+
+
+@frozen
+class ManagerLoopFinished(Event):
+    name: ClassVar[str] = "manager_loop_finished"
+    node_id: str
+    cycles: int
+    status: str
+    reason: str
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
@@ -408,6 +439,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ProviderSelected,
     LlmFailover,
     AgentToolCall,
+    ManagerLoopCycle,
+    ManagerSteer,
+    ManagerLoopFinished,
 )
 
 

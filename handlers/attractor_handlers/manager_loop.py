@@ -27,7 +27,7 @@ and edge conditions see it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import trio
@@ -38,7 +38,7 @@ from attractor_core.dot import ParseError
 from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
 from attractor_core.model.values import ValueFormatError
 from attractor_core.protocols import StageRun
-from attractor_core.runtime.events import Event
+from attractor_core.runtime.events import ManagerLoopCycle, ManagerLoopFinished, ManagerSteer
 from attractor_core.validation.diagnostics import ValidationError
 from attractor_handlers.subgraph import child_outcome, invalid_child_reason
 
@@ -46,36 +46,6 @@ ACTIONS = ("observe", "steer", "wait")
 DEFAULT_POLL_INTERVAL = Duration.parse("45s")
 DEFAULT_MAX_CYCLES = 1000
 NO_COOLDOWN = Duration(0)
-
-
-@frozen
-class ManagerLoopCycle(Event):
-    name: ClassVar[str] = "manager_loop_cycle"
-    node_id: str
-    cycle: int
-    max_cycles: int
-    child_status: str
-    active_stage: str
-
-
-@frozen
-class ManagerSteer(Event):
-    """Instructions were handed to the child's next stage."""
-
-    name: ClassVar[str] = "manager_steer"
-    node_id: str
-    cycle: int
-    active_stage: str
-    text_bytes: int
-
-
-@frozen
-class ManagerLoopFinished(Event):
-    name: ClassVar[str] = "manager_loop_finished"
-    node_id: str
-    cycles: int
-    status: str
-    reason: str
 
 
 class ManagerConfigError(ValueError):
