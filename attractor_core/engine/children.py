@@ -23,6 +23,7 @@ from attractor_core.runtime.events import ChildRunEvent
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.runtime.manifest import Manifest, write_manifest
 from attractor_core.runtime.rundir import RunDir
+from attractor_core.validation import Diagnostic, Severity, ValidationError
 
 from .run import Engine
 from .services import Lane, RunServices
@@ -80,6 +81,24 @@ class ChildHandle:
             self._done.set()
 
 
+def _chain(services: RunServices) -> tuple[Path, ...]:
+    own = services.dot_path.resolve() if services.dot_path is not None else None
+    return services.ancestry or ((own,) if own is not None else ())
+
+
+def _refuse_cycle(services: RunServices, dot_path: Path, node_id: str) -> None:
+    """A pipeline that (indirectly) runs itself would nest forever."""
+    chain = _chain(services)
+    if dot_path.resolve() in chain:
+        names = " -> ".join(p.name for p in (*chain, dot_path))
+        node = services.graph.nodes.get(node_id)
+        raise ValidationError([Diagnostic(
+            rule="subgraph_cycle", severity=Severity.ERROR, node_id=node_id,
+            file=str(services.dot_path or ""), line=node.line if node else 0,
+            message=f"sub-pipeline cycle: {names}",
+            fix="a sub-pipeline must not include a pipeline that encloses it")])
+
+
 def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
     base = parent_dot.parent if parent_dot is not None else Path.cwd()
     return (base / child).resolve()
@@ -93,6 +112,7 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
 
     Raises ``ParseError`` or ``ValidationError`` if the child graph is invalid.
     """
+    _refuse_cycle(services, dot_path, node_id)
     graph = load_pipeline(dot_path, services.pm)
     run_dir = RunDir(stage_dir / "child")
     run_dir.root.mkdir(parents=True, exist_ok=True)
@@ -107,6 +127,7 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
                            on_event=lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                           dict(e))))
     child.liveness = services.liveness
+    child.ancestry = (*_chain(services), dot_path)
     state = RunState(context=Context(dict(context or {})))
     mirror_graph_attributes(dict(graph.attrs), state.context)
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"

@@ -39,6 +39,8 @@ class RunServices:
     liveness: LivenessTracker = field(factory=LivenessTracker)
     cancel_reason: str = ""
     status_sources: list[Any] = field(factory=list)
+    # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).
+    ancestry: tuple[Path, ...] = ()
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
 
     def take_steering(self) -> str:
