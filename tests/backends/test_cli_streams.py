@@ -7,8 +7,8 @@ import json
 from attractor_plugins.backends.cli_streams import parse_stream
 
 
-def lines(*events) -> str:
-    return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
+def lines(*events) -> list[str]:
+    return [(e if isinstance(e, str) else json.dumps(e)) + "\n" for e in events]
 
 
 def test_claude_result_line_is_the_answer_and_usage_is_summed():
@@ -63,5 +63,5 @@ def test_gemini_deltas_are_concatenated_and_result_status_is_read():
 
 
 def test_non_object_lines_are_counted_not_fatal():
-    result = parse_stream("codex", "[1, 2]\n{bad json\n\n")
+    result = parse_stream("codex", ["[1, 2]\n", "{bad json\n", "\n"])
     assert (result.events, result.bad_lines, result.text) == (0, 2, "")

@@ -73,7 +73,8 @@ class CliBackend:
         write_json_atomic(run.stage_dir / "cli_invocation.json", {
             **invocation, "trigger": end.trigger, "exit_code": end.exit_code,
             "duration_ms": int(end.duration_s * 1000)})
-        stream = parse_stream(plan.agent.name, _read(run.stage_dir / "stdout.log"))
+        with (run.stage_dir / "stdout.log").open(encoding="utf-8", errors="replace") as lines:
+            stream = parse_stream(plan.agent.name, lines)
         write_text_atomic(run.stage_dir / "response.md", stream.text)
         return decide(node, plan, end, stream, run)
 

@@ -1,18 +1,19 @@
 """Parsers for the JSONL streams of the claude, codex and gemini CLIs (reference Part A.2).
 
-Each parser reads the whole ``stdout.log`` into a :class:`StreamResult`:
-the final answer text, whether the agent itself reported an error, token
-usage and the number of tool calls. Lines that are not JSON objects are
-counted and skipped: a CLI may print plain warnings between events.
+``parse_stream(agent, lines)`` reads ``stdout.log`` line by line (never the
+whole file at once) into a :class:`StreamResult`: the final answer text,
+whether the agent itself reported an error, token usage, the number of tool
+calls and the session id. Lines that are not JSON objects are counted and
+skipped: a CLI may print plain warnings between events.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 
 @frozen
@@ -28,111 +29,133 @@ class StreamResult:
     bad_lines: int = 0
 
 
-def events_of(lines: Iterable[str]) -> tuple[list[Mapping[str, Any]], int]:
-    events: list[Mapping[str, Any]] = []
-    bad = 0
+class StreamParser(Protocol):
+    def feed(self, event: Mapping[str, Any]) -> None: ...
+
+    def result(self) -> StreamResult: ...
+
+
+class ClaudeParser:
+    """``result`` carries the final answer; without one, the assistant text blocks are joined."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.tools = self.inputs = self.outputs = 0
+        self.final: Mapping[str, Any] | None = None
+
+    def feed(self, event: Mapping[str, Any]) -> None:
+        if event.get("type") == "result":
+            self.final = event
+            return
+        if event.get("type") != "assistant":
+            return
+        message = _mapping(event.get("message"))
+        for block in message.get("content") or ():
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "text":
+                self.texts.append(str(block.get("text", "")))
+            elif kind == "tool_use":
+                self.tools += 1
+        usage = _mapping(message.get("usage"))
+        self.inputs += _int(usage.get("input_tokens"))
+        self.outputs += _int(usage.get("output_tokens"))
+
+    def result(self) -> StreamResult:
+        joined = "\n".join(self.texts)
+        base = StreamResult(joined, input_tokens=self.inputs, output_tokens=self.outputs,
+                            tool_calls=self.tools)
+        if self.final is None:
+            return base
+        final = self.final
+        failed = bool(final.get("is_error")) or str(final.get("subtype", "success")) != "success"
+        text = str(final.get("result") or joined)
+        error = f"claude ended with {final.get('subtype')}: {text[:300]}" if failed else ""
+        return evolve(base, text=text, is_error=failed, error=error,
+                      session_id=str(final.get("session_id", "")))
+
+
+class CodexParser:
+    """The last ``agent_message`` is the answer; ``turn.failed`` / ``error`` mark a failure."""
+
+    def __init__(self) -> None:
+        self.text = self.error = self.session = ""
+        self.tools = self.inputs = self.outputs = 0
+
+    def feed(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        item = _mapping(event.get("item"))
+        if kind == "thread.started":
+            self.session = str(event.get("thread_id", ""))
+        elif kind == "item.completed" and item.get("type") == "agent_message":
+            self.text = str(item.get("text", ""))
+        elif kind == "item.started" and item.get("type") in ("command_execution",
+                                                               "mcp_tool_call"):
+            self.tools += 1
+        elif kind == "turn.completed":
+            usage = _mapping(event.get("usage"))
+            self.inputs += _int(usage.get("input_tokens"))
+            self.outputs += _int(usage.get("output_tokens"))
+        elif kind == "turn.failed":
+            self.error = str(_mapping(event.get("error")).get("message", "turn failed"))
+        elif kind == "error":
+            self.error = str(event.get("message", "error"))
+
+    def result(self) -> StreamResult:
+        return StreamResult(self.text, bool(self.error), self.error, self.inputs, self.outputs,
+                            self.tools, self.session)
+
+
+class GeminiParser:
+    """Assistant ``message`` pieces (deltas are concatenated) and the closing ``result``."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.tools = self.inputs = self.outputs = 0
+        self.session = self.error = ""
+        self.failed = False
+
+    def feed(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "init":
+            self.session = str(event.get("session_id", ""))
+        elif kind == "message" and event.get("role") == "assistant":
+            self.pieces.append(str(event.get("content", "")))
+        elif kind == "tool_use":
+            self.tools += 1
+        elif kind == "result":
+            stats = _mapping(event.get("stats"))
+            self.inputs = _int(stats.get("input_tokens"))
+            self.outputs = _int(stats.get("output_tokens"))
+            if event.get("status") not in (None, "success"):
+                self.failed = True
+                self.error = str(_mapping(event.get("error")).get("message")
+                                 or f"gemini ended with status {event.get('status')}")
+
+    def result(self) -> StreamResult:
+        return StreamResult("".join(self.pieces), self.failed, self.error, self.inputs,
+                            self.outputs, self.tools, self.session)
+
+
+PARSERS: Mapping[str, Callable[[], StreamParser]] = {
+    "claude": ClaudeParser, "codex": CodexParser, "gemini": GeminiParser}
+
+
+def parse_stream(agent: str, lines: Iterable[str]) -> StreamResult:
+    parser = PARSERS[agent]()
+    events = bad = 0
     for line in lines:
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except ValueError:
-            bad += 1
-            continue
+            value = None
         if isinstance(value, dict):
-            events.append(value)
+            events += 1
+            parser.feed(value)
         else:
             bad += 1
-    return events, bad
-
-
-def parse_claude(events: list[Mapping[str, Any]]) -> StreamResult:
-    """``result`` carries the final answer; without one, the assistant text blocks are joined."""
-    texts: list[str] = []
-    tools = inputs = outputs = 0
-    final: Mapping[str, Any] | None = None
-    for event in events:
-        kind = event.get("type")
-        if kind == "assistant":
-            message = _mapping(event.get("message"))
-            for block in message.get("content") or ():
-                if isinstance(block, dict) and block.get("type") == "text":
-                    texts.append(str(block.get("text", "")))
-                elif isinstance(block, dict) and block.get("type") == "tool_use":
-                    tools += 1
-            usage = _mapping(message.get("usage"))
-            inputs += _int(usage.get("input_tokens"))
-            outputs += _int(usage.get("output_tokens"))
-        elif kind == "result":
-            final = event
-    if final is None:
-        return StreamResult("\n".join(texts), tool_calls=tools, input_tokens=inputs,
-                            output_tokens=outputs)
-    failed = bool(final.get("is_error")) or str(final.get("subtype", "success")) != "success"
-    text = str(final.get("result") or "\n".join(texts))
-    return StreamResult(text, failed, f"claude ended with {final.get('subtype')}: {text[:300]}"
-                        if failed else "", inputs, outputs, tools, str(final.get("session_id", "")))
-
-
-def parse_codex(events: list[Mapping[str, Any]]) -> StreamResult:
-    """The last ``agent_message`` is the answer; ``turn.failed`` / ``error`` mark a failure."""
-    text = error = session = ""
-    tools = inputs = outputs = 0
-    for event in events:
-        kind = event.get("type")
-        item = _mapping(event.get("item"))
-        if kind == "thread.started":
-            session = str(event.get("thread_id", ""))
-        elif kind == "item.completed" and item.get("type") == "agent_message":
-            text = str(item.get("text", ""))
-        elif kind == "item.started" and item.get("type") in ("command_execution",
-                                                               "mcp_tool_call"):
-            tools += 1
-        elif kind == "turn.completed":
-            usage = _mapping(event.get("usage"))
-            inputs += _int(usage.get("input_tokens"))
-            outputs += _int(usage.get("output_tokens"))
-        elif kind == "turn.failed":
-            error = str(_mapping(event.get("error")).get("message", "turn failed"))
-        elif kind == "error":
-            error = str(event.get("message", "error"))
-    return StreamResult(text, bool(error), error, inputs, outputs, tools, session)
-
-
-def parse_gemini(events: list[Mapping[str, Any]]) -> StreamResult:
-    """Assistant ``message`` pieces (deltas are concatenated) and the closing ``result``."""
-    pieces: list[str] = []
-    tools = inputs = outputs = 0
-    session = error = ""
-    failed = False
-    for event in events:
-        kind = event.get("type")
-        if kind == "init":
-            session = str(event.get("session_id", ""))
-        elif kind == "message" and event.get("role") == "assistant":
-            pieces.append(str(event.get("content", "")))
-        elif kind == "tool_use":
-            tools += 1
-        elif kind == "result":
-            stats = _mapping(event.get("stats"))
-            inputs, outputs = _int(stats.get("input_tokens")), _int(stats.get("output_tokens"))
-            if event.get("status") not in (None, "success"):
-                failed = True
-                error = str(_mapping(event.get("error")).get("message")
-                            or f"gemini ended with status {event.get('status')}")
-    return StreamResult("".join(pieces), failed, error, inputs, outputs, tools, session)
-
-
-PARSERS: Mapping[str, Callable[[list[Mapping[str, Any]]], StreamResult]] = {
-    "claude": parse_claude, "codex": parse_codex, "gemini": parse_gemini}
-
-
-def parse_stream(agent: str, text: str) -> StreamResult:
-    events, bad = events_of(text.splitlines())
-    result = PARSERS[agent](events)
-    return StreamResult(result.text, result.is_error, result.error, result.input_tokens,
-                        result.output_tokens, result.tool_calls, result.session_id,
-                        len(events), bad)
+    return evolve(parser.result(), events=events, bad_lines=bad)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
