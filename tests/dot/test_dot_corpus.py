@@ -3,13 +3,11 @@ except the four empty spec files and the one HTML-label ``.gv`` file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from attractor_core.dot import ParseError, parse_file
+from tests.corpus import CORPUS
 
-CORPUS = Path("/work/shared/corpus/kilroy")
 EMPTY = {
     "specs_consensus_task.dot",
     "specs_semport.dot",

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attractor_core.dot import ParseError, parse_dot, parse_file
+from tests.corpus import CORPUS
 
-CORPUS = Path("/work/shared/corpus/kilroy")
 CORPUS_TEXTS = (
     [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.dot")) if p.stat().st_size]
     if CORPUS.is_dir() else []

@@ -12,8 +12,8 @@ import pytest
 from attractor_core.dot import ParseError
 from attractor_core.pipeline import prepare_pipeline
 from attractor_core.plugins import make_plugin_manager
+from tests.corpus import CORPUS
 
-CORPUS = Path("/work/shared/corpus/kilroy")
 FILES = (
     sorted(p for p in CORPUS.glob("*") if p.suffix in (".dot", ".gv")) if CORPUS.is_dir() else []
 )
