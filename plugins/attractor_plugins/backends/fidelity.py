@@ -33,16 +33,20 @@ def resolve_fidelity(edge_fidelity: str, node_fidelity: str, graph_default: str)
 def incoming_edge(logs_root: Path, dot_path: Path | None, node: Node,
                   branch_key: str = "") -> Edge | None:
     """The edge the run last took into ``node``, or None (first node, unknown graph)."""
-    event = _last_edge_event(logs_root / "progress.ndjson", node.id, branch_key)
     copy = logs_root / "graph.dot"
     source = copy if copy.exists() else dot_path
-    if event is None or source is None:
+    if source is None:
         return None
     try:
-        graph = parse_file(source)
+        incoming = parse_file(source).incoming(node.id)
     except ParseError:
         return None
-    for edge in graph.incoming(node.id):
+    if not any(edge.fidelity for edge in incoming):
+        return None  # nothing to find: the event log is not read
+    event = _last_edge_event(logs_root / "progress.ndjson", node.id, branch_key)
+    if event is None:
+        return None
+    for edge in incoming:
         if (edge.source, edge.label, edge.condition) == (
                 event.get("from_node"), event.get("label", ""), event.get("condition", "")):
             return edge

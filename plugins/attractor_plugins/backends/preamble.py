@@ -31,6 +31,7 @@ _ENGINE_KEYS = frozenset({"outcome", "preferred_label", "failure_reason", "failu
 _BUDGET_CHARS = {"summary:low": 2_400, "summary:medium": 6_000, "summary:high": 12_000}
 _RECENT = {"summary:medium": 8, "summary:high": 20}
 _VALUE_CHARS = 200
+_WITH_RESPONSES = ("summary:high", "full")
 
 
 @frozen
@@ -49,8 +50,9 @@ class RunSoFar:
     responses: Mapping[str, str] = field(factory=dict)
 
 
-def read_run_so_far(logs_root: Path, run_id: str, context: Mapping[str, Any]) -> RunSoFar:
-    """Completed stages from ``checkpoint.json`` and their ``response.md``, if any."""
+def read_run_so_far(logs_root: Path, run_id: str, context: Mapping[str, Any],
+                    mode: str = "full") -> RunSoFar:
+    """Completed stages (``checkpoint.json``), and responses when ``mode`` shows them."""
     try:
         checkpoint = json.loads((logs_root / "checkpoint.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -60,7 +62,7 @@ def read_run_so_far(logs_root: Path, run_id: str, context: Mapping[str, Any]) ->
                           str(outcomes.get(node, {}).get("failure_reason", "")))
               for node in checkpoint.get("completed_nodes", ()) if isinstance(node, str)]
     responses = {}
-    for stage in stages:
+    for stage in stages if mode in _WITH_RESPONSES else ():
         path = logs_root / stage.node_id / "response.md"
         if path.is_file():
             responses[stage.node_id] = path.read_text(encoding="utf-8", errors="replace")
@@ -79,7 +81,7 @@ def synthesize(mode: str, run: RunSoFar) -> str:
         recent = _RECENT.get(mode, len(run.stages))
         lines += _stage_lines(run.stages[-recent:] if recent else ())
         lines += _context_lines(run.context, full=mode == "full")
-    if mode in ("summary:high", "full"):
+    if mode in _WITH_RESPONSES:
         lines += _response_lines(run, whole=mode == "full")
     text = "\n".join(lines)
     budget = _BUDGET_CHARS.get(mode)

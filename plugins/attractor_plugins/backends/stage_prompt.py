@@ -37,7 +37,8 @@ def status_contract(node: Node, run: StageRun) -> str:
 def assemble_prompt(node: Node, prompt: str, context: Context, run: StageRun, *,
                     with_status_contract: bool = False) -> str:
     mode = fidelity_for(node, context, run)
-    parts = [synthesize(mode, read_run_so_far(run.logs_root, run.run_id, context.snapshot()))]
+    so_far = read_run_so_far(run.logs_root, run.run_id, context.snapshot(), mode)
+    parts = [synthesize(mode, so_far)]
     if with_status_contract:
         parts.append(status_contract(node, run))
     parts += ["## Task", prompt]
