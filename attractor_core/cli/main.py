@@ -46,7 +46,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("attractor: interrupted\n")
         return EXIT_CANCELED
+    except Exception as exc:  # a bug in attractor: one line for the user, the trace in a file
+        report = _save_traceback(exc)
+        sys.stderr.write(f"attractor: internal error: {type(exc).__name__}: {exc}\n"
+                         f"the traceback is in {report}; please report it\n")
+        return EXIT_FAILED
     return code
+
+
+def _save_traceback(exc: BaseException) -> str:
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="attractor-crash-", suffix=".txt",
+                                     delete=False) as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+        return fh.name
 
 
 if __name__ == "__main__":  # pragma: no cover
