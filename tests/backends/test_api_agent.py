@@ -139,13 +139,15 @@ async def test_three_rounds_of_unparseable_arguments_end_the_stage_deterministic
         tmp_path, fake):
     fake.script(*[call(f"c{i}", "write_file", '{"file_path": "a.txt", ') for i in range(5)],
                 path=RESPONSES)
-    record, _logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
+    record, logs, _ = await run_in_process(tmp_path, fake, agent_pipeline())
     assert record.status == "fail"
     assert "repeated malformed tool calls detected" in record.failure_reason
     assert "not valid JSON" in record.failure_reason
     # Between the rounds the model was told what was wrong.
     told = json.dumps(fake.requests[1].body["input"])
     assert "invalid tool arguments JSON" in told
+    tool_events = events(logs, "agent_tool_call")
+    assert [(e["tool"], e["ok"]) for e in tool_events] == [("write_file", False)] * 3
 
 
 async def test_three_identical_failing_rounds_end_the_stage(tmp_path, fake):

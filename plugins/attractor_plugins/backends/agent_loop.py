@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from .tools.truncation import truncate_tool_output
 from .tools.workspace import PathEscape
 
 Complete = Callable[[Request], Awaitable[Response]]
+_NAMED_CALL = re.compile(r"tool call '([A-Za-z0-9_]+)'")  # how the adapters name the call
 ERROR_LIMIT = 10_000  # characters of an unknown tool's error result shown to the model
 LOOP_WARNING = ("Loop detected: the last {n} tool calls follow a repeating pattern. "
                 "Try a different approach.")
@@ -148,10 +150,12 @@ class AgentSession:
             f"Your last answer was rejected: {message}. Call the tool again with arguments "
             "that form one JSON object matching its schema."))
         self._grow(len(message))
-        record = CallRecord(round_no, "?", None, message, True)
+        named = _NAMED_CALL.search(error.message)
+        tool = named.group(1) if named else "?"
+        record = CallRecord(round_no, tool, None, message, True)
         self._calls.append(record)
         self._hooks.on_call(record)
-        return self._guard.observe([RoundError("?", message, True)], 1)
+        return self._guard.observe([RoundError(tool, message, True)], 1)
 
     async def _round(self, round_no: int, calls: Sequence[ToolCallData],
                      messages: list[Message]) -> str:
