@@ -125,6 +125,27 @@ async def test_idle_cli_is_killed_with_its_group_by_the_idle_timeout(tmp_path):
     assert attempt_end["failure_class"] == "transient_infra"
 
 
+async def test_total_timeout_stops_a_cli_that_keeps_talking(tmp_path):
+    done, logs, _ = await run_cli(tmp_path, "gemini", "slow",
+                                  ', cli.total_timeout="1s", max_retries=0')
+    assert done.returncode == 1
+    record = final(logs)
+    assert "gemini total timeout after 1s" in record["failure_reason"]
+    assert record["failure_signature"] == "provider_timeout|gemini|total_timeout"
+    assert read_json(logs / "work" / "cli_invocation.json")["trigger"] == "total_timeout"
+
+
+async def test_a_cli_ignoring_sigterm_is_killed_after_the_grace(tmp_path):
+    done, logs, work = await attractor_run(
+        tmp_path, pipeline("anthropic", ', cli.idle_timeout="1s", max_retries=0'),
+        "--backend", "cli", "--kill-grace", "300ms",
+        env={**AGENT_ENV, "FAKE_CLI_SCENARIO": "stubborn"})
+    assert done.returncode == 1
+    assert "idle timeout" in final(logs)["failure_reason"]
+    pids = [int(p) for p in (work / "pids").read_text().split()]
+    assert await survivors(pids) == []
+
+
 async def test_stage_timeout_cancels_the_cli_and_kills_its_group(tmp_path):
     done, logs, work = await run_cli(tmp_path, "openai", "idle", ', timeout="3s", max_retries=0')
     assert done.returncode == 1

@@ -9,12 +9,14 @@ acts out ``$FAKE_CLI_SCENARIO``:
 ``no_status``   the stream, no status file
 ``error``       the flavour's own error event, exit 1, a line on stderr
 ``idle``        one event, then a grandchild and itself sleep; pids in $ATTRACTOR_WORKDIR/pids
+``stubborn``    like ``idle``, but the CLI and its grandchild ignore SIGTERM
 ``disconnect``  codex's turn.failed "stream disconnected before completion", exit 1
 ``slow``        like ``ok``, but one event every 0.3 s for about 2.5 s before the status file
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,8 +93,10 @@ def main():
     with open(os.path.join(workdir, "seen_argv.json"), "w") as fh:
         json.dump(ARGS, fh)
     scenario = os.environ.get("FAKE_CLI_SCENARIO", "ok")
-    if scenario == "idle":
+    if scenario in ("idle", "stubborn"):
         emit(STREAMS[FLAVOUR][0])
+        if scenario == "stubborn":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # inherited by the grandchild
         child = subprocess.Popen(["sleep", "300"])
         with open(os.path.join(workdir, "pids"), "w") as fh:
             fh.write(f"{os.getpid()}\n{child.pid}\n")
