@@ -68,7 +68,8 @@ async def resume_pipeline(
             policy=policy, options={**manifest.options, **(options or {})}, on_event=on_event)
         checkpoint = _load(run_dir)
         state = _state_for(checkpoint, graph)
-        engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals)
+        engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals,
+                        journal_seq=checkpoint.journal_seq if checkpoint else 0)
         if invalid:
             engine.cancel(ending=Ending.failed(ExitPath.INVALID_GRAPH, reason=(
                 f"the run's graph no longer validates: {invalid}"), failure_class="structural"))

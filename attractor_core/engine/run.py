@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import traceback
 
-import attrs
 import trio
 
 from attractor_core.model import Outcome
 from attractor_core.runtime.atomic import write_text_atomic
-from attractor_core.runtime.checkpoint import Checkpoint, InFlight, save_checkpoint
+from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
@@ -29,11 +28,14 @@ from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
 
+# A snapshot at least this often, and whenever the journal is as long as the history.
+SNAPSHOT_EVERY = 256
+
 
 class Engine:
     def __init__(self, services: RunServices, state: RunState, *, started_at: str,
                  handle_signals: bool = True, lane_key: str = "",
-                 parent_lane: str | None = None):
+                 parent_lane: str | None = None, journal_seq: int = 0):
         self.services = services
         self.state = state
         self.started_at = started_at
@@ -45,7 +47,10 @@ class Engine:
         self._cancel_scope: trio.CancelScope | None = None
         self._cancel_ending: Ending | None = None
         self._final: FinalRecord | None = None
-        self._last_checkpoint: Checkpoint | None = None
+        self._journal: CheckpointJournal | None = None
+        self._journal_seq = journal_seq
+        self._entries = 0
+        self._last_position: tuple[str, str, InFlight | None] | None = None
         self._t0 = trio.current_time()
 
     # -- cancellation ----------------------------------------------------
@@ -65,15 +70,33 @@ class Engine:
                     checkpoint=self._checkpoint, liveness_key=self.lane_key)
 
     def _checkpoint(self, current: str, next_node: str, in_flight: InFlight | None) -> None:
-        cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight)
-        save_checkpoint(self.services.run_dir.checkpoint, cp)
-        self._last_checkpoint = cp
+        """A journal entry per call; a full snapshot when the journal has grown as long
+        as the run's history (so the total cost stays linear in the run's length)."""
+        state = self.state
+        self._last_position = (current, next_node, in_flight)
+        limit = max(SNAPSHOT_EVERY, len(state.completed_nodes))
+        if self._journal is None or state.needs_snapshot() or self._entries >= limit:
+            self._snapshot()
+            return
+        self._journal_seq += 1
+        delta = state.take_delta(current, next_node, in_flight)
+        delta["seq"] = self._journal_seq
+        self._journal.append(delta)
+        self._entries += 1
 
-    def _mark_clean_stop(self) -> None:
-        cp = self._last_checkpoint
-        if cp is not None and cp.in_flight is not None:
-            clean = attrs.evolve(cp, stopped_cleanly=True)
-            save_checkpoint(self.services.run_dir.checkpoint, clean)
+    def _snapshot(self, *, stopped_cleanly: bool = False) -> None:
+        if self._last_position is None:
+            return
+        current, next_node, in_flight = self._last_position
+        cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight,
+                                      journal_seq=self._journal_seq,
+                                      stopped_cleanly=stopped_cleanly and in_flight is not None)
+        save_checkpoint(self.services.run_dir.checkpoint, cp)
+        self.state.mark_snapshot()
+        if self._journal is None:
+            self._journal = CheckpointJournal(self.services.run_dir.checkpoint)
+        self._journal.reset()
+        self._entries = 0
 
     # -- lifecycle -------------------------------------------------------
     async def execute(self, start: str, *, resumed: bool = False,
@@ -138,8 +161,11 @@ class Engine:
     def _terminalize(self, ending: Ending) -> FinalRecord:
         if self._final is not None:
             return self._final
-        if ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL):
-            self._mark_clean_stop()
+        # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
+        self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
+                                                            ExitPath.WATCHDOG_STALL))
+        if self._journal is not None:
+            self._journal.close()
         s = self.services
         record = FinalRecord(
             run_id=s.run_id, status=ending.status, exit_path=ending.exit_path,

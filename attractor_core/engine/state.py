@@ -9,6 +9,8 @@ from attrs import define, field
 from attractor_core.model import Context, Outcome
 from attractor_core.runtime.checkpoint import Checkpoint, InFlight, NodeRecord
 from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.tracked import TrackedDict
 
 
 def record_of(outcome: Outcome) -> NodeRecord:
@@ -16,28 +18,39 @@ def record_of(outcome: Outcome) -> NodeRecord:
                       outcome.failure_signature, outcome.failed_node_id)
 
 
+_MAPS = ("node_outcomes", "node_retries", "node_executions", "crash_reruns",
+         "failure_signatures", "restart_signatures", "node_visits")
+
+
 @define
 class RunState:
+    """The maps are ``TrackedDict``s so a checkpoint can journal only what changed."""
+
     context: Context
     completed_nodes: list[str] = field(factory=list)
-    node_outcomes: dict[str, NodeRecord] = field(factory=dict)
-    node_retries: dict[str, int] = field(factory=dict)
-    node_executions: dict[str, int] = field(factory=dict)
-    crash_reruns: dict[str, int] = field(factory=dict)
+    node_outcomes: TrackedDict[NodeRecord] = field(factory=TrackedDict, converter=TrackedDict)
+    node_retries: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    node_executions: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    crash_reruns: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
     last_outcome: NodeRecord | None = None
     restart_count: int = 0
     last_score: float = 0.0  # the last outcome's details["score"], for fan-in ranking
     # Cycle-breaker counters: they survive resume and loop restarts (visits are per iteration).
-    failure_signatures: dict[str, int] = field(factory=dict)
-    restart_signatures: dict[str, int] = field(factory=dict)
-    node_visits: dict[str, int] = field(factory=dict)
+    failure_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    restart_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    node_visits: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    # What the last snapshot already holds (journal bookkeeping).
+    _snapshot_context: Context | None = None
+    _completed_written: int = 0
+    _logs_written: int = 0
 
     def next_execution(self, node_id: str) -> int:
         self.node_executions[node_id] = self.node_executions.get(node_id, 0) + 1
         return self.node_executions[node_id]
 
     def to_checkpoint(self, run_id: str, current: str, next_node: str,
-                      in_flight: InFlight | None) -> Checkpoint:
+                      in_flight: InFlight | None, *, journal_seq: int = 0,
+                      stopped_cleanly: bool = False) -> Checkpoint:
         return Checkpoint(
             run_id=run_id, timestamp=utc_now_iso(), current_node=current, next_node=next_node,
             completed_nodes=tuple(self.completed_nodes), node_outcomes=dict(self.node_outcomes),
@@ -47,17 +60,52 @@ class RunState:
             logs=self.context.logs, restart_count=self.restart_count,
             failure_signatures=dict(self.failure_signatures),
             restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
+            journal_seq=journal_seq, stopped_cleanly=stopped_cleanly,
         )
+
+    def needs_snapshot(self) -> bool:
+        """True after a change a journal entry cannot express (a map cleared, a new context)."""
+        return (self.context is not self._snapshot_context
+                or any(getattr(self, name).cleared for name in _MAPS))
+
+    def mark_snapshot(self) -> None:
+        for name in _MAPS:
+            tracked = getattr(self, name)
+            tracked.changed.clear()
+            tracked.cleared = False
+        self.context.take_changes()
+        self._snapshot_context = self.context
+        self._completed_written = len(self.completed_nodes)
+        self._logs_written = len(self.context.logs)
+
+    def take_delta(self, current: str, next_node: str,
+                   in_flight: InFlight | None) -> dict[str, Any]:
+        """What changed since the last snapshot or delta, as a journal entry."""
+        logs = self.context.logs
+        delta: dict[str, Any] = {
+            "timestamp": utc_now_iso(), "current_node": current, "next_node": next_node,
+            "in_flight": CONVERTER.unstructure(in_flight),
+            "last_outcome": CONVERTER.unstructure(self.last_outcome),
+            "restart_count": self.restart_count,
+            "completed": self.completed_nodes[self._completed_written:],
+            "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
+                     for name in _MAPS if getattr(self, name).changed},
+            "context": self.context.take_changes(),
+            "logs": list(logs[self._logs_written:]),
+        }
+        self._completed_written = len(self.completed_nodes)
+        self._logs_written = len(logs)
+        return delta
 
     @classmethod
     def from_checkpoint(cls, cp: Checkpoint) -> RunState:
         return cls(
             context=Context(cp.context, list(cp.logs)), completed_nodes=list(cp.completed_nodes),
-            node_outcomes=dict(cp.node_outcomes), node_retries=dict(cp.node_retries),
-            node_executions=dict(cp.node_executions), crash_reruns=dict(cp.crash_reruns),
+            node_outcomes=cp.node_outcomes, node_retries=cp.node_retries,
+            node_executions=cp.node_executions, crash_reruns=cp.crash_reruns,
             last_outcome=cp.last_outcome, restart_count=cp.restart_count,
-            failure_signatures=dict(cp.failure_signatures),
-            restart_signatures=dict(cp.restart_signatures), node_visits=dict(cp.node_visits),
+            failure_signatures=cp.failure_signatures,
+            restart_signatures=cp.restart_signatures, node_visits=cp.node_visits,
         )
 
 

@@ -15,9 +15,11 @@ class Context:
     def __init__(self, values: Mapping[str, Any] | None = None, logs: list[str] | None = None):
         self._values: dict[str, Any] = dict(values or {})
         self._logs: list[str] = list(logs or [])
+        self._changed: set[str] = set()  # keys set since take_changes(), for the journal
 
     def set(self, key: str, value: Any) -> None:
         self._values[key] = value
+        self._changed.add(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._values.get(key, default)
@@ -38,6 +40,13 @@ class Context:
 
     def apply_updates(self, updates: Mapping[str, Any]) -> None:
         self._values.update(updates)
+        self._changed.update(updates)
+
+    def take_changes(self) -> dict[str, Any]:
+        """The keys set since the last call, with deep copies of their values."""
+        changes = {k: copy.deepcopy(self._values[k]) for k in self._changed}
+        self._changed.clear()
+        return changes
 
     def shallow(self) -> dict[str, Any]:
         """A shallow copy of the values: cheap, shares the value objects."""

@@ -31,6 +31,9 @@ import pytest
 import trio
 from attrs import define, field, frozen
 
+from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from attractor_core.runtime.serialization import CONVERTER
+
 NODES = tuple(f"n{i}" for i in range(1, 9))
 TRIALS = 52
 MIN_KILLS = 50
@@ -155,9 +158,19 @@ async def run_process(cmd: list[str], log: Path, logs: Path, kill: KillAt | None
     return None if killed and rc == -signal.SIGKILL else rc
 
 
+def _effective_checkpoint(logs: Path) -> dict[str, Any] | None:
+    """The checkpoint a resume will see: the snapshot plus its journal."""
+    try:
+        cp = load_checkpoint(logs / "checkpoint.json")
+    except CheckpointError:
+        return None
+    data: dict[str, Any] = CONVERTER.unstructure(cp)
+    return data
+
+
 def describe_kill(trial: Trial, process: str, at: KillAt) -> Kill:
     logs = trial.logs
-    checkpoint = _json_or_none(logs / "checkpoint.json")
+    checkpoint = _effective_checkpoint(logs)
     in_flight = ""
     if (logs / "final.json").exists():
         phase = "after final.json"
