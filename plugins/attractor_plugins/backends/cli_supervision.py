@@ -52,13 +52,14 @@ async def supervise(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], s
         with stdout.open("wb") as out, stderr.open("wb") as err:
             code = await run_in_group(command, cwd=cwd, env=env, stdout=out, stderr=err,
                                       kill_grace=limits.kill_grace)
+        on_output(_size(stdout) + _size(stderr))  # what came after the last poll
         ended.append(ProcessEnd("exit", code, trio.current_time() - started))
         stop.cancel()
 
     async def watch() -> None:
-        if await _idle(stdout, stderr, limits.idle_timeout, on_output):
-            ended.append(ProcessEnd("idle_timeout", None, trio.current_time() - started))
-            stop.cancel()
+        await _until_idle(stdout, stderr, limits.idle_timeout, on_output)
+        ended.append(ProcessEnd("idle_timeout", None, trio.current_time() - started))
+        stop.cancel()
 
     with trio.move_on_after(limits.total_timeout), stop:
         async with trio.open_nursery() as nursery:
@@ -68,9 +69,9 @@ async def supervise(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], s
                                              trio.current_time() - started)
 
 
-async def _idle(stdout: Path, stderr: Path, idle_timeout: float,
-                on_output: Callable[[int], None]) -> bool:
-    """Return True once neither file grew for ``idle_timeout`` seconds."""
+async def _until_idle(stdout: Path, stderr: Path, idle_timeout: float,
+                      on_output: Callable[[int], None]) -> None:
+    """Return once neither file grew for ``idle_timeout`` seconds; report each growth."""
     last_size, last_growth = -1, trio.current_time()
     while True:
         await trio.sleep(POLL_SECONDS)
@@ -80,7 +81,7 @@ async def _idle(stdout: Path, stderr: Path, idle_timeout: float,
             last_size, last_growth = size, now
             on_output(size)
         elif now - last_growth >= idle_timeout:
-            return True
+            return
 
 
 def _size(path: Path) -> int:
