@@ -43,3 +43,14 @@ async def test_agent_writes_and_reads_a_file_over_each_protocol(tmp_path, fake, 
     # The read_file result travelled back to the provider in its native shape.
     assert "   1 | first line" in json.dumps(fake.requests[2].body)
     assert [p.split("?")[0] for p in fake.paths()] == [path] * 3
+
+
+async def test_google_is_an_alias_of_the_gemini_provider(tmp_path, fake):
+    fake.script(Reply(sse=wire_stream("gemini", text=["hello"])), path=stream_path("gemini"))
+    dot = PIPELINE.replace("llm_provider=p", "llm_provider=google").replace(
+        'prompt="Create notes.txt"', 'prompt="Say hello", codergen.mode="oneshot"')
+    llm = {"providers": {"gemini": {"api_key_env": "", "base_url": fake.url}},
+           "retry": {"max_retries": 0}}
+    record, logs, _ = await run_in_process(tmp_path, fake, dot, {"backend": "api", "llm": llm})
+    assert record.status == "success", record.failure_reason
+    assert (logs / "code" / "response.md").read_text() == "hello"

@@ -21,6 +21,9 @@ from attractor_core.model import Node
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
+# Other names pipelines use for a built-in provider (kilroy writes ``google`` for Gemini).
+ALIASES = {"google": "gemini"}
+
 
 @frozen
 class LlmTarget:
@@ -39,7 +42,7 @@ def llm_config(option: Any) -> LlmConfig:
 
 
 def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> LlmTarget:
-    provider, reason = node.llm_provider, "graph_attrs"
+    provider, reason = ALIASES.get(node.llm_provider, node.llm_provider), "graph_attrs"
     if not provider:
         provider, reason = config.default_provider, "config_default"
     if not provider:
