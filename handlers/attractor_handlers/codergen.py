@@ -55,11 +55,18 @@ def backend_name(node: Node, run: StageRun) -> str:
 
 
 class CodergenHandler:
+    def __init__(self) -> None:
+        # The plugin set is fixed for a run (and a handler instance lives for one run),
+        # so the backends are collected once, not at every stage.
+        self._backends: dict[str, CodergenBackend] | None = None
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
         write_text_atomic(run.stage_dir / "prompt.md", prompt)
         name = backend_name(node, run)
-        backends = available_backends(run.plugin_hook())
+        if self._backends is None:
+            self._backends = available_backends(run.plugin_hook())
+        backends = self._backends
         backend = backends.get(name)
         if backend is None:
             known = ", ".join(sorted(backends)) or "none installed"
