@@ -11,8 +11,9 @@
 
 Each backend starts a fresh LLM session per stage, so ``full`` carries the
 whole record in the prompt rather than reusing a conversation thread.
-The record is read from the run's public artifacts: ``checkpoint.json``
-(completed stages and outcomes) and each stage's ``response.md``.
+The record is read from the run's public artifacts: the checkpoint
+(``load_checkpoint``: snapshot plus journal; completed stages and outcomes)
+and each stage's ``response.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from attrs import field, frozen
+
+from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
 
 # Keys the engine sets for routing; the preamble lists what stages produced.
 _ENGINE_KEYS = frozenset({"outcome", "preferred_label", "failure_reason", "failure_class",
@@ -54,13 +57,13 @@ def read_run_so_far(logs_root: Path, run_id: str, context: Mapping[str, Any],
                     mode: str = "full") -> RunSoFar:
     """Completed stages (``checkpoint.json``), and responses when ``mode`` shows them."""
     try:
-        checkpoint = json.loads((logs_root / "checkpoint.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        checkpoint = {}
-    outcomes = checkpoint.get("node_outcomes", {}) if isinstance(checkpoint, dict) else {}
-    stages = [StageRecord(node, str(outcomes.get(node, {}).get("status", "")),
-                          str(outcomes.get(node, {}).get("failure_reason", "")))
-              for node in checkpoint.get("completed_nodes", ()) if isinstance(node, str)]
+        checkpoint = load_checkpoint(logs_root / "checkpoint.json")
+    except CheckpointError:
+        return RunSoFar(run_id, str(context.get("graph.goal", "")), (), context)
+    outcomes = checkpoint.node_outcomes
+    stages = [StageRecord(node, outcomes[node].status if node in outcomes else "",
+                          outcomes[node].failure_reason if node in outcomes else "")
+              for node in checkpoint.completed_nodes]
     responses = {}
     for stage in stages if mode in _WITH_RESPONSES else ():
         path = logs_root / stage.node_id / "response.md"
