@@ -18,9 +18,11 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import trio
+
+from attractor_core.model.values import Duration
 
 # How often to look whether a terminated group has emptied during the grace period.
 _GRACE_POLL_SECONDS = 0.02
@@ -146,3 +148,17 @@ def _spawn_error(exc: BaseException) -> BaseException:
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return _spawn_error(exc.exceptions[0])
     return exc
+
+
+DEFAULT_KILL_GRACE_SECONDS = 2.0
+
+
+def kill_grace_seconds(run: Any) -> float:
+    """The run option ``kill_grace`` (falls back to the run policy): a ``Duration``, a
+    number of seconds or a duration string."""
+    value = run.option("kill_grace", DEFAULT_KILL_GRACE_SECONDS)
+    if isinstance(value, Duration):
+        return value.seconds
+    if isinstance(value, str):
+        return Duration.parse(value).seconds
+    return float(value)

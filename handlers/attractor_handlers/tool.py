@@ -23,14 +23,13 @@ from pathlib import Path
 
 from attrs import frozen
 
-from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
-from attractor_core.process_group import GroupTable, run_in_group
+from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
+from attractor_core.process_group import GroupTable, kill_grace_seconds, run_in_group
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
 
 OUTPUT_LIMIT = 64 * 1024
-DEFAULT_KILL_GRACE_SECONDS = 2.0
 DEFAULT_SHELL = "/bin/sh"
 TRUNCATION_MARKER = "\n[... truncated: {total} bytes in total, full output in {path}]"
 _REASON_LIMIT = 500
@@ -91,16 +90,6 @@ async def _run_logged(command: str, shell: str, run: StageRun, groups: GroupTabl
 def tool_shell(node: Node, graph: Graph) -> str:
     """The shell that runs ``tool_command``: node ``tool_shell``, else graph's, else /bin/sh."""
     return node.get("tool_shell") or graph.get("tool_shell") or DEFAULT_SHELL
-
-
-def kill_grace_seconds(run: StageRun) -> float:
-    """The run option ``kill_grace``: a ``Duration``, a number of seconds or a duration string."""
-    value = run.option("kill_grace", DEFAULT_KILL_GRACE_SECONDS)
-    if isinstance(value, Duration):
-        return value.seconds
-    if isinstance(value, str):
-        return Duration.parse(value).seconds
-    return float(value)
 
 
 def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> str:

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from attractor_core.model import Context, FailureClass, Node, Outcome
+from attractor_core.process_group import kill_grace_seconds
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import AgentToolCall
 from attractor_core.runtime.serialization import CONVERTER
-from attractor_handlers.tool import kill_grace_seconds  # type: ignore[import-untyped]
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import SDKError

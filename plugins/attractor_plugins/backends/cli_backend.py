@@ -24,10 +24,10 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.model import Context, FailureClass, Node, Outcome
+from attractor_core.process_group import kill_grace_seconds
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import ProviderSelected
-from attractor_handlers.tool import kill_grace_seconds  # type: ignore[import-untyped]
 from attractor_plugins.llm.errors import ConfigurationError
 
 from .cli_agents import AGENTS, PROVIDER_AGENTS, CliAgent
