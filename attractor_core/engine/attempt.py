@@ -86,10 +86,13 @@ def _record(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome
 def _write_status(services: RunServices, run: AttemptRun, outcome: Outcome, started_at: str,
                   duration_ms: int) -> None:
     """Runs in a worker thread on the cancel path: touch nothing of trio's here."""
-    write_status_file(run.stage_dir / STATUS_FILE, outcome, {
+    meta: dict[str, object] = {
         "run_id": services.run_id, "node_id": run.node.id, "attempt": run.attempt,
         "started_at": started_at, "finished_at": utc_now_iso(), "duration_ms": duration_ms,
-    })
+    }
+    if outcome.details.get("timeout"):
+        meta["timeout"] = True  # a stage timeout, visible at the top level of status.json
+    write_status_file(run.stage_dir / STATUS_FILE, outcome, meta)
 
 
 def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,

@@ -53,7 +53,7 @@ async def test_timeout_15m_is_900_seconds(
     end = [e for e in _events(logs) if e["event"] == "stage_attempt_end" and e["node_id"] == "slow"]
     assert end[0]["duration_ms"] == 900_000  # virtual clock: exactly 15 minutes, not 15 seconds
     status = json.loads((logs / "slow" / "status.json").read_text())
-    assert status["details"]["timeout"] is True
+    assert status["timeout"] is True and status["details"]["timeout"] is True
 
 
 async def test_stage_timeout_cap_wins_when_smaller(tmp_path: Path,
