@@ -78,13 +78,13 @@ async def test_fan_in_without_parallel_results_fails_structural(tmp_path: Path) 
     assert "no parallel.results" in record.failure_reason
 
 
-async def test_prompt_on_fan_in_uses_the_heuristic_and_says_so(tmp_path: Path) -> None:
+async def test_prompt_on_fan_in_with_simulate_falls_back_to_the_heuristic(tmp_path: Path) -> None:
     body = _graph([_box("a"), _box("b")], ["a", "b"], fan_in=', prompt="pick the best"')
     root = tmp_path / "logs"
     record = await run(pipeline(tmp_path, body), root)
     assert record.status == "success"
     warnings = [e["message"] for e in events(root, "warning") if e.get("node_id") == "join"]
-    assert any("LLM ranking is not available yet" in w for w in warnings)
+    assert any("LLM ranking named no candidate" in w for w in warnings)  # simulate text
     assert context(root)["parallel.fan_in.best_id"] == "a"
 
 
