@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor_core.cli.main import EXIT_INVALID
+from attractor_core.config_file import llm_table, run_table
 from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
 from attractor_core.validation import ValidationError
@@ -36,14 +37,19 @@ def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``--backend``, ``--interviewer``, and the config file's ``[llm]`` table as ``llm``."""
+    """``--backend``, ``--interviewer``, and the config file's ``[llm]`` table as ``llm``.
+
+    The config file's path is kept too (``config_file``, recorded in the manifest), so a
+    resume without ``--config`` reads the same ``[llm]`` table again.
+    """
     options: dict[str, Any] = {
         k: v for k in ("backend", "interviewer") if (v := getattr(args, k, None))}
-    llm = _read_toml(args.config).get("llm") if getattr(args, "config", None) else None
-    if llm is not None:
-        if not isinstance(llm, dict):
-            raise UsageError(f"{args.config}: [llm] must be a table")
-        options["llm"] = llm
+    config = getattr(args, "config", None)
+    if config:
+        llm = llm_table(config)
+        if llm is not None:
+            options["llm"] = llm
+        options["config_file"] = str(Path(config).resolve())
     return options
 
 
@@ -55,23 +61,7 @@ def policy_flags(args: argparse.Namespace) -> dict[str, str]:
 
 def load_config(path: Path | None) -> dict[str, str]:
     """The ``[run]`` table of a TOML config file (all values kept as text)."""
-    if path is None:
-        return {}
-    table = _read_toml(path).get("run", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [run] must be a table")
-    return {str(k): str(v) for k, v in table.items()}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read config: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    return run_table(path) if path is not None else {}
 
 
 def guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pluggy
 
+from attractor_core.config_file import llm_table
 from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
 from attractor_core.model import Context, Graph, Outcome, StageStatus
@@ -65,7 +66,7 @@ async def resume_pipeline(
         services = build_services(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
-            policy=policy, options={**manifest.options, **(options or {})}, on_event=on_event)
+            policy=policy, options=_options(manifest.options, options), on_event=on_event)
         checkpoint = _load(run_dir)
         state = _state_for(checkpoint, graph)
         engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals,
@@ -91,6 +92,17 @@ def _refuse_finished(run_dir: RunDir) -> None:
         raise UsageError(f"run {final.run_id} already finished ({final.status}, "
                          f"exit_path {final.exit_path}); there is nothing to resume. "
                          "Start a new run instead")
+
+
+def _options(recorded: Mapping[str, str], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The run's options again; the ``[llm]`` table is re-read from the recorded config file."""
+    options: dict[str, Any] = {**recorded, **(given or {})}
+    config_file = options.get("config_file")
+    if "llm" not in options and isinstance(config_file, str) and Path(config_file).exists():
+        llm = llm_table(Path(config_file))
+        if llm is not None:
+            options["llm"] = llm
+    return options
 
 
 def _load(run_dir: RunDir) -> Checkpoint | None:
