@@ -15,7 +15,7 @@ def test_resume_rereads_the_llm_table_of_the_recorded_config(tmp_path: Path) -> 
     dot.write_text("""digraph P {
       start [shape=Mdiamond]
       exit [shape=Msquare]
-      wait [shape=parallelogram, tool_command="sleep 1"]
+      wait [shape=parallelogram, tool_command="test -f waited || { touch waited; sleep 30; }"]
       write [prompt="write it"]
       start -> wait -> write -> exit
     }""")
@@ -33,7 +33,7 @@ def test_resume_rereads_the_llm_table_of_the_recorded_config(tmp_path: Path) -> 
     assert proc.wait(timeout=30) == 3
     manifest = json.loads((logs / "manifest.json").read_text())
     assert manifest["options"]["config_file"] == str(config.resolve())
-    result = attractor("resume", "--logs-root", logs, "--quiet", "--stall-timeout", "0")
+    result = attractor("resume", "--logs-root", logs, "--quiet")
     assert result.returncode == 1
     final = json.loads((logs / "final.json").read_text())
     # The provider table routed the codergen stage to the configured backend again.
