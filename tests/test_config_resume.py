@@ -22,7 +22,8 @@ def test_resume_rereads_the_llm_table_of_the_recorded_config(tmp_path: Path) -> 
     config = tmp_path / "attractor.toml"
     config.write_text('[llm]\ndefault_provider = "p"\n[llm.providers.p]\nbackend = "nonexistent"\n')
     logs = tmp_path / "logs"
-    proc = start_attractor("run", dot, "--logs-root", logs, "--config", config, "--quiet")
+    proc = start_attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--config", config,
+                           "--quiet")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         progress = logs / "progress.ndjson"
