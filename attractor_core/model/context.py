@@ -43,8 +43,9 @@ class Context:
         self._changed.update(updates)
 
     def take_changes(self) -> dict[str, Any]:
-        """The keys set since the last call, with deep copies of their values."""
-        changes = {k: copy.deepcopy(self._values[k]) for k in self._changed}
+        """The keys set since the last call, with their current values (not copies:
+        serialise them before the context changes again)."""
+        changes = {k: self._values[k] for k in self._changed}
         self._changed.clear()
         return changes
 

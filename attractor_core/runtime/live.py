@@ -15,7 +15,7 @@ def write_live(path: Path, run_id: str, state: str, **fields: Any) -> None:
     # Rewritten at every attempt boundary: atomic for readers, not fsynced.
     payload = {"run_id": run_id, "pid": os.getpid(), "state": state,
                "updated_at": utc_now_iso(), **fields}
-    write_json_atomic(path, payload, durable=False)
+    write_json_atomic(path, payload, durable=False, compact=True)
 
 
 def read_live(path: Path) -> dict[str, Any] | None:

@@ -66,7 +66,13 @@ def prepare_stage_dir(stage_dir: Path) -> None:
     Afterwards the directory holds only archives, so any file in it was
     written during the new attempt.
     """
-    stage_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(stage_dir)
+        return  # new: nothing to archive
+    except FileNotFoundError:
+        stage_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass
     leftovers = [p for p in stage_dir.iterdir() if not p.name.startswith(ATTEMPT_PREFIX)]
     if not leftovers:
         return
