@@ -74,6 +74,7 @@ class AgentResult:
     calls: tuple[CallRecord, ...]
     last_request: Request | None = None
     last_response: Response | None = None
+    messages: tuple[Message, ...] = ()  # the conversation after the system message
 
 
 @frozen
@@ -99,13 +100,17 @@ class AgentSession:
         self._rounds = 0
         self._last_request: Request | None = None
         self._last_response: Response | None = None
+        self._messages: list[Message] = []
 
     def definitions(self) -> tuple[ToolDefinition, ...]:
         return tuple(ToolDefinition(t.name, t.contract.description, t.contract.parameters)
                      for t in self._tools.values())
 
-    async def run(self, *, provider: str, model: str, system: str, prompt: str) -> AgentResult:
-        messages: list[Message] = [Message.system(system), Message.user(prompt)]
+    async def run(self, *, provider: str, model: str, system: str, prompt: str,
+                  history: Sequence[Message] = ()) -> AgentResult:
+        """``history``: earlier messages of the thread this session continues (full fidelity)."""
+        messages: list[Message] = [Message.system(system), *history, Message.user(prompt)]
+        self._messages = messages
         text = ""
         for round_no in range(1, self._config.max_rounds + 1):
             self._rounds = round_no - 1
@@ -203,7 +208,7 @@ class AgentSession:
 
     def _result(self, text: str, stop: str, reason: str) -> AgentResult:
         return AgentResult(text, stop, reason, self._rounds, self._usage, tuple(self._calls),
-                           self._last_request, self._last_response)
+                           self._last_request, self._last_response, tuple(self._messages[1:]))
 
 
 def repeating(signatures: Sequence[str], window: int) -> bool:

@@ -13,6 +13,10 @@ any failover by the run's ``[llm.failover]`` policy), and in agent mode
 ``agent_calls.json`` (every tool call with its full output, also written
 when an LLM error ends the session). An LLM error ends the stage as a
 ``fail`` carrying the error in ``details["llm_error"]``.
+
+Under ``full`` fidelity a stage continues its conversation thread (see
+``threads``); the instance keeps the run's threads, and ``api_request.json``
+records the decision under ``fidelity`` (mode, thread key, history size).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, resolve_target
 from .stage_prompt import assemble_prompt
+from .threads import ThreadPlan, ThreadStore
 from .tools import CORE_TOOLS, ToolEnv
 from .tools.workspace import Workspace
 
@@ -55,6 +60,7 @@ def _default_client(env: Mapping[str, str], config: LlmConfig) -> Client:
 class ApiBackend:
     def __init__(self, client_factory: ClientFactory = _default_client):
         self._client_factory = client_factory
+        self._threads = ThreadStore()  # one instance serves one run (the handler collects it)
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
@@ -69,7 +75,9 @@ class ApiBackend:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
             return llm_failure(node, exc, node.llm_provider)
-        text = assemble_prompt(node, prompt, context, run)
+        plan = self._threads.plan(node, context, run)
+        text = assemble_prompt(node, prompt, context, run, plan=plan)
+        answer: str | Outcome
         async with client:
             meter = OutputMeter(run)
             caller = LlmCaller(client, policy, Target(target.provider, target.model),
@@ -77,10 +85,14 @@ class ApiBackend:
                                on_output=meter.add)
             try:
                 if limits is None:
-                    return await _oneshot(caller, node, text, run)
-                return await _agent(caller, node, text, run, limits, meter)
+                    answer, messages = await _oneshot(caller, node, text, run, plan)
+                else:
+                    answer, messages = await _agent(caller, node, text, run, limits, meter, plan)
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
+        if messages:
+            self._threads.save(run, node, plan, messages)
+        return answer
 
 
 class OutputMeter:
@@ -95,18 +107,22 @@ class OutputMeter:
         self._run.progress(self.total)
 
 
-async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun) -> str:
-    request = Request(caller.target.model, [Message.user(text)],
+async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun,
+                   plan: ThreadPlan) -> tuple[str, tuple[Message, ...]]:
+    """The answer, and the conversation so far for the thread store."""
+    request = Request(caller.target.model, [*plan.history, Message.user(text)],
                       provider=caller.target.provider, reasoning_effort=_effort(node))
-    write_json_atomic(run.stage_dir / "api_request.json", CONVERTER.unstructure(request))
+    _record_request(run, request, plan)
     response = await caller.complete(request)
     _record_response(run, response)
     write_text_atomic(run.stage_dir / "response.md", response.text)
-    return response.text
+    return response.text, (*request.messages, response.message)
 
 
-async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
-                 limits: AgentLimits, meter: OutputMeter) -> str | Outcome:
+async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits: AgentLimits,
+                 meter: OutputMeter, plan: ThreadPlan
+                 ) -> tuple[str | Outcome, tuple[Message, ...]]:
+    """The stage's result, and its conversation when it completed (for the thread store)."""
     def on_call(record: CallRecord) -> None:
         run.emit(AgentToolCall(node.id, record.round, record.tool, not record.is_error,
                                record.output[:300] if record.is_error else ""))
@@ -121,13 +137,14 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun,
     try:
         result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                    system=AGENT_SYSTEM.format(workdir=env.workspace.root),
-                                   prompt=text)
+                                   prompt=text, history=plan.history)
     except SDKError as exc:
         # Keep the evidence of the rounds that did happen before the error is classified.
-        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"))
+        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"), plan)
         raise
-    _record_agent(run, result)
-    return agent_outcome(node, result)
+    _record_agent(run, result, plan)
+    # Only a finished conversation (ending in the model's answer) can be continued.
+    return agent_outcome(node, result), result.messages if result.stop == "completed" else ()
 
 
 def agent_outcome(node: Node, result: AgentResult) -> str | Outcome:
@@ -140,10 +157,9 @@ def agent_outcome(node: Node, result: AgentResult) -> str | Outcome:
     return Outcome.fail(f"node {node.id}: {result.reason}", FailureClass.BUDGET_EXHAUSTED.value)
 
 
-def _record_agent(run: StageRun, result: AgentResult) -> None:
+def _record_agent(run: StageRun, result: AgentResult, plan: ThreadPlan) -> None:
     if result.last_request is not None:
-        write_json_atomic(run.stage_dir / "api_request.json",
-                          CONVERTER.unstructure(result.last_request))
+        _record_request(run, result.last_request, plan)
     if result.last_response is not None:
         _record_response(run, result.last_response)
     write_json_atomic(run.stage_dir / "agent_calls.json", {
@@ -151,6 +167,11 @@ def _record_agent(run: StageRun, result: AgentResult) -> None:
         "usage": CONVERTER.unstructure(result.usage),
         "calls": [CONVERTER.unstructure(c) for c in result.calls]})
     write_text_atomic(run.stage_dir / "response.md", result.text)
+
+
+def _record_request(run: StageRun, request: Request, plan: ThreadPlan) -> None:
+    write_json_atomic(run.stage_dir / "api_request.json",
+                      {**CONVERTER.unstructure(request), "fidelity": plan.describe()})
 
 
 def _record_response(run: StageRun, response: Response) -> None:

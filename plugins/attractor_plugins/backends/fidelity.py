@@ -33,24 +33,30 @@ def resolve_fidelity(edge_fidelity: str, node_fidelity: str, graph_default: str)
 def incoming_edge(logs_root: Path, dot_path: Path | None, node: Node,
                   branch_key: str = "") -> Edge | None:
     """The edge the run last took into ``node``, or None (first node, unknown graph)."""
+    return last_arrival(logs_root, dot_path, node, branch_key, only_with_fidelity=True)[0]
+
+
+def last_arrival(logs_root: Path, dot_path: Path | None, node: Node, branch_key: str = "", *,
+                 only_with_fidelity: bool = False) -> tuple[Edge | None, str]:
+    """The edge the run last took into ``node`` and the node it came from ("" when unknown)."""
     copy = logs_root / "graph.dot"
     source = copy if copy.exists() else dot_path
     if source is None:
-        return None
+        return None, ""
     try:
         incoming = parse_file(source).incoming(node.id)
     except ParseError:
-        return None
-    if not any(edge.fidelity for edge in incoming):
-        return None  # nothing to find: the event log is not read
+        return None, ""
+    if only_with_fidelity and not any(edge.fidelity for edge in incoming):
+        return None, ""  # nothing to find: the event log is not read
     event = _last_edge_event(logs_root / "progress.ndjson", node.id, branch_key)
     if event is None:
-        return None
+        return None, ""
     for edge in incoming:
         if (edge.source, edge.label, edge.condition) == (
                 event.get("from_node"), event.get("label", ""), event.get("condition", "")):
-            return edge
-    return None
+            return edge, edge.source
+    return None, str(event.get("from_node", ""))
 
 
 def _last_edge_event(progress: Path, node_id: str, branch_key: str) -> dict[str, Any] | None:

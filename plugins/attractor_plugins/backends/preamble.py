@@ -9,8 +9,10 @@
 | summary:high   | + the last 20 outcomes and excerpts of recent responses (~3000)    |
 | full           | everything above, responses whole, no budget                       |
 
-Each backend starts a fresh LLM session per stage, so ``full`` carries the
-whole record in the prompt rather than reusing a conversation thread.
+The CLI backend starts a fresh LLM session per stage, so for it ``full``
+carries the whole record in the prompt; the ``api`` backend continues a
+conversation thread instead (``threads``) and uses this text only for the
+first stage of a thread.
 The record is read from the run's public artifacts: the checkpoint
 (``load_checkpoint``: snapshot plus journal; completed stages and outcomes)
 and each stage's ``response.md``.

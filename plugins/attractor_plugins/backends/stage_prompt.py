@@ -6,12 +6,17 @@ replaces ``prompt.md`` in the stage dir, so the file shows what was sent.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from attractor_core.model import Context, Node
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_text_atomic
 
 from .fidelity import incoming_edge, resolve_fidelity
 from .preamble import read_run_so_far, synthesize
+
+if TYPE_CHECKING:
+    from .threads import ThreadPlan
 
 
 def fidelity_for(node: Node, context: Context, run: StageRun) -> str:
@@ -35,13 +40,33 @@ def status_contract(node: Node, run: StageRun) -> str:
 
 
 def assemble_prompt(node: Node, prompt: str, context: Context, run: StageRun, *,
-                    with_status_contract: bool = False) -> str:
-    mode = fidelity_for(node, context, run)
-    so_far = read_run_so_far(run.logs_root, run.run_id, context.snapshot(), mode)
-    parts = [synthesize(mode, so_far)]
+                    with_status_contract: bool = False, plan: ThreadPlan | None = None) -> str:
+    """``plan`` (api backend) gives the mode; a plan continuing a thread replaces the preamble."""
+    mode = plan.mode if plan is not None else fidelity_for(node, context, run)
+    if plan is not None and plan.history:
+        parts = [_continuation(plan, context, run)]
+    else:
+        so_far = read_run_so_far(run.logs_root, run.run_id, context.snapshot(), mode)
+        parts = [synthesize(mode, so_far) + _thread_note(plan)]
     if with_status_contract:
         parts.append(status_contract(node, run))
     parts += ["## Task", prompt]
     text = "\n\n".join(parts)
     write_text_atomic(run.stage_dir / "prompt.md", text)
     return text
+
+
+def _continuation(plan: ThreadPlan, context: Context, run: StageRun) -> str:
+    # The earlier messages of the thread carry the run so far; only the names are repeated.
+    return "\n".join([f"## Run context (fidelity: full, thread: {plan.thread_key})",
+                      f"Goal: {context.get_string('graph.goal') or '(none)'}", f"Run: {run.run_id}",
+                      f"This continues the conversation above ({len(plan.history)} earlier "
+                      "messages on this thread)."])
+
+
+def _thread_note(plan: ThreadPlan | None) -> str:
+    if plan is None or not plan.thread_key:
+        return ""
+    if plan.degraded:
+        return f"\nFidelity degraded from full: {plan.degraded}."
+    return f"\nThread: {plan.thread_key} (new conversation)"
