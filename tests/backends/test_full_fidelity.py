@@ -157,3 +157,20 @@ async def test_after_a_resume_the_first_stage_of_a_lost_thread_gets_summary_high
     # One hop only: C continues the thread again, from B's conversation.
     assert fidelity(logs, "c") | {"mode": "full", "history_messages": 2} == fidelity(logs, "c")
     assert len(c_input) == 3 and "B done" in json.dumps(c_input)
+
+
+async def test_stages_of_one_subgraph_share_its_derived_class_thread(tmp_path, fake):
+    fake.script(answer("A done"), answer("X done"), answer("B done"), path=RESPONSES)
+    dot = """digraph threads {
+  goal="ship it" default_fidelity="full"
+  start [shape=Mdiamond]; done [shape=Msquare]
+  node [llm_provider=fake, llm_model="m", codergen.mode="oneshot"]
+  subgraph cluster_work { label="Work Loop"; a [prompt="Stage A"]; b [prompt="Stage B"] }
+  x [prompt="Stage X", fidelity="truncate"]
+  start -> a -> x -> b -> done
+}"""
+    record, logs, _ = await run_in_process(tmp_path, fake, dot)
+    assert record.status == "success", record.failure_reason
+    assert fidelity(logs, "b")["thread_key"] == "work-loop"
+    assert len(inputs(fake, 2)) == 3 and "A done" in json.dumps(inputs(fake, 2))
+    assert "X done" not in json.dumps(inputs(fake, 2))
