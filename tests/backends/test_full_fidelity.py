@@ -57,7 +57,8 @@ async def test_two_stages_on_one_thread_share_the_conversation_with_its_tool_cal
     assert [sent.index(mark) for mark in marks] == sorted(sent.index(mark) for mark in marks)
     assert len(inputs(fake, 2)) == 5  # user A, call, call output, assistant A, user B
     assert fidelity(logs, "a") == {"mode": "full", "requested": "full", "thread_key": "T",
-                                   "history_messages": 0, "degraded": ""}
+                                   "history_messages": 0, "degraded": "",
+                                   "compacted_messages": 0}
     assert fidelity(logs, "b")["thread_key"] == "T"
     assert fidelity(logs, "b")["history_messages"] == 4
     prompt = (logs / "b" / "prompt.md").read_text()
@@ -88,7 +89,8 @@ async def test_non_full_fidelity_never_sends_history(tmp_path, fake, mode):
     assert [len(inputs(fake, i)) for i in range(3)] == [1, 1, 1]
     for node in ("a", "b", "c"):
         assert fidelity(logs, node) == {"mode": mode, "requested": mode, "thread_key": "",
-                                        "history_messages": 0, "degraded": ""}
+                                        "history_messages": 0, "degraded": "",
+                                        "compacted_messages": 0}
 
 
 async def test_without_thread_ids_each_full_stage_continues_the_previous_one(tmp_path, fake):
@@ -107,6 +109,21 @@ async def test_a_non_full_stage_between_keeps_the_thread_for_the_next_full_stage
     assert record.status == "success", record.failure_reason
     assert [len(inputs(fake, i)) for i in range(3)] == [1, 1, 3]
     assert "B done" not in json.dumps(inputs(fake, 2))
+
+
+async def test_a_thread_over_its_budget_is_compacted_to_its_newest_turns(tmp_path, fake):
+    fake.script(answer("A " + "x" * 2000), answer("B " + "y" * 300), answer("C done"),
+                path=RESPONSES)
+    dot = pipeline('thread_id="T"', 'thread_id="T"', c='thread_id="T", fidelity.full_max_chars=1500')
+    record, logs, _ = await run_in_process(tmp_path, fake, dot)
+    assert record.status == "success", record.failure_reason
+    sent = inputs(fake, 2)
+    text = json.dumps(sent)
+    assert "Earlier conversation compacted: 2 messages" in text and "Stage A" in text
+    assert "x" * 2000 not in text  # A's long answer is gone...
+    assert "y" * 300 in text and text.index("Stage B") < text.index("Stage C")  # ...B's stays
+    assert fidelity(logs, "c")["compacted_messages"] == 2
+    assert fidelity(logs, "b")["compacted_messages"] == 0
 
 
 def test_thread_key_precedence_is_node_edge_graph_class_previous():

@@ -27,12 +27,15 @@ from attrs import frozen
 from attractor_core.model import Context, Edge, Node
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.events import Warning
-from attractor_plugins.llm.types import Message
+from attractor_plugins.llm.types import ContentPart, Message, Role
 
 from .fidelity import last_arrival
 from .stage_prompt import fidelity_for
 
 DEGRADED_MODE = "summary:high"
+# Thread history above this many characters of text is compacted (about 50k tokens);
+# a node may set its own budget with ``fidelity.full_max_chars``.
+DEFAULT_MAX_CHARS = 200_000
 
 
 @frozen
@@ -44,11 +47,55 @@ class ThreadPlan:
     thread_key: str = ""
     history: tuple[Message, ...] = ()
     degraded: str = ""
+    compacted: int = 0  # messages of the thread replaced by the compaction note
 
     def describe(self) -> dict[str, Any]:
         """The decision, as written into ``api_request.json``."""
         return {"mode": self.mode, "requested": self.requested, "thread_key": self.thread_key,
-                "history_messages": len(self.history), "degraded": self.degraded}
+                "history_messages": len(self.history), "degraded": self.degraded,
+                "compacted_messages": self.compacted}
+
+
+def _size(message: Message) -> int:
+    total = 0
+    for part in message.content:
+        total += len(part.text or "")
+        if part.tool_call is not None:
+            total += len(str(part.tool_call.arguments))
+        if part.tool_result is not None:
+            total += len(str(part.tool_result.content))
+    return total
+
+
+def _is_turn_start(message: Message) -> bool:
+    """A user message that is not a tool result: cutting here never splits a tool call."""
+    return message.role is Role.USER and all(
+        p.tool_result is None for p in message.content)
+
+
+def compact(history: tuple[Message, ...], max_chars: int) -> tuple[tuple[Message, ...], int]:
+    """Keep the newest whole turns that fit in half the budget; a note replaces the rest.
+
+    Returns the new history and how many messages were dropped (0: nothing to do).
+    """
+    if sum(_size(m) for m in history) <= max_chars:
+        return history, 0
+    kept, budget = 0, max_chars // 2
+    cut = len(history)
+    for index in range(len(history) - 1, -1, -1):
+        kept += _size(history[index])
+        if kept > budget:
+            break
+        if _is_turn_start(history[index]):
+            cut = index
+    dropped = history[:cut]
+    topics = [(p.text or "")[:160].replace("\n", " ") for m in dropped if _is_turn_start(m)
+              for p in m.content if p.text][:20]
+    note = Message(Role.USER, (ContentPart.of_text(
+        f"[Earlier conversation compacted: {len(dropped)} messages of this thread were "
+        "removed to stay within the context budget. The earlier requests began:\n- "
+        + "\n- ".join(topics or ["(no text)"]) + "]"),))
+    return (note, *history[cut:]), len(dropped)
 
 
 def thread_key(node: Node, edge: Edge | None, graph_thread: str, previous: str) -> str:
@@ -74,7 +121,9 @@ class ThreadStore:
         key = thread_key(node, edge, context.get_string("graph.thread_id"), previous)
         history = self._threads.get((run.run_id, run.branch_key, key))
         if history is not None:
-            return ThreadPlan(mode, mode, key, history)
+            budget = node.get_int("fidelity.full_max_chars") or DEFAULT_MAX_CHARS
+            history, dropped = compact(history, budget)
+            return ThreadPlan(mode, mode, key, history, compacted=dropped)
         if self._lost_before_resume(run, key):
             reason = (f"thread {key!r} was used before the run resumed; its conversation is not "
                       f"kept across a resume, so this stage gets {DEGRADED_MODE}")
