@@ -135,9 +135,16 @@ def _ownership(path: Path, fields: dict[str, str], run: AttemptRun) -> tuple[str
                         f"node={run.node.id} attempt={run.attempt}, file has {has}")
 
 
+# File systems stamp mtimes from a coarse clock (a few ms on Linux, 2 s on FAT), so a
+# file written just after the attempt started can carry an mtime a little before it.
+MTIME_SLACK_S = 2.0
+
+
 def _older_than(path: Path, started_wall: float) -> bool:
+    """Written before the attempt started (fallbacks are deleted at attempt start, so this
+    catches a file moved or copied into place with an old mtime)."""
     try:
-        return os.stat(path).st_mtime < started_wall
+        return os.stat(path).st_mtime < started_wall - MTIME_SLACK_S
     except OSError:
         return True
 

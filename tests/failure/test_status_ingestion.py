@@ -116,3 +116,20 @@ def test_file_keeps_the_handlers_context_updates(tmp_path: Path) -> None:
     assert status["context_updates"]["k"] == "v"
     assert status["context_updates"]["tool.output"].startswith("hi")  # engine metadata kept
     assert {"run_id", "node_id", "attempt", "duration_ms"} <= status.keys()
+
+
+def test_fallback_with_an_old_mtime_and_no_ownership_is_stale(tmp_path: Path) -> None:
+    """A file moved into place with an old mtime (cp -p, mv) is not this attempt's."""
+    command = """echo '{"outcome":"fail","failure_reason":"old"}' > status.json; touch -d '1 hour ago' status.json"""
+    status, events = _run(tmp_path, command)
+    assert status["outcome"] == "success"
+    assert {c["source"]: c["state"] for c in _decision(events)["candidates"]}["worktree"] == "stale"
+
+
+def test_fallback_written_right_at_the_start_of_the_attempt_is_accepted(tmp_path: Path) -> None:
+    """Coarse file-system clocks may stamp it slightly before the attempt began: still ours."""
+    for attempt in range(5):
+        work = tmp_path / str(attempt)
+        work.mkdir()
+        status, _ = _run(work, """echo '{"status":"fail","failure_reason":"fresh"}' > status.json""")
+        assert status["failure_reason"] == "fresh"
