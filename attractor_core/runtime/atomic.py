@@ -49,14 +49,16 @@ def write_json_atomic(path: Path, payload: Any, *, durable: bool = True,
                       compact: bool = False) -> None:
     """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`.
 
-    ``compact=True`` writes one line instead: for large artifacts rewritten at
-    every stage (checkpoint.json), since ``indent`` forces json's pure-Python
-    encoder, several times slower than its C one (benchmarks/RESULTS.md).
+    ``compact=True`` writes one line instead: for artifacts written at every
+    stage (checkpoint.json, status.json, live.json), since ``indent`` forces
+    json's pure-Python encoder, several times slower than its C one
+    (benchmarks/RESULTS.md). A value JSON cannot encode is written as its text.
     """
     if compact:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
     else:
-        text = json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    text += "\n"
     write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 

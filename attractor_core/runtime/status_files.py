@@ -105,10 +105,5 @@ def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> 
         if value:
             payload[field.name] = list(value) if isinstance(value, tuple) else value
     payload.update(meta)
-    write_json_atomic(path, _json_safe(payload))
-
-
-def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
-    # Context updates may hold values json cannot encode; keep their text.
-    safe: dict[str, Any] = json.loads(json.dumps(payload, default=str))
-    return safe
+    # One compact line: written twice per stage, and the C encoder is several times faster.
+    write_json_atomic(path, payload, compact=True)

@@ -86,6 +86,8 @@ class CodergenHandler:
 
 def _with_response_context(outcome: Outcome, node: Node, run: StageRun) -> Outcome:
     """Add ``last_stage``/``last_response`` under the backend's own context updates."""
+    if "last_response" in outcome.context_updates and "last_stage" in outcome.context_updates:
+        return outcome  # the backend set them already (simulate does)
     response_file = run.stage_dir / "response.md"
     response = ""
     if response_file.exists():
