@@ -29,7 +29,7 @@ from attractor_core.runtime.manifest import Manifest, write_manifest
 from attractor_core.runtime.rundir import RunDir
 
 from .preflight import check_interviewer
-from .run import Engine
+from .run import Engine, record_setup_failure
 from .setup import EventObserver, build_services, new_run_id
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
@@ -88,9 +88,13 @@ async def run_pipeline(
             workdir=str(work), logs_root=str(root), started_at=started,
             overrides=dict(overrides or {}), options=_plain(options or {}),
             policy={**(config or {}), **(policy_overrides or {})}))
-        services = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
-                                  dot_path=source, pm=pm, policy=policy,
-                                  options=options or {}, on_event=on_event)
+        try:
+            services = build_services(graph=graph, run_id=run_id, run_dir=run_dir,
+                                      workdir=work, dot_path=source, pm=pm, policy=policy,
+                                      options=options or {}, on_event=on_event)
+        except Exception as exc:  # a plugin failed while the run was being set up
+            record_setup_failure(run_dir, run_id, started, exc)
+            raise
         state = RunState(context=_initial_context_state(graph))
         engine = Engine(services, state, started_at=started, handle_signals=handle_signals)
         return await engine.execute(find_start(graph).id)

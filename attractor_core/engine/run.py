@@ -18,6 +18,7 @@ from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
 from attractor_core.runtime.live import write_live
+from attractor_core.runtime.rundir import RunDir
 
 from .cancellation import is_cancellation
 from .ending import Ending
@@ -187,3 +188,17 @@ class Engine:
                              ending.failure_class, ending.failed_node_id, record.duration_ms))
         s.bus.close()
         return record
+
+
+def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,
+                         exc: BaseException) -> FinalRecord:
+    """final.json for a run whose setup failed after its logs root existed (a plugin raised
+    before the engine could start): no event stream exists yet, so there is no terminal event."""
+    write_text_atomic(run_dir.engine_crash, "".join(traceback.format_exception(exc)))
+    record = FinalRecord(
+        run_id=run_id, status="fail", exit_path=ExitPath.ENGINE_ERROR, started_at=started_at,
+        finished_at=utc_now_iso(), duration_ms=0, logs_root=str(run_dir.root),
+        failure_reason=(f"run setup failed: {type(exc).__name__}: {exc} (traceback in "
+                        f"{run_dir.engine_crash})"), failure_class="structural")
+    write_final(run_dir.final, record)
+    return record
