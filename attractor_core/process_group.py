@@ -108,10 +108,11 @@ async def run_in_group(
     stderr: BinaryIO,
     kill_grace: float,
     table: GroupTable | None = None,
+    stdin: bytes | None = None,
 ) -> int:
     """Run ``command`` with ``shell -c``; return its exit code (negative: killed by a signal).
 
-    Output goes straight to the given files. stdin is ``/dev/null``.
+    Output goes straight to the given files. stdin is ``stdin`` when given, else ``/dev/null``.
     Cancellation propagates after the whole group has been stopped.
     """
     process: trio.Process | None = None
@@ -122,7 +123,8 @@ async def run_in_group(
     async def spawn(task_status: trio.TaskStatus[trio.Process] = trio.TASK_STATUS_IGNORED) -> None:
         await trio.run_process(
             [shell, "-c", command],
-            cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+            cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=stdout, stderr=stderr,
             start_new_session=True, check=False, deliver_cancel=deliver_cancel,
             task_status=task_status,
         )

@@ -34,6 +34,7 @@ from attractor_plugins.llm.types import (
 )
 
 from .guardrails import CallRejected, RepeatGuard, RoundError
+from .tool_hooks import ToolHookRunner
 from .tools import Tool, ToolEnv, ToolFailure
 from .tools.truncation import truncate_tool_output
 from .tools.workspace import PathEscape
@@ -87,7 +88,9 @@ class AgentHooks:
 
 class AgentSession:
     def __init__(self, complete: Complete, tools: Sequence[Tool], env: ToolEnv,
-                 config: AgentConfig = AgentConfig(), hooks: AgentHooks = AgentHooks()):
+                 config: AgentConfig = AgentConfig(), hooks: AgentHooks = AgentHooks(),
+                 tool_hooks: ToolHookRunner | None = None):
+        self._tool_hooks = tool_hooks
         self._complete = complete
         self._tools = {t.name: t for t in tools}
         self._env = env
@@ -186,6 +189,11 @@ class AgentSession:
                 raise CallRejected(f"unknown tool: {call.name}; available: "
                                    + ", ".join(sorted(self._tools)))
             arguments = tool.contract.arguments(call.arguments)
+            skipped = (await self._tool_hooks.before(call.id, call.name, arguments)
+                       if self._tool_hooks else None)
+            if skipped is not None:
+                raise CallRejected(f"Tool call skipped by tool_hooks.pre ({skipped})",
+                                   malformed=False)
             output, is_error = await tool.execute(arguments, self._env), False
         except CallRejected as exc:
             output, is_error, malformed = exc.message, True, exc.malformed
@@ -193,6 +201,8 @@ class AgentSession:
             output, is_error = f"Tool error ({call.name}): {exc}", True
         except Exception as exc:  # any tool bug becomes a result the model can see, never a crash
             output, is_error = f"Tool error ({call.name}): {type(exc).__name__}: {exc}", True
+        if self._tool_hooks is not None:
+            await self._tool_hooks.after(call.id, call.name, call.arguments, output, is_error)
         record = CallRecord(round_no, call.name, call.arguments, output, is_error)
         self._calls.append(record)
         self._grow(len(output))

@@ -42,6 +42,7 @@ from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen
 from .selection import llm_config, resolve_target
 from .stage_prompt import assemble_prompt
 from .threads import ThreadPlan, ThreadStore
+from .tool_hooks import ToolHookRunner
 from .tools import CORE_TOOLS, ToolEnv
 from .tools.workspace import Workspace
 
@@ -87,7 +88,8 @@ class ApiBackend:
                 if limits is None:
                     answer, messages = await _oneshot(caller, node, text, run, plan)
                 else:
-                    answer, messages = await _agent(caller, node, text, run, limits, meter, plan)
+                    answer, messages = await _agent(caller, node, text, run, limits, meter, plan,
+                                                    _tool_hooks(node, context, run))
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
         if messages:
@@ -119,8 +121,18 @@ async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun,
     return response.text, (*request.messages, response.message)
 
 
+def _tool_hooks(node: Node, context: Context, run: StageRun) -> ToolHookRunner | None:
+    """``tool_hooks.pre``/``.post`` from the node, else the graph (spec §9.7)."""
+    pre = node.get("tool_hooks.pre") or context.get_string("graph.tool_hooks.pre")
+    post = node.get("tool_hooks.post") or context.get_string("graph.tool_hooks.post")
+    if not pre and not post:
+        return None
+    return ToolHookRunner(pre, post, run.workdir, run.environment(), run.stage_dir,
+                          kill_grace_seconds(run))
+
+
 async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits: AgentLimits,
-                 meter: OutputMeter, plan: ThreadPlan
+                 meter: OutputMeter, plan: ThreadPlan, tool_hooks: ToolHookRunner | None = None
                  ) -> tuple[str | Outcome, tuple[Message, ...]]:
     """The stage's result, and its conversation when it completed (for the thread store)."""
     def on_call(record: CallRecord) -> None:
@@ -133,7 +145,7 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits
                   kill_grace=kill_grace_seconds(run))
     config = AgentConfig(max_rounds=limits.max_rounds, reasoning_effort=_effort(node))
     session = AgentSession(caller.complete, CORE_TOOLS, env, config,
-                           AgentHooks(on_call=on_call, on_output=meter.add))
+                           AgentHooks(on_call=on_call, on_output=meter.add), tool_hooks)
     try:
         result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                    system=AGENT_SYSTEM.format(workdir=env.workspace.root),
