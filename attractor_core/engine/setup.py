@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from attractor_core.plugins import collect_in_registration_order
 from attractor_core.policy import RunPolicy
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import EventBus
+from attractor_core.runtime.run_status import tail_events
 from attractor_core.runtime.rundir import RunDir
 
 from .ingestion import status_sources
@@ -29,20 +29,11 @@ def new_run_id() -> str:
 
 
 def last_seq(progress: Path) -> int:
-    """The ``seq`` of the last complete line of progress.ndjson (0 if none)."""
-    try:
-        with progress.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(max(0, size - 65536))
-            tail = fh.read()
-    except FileNotFoundError:
-        return 0
-    # The last element is "" after a final newline, or a torn line: skip it either way.
-    for line in reversed(tail.split(b"\n")[:-1]):
-        try:
-            return int(json.loads(line)["seq"])
-        except (ValueError, KeyError, TypeError):
-            continue
+    """The ``seq`` of the last complete event of progress.ndjson (0 if none)."""
+    for event in reversed(tail_events(progress, limit=20)):
+        seq = event.get("seq")
+        if isinstance(seq, int):
+            return seq
     return 0
 
 
