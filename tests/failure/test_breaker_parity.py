@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from tests.engine.support import attractor
+from tests.engine.support import attractor, events
 
 LOOP = """
   verify [sim.outcome="fail", sim.failure_reason="tests failed in module {module}"]
@@ -17,9 +16,6 @@ LOOP = """
   check -> {after} [condition="outcome=success"]
 """
 
-
-def _events(logs: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (logs / "progress.ndjson").read_text().splitlines()]
 
 
 def test_breaker_stops_a_looping_branch_and_the_join_policy_decides(tmp_path: Path) -> None:
@@ -39,11 +35,11 @@ def test_breaker_stops_a_looping_branch_and_the_join_policy_decides(tmp_path: Pa
     logs = tmp_path / "logs"
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet")
     assert result.returncode == 0, result.stderr
-    events = _events(logs)
-    checks = [e for e in events if e["event"] == "cycle_check"]
+    recorded = events(logs)
+    checks = [e for e in recorded if e["event"] == "cycle_check"]
     assert [c["count"] for c in checks] == [1, 2, 3]
     assert {c["branch_key"] for c in checks} == {"verify"}
-    breaker = [e for e in events if e["event"] == "cycle_breaker"]
+    breaker = [e for e in recorded if e["event"] == "cycle_breaker"]
     assert len(breaker) == 1 and breaker[0]["branch_key"] == "verify"
     results = json.loads((logs / "par" / "parallel_results.json").read_text())["results"]
     by_key = {r["branch_key"]: r for r in results}
@@ -73,6 +69,6 @@ def test_breaker_stops_a_looping_sub_pipeline(tmp_path: Path) -> None:
     assert child["failure_reason"] == "tests failed in module b"
     parent = json.loads((logs / "final.json").read_text())
     assert "tests failed in module b" in parent["failure_reason"]
-    forwarded = [e for e in _events(logs) if e["event"] == "child_run_event"
+    forwarded = [e for e in events(logs) if e["event"] == "child_run_event"
                  and e["child_event"]["event"] == "cycle_breaker"]
     assert len(forwarded) == 1

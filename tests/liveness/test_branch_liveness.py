@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from tests.engine.support import attractor
-
-
-def _events(logs: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (logs / "progress.ndjson").read_text().splitlines()]
+from tests.engine.support import attractor, events
 
 
 def test_silent_branch_is_stalled_alone_while_a_sibling_progresses(tmp_path: Path) -> None:
@@ -36,9 +31,9 @@ def test_silent_branch_is_stalled_alone_while_a_sibling_progresses(tmp_path: Pat
                        "--stall-timeout", "1s", "--heartbeat-interval", "100ms",
                        "--stall-check-interval", "100ms")
     assert result.returncode == 0, (result.stdout, result.stderr)
-    events = _events(logs)
-    assert [e["branch_key"] for e in events if e["event"] == "branch_stalled"] == ["hung"]
-    assert not [e for e in events if e["event"] == "stall_watchdog_timeout"]
+    recorded = events(logs)
+    assert [e["branch_key"] for e in recorded if e["event"] == "branch_stalled"] == ["hung"]
+    assert not [e for e in recorded if e["event"] == "stall_watchdog_timeout"]
     outcome = json.loads((logs / "par" / "parallel_results.json").read_text())
     by_key = {r["branch_key"]: r for r in outcome["results"]}
     assert by_key["busy"]["status"] == "success"
@@ -71,7 +66,7 @@ def test_every_branch_silent_stalls_the_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     final = json.loads((logs / "final.json").read_text())
     assert final["exit_path"] == "watchdog_stall"
-    stall = next(e for e in _events(logs) if e["event"] == "stall_watchdog_timeout")
+    stall = next(e for e in events(logs) if e["event"] == "stall_watchdog_timeout")
     assert sorted(stall["stalled_branches"]) == ["a", "b"]
 
 

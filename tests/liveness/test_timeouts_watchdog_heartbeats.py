@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from attractor_core.engine import run_pipeline
-from tests.engine.support import attractor
+from tests.engine.support import attractor, events
 
 
 def _dot(tmp_path: Path, body: str, graph_attrs: str = "") -> Path:
@@ -27,10 +27,6 @@ def _dot(tmp_path: Path, body: str, graph_attrs: str = "") -> Path:
     """))
     return path
 
-
-def _events(logs: Path) -> list[dict[str, Any]]:
-    lines = (logs / "progress.ndjson").read_text().splitlines()
-    return [json.loads(line) for line in lines]
 
 
 def _final(logs: Path) -> dict[str, Any]:
@@ -50,7 +46,7 @@ async def test_timeout_15m_is_900_seconds(
     assert final.status == "fail"
     assert final.failure_reason == "stage timeout after 15m0s"
     assert final.failure_class == "transient_infra"
-    end = [e for e in _events(logs) if e["event"] == "stage_attempt_end" and e["node_id"] == "slow"]
+    end = [e for e in events(logs) if e["event"] == "stage_attempt_end" and e["node_id"] == "slow"]
     assert end[0]["duration_ms"] == 900_000  # virtual clock: exactly 15 minutes, not 15 seconds
     status = json.loads((logs / "slow" / "status.json").read_text())
     assert status["timeout"] is True and status["details"]["timeout"] is True
@@ -77,7 +73,7 @@ async def test_timeout_is_retried_as_transient(tmp_path: Path,
     logs = tmp_path / "logs"
     final = await run_pipeline(dot, logs_root=logs, workdir=tmp_path, handle_signals=False,
                                policy_overrides={"stall_timeout": "0"})
-    decisions = [e for e in _events(logs) if e["event"] == "retry_decision"]
+    decisions = [e for e in events(logs) if e["event"] == "retry_decision"]
     assert [d["will_retry"] for d in decisions] == [True, True, False]
     assert final.status == "fail"
 
@@ -92,9 +88,9 @@ def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path,
                        "--heartbeat-interval", "50ms", "--quiet")
     assert result.returncode == 0, result.stderr
-    events = _events(logs)
-    ended_at = {e["attempt_id"]: e["seq"] for e in events if e["event"] == "stage_attempt_end"}
-    beats = [e for e in events if e["event"] == "stage_heartbeat"]
+    recorded = events(logs)
+    ended_at = {e["attempt_id"]: e["seq"] for e in recorded if e["event"] == "stage_attempt_end"}
+    beats = [e for e in recorded if e["event"] == "stage_heartbeat"]
     assert {b["node_id"] for b in beats} == {"a", "b"}
     for beat in beats:
         assert beat["seq"] < ended_at[beat["attempt_id"]]
@@ -115,13 +111,13 @@ def test_silent_stage_stalls_the_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     final = _final(logs)
     assert (final["status"], final["exit_path"]) == ("fail", "watchdog_stall")
-    events = _events(logs)
-    names = [e["event"] for e in events]
+    recorded = events(logs)
+    names = [e["event"] for e in recorded]
     stall = names.index("stall_watchdog_timeout")
-    assert events[stall]["stalled_branches"] == ["main"]
+    assert recorded[stall]["stalled_branches"] == ["main"]
     # Cancellation precedence: the fail edge is never followed, nothing starts after.
     assert "stage_attempt_start" not in names[stall:]
-    assert not any(e["event"] == "edge_selected" and e["from_node"] == "hang" for e in events)
+    assert not any(e["event"] == "edge_selected" and e["from_node"] == "hang" for e in recorded)
     assert "cancellation_exit" in names[stall:]
     assert names[-1] == "run_failed"
 
@@ -136,7 +132,7 @@ def test_output_growth_keeps_a_long_stage_alive(tmp_path: Path) -> None:
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path,
                        "--stall-timeout", "700ms", "--heartbeat-interval", "50ms", "--quiet")
     assert result.returncode == 0, (result.stdout, result.stderr)
-    beats = [e for e in _events(logs) if e["event"] == "stage_heartbeat"]
+    beats = [e for e in events(logs) if e["event"] == "stage_heartbeat"]
     assert max(b["output_bytes"] for b in beats) > 0
 
 
