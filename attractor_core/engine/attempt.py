@@ -20,7 +20,6 @@ from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
 from .failure import complete_failure
-from .heartbeat import heartbeat
 from .ingestion import clear_stale_fallbacks, ingest
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
@@ -48,10 +47,8 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(heartbeat, services, lane, run)
+        with services.heartbeats.beating(lane, run, services.policy.effective_heartbeat.seconds):
             outcome = await _execute(services, lane, node, run)
-            nursery.cancel_scope.cancel()  # the heartbeat ends with the attempt
     except BaseException as exc:
         if not is_cancellation(exc):
             raise

@@ -1,21 +1,30 @@
-"""Attempt-scoped heartbeats.
+"""Attempt-scoped heartbeats, from one ticker per run.
 
-The heartbeat task lives in the attempt's own nursery, so it is cancelled
-before ``stage_attempt_end`` is emitted and can never speak for an attempt
-that is over. A heartbeat is progress only when the attempt's output grew.
+An attempt is on the :class:`HeartbeatBoard` exactly while it runs: it
+joins before its handler starts and leaves before ``stage_attempt_end``
+is emitted, so no heartbeat can speak for an attempt that is over. One
+ticker task per engine serves every attempt on its board (the main path
+and all parallel branches); a task and a nursery per attempt cost more
+than the rest of a short stage's bookkeeping (benchmarks/RESULTS.md).
+A heartbeat is progress only when the attempt's output grew.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
+from attrs import define, field
 
 from attractor_core.runtime.events import StageHeartbeat
 
-from .services import Lane, RunServices
-from .stage_run import AttemptRun
+if TYPE_CHECKING:  # the services hold a board: imported for annotations only
+    from .services import Lane, RunServices
+    from .stage_run import AttemptRun
 
 
 def output_bytes(stage_dir: Path) -> int:
@@ -31,18 +40,62 @@ def output_bytes(stage_dir: Path) -> int:
     return total
 
 
-async def heartbeat(services: RunServices, lane: Lane, run: AttemptRun) -> None:
-    interval = services.policy.effective_heartbeat.seconds
-    started = last_output_at = trio.current_time()
-    seen = 0
-    while True:
-        await trio.sleep(interval)
-        size = max(run.output_bytes, output_bytes(run.stage_dir))
+@define
+class _Beating:
+    lane: Lane
+    run: AttemptRun
+    started: float
+    due: float
+    last_output_at: float
+    seen: int = 0
+
+
+@define
+class HeartbeatBoard:
+    """The attempts running now, each with the time its next heartbeat is due."""
+
+    _active: dict[int, _Beating] = field(factory=dict)
+
+    @contextmanager
+    def beating(self, lane: Lane, run: AttemptRun, interval: float) -> Iterator[None]:
         now = trio.current_time()
-        if size > seen:
-            seen, last_output_at = size, now
-            services.liveness.progress(lane.live_key)
-        services.emit(StageHeartbeat(
-            run.node.id, run.attempt, run.attempt_id, lane.state.restart_count,
-            lane.branch_key, int((now - started) * 1000), int((now - last_output_at) * 1000),
-            size))
+        key = id(run)
+        self._active[key] = _Beating(lane, run, now, now + interval, now)
+        try:
+            yield
+        finally:
+            del self._active[key]
+
+    def next_due(self, default: float) -> float:
+        return min((b.due for b in self._active.values()), default=default)
+
+    def due(self, now: float) -> list[_Beating]:
+        return [b for b in self._active.values() if b.due <= now]
+
+
+async def run_heartbeats(services: RunServices, board: HeartbeatBoard) -> None:
+    """Beat for each attempt on ``board`` every heartbeat interval, until cancelled.
+
+    The ticker never sleeps longer than one interval, and an attempt that
+    joins is first due a full interval later, so no attempt is ever late
+    for its first beat and joining needs no wake-up.
+    """
+    interval = services.policy.effective_heartbeat.seconds
+    while True:
+        now = trio.current_time()
+        await trio.sleep_until(min(board.next_due(now + interval), now + interval))
+        now = trio.current_time()
+        for beating in board.due(now):
+            _beat(services, beating, now)
+            beating.due = now + interval
+
+
+def _beat(services: RunServices, beating: _Beating, now: float) -> None:
+    run, lane = beating.run, beating.lane
+    size = max(run.output_bytes, output_bytes(run.stage_dir))
+    if size > beating.seen:
+        beating.seen, beating.last_output_at = size, now
+        services.liveness.progress(lane.live_key)
+    services.emit(StageHeartbeat(
+        run.node.id, run.attempt, run.attempt_id, lane.state.restart_count, lane.branch_key,
+        int((now - beating.started) * 1000), int((now - beating.last_output_at) * 1000), size))

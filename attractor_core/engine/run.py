@@ -22,6 +22,7 @@ from attractor_core.runtime.rundir import RunDir
 
 from .cancellation import is_cancellation
 from .ending import Ending
+from .heartbeat import run_heartbeats
 from .preflight import warn_unknown_types
 from .services import Lane, RunServices
 from .signals import can_watch_signals, watch_signals
@@ -126,6 +127,7 @@ class Engine:
                 if self.handle_signals:
                     nursery.start_soon(watch_signals, self.cancel)
                 self._start_watchdog(nursery)
+                nursery.start_soon(run_heartbeats, self.services, self.services.heartbeats)
                 try:
                     ending = await traverse(self.services, self.main_lane(), start, first_outcome)
                 finally:

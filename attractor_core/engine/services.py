@@ -19,6 +19,7 @@ from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.rundir import RunDir
 
+from .heartbeat import HeartbeatBoard
 from .liveness import LivenessTracker
 from .state import RunState
 
@@ -37,6 +38,7 @@ class RunServices:
     options: Mapping[str, Any]
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
+    heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
     cancel_reason: str = ""
     status_sources: list[Any] = field(factory=list)
     # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).

@@ -98,6 +98,41 @@ def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
                 "since_last_output_ms", "output_bytes"} <= beat.keys()
 
 
+def test_concurrent_attempts_each_get_their_own_heartbeats(tmp_path: Path) -> None:
+    """Parallel branches run attempts at once: each beats on its own, for itself only,
+    and the parallel node's own attempt beats while it waits for them."""
+    dot = _dot(tmp_path, """
+        par [shape=component]
+        join [shape=tripleoctagon]
+        slow [shape=parallelogram, tool_command="sleep 0.5"]
+        quick [shape=parallelogram, tool_command="sleep 0.25"]
+        start -> par
+        par -> slow
+        par -> quick
+        slow -> join
+        quick -> join
+        join -> exit
+    """)
+    logs = tmp_path / "logs"
+    result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path,
+                       "--heartbeat-interval", "50ms", "--quiet")
+    assert result.returncode == 0, result.stderr
+    recorded = events(logs)
+    ended_at = {e["attempt_id"]: e["seq"] for e in recorded if e["event"] == "stage_attempt_end"}
+    beats = [e for e in recorded if e["event"] == "stage_heartbeat"]
+    per_node: dict[str, list[dict[str, Any]]] = {}
+    for beat in beats:
+        assert beat["seq"] < ended_at[beat["attempt_id"]]
+        per_node.setdefault(beat["node_id"], []).append(beat)
+    assert {"par", "slow", "quick"} <= per_node.keys()
+    assert {b["branch_key"] for b in per_node["slow"]} == {"slow"}
+    assert {b["branch_key"] for b in per_node["quick"]} == {"quick"}
+    # slow runs twice as long as quick, so it is beaten for more often
+    assert len(per_node["slow"]) > len(per_node["quick"]) >= 2
+    elapsed = [b["elapsed_ms"] for b in per_node["slow"]]
+    assert elapsed == sorted(elapsed)
+
+
 def test_silent_stage_stalls_the_run(tmp_path: Path) -> None:
     dot = _dot(tmp_path, """
         hang [shape=parallelogram, tool_command="sleep 30"]
