@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +19,40 @@ TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -> None:
     """Atomically replace ``path`` with ``data`` (mode 0644).
 
     ``durable=False`` skips both fsyncs: still atomic for readers, but the
     file may be lost in a power failure. Only for views such as live.json
     that are rewritten constantly and never needed for recovery.
     """
-    directory = path.parent
+    # Plain strings and os calls: this runs several times per stage, and pathlib's
+    # object churn cost more than the system calls themselves on tmpfs.
+    target = os.fspath(path)
+    directory, name = os.path.split(target)
     # A random suffix keeps two writers of one path (threads, processes) apart.
-    tmp = directory / f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    tmp = os.path.join(directory, f"{TEMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data)
+        if written < len(data):
+            _write_rest(fd, memoryview(data)[written:])
+        os.fchmod(fd, FILE_MODE)  # whatever the umask
         if durable:
             os.fsync(fd)
     finally:
         os.close(fd)
-    os.chmod(tmp, FILE_MODE)
-    os.replace(tmp, path)
+    os.replace(tmp, target)
     if durable:
-        fsync_dir(directory)
+        fsync_dir(directory or ".")
 
 
-def write_json_atomic(path: Path, payload: Any, *, durable: bool = True,
+def _write_rest(fd: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_json_atomic(path: Path | str, payload: Any, *, durable: bool = True,
                       compact: bool = False) -> None:
     """Serialise ``payload`` as indented JSON and write it with :func:`write_bytes_atomic`.
 
@@ -62,13 +69,13 @@ def write_json_atomic(path: Path, payload: Any, *, durable: bool = True,
     write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path | str, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path | str) -> None:
     """Make a rename in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
+    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
     finally:
