@@ -14,13 +14,12 @@ from attractor_core.registry import UnknownHandlerError
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
-from attractor_core.runtime.live import write_live
 from attractor_core.runtime.rundir import prepare_stage_dir
 from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
 from .failure import complete_failure
-from .ingestion import clear_stale_fallbacks, ingest
+from .ingestion import SourcePaths, clear_stale_fallbacks, ingest, source_paths
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
 
@@ -29,8 +28,10 @@ STATUS_FILE = "status.json"
 
 async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int,
                       execution: int) -> Outcome:
-    # Even if a handler swallowed a cancellation, no attempt starts after one.
-    await trio.lowlevel.checkpoint_if_cancelled()
+    # Even if a handler swallowed a cancellation, no attempt starts after one. And every
+    # attempt yields once: in a stretch of stages that never wait, signals, the watchdog
+    # and the live view still get their turn.
+    await trio.lowlevel.checkpoint()
     stage_dir = lane.stage_root() / node.id
     prepare_stage_dir(stage_dir)
     attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
@@ -38,17 +39,18 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
                      lane.branch_key)
     services.emit(StageAttemptStart(node.id, node.handler_type, attempt, attempt_id,
                                     lane.branch_key))
-    write_live(services.run_dir.live, services.run_id, "running", current_node=node.id,
-               attempt=attempt, branch_key=lane.branch_key)
+    services.live.show("running", current_node=node.id, attempt=attempt,
+                       branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
-    clear_stale_fallbacks(services.status_sources, run)
+    paths = source_paths(services.status_sources, run)
+    clear_stale_fallbacks(paths)
     _deliver_steering(services, lane, stage_dir)
     services.liveness.progress(lane.live_key)
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
         with services.heartbeats.beating(lane, run, services.policy.effective_heartbeat.seconds):
-            outcome = await _execute(services, lane, node, run)
+            outcome = await _execute(services, lane, node, run, paths)
     except BaseException as exc:
         if not is_cancellation(exc):
             raise
@@ -104,7 +106,8 @@ def _ms_since(t0: float) -> int:
     return int((trio.current_time() - t0) * 1000)
 
 
-async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun) -> Outcome:
+async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun,
+                   paths: SourcePaths) -> Outcome:
     try:
         handler = services.registry.resolve(node)
     except UnknownHandlerError as exc:
@@ -117,7 +120,7 @@ async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRu
         return _crashed(run.stage_dir, exc)
     if scope.cancelled_caught:
         return _timed_out(deadline)
-    return ingest(services, services.status_sources, node, run, returned, run.started_wall)
+    return ingest(services, paths, node, run, returned, run.started_wall)
 
 
 def _timed_out(deadline: Duration | None) -> Outcome:

@@ -9,6 +9,7 @@ attempt fails the attempt deterministically, naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,11 +46,20 @@ def status_sources(services: RunServices) -> list[Any]:
     return sorted(contributed, key=lambda s: s.precedence)
 
 
-def clear_stale_fallbacks(sources: Sequence[Any], run: AttemptRun) -> None:
+SourcePaths = Sequence[tuple[Any, Path]]
+
+
+def source_paths(sources: Sequence[Any], run: AttemptRun) -> SourcePaths:
+    """Each source with the file it names for this attempt (asked once per attempt)."""
+    return [(s, s.path(run.stage_dir, run.workdir, run.run_id)) for s in sources]
+
+
+def clear_stale_fallbacks(paths: SourcePaths) -> None:
     """Before an attempt: a fallback file left by anyone earlier must not decide it."""
-    for source in sources:
+    for source, path in paths:
         if not source.canonical:
-            source.path(run.stage_dir, run.workdir, run.run_id).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 @frozen
@@ -62,9 +72,9 @@ class _Candidate:
     ownership: str = "not_applicable"
 
 
-def ingest(services: RunServices, sources: Sequence[Any], node: Node, run: AttemptRun,
+def ingest(services: RunServices, paths: SourcePaths, node: Node, run: AttemptRun,
            returned: Outcome | None, started_wall: float) -> Outcome:
-    candidates = [_inspect(services, s, node, run, started_wall) for s in sources]
+    candidates = [_inspect(services, s, path, node, run, started_wall) for s, path in paths]
     chosen = next((c for c in candidates if c.state == "valid"), None)
     canonical = next((c for c in candidates if c.source.canonical), None)
     decision, copied = _decide(node, chosen, canonical, candidates, returned)
@@ -104,9 +114,8 @@ def _fallback_name(decision: Outcome, returned: Outcome | None, node: Node) -> s
     return "none"
 
 
-def _inspect(services: RunServices, source: Any, node: Node, run: AttemptRun,
+def _inspect(services: RunServices, source: Any, path: Path, node: Node, run: AttemptRun,
              started_wall: float) -> _Candidate:
-    path = source.path(run.stage_dir, run.workdir, run.run_id)
     try:
         found = read_status_file(path)
     except StatusFileError as exc:

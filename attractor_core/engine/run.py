@@ -128,6 +128,7 @@ class Engine:
                     nursery.start_soon(watch_signals, self.cancel)
                 self._start_watchdog(nursery)
                 nursery.start_soon(run_heartbeats, self.services, self.services.heartbeats)
+                nursery.start_soon(self.services.live.keep_written)
                 try:
                     ending = await traverse(self.services, self.main_lane(), start, first_outcome)
                 finally:

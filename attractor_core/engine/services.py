@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
-from attrs import define, field
+from attrs import Factory, define, field
 
 from attractor_core.model import Graph
 from attractor_core.policy import RunPolicy
@@ -17,6 +17,7 @@ from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.checkpoint import InFlight
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.events import Event
+from attractor_core.runtime.live import LiveView
 from attractor_core.runtime.rundir import RunDir
 
 from .heartbeat import HeartbeatBoard
@@ -39,6 +40,8 @@ class RunServices:
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
+    live: LiveView = field(default=Factory(lambda s: LiveView(s.run_dir.live, s.run_id),
+                                           takes_self=True))
     cancel_reason: str = ""
     status_sources: list[Any] = field(factory=list)
     # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).

@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import frozen
 
+from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
 from attractor_core.runtime.final import read_final
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
@@ -48,12 +49,26 @@ def read_run_status(root: Path) -> RunStatus:
                                              final.failure_class, final.failure_reason,
                                              final.exit_path, final.completed_nodes))
     state = "running" if _owner_alive(run_dir, manifest.run_id) else "interrupted"
-    return RunStatus(manifest.run_id, state, str(run_dir.root),
-                     current_node=str(live.get("current_node", "")),
-                     attempt=int(live.get("attempt", 0) or 0), last_event=last,
+    node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
+    if state == "interrupted":
+        node, attempt = _resume_point(run_dir, node, attempt)
+    return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
+                     attempt=attempt, last_event=last,
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'attractor resume --logs-root {run_dir.root}'"
                                   if state == "interrupted" else ""))
+
+
+def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
+    """Where an interrupted run stopped, from its durable checkpoint: live.json is a view
+    refreshed at most every 50 ms and may lag the last stage a killed run started."""
+    try:
+        cp = load_checkpoint(run_dir.checkpoint)
+    except CheckpointError:
+        return node, attempt
+    if cp.in_flight is not None:
+        return cp.in_flight.node_id, cp.in_flight.attempt
+    return cp.next_node or cp.current_node, 0
 
 
 def explain(status: str, node: str, cls: str, reason: str, exit_path: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,7 @@ def test_signal_cancels_run_and_kills_the_tool(tmp_path: Path, signum: int) -> N
                            "--kill-grace", "200ms", cwd=tmp_path)
     sleeper = int(wait_for_file(tmp_path / "sleeper.pid", proc))
     proc.send_signal(signum)
-    try:
-        _out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+    err = _stderr_at_exit(proc)
     assert proc.returncode == 3, err
     assert "Traceback" not in err
     data = assert_complete_final(root)
@@ -151,6 +148,51 @@ def test_signal_cancels_run_and_kills_the_tool(tmp_path: Path, signum: int) -> N
     assert read_json(root / "long" / "status.json")["outcome"] == "fail"
     assert not (root / "run.lock").exists()
     assert process_gone(sleeper)
+
+
+def _stderr_at_exit(proc: subprocess.Popen[str]) -> str:
+    """Wait (bounded) for the CLI to exit; its stderr."""
+    try:
+        return proc.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def _live(root: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = read_json(root / "live.json")
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def test_signal_is_honoured_in_a_run_of_stages_that_never_wait(tmp_path: Path) -> None:
+    """Simulated stages never block, so the engine itself must yield between stages:
+    otherwise SIGINT, the watchdog and live.json would all wait for the run's end."""
+    count = 20_000
+    chain = " -> ".join(["start", *(f"n{i}" for i in range(count)), "exit"])
+    nodes = "\n".join(f'  n{i} [prompt="step {i}"]' for i in range(count))
+    dot = pipeline(tmp_path, f"{nodes}\n  {chain}")
+    root = tmp_path / "logs"
+    proc = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path, "--quiet",
+                           cwd=tmp_path)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < 3:  # live.json keeps up with the run while it runs
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"live.json never moved on: {seen}"
+        live = _live(root)
+        if live.get("state") == "running":
+            seen.add(live["current_node"])
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    err = _stderr_at_exit(proc)
+    assert proc.returncode == 3, err
+    data = assert_complete_final(root)
+    assert (data["status"], data["exit_path"]) == ("canceled", "canceled")
+    assert len(data["completed_nodes"]) < count + 2
+    assert _live(root)["state"] == "canceled"
 
 
 async def test_loop_restart_limit_ends_the_run(tmp_path: Path) -> None:
