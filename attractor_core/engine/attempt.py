@@ -3,7 +3,6 @@ deadline, ingest the status, complete the failure fields, record it all."""
 
 from __future__ import annotations
 
-import math
 import traceback
 from pathlib import Path
 
@@ -114,12 +113,16 @@ async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRu
         return Outcome.fail(str(exc), "structural")
     deadline = services.policy.stage_deadline(node.timeout)
     try:
-        with trio.move_on_after(deadline.seconds if deadline else math.inf) as scope:
-            returned = await handler.execute(node, lane.state.context, services.graph, run)
+        call = handler.execute(node, lane.state.context, services.graph, run)
+        if deadline is None:  # no cancel scope to set up and tear down at every stage
+            returned = await call
+        else:
+            with trio.move_on_after(deadline.seconds) as scope:
+                returned = await call
+            if scope.cancelled_caught:
+                return _timed_out(deadline)
     except Exception as exc:
         return _crashed(run.stage_dir, exc)
-    if scope.cancelled_caught:
-        return _timed_out(deadline)
     return ingest(services, paths, node, run, returned, run.started_wall)
 
 

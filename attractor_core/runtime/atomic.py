@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from attractor_core.runtime.serialization import compact_json
+
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
 
@@ -62,7 +64,7 @@ def write_json_atomic(path: Path | str, payload: Any, *, durable: bool = True,
     (benchmarks/RESULTS.md). A value JSON cannot encode is written as its text.
     """
     if compact:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = compact_json(payload)
     else:
         text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
     text += "\n"

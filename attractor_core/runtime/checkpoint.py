@@ -17,7 +17,7 @@ from attrs import field, frozen
 
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.serialization import CONVERTER, compact_json
 
 SCHEMA_VERSION = 1
 
@@ -92,8 +92,7 @@ class CheckpointJournal:
     def append(self, delta: dict[str, Any]) -> None:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, (json.dumps(delta, separators=(",", ":"), default=str) + "\n")
-                 .encode("utf-8"))
+        os.write(self._fd, (compact_json(delta) + "\n").encode("utf-8"))
         os.fsync(self._fd)
 
     def reset(self) -> None:

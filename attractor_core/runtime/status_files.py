@@ -76,13 +76,16 @@ def parse_status(raw: Any, path: Path) -> StatusFile:
 def read_status_file(path: Path) -> StatusFile | None:
     """None if the file does not exist; raises StatusFileError if it is bad."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise StatusFileError(f"{path}: unreadable: {exc}") from None
     try:
-        raw = json.loads(text)
+        raw = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise StatusFileError(f"{path}: unreadable: {exc}") from None
     except ValueError as exc:
         raise StatusFileError(f"{path}: malformed JSON: {exc}") from None
     return parse_status(raw, path)

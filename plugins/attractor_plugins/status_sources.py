@@ -30,7 +30,7 @@ class AiRunStatus:
     canonical: bool = False
 
     def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
-        return workdir / ".ai" / "runs" / run_id / "status.json"
+        return workdir / f".ai/runs/{run_id}/status.json"
 
 
 # The canonical source is the kernel's own (it reads it even with no plugin installed).

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from attractor_core.runtime.serialization import compact_json
 
 PROGRESS_FILE = "progress.ndjson"
 
@@ -23,7 +24,7 @@ class ProgressNdjsonSink:
         self._fd = os.open(logs_root / PROGRESS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = compact_json(event) + "\n"
         os.write(self._fd, line.encode("utf-8"))
 
     def close(self) -> None:
