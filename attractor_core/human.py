@@ -4,7 +4,8 @@ They live in the kernel so that a third-party interviewer (a Slack bot, a
 web UI) can build and read them without depending on the built-in
 handlers. An interviewer is any object with ``async ask(question) ->
 Answer`` and ``inform(message, stage) -> None``; the built-in ones are in
-``attractor_handlers.interviewers``.
+``attractor_handlers.interviewers`` and also answer a batch with
+``ask_multiple(questions)`` (spec §6.1).
 """
 
 from __future__ import annotations

@@ -193,3 +193,36 @@ async def test_console_asks_concurrent_gates_one_at_a_time():
     assert [a.selected_option.key for a in answers] == ["Y", "N"]
     os.close(read_fd)
     os.close(write_fd)
+
+
+async def test_ask_multiple_answers_a_batch_in_order_for_every_builtin_interviewer(tmp_path):
+    """Spec §6.1 ask_multiple: one answer per question, in the order asked."""
+    freeform = Question("Why?", type=QuestionType.FREEFORM, stage="gate")
+    yes_no = Question("Sure?", type=QuestionType.YES_NO, stage="gate")
+    batch = [CHOICE, yes_no, freeform]
+
+    auto = await AutoApproveInterviewer().ask_multiple(batch)
+    assert [a.describe() for a in auto] == ["[Y] Yes, deploy", "yes", "auto-approved"]
+
+    queue = await QueueInterviewer(["N", "n"]).ask_multiple(batch)
+    assert [a.value for a in queue[:2]] == ["N", "n"] and queue[2].is_skipped
+
+    asked: list[str] = []
+    callback = CallbackInterviewer(lambda q: asked.append(q.text) or q.text.upper())
+    assert [a.value for a in await callback.ask_multiple(batch)] == ["DEPLOY?", "SURE?", "WHY?"]
+    assert asked == ["Deploy?", "Sure?", "Why?"]
+
+    read_fd, _ = pipe_with(b"2\ny\nbecause\n")
+    console = ConsoleInterviewer(input_fd=read_fd, output=io.StringIO())
+    answers = await console.ask_multiple(batch)
+    assert answers[0].selected_option == Option("N", "[N] No")
+    assert answers[1].value is AnswerValue.YES
+    assert answers[2].text == "because"
+    os.close(read_fd)
+
+    record = tmp_path / "interviews.json"
+    recording = RecordingInterviewer(QueueInterviewer(["Y", "y", "ship it"]), path=record)
+    await recording.ask_multiple(batch)
+    assert [q.text for q, _ in recording.recordings] == ["Deploy?", "Sure?", "Why?"]
+    written = json.loads(record.read_text())
+    assert [r["answer"]["value"] for r in written] == ["Y", "y", "ship it"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from attractor_core.human import Answer, AnswerValue, Question, QuestionType
+from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 
-class AutoApproveInterviewer:
+class AutoApproveInterviewer(AsksInTurn):
     """Answers YES to yes/no questions and picks the first option otherwise.
 
     On a human gate the first option is the first declared outgoing edge,

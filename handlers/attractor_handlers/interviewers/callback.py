@@ -6,11 +6,12 @@ import inspect
 from collections.abc import Awaitable, Callable
 
 from attractor_core.human import Answer, Question
+from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 AnswerFunction = Callable[[Question], "Answer | str | Awaitable[Answer | str]"]
 
 
-class CallbackInterviewer:
+class CallbackInterviewer(AsksInTurn):
     """Wraps ``callback(question)``, sync or async, returning an ``Answer`` or plain text.
 
     A sync callback runs on the event loop, so it must return quickly;

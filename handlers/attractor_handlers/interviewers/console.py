@@ -16,12 +16,13 @@ import trio
 
 from attractor_core.human import Answer, AnswerValue, Question, QuestionType
 from attractor_handlers.choices import find_option
+from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 _YES = frozenset({"y", "yes"})
 _NO = frozenset({"n", "no"})
 
 
-class ConsoleInterviewer:
+class ConsoleInterviewer(AsksInTurn):
     """Prompts a human at the terminal; re-asks on input that names no option.
 
     End of input (stdin closed or ``/dev/null``) is "no answer": the

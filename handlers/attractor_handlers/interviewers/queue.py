@@ -9,11 +9,12 @@ from typing import Any
 
 from attractor_core.human import Answer, AnswerValue, Question
 from attractor_core.runtime.atomic import write_json_atomic
+from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 STATE_FILE = "interviewer_queue.json"
 
 
-class QueueInterviewer:
+class QueueInterviewer(AsksInTurn):
     """Hands out answers in order, one per question; ``SKIPPED`` once they run out.
 
     Each answer is text as a human would type it: an accelerator key, a

@@ -9,11 +9,12 @@ from typing import Any
 from attractor_core.human import Answer, Question
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
+from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 RECORD_FILE = "interviews.json"
 
 
-class RecordingInterviewer:
+class RecordingInterviewer(AsksInTurn):
     """Delegates to ``inner`` and records each (question, answer) pair.
 
     The records are kept in :attr:`recordings` and, after every answer,
