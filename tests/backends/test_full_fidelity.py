@@ -12,6 +12,7 @@ import trio
 from attractor_core.engine import resume_pipeline, run_pipeline
 from attractor_core.model import Edge, Node
 from attractor_plugins.backends.threads import thread_key
+from tests.llm.fake_server import Reply, wire_stream
 
 from .support import events, read_json
 from .test_api_agent import RESPONSES, answer, call, llm_option, run_in_process
@@ -191,3 +192,45 @@ async def test_stages_of_one_subgraph_share_its_derived_class_thread(tmp_path, f
     assert fidelity(logs, "b")["thread_key"] == "work-loop"
     assert len(inputs(fake, 2)) == 3 and "A done" in json.dumps(inputs(fake, 2))
     assert "X done" not in json.dumps(inputs(fake, 2))
+
+
+def _anthropic_rule(request) -> Reply | None:
+    """Anthropic's own check: tool_use/tool_result blocks need tools defined in the request."""
+    blocks = [b for m in request.body.get("messages", []) for b in m.get("content", [])
+              if isinstance(b, dict)]
+    if "tools" not in request.body and {b.get("type") for b in blocks} & {"tool_use",
+                                                                          "tool_result"}:
+        return Reply(400, {"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": "Requests which include `tool_use` or `tool_result` blocks must "
+                       "define tools."}})
+    return None
+
+
+async def test_a_oneshot_stage_continues_an_agent_thread_on_anthropic(tmp_path, fake):
+    """The one-shot stage sends no tools, so the agent stage's tool calls and results reach
+    it as text: Anthropic refuses tool blocks in a request without tools."""
+    fake.check = _anthropic_rule
+    fake.script(
+        Reply(sse=wire_stream("anthropic", calls=[(
+            "toolu_1", "write_file", [json.dumps({"file_path": "a.txt", "content": "A\n"})])])),
+        Reply(sse=wire_stream("anthropic", text=["A is written"])),
+        Reply(sse=wire_stream("anthropic", text=["B done"])), path="/v1/messages")
+    dot = pipeline('thread_id="T", codergen.mode="agent"', 'thread_id="T"')
+    llm = {"providers": {"fake": {"protocol": "anthropic", "api_key_env": "",
+                                  "base_url": fake.url}}, "retry": {"max_retries": 0}}
+    record, logs, work = await run_in_process(tmp_path, fake, dot,
+                                              {"backend": "api", "llm": llm})
+    assert record.status == "success", record.failure_reason
+    assert (work / "a.txt").read_text() == "A\n"
+    agent_second = fake.requests[1].body  # the agent's own rounds keep real tool blocks
+    assert "tools" in agent_second
+    assert "tool_result" in json.dumps(agent_second["messages"])
+    oneshot = fake.requests[2].body
+    assert "tools" not in oneshot
+    sent = json.dumps(oneshot["messages"])
+    assert '"tool_use"' not in sent and '"tool_result"' not in sent
+    marks = ["Stage A", "[tool call toolu_1: write_file", "[result of tool call toolu_1]",
+             "wrote 2 bytes to a.txt", "A is written", "Stage B"]
+    assert [sent.index(mark) for mark in marks] == sorted(sent.index(mark) for mark in marks)
+    assert fidelity(logs, "b")["history_messages"] == 4

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -60,6 +60,8 @@ class FakeProvider:
         self.connections = 0
         self._queues: dict[str | None, deque[Reply]] = {}
         self._fallback: Reply | None = None
+        # A provider's own request validation: a reply here is sent instead of the script's.
+        self.check: Callable[[Recorded], Reply | None] | None = None
 
     def script(self, *replies: Reply, path: str | None = None) -> None:
         self._queues.setdefault(path, deque()).extend(replies)
@@ -89,7 +91,8 @@ class FakeProvider:
                 if request is None:
                     return
                 self.requests.append(request)
-                await _send_reply(conn, stream, self._next(request.path))
+                refused = self.check(request) if self.check is not None else None
+                await _send_reply(conn, stream, refused or self._next(request.path))
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     return
                 conn.start_next_cycle()

@@ -4,12 +4,17 @@ System and developer text goes to ``system``; tool results travel as
 ``tool_result`` blocks inside user messages; consecutive messages with the
 same role are merged (strict alternation); ``max_tokens`` defaults to
 4096; thinking blocks round-trip with their signature. Tool choice
-``none`` is sent by leaving the tools out. ``provider_options.anthropic.
-beta_headers`` becomes the ``anthropic-beta`` header.
+``none`` is sent by leaving the tools out. Anthropic refuses ``tool_use``
+and ``tool_result`` blocks in a request that defines no tools, so a request
+sent without tools (a one-shot stage continuing an agent stage's thread)
+carries its earlier tool calls and results as text blocks instead.
+``provider_options.anthropic.beta_headers`` becomes the ``anthropic-beta``
+header.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -73,14 +78,15 @@ class AnthropicAdapter(HttpAdapter):
 
     def build_body(self, request: Request, stream: bool) -> dict[str, Any]:
         self.check_tool_choice(request)
+        choice = request.tool_choice
+        with_tools = bool(request.tools) and not (choice is not None and choice.mode == "none")
         body: dict[str, Any] = {"model": request.model,
                                 "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-                                "messages": _messages(request.messages)}
+                                "messages": _messages(request.messages, with_tools)}
         system = system_text(request.messages)
         if system:
             body["system"] = system
-        choice = request.tool_choice
-        if request.tools and not (choice is not None and choice.mode == "none"):
+        if with_tools:
             body["tools"] = [{"name": t.name, "description": t.description,
                               "input_schema": dict(t.parameters)} for t in request.tools]
             if choice is not None:
@@ -199,14 +205,15 @@ class _Translator(StreamTranslator):
                          raw=data)
 
 
-def _messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
+def _messages(messages: Iterable[Message], with_tools: bool = True) -> list[dict[str, Any]]:
     """Merge same-role neighbours so user and assistant strictly alternate."""
+    block = _block if with_tools else _block_without_tools
     out: list[dict[str, Any]] = []
     for message in messages:
         if message.role in (Role.SYSTEM, Role.DEVELOPER):
             continue
         role = "assistant" if message.role == Role.ASSISTANT else "user"
-        blocks = [b for p in message.content if (b := _block(p)) is not None]
+        blocks = [b for p in message.content if (b := block(p)) is not None]
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
         else:
@@ -234,6 +241,20 @@ def _block(part: ContentPart) -> dict[str, Any] | None:
     if part.kind == ContentKind.IMAGE and part.image is not None and part.image.url:
         return {"type": "image", "source": {"type": "url", "url": part.image.url}}
     return None
+
+
+def _block_without_tools(part: ContentPart) -> dict[str, Any] | None:
+    """Tool activity as text, for a request that defines no tools."""
+    if part.kind == ContentKind.TOOL_CALL and part.tool_call is not None:
+        call = part.tool_call
+        return {"type": "text", "text": f"[tool call {call.id}: {call.name} "
+                                        f"{json.dumps(call.arguments, default=str)}]"}
+    if part.kind == ContentKind.TOOL_RESULT and part.tool_result is not None:
+        result = part.tool_result
+        failed = " (error)" if result.is_error else ""
+        return {"type": "text", "text": f"[result of tool call {result.tool_call_id}{failed}]\n"
+                                        f"{result_text(result.content)}"}
+    return _block(part)
 
 
 def _part(block: Mapping[str, Any]) -> ContentPart | None:
