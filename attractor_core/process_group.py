@@ -115,34 +115,42 @@ async def run_in_group(
     Output goes straight to the given files. stdin is ``stdin`` when given, else ``/dev/null``.
     Cancellation propagates after the whole group has been stopped.
     """
-    process: trio.Process | None = None
-
     async def deliver_cancel(process: trio.Process) -> None:
         await terminate_group(process.pid, kill_grace, table)
 
-    async def spawn(task_status: trio.TaskStatus[trio.Process] = trio.TASK_STATUS_IGNORED) -> None:
-        await trio.run_process(
+    # The process is recorded the moment it exists. Not through ``nursery.start``: when
+    # the cancellation lands before ``start`` hands the process back, ``start`` raises
+    # without it, and the group's members would never be killed.
+    spawned = _Spawned()
+    try:
+        completed = await trio.run_process(
             [shell, "-c", command],
             cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=stdout, stderr=stderr,
             start_new_session=True, check=False, deliver_cancel=deliver_cancel,
-            task_status=task_status,
+            task_status=spawned,
         )
-
-    try:
-        async with trio.open_nursery() as nursery:
-            process = await nursery.start(spawn)
     except BaseException as exc:
-        if process is None:
+        if spawned.process is None:
             raise _spawn_error(exc) from None
         # run_process stops its killer as soon as the leader exits; members
         # that outlive it still get their grace period, then SIGKILL.
         with trio.CancelScope(shield=True):
-            await terminate_group(process.pid, kill_grace, table)
+            await terminate_group(spawned.process.pid, kill_grace, table)
         raise
-    assert process is not None and process.returncode is not None
-    signal_group(process.pid, signal.SIGKILL)
-    return process.returncode
+    assert spawned.process is not None
+    signal_group(spawned.process.pid, signal.SIGKILL)
+    return completed.returncode
+
+
+class _Spawned:
+    """A ``task_status`` for ``run_process`` that keeps the process it is given."""
+
+    def __init__(self) -> None:
+        self.process: trio.Process | None = None
+
+    def started(self, value: trio.Process | None = None) -> None:
+        self.process = value
 
 
 def _spawn_error(exc: BaseException) -> BaseException:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import time
 
 import pytest
 import trio
+import trio.testing
 
 from attractor_core.model import StageStatus
+from attractor_core.process_group import run_in_group
 from attractor_handlers.tool import OUTPUT_LIMIT
 
 from .helpers import run_node, survivors, wait_for_lines
@@ -142,6 +146,32 @@ async def test_processes_ignoring_sigterm_are_killed_after_the_grace_period(make
             nursery.start_soon(run_node, tool_graph(command), "t", run)
             pids = await wait_for_lines(run.workdir / "pids", 2)
             scope.cancel()
+    assert await survivors(pids) == []
+
+
+async def test_a_cancel_landing_before_the_spawn_is_reported_still_kills_the_group(tmp_path):
+    """The cancellation lands after the shell started but before the task that spawned it
+    ran again (a busy event loop): the group must still get SIGTERM, grace, SIGKILL."""
+    command = "echo $$ > pids; (trap '' TERM; exec sleep 300) & echo $! >> pids; wait"
+    with (tmp_path / "out").open("wb") as out, trio.CancelScope() as scope:
+        async def block_the_loop_then_cancel() -> None:
+            # Once the spawn waits for its worker thread, block the whole event loop while
+            # the shell starts, so the spawning task has not run again when we cancel.
+            await trio.testing.wait_all_tasks_blocked()
+            deadline = time.monotonic() + 10
+            while len((tmp_path / "pids").read_text().split()
+                      if (tmp_path / "pids").exists() else []) < 2:
+                assert time.monotonic() < deadline, "the tool never started"
+                time.sleep(0.01)
+            time.sleep(0.1)  # the member has ignored SIGTERM by now
+            scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(
+                run_in_group, command, cwd=tmp_path, env=dict(os.environ), stdout=out,
+                stderr=out, kill_grace=0.2))
+            nursery.start_soon(block_the_loop_then_cancel)
+    pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
     assert await survivors(pids) == []
 
 
