@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     # object churn cost more than the system calls themselves on tmpfs.
     target = os.fspath(path)
     directory, name = os.path.split(target)
-    # A random suffix keeps two writers of one path (threads, processes) apart.
-    tmp = os.path.join(directory, f"{TEMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}")
+    # A random suffix keeps two writers of one path (threads, processes) apart. ``random``
+    # is reseeded in a forked child and, unlike os.urandom, costs no system call.
+    tmp = os.path.join(directory,
+                       f"{TEMP_PREFIX}{name}.{os.getpid()}.{random.getrandbits(32):08x}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
     try:
         written = os.write(fd, data)
