@@ -15,7 +15,8 @@ machine noise only adds time), and the growth ratio of the per-node cost
 between the largest and the smallest size (1.0 = linear).
 
 Environment: ``ATTRACTOR_BENCH_SIZES`` (default ``1000,10000``),
-``ATTRACTOR_BENCH_REPEATS`` (default 3), ``ATTRACTOR_BENCH_DISK_DIR``
+``ATTRACTOR_BENCH_REPEATS`` (default 7: on a shared machine a median of
+fewer runs still moves with other load), ``ATTRACTOR_BENCH_DISK_DIR``
 (default the system temp dir), ``ATTRACTOR_BENCH_MAX_SECONDS`` (skip the
 remaining repeats of a case once one run took longer; default 120),
 ``ATTRACTOR_BENCH_BUDGET`` (skip a size whose run would take longer, guessed
@@ -100,7 +101,7 @@ def locations() -> list[tuple[str, Path]]:
 
 def main() -> None:
     sizes = [int(s) for s in os.environ.get("ATTRACTOR_BENCH_SIZES", "1000,10000").split(",")]
-    repeats = int(os.environ.get("ATTRACTOR_BENCH_REPEATS", "3"))
+    repeats = int(os.environ.get("ATTRACTOR_BENCH_REPEATS", "7"))
     max_seconds = float(os.environ.get("ATTRACTOR_BENCH_MAX_SECONDS", "120"))
     print(f"{'where':<6} {'nodes':>6} {'runs':>4} {'engine':>9} {'us/node':>8} {'best':>6} "
           f"{'growth':>7}")
