@@ -27,9 +27,11 @@ FINAL_FIELDS = frozenset({
 })
 
 
-def pipeline(tmp_path: Path, body: str, name: str = "pipeline.dot", goal: str = "test") -> Path:
-    """Write ``digraph P { ... }`` with a start and exit node around ``body``."""
-    text = (f'digraph P {{\n  graph [goal="{goal}"]\n  start [shape=Mdiamond]\n'
+def pipeline(tmp_path: Path, body: str, name: str = "pipeline.dot", goal: str = "test",
+             graph_attrs: str = "") -> Path:
+    """Write ``digraph P { ... }`` with a start and exit node around ``body``;
+    ``graph_attrs`` (``', max_restarts=2'``) follow the goal in the graph statement."""
+    text = (f'digraph P {{\n  graph [goal="{goal}"{graph_attrs}]\n  start [shape=Mdiamond]\n'
             f"  exit [shape=Msquare]\n{body}\n}}\n")
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

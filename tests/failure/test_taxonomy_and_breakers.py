@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -15,20 +14,7 @@ from hypothesis import strategies as st
 
 from attractor_core.engine.signatures import failure_signature, normalize_reason
 from attractor_plugins.classifiers import classify_reason
-from tests.engine.support import attractor, start_attractor
-
-
-def _graph(tmp_path: Path, body: str, attrs: str = "") -> Path:
-    dot = tmp_path / "p.dot"
-    dot.write_text(textwrap.dedent(f"""
-        digraph P {{
-          graph [goal="g"{attrs}]
-          start [shape=Mdiamond]
-          exit [shape=Msquare]
-        {textwrap.indent(textwrap.dedent(body), "  ")}
-        }}
-    """))
-    return dot
+from tests.engine.support import attractor, pipeline, start_attractor
 
 
 def _run(tmp_path: Path, dot: Path, name: str = "logs") -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -60,7 +46,7 @@ def test_heuristics_match_at_word_boundaries(reason: str, expected: str | None) 
 
 
 def test_unhinted_reasons_are_classified_through_the_plugin_chain(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         a [sim.outcome="fail", sim.failure_reason="HTTP 503 from api", max_retries=1]
         b [sim.outcome="fail", sim.failure_reason="assertion failed at line 503", max_retries=1]
         start -> a
@@ -76,7 +62,7 @@ def test_unhinted_reasons_are_classified_through_the_plugin_chain(tmp_path: Path
 
 
 def test_explicit_hint_wins_through_the_alias_table(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         a [sim.outcome="fail,success", sim.failure_class="Transient",
            sim.failure_reason="assertion failed", max_retries=1]
         start -> a -> exit
@@ -87,7 +73,7 @@ def test_explicit_hint_wins_through_the_alias_table(tmp_path: Path) -> None:
 
 
 def test_tool_nodes_retry_any_failure_unless_retry_on_transient(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         t1 [shape=parallelogram, tool_command="echo broken >&2; exit 1", max_retries=1]
         t2 [shape=parallelogram, tool_command="echo broken >&2; exit 1", max_retries=1,
             retry_on="transient"]
@@ -102,7 +88,7 @@ def test_tool_nodes_retry_any_failure_unless_retry_on_transient(tmp_path: Path) 
 
 
 def test_retry_status_is_honoured_whatever_its_class(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         a [sim.outcome="retry,retry,success", sim.failure_class="deterministic", max_retries=2]
         start -> a -> exit
     """)
@@ -154,7 +140,7 @@ def test_signature_truncates_by_characters() -> None:
 
 
 def test_deterministic_cycle_breaks_at_the_limit_and_diamonds_count_once(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         implement [sim.outcome="success"]
         verify [sim.outcome="fail", sim.failure_reason="test_foo failed at line 12"]
         check [shape=diamond]
@@ -174,7 +160,7 @@ def test_deterministic_cycle_breaks_at_the_limit_and_diamonds_count_once(tmp_pat
 
 
 def test_transient_and_canceled_failures_are_not_counted(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         flaky [sim.outcome="fail,fail,fail,fail,success", sim.failure_class="transient_infra"]
         gate [shape=diamond]
         start -> flaky -> gate
@@ -187,7 +173,7 @@ def test_transient_and_canceled_failures_are_not_counted(tmp_path: Path) -> None
 
 
 def test_loop_restart_blocked_for_deterministic_failure(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         work [sim.outcome="fail", sim.failure_reason="bad input"]
         start -> work
         work -> exit [condition="outcome=success"]
@@ -202,12 +188,12 @@ def test_loop_restart_blocked_for_deterministic_failure(tmp_path: Path) -> None:
 
 
 def test_loop_restart_circuit_breaker_on_repeated_transient_signature(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         work [sim.outcome="fail", sim.failure_reason="HTTP 503", sim.failure_class="transient_infra"]
         start -> work
         work -> exit [condition="outcome=success"]
         work -> work [loop_restart=true]
-    """, attrs=', loop_restart_signature_limit=2')
+    """, graph_attrs=', loop_restart_signature_limit=2')
     final, events = _run(tmp_path, dot)
     assert final["exit_path"] == "cycle_breaker"
     assert "loop_restart circuit breaker" in final["abort_reason"]
@@ -217,13 +203,13 @@ def test_loop_restart_circuit_breaker_on_repeated_transient_signature(tmp_path: 
 
 
 def test_node_visit_guard_stops_a_spinning_loop(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         spin [sim.outcome="success"]
         gate [shape=diamond]
         start -> spin -> gate
         gate -> spin [condition="outcome=success"]
         gate -> exit [condition="outcome=fail"]
-    """, attrs=", max_node_visits=4")
+    """, graph_attrs=", max_node_visits=4")
     final, events = _run(tmp_path, dot)
     assert final["exit_path"] == "cycle_breaker"
     assert "visited 5 times" in final["abort_reason"]
@@ -231,7 +217,7 @@ def test_node_visit_guard_stops_a_spinning_loop(tmp_path: Path) -> None:
 
 
 def test_breaker_counters_survive_resume(tmp_path: Path) -> None:
-    dot = _graph(tmp_path, """
+    dot = pipeline(tmp_path, """
         verify [sim.outcome="fail", sim.failure_reason="same failure"]
         pause [shape=parallelogram, tool_command="sleep 2"]
         start -> verify

@@ -4,7 +4,6 @@ precedence (issue step 3; remediation-plan tasks 3 and 4)."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +11,7 @@ import trio
 import trio.testing
 
 from attractor_core.engine import run_pipeline
-from tests.engine.support import attractor, events
-
-
-def _dot(tmp_path: Path, body: str, graph_attrs: str = "") -> Path:
-    path = tmp_path / "p.dot"
-    path.write_text(textwrap.dedent(f"""
-        digraph P {{
-          graph [goal="liveness"{graph_attrs}]
-          start [shape=Mdiamond]
-          exit [shape=Msquare]
-          {body}
-        }}
-    """))
-    return path
-
+from tests.engine.support import attractor, events, pipeline
 
 
 def _final(logs: Path) -> dict[str, Any]:
@@ -36,7 +21,7 @@ def _final(logs: Path) -> dict[str, Any]:
 async def test_timeout_15m_is_900_seconds(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         slow [sim.delay="1h", timeout="15m"]
         start -> slow -> exit
     """)
@@ -54,7 +39,7 @@ async def test_timeout_15m_is_900_seconds(
 
 async def test_stage_timeout_cap_wins_when_smaller(tmp_path: Path,
                                                    autojump_clock: trio.testing.MockClock) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         slow [sim.delay="1h", timeout="2h"]
         start -> slow -> exit
     """)
@@ -66,7 +51,7 @@ async def test_stage_timeout_cap_wins_when_smaller(tmp_path: Path,
 
 async def test_timeout_is_retried_as_transient(tmp_path: Path,
                                                autojump_clock: trio.testing.MockClock) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         slow [sim.delay="1h", timeout="1m", max_retries=2]
         start -> slow -> exit
     """)
@@ -79,7 +64,7 @@ async def test_timeout_is_retried_as_transient(tmp_path: Path,
 
 
 def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         a [shape=parallelogram, tool_command="sleep 0.4; echo done"]
         b [shape=parallelogram, tool_command="sleep 0.3"]
         start -> a -> b -> exit
@@ -101,7 +86,7 @@ def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
 def test_concurrent_attempts_each_get_their_own_heartbeats(tmp_path: Path) -> None:
     """Parallel branches run attempts at once: each beats on its own, for itself only,
     and the parallel node's own attempt beats while it waits for them."""
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         par [shape=component]
         join [shape=tripleoctagon]
         slow [shape=parallelogram, tool_command="sleep 0.5"]
@@ -134,7 +119,7 @@ def test_concurrent_attempts_each_get_their_own_heartbeats(tmp_path: Path) -> No
 
 
 def test_silent_stage_stalls_the_run(tmp_path: Path) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         hang [shape=parallelogram, tool_command="sleep 30"]
         after [shape=parallelogram, tool_command="true"]
         start -> hang -> after -> exit
@@ -158,7 +143,7 @@ def test_silent_stage_stalls_the_run(tmp_path: Path) -> None:
 
 
 def test_output_growth_keeps_a_long_stage_alive(tmp_path: Path) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         busy [shape=parallelogram,
               tool_command="for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo tick $i; sleep 0.1; done"]
         start -> busy -> exit
@@ -172,7 +157,7 @@ def test_output_growth_keeps_a_long_stage_alive(tmp_path: Path) -> None:
 
 
 def test_policy_precedence_cli_over_config_over_graph(tmp_path: Path) -> None:
-    dot = _dot(tmp_path, """
+    dot = pipeline(tmp_path, """
         wait [shape=parallelogram, tool_command="sleep 1.2"]
         start -> wait -> exit
     """, graph_attrs=', stall_timeout="400ms", stall_check_interval="50ms"')
@@ -190,7 +175,7 @@ def test_policy_precedence_cli_over_config_over_graph(tmp_path: Path) -> None:
 
 
 def test_bad_policy_value_is_a_usage_error(tmp_path: Path) -> None:
-    dot = _dot(tmp_path, "start -> exit")
+    dot = pipeline(tmp_path, "start -> exit")
     result = attractor("run", dot, "--logs-root", tmp_path / "logs", "--stall-timeout", "soon")
     assert result.returncode == 2
     assert "stall_timeout" in result.stderr and "Traceback" not in result.stderr
