@@ -20,6 +20,23 @@ from attractor_core.runtime.events import Event
 from .services import Lane, RunServices
 
 
+def stage_environment(run_id: str, node_id: str, attempt: int, logs_root: Path,
+                      stage_dir: Path, workdir: Path) -> dict[str, str]:
+    """The process environment plus the stage's ``ATTRACTOR_*`` contract (docs/handlers.md),
+    for anything an attempt starts: tool commands, agent CLIs, hooks."""
+    env = dict(os.environ)
+    env.update({
+        "ATTRACTOR_RUN_ID": run_id,
+        "ATTRACTOR_NODE_ID": node_id,
+        "ATTRACTOR_ATTEMPT": str(attempt),
+        "ATTRACTOR_LOGS_ROOT": str(logs_root),
+        "ATTRACTOR_STAGE_DIR": str(stage_dir),
+        "ATTRACTOR_STATUS_PATH": str(stage_dir / "status.json"),
+        "ATTRACTOR_WORKDIR": str(workdir),
+    })
+    return env
+
+
 @define
 class AttemptRun:
     services: RunServices
@@ -50,17 +67,8 @@ class AttemptRun:
         return self.services.dot_path
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({
-            "ATTRACTOR_RUN_ID": self.run_id,
-            "ATTRACTOR_NODE_ID": self.node.id,
-            "ATTRACTOR_ATTEMPT": str(self.attempt),
-            "ATTRACTOR_LOGS_ROOT": str(self.logs_root),
-            "ATTRACTOR_STAGE_DIR": str(self.stage_dir),
-            "ATTRACTOR_STATUS_PATH": str(self.stage_dir / "status.json"),
-            "ATTRACTOR_WORKDIR": str(self.workdir),
-        })
-        return env
+        return stage_environment(self.run_id, self.node.id, self.attempt, self.logs_root,
+                                 self.stage_dir, self.workdir)
 
     def emit(self, event: Any) -> None:
         if not isinstance(event, Event):

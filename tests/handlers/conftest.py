@@ -7,7 +7,6 @@ entry points, and events are the typed objects the handler emitted.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from attrs import define, field
 
+from attractor_core.engine.stage_run import stage_environment
 from attractor_core.plugins import make_plugin_manager
 
 
@@ -42,17 +42,8 @@ class DirectStageRun:
         return path
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({
-            "ATTRACTOR_RUN_ID": self.run_id,
-            "ATTRACTOR_NODE_ID": self.node_id,
-            "ATTRACTOR_ATTEMPT": str(self.attempt),
-            "ATTRACTOR_LOGS_ROOT": str(self.logs_root),
-            "ATTRACTOR_STAGE_DIR": str(self.stage_dir),
-            "ATTRACTOR_STATUS_PATH": str(self.stage_dir / "status.json"),
-            "ATTRACTOR_WORKDIR": str(self.workdir),
-        })
-        return env
+        return stage_environment(self.run_id, self.node_id, self.attempt, self.logs_root,
+                                 self.stage_dir, self.workdir)
 
     def emit(self, event: Any) -> None:
         self.events.append(event)
