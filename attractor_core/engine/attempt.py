@@ -48,7 +48,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
-        with services.heartbeats.beating(lane, run, services.policy.effective_heartbeat.seconds):
+        with services.heartbeats.beating(lane, run):
             outcome = await _execute(services, lane, node, run, paths)
     except BaseException as exc:
         if not is_cancellation(exc):

@@ -45,32 +45,32 @@ class _Beating:
     lane: Lane
     run: AttemptRun
     started: float
-    due: float
+    beaten_at: float  # the last beat, or the start: the next is due one interval later
     last_output_at: float
     seen: int = 0
 
 
 @define
 class HeartbeatBoard:
-    """The attempts running now, each with the time its next heartbeat is due."""
+    """The attempts running now, each with the time of its last heartbeat."""
 
     _active: dict[int, _Beating] = field(factory=dict)
 
     @contextmanager
-    def beating(self, lane: Lane, run: AttemptRun, interval: float) -> Iterator[None]:
+    def beating(self, lane: Lane, run: AttemptRun) -> Iterator[None]:
         now = trio.current_time()
         key = id(run)
-        self._active[key] = _Beating(lane, run, now, now + interval, now)
+        self._active[key] = _Beating(lane, run, now, now, now)
         try:
             yield
         finally:
             del self._active[key]
 
-    def next_due(self, default: float) -> float:
-        return min((b.due for b in self._active.values()), default=default)
+    def next_due(self, interval: float, default: float) -> float:
+        return min((b.beaten_at + interval for b in self._active.values()), default=default)
 
-    def due(self, now: float) -> list[_Beating]:
-        return [b for b in self._active.values() if b.due <= now]
+    def due(self, interval: float, now: float) -> list[_Beating]:
+        return [b for b in self._active.values() if b.beaten_at + interval <= now]
 
 
 async def run_heartbeats(services: RunServices, board: HeartbeatBoard) -> None:
@@ -83,11 +83,11 @@ async def run_heartbeats(services: RunServices, board: HeartbeatBoard) -> None:
     interval = services.policy.effective_heartbeat.seconds
     while True:
         now = trio.current_time()
-        await trio.sleep_until(min(board.next_due(now + interval), now + interval))
+        await trio.sleep_until(board.next_due(interval, default=now + interval))
         now = trio.current_time()
-        for beating in board.due(now):
+        for beating in board.due(interval, now):
             _beat(services, beating, now)
-            beating.due = now + interval
+            beating.beaten_at = now
 
 
 def _beat(services: RunServices, beating: _Beating, now: float) -> None:
