@@ -130,9 +130,9 @@ async def run_in_group(
             start_new_session=True, check=False, deliver_cancel=deliver_cancel,
             task_status=spawned,
         )
-    except BaseException as exc:
+    except BaseException:
         if spawned.process is None:
-            raise _spawn_error(exc) from None
+            raise  # it never started (e.g. no such shell): nothing to stop
         # run_process stops its killer as soon as the leader exits; members
         # that outlive it still get their grace period, then SIGKILL.
         with trio.CancelScope(shield=True):
@@ -151,13 +151,6 @@ class _Spawned:
 
     def started(self, value: trio.Process | None = None) -> None:
         self.process = value
-
-
-def _spawn_error(exc: BaseException) -> BaseException:
-    """The bare ``OSError`` when the process could not start (the nursery wraps it in a group)."""
-    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        return _spawn_error(exc.exceptions[0])
-    return exc
 
 
 DEFAULT_KILL_GRACE_SECONDS = 2.0
