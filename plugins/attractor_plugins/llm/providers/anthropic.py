@@ -14,7 +14,6 @@ header.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -41,6 +40,7 @@ from ..types import (
 from .common import (
     HttpAdapter,
     StreamTranslator,
+    arguments_json,
     int_or_none,
     merge_options,
     result_text,
@@ -248,7 +248,7 @@ def _block_without_tools(part: ContentPart) -> dict[str, Any] | None:
     if part.kind == ContentKind.TOOL_CALL and part.tool_call is not None:
         call = part.tool_call
         return {"type": "text", "text": f"[tool call {call.id}: {call.name} "
-                                        f"{json.dumps(call.arguments, default=str)}]"}
+                                        f"{arguments_json(call.arguments)}]"}
     if part.kind == ContentKind.TOOL_RESULT and part.tool_result is not None:
         result = part.tool_result
         failed = " (error)" if result.is_error else ""
