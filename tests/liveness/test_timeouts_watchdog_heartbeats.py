@@ -63,19 +63,24 @@ async def test_timeout_is_retried_as_transient(tmp_path: Path,
     assert final.status == "fail"
 
 
-def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
-    dot = pipeline(tmp_path, """
-        a [shape=parallelogram, tool_command="sleep 0.4; echo done"]
-        b [shape=parallelogram, tool_command="sleep 0.3"]
-        start -> a -> b -> exit
-    """)
+def _heartbeats_of_a_run(tmp_path: Path, dot: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Run ``dot`` with a 50 ms heartbeat: its heartbeats, and the seq of each attempt's end."""
     logs = tmp_path / "logs"
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path,
                        "--heartbeat-interval", "50ms", "--quiet")
     assert result.returncode == 0, result.stderr
     recorded = events(logs)
     ended_at = {e["attempt_id"]: e["seq"] for e in recorded if e["event"] == "stage_attempt_end"}
-    beats = [e for e in recorded if e["event"] == "stage_heartbeat"]
+    return [e for e in recorded if e["event"] == "stage_heartbeat"], ended_at
+
+
+def test_heartbeats_never_outlive_their_attempt(tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, """
+        a [shape=parallelogram, tool_command="sleep 0.4; echo done"]
+        b [shape=parallelogram, tool_command="sleep 0.3"]
+        start -> a -> b -> exit
+    """)
+    beats, ended_at = _heartbeats_of_a_run(tmp_path, dot)
     assert {b["node_id"] for b in beats} == {"a", "b"}
     for beat in beats:
         assert beat["seq"] < ended_at[beat["attempt_id"]]
@@ -98,13 +103,7 @@ def test_concurrent_attempts_each_get_their_own_heartbeats(tmp_path: Path) -> No
         quick -> join
         join -> exit
     """)
-    logs = tmp_path / "logs"
-    result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path,
-                       "--heartbeat-interval", "50ms", "--quiet")
-    assert result.returncode == 0, result.stderr
-    recorded = events(logs)
-    ended_at = {e["attempt_id"]: e["seq"] for e in recorded if e["event"] == "stage_attempt_end"}
-    beats = [e for e in recorded if e["event"] == "stage_heartbeat"]
+    beats, ended_at = _heartbeats_of_a_run(tmp_path, dot)
     per_node: dict[str, list[dict[str, Any]]] = {}
     for beat in beats:
         assert beat["seq"] < ended_at[beat["attempt_id"]]
