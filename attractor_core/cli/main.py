@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from attractor_core.cli.output import guard_output
+
+    guard_output()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
