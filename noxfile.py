@@ -19,9 +19,9 @@ def install(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The full test suite (what .ci/run runs)."""
+    """The full test suite (what .ci/run runs), spread over every core."""
     install(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
