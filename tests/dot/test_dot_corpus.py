@@ -1,5 +1,6 @@
 """The real pipelines in the kilroy corpus: all parse, with correct line numbers,
-except the four empty spec files and the one HTML-label ``.gv`` file."""
+except the two files its README names as not pipelines: the spec's smoke test (a DOT
+source wrapped in pseudocode) and the one HTML-label ``.gv`` file."""
 
 from __future__ import annotations
 
@@ -8,12 +9,7 @@ import pytest
 from attractor_core.dot import ParseError, parse_file
 from tests.corpus import CORPUS
 
-EMPTY = {
-    "specs_consensus_task.dot",
-    "specs_semport.dot",
-    "specs_simple_example.dot",
-    "specs_simple_example_integration_smoke_test.dot",
-}
+WRAPPED = "specs_simple_example_integration_smoke_test.dot"
 HTML_LABELS = "demo_substack-spec-v01-ui.gv"
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="kilroy corpus not present")
@@ -23,7 +19,7 @@ def _dot_files() -> list[str]:
     return sorted(p.name for p in CORPUS.glob("*.dot")) if CORPUS.is_dir() else []
 
 
-@pytest.mark.parametrize("name", [n for n in _dot_files() if n not in EMPTY])
+@pytest.mark.parametrize("name", [n for n in _dot_files() if n != WRAPPED])
 def test_corpus_pipeline_parses_with_lines_pointing_at_declarations(name: str) -> None:
     path = CORPUS / name
     graph = parse_file(path)
@@ -37,12 +33,11 @@ def test_corpus_pipeline_parses_with_lines_pointing_at_declarations(name: str) -
         assert key in lines[line - 1], (key, line)
 
 
-@pytest.mark.parametrize("name", sorted(EMPTY))
-def test_empty_corpus_specs_are_rejected_as_empty(name: str) -> None:
+def test_dot_wrapped_in_pseudocode_is_rejected_at_line_one() -> None:
     with pytest.raises(ParseError) as info:
-        parse_file(CORPUS / name)
-    assert info.value.file.endswith(name)
-    assert "empty" in info.value.message
+        parse_file(CORPUS / WRAPPED)
+    assert info.value.file.endswith(WRAPPED)
+    assert (info.value.line, info.value.column) == (1, 1)
 
 
 def test_corpus_gv_with_html_labels_is_rejected_at_its_line() -> None:
@@ -58,5 +53,5 @@ def test_corpus_gv_with_html_labels_is_rejected_at_its_line() -> None:
 
 def test_corpus_holds_the_files_this_suite_expects() -> None:
     names = set(_dot_files())
-    assert names >= EMPTY and len(names) >= 20
+    assert WRAPPED in names and len(names) >= 20
     assert (CORPUS / HTML_LABELS).is_file()

@@ -64,8 +64,8 @@ def test_html_label_file_is_rejected_with_a_line_number() -> None:
 
 
 @needs_corpus
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("specs_*.dot")) if CORPUS.is_dir() else [])
-def test_empty_spec_files_give_a_clear_parse_error(path: Path) -> None:
+def test_dot_wrapped_in_pseudocode_is_rejected_where_it_stops_being_dot() -> None:
+    path = CORPUS / "specs_simple_example_integration_smoke_test.dot"
     result = subprocess.run(
         [sys.executable, "-m", "attractor_core", "validate", str(path)],
         capture_output=True,
@@ -74,7 +74,18 @@ def test_empty_spec_files_give_a_clear_parse_error(path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith(f"{path}:1:") and "empty" in result.stderr
+    assert result.stderr.startswith(f"{path}:1:1:"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name", ["specs_consensus_task.dot", "specs_semport.dot", "specs_simple_example.dot"]
+)
+def test_the_spec_example_pipelines_parse(name: str) -> None:
+    result = validate_cli(CORPUS / name)
+    assert result.returncode in (0, 1), result.stderr
+    assert all(d["rule"] != "parse" for d in json.loads(result.stdout))
 
 
 @needs_corpus
