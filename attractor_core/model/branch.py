@@ -6,6 +6,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.model.outcome import outcome_passes
 from attractor_core.model.values import to_str_tuple
 
 
@@ -34,7 +35,7 @@ class BranchResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("success", "partial_success")
+        return outcome_passes(self.status)
 
     @classmethod
     def canceled(cls, key: str, index: int, start: str, reason: str) -> BranchResult:
