@@ -9,6 +9,8 @@ from attrs import field, frozen
 from attractor_core.model.outcome import outcome_passes
 from attractor_core.model.values import to_str_tuple
 
+CANCELED = "canceled"
+
 
 @frozen
 class BranchResult:
@@ -35,8 +37,9 @@ class BranchResult:
 
     @property
     def succeeded(self) -> bool:
-        return outcome_passes(self.status)
+        # A custom outcome (a routing decision) passes; ``canceled`` is not an outcome.
+        return self.status != CANCELED and outcome_passes(self.status)
 
     @classmethod
     def canceled(cls, key: str, index: int, start: str, reason: str) -> BranchResult:
-        return cls(key, index, start, "canceled", reason, "canceled")
+        return cls(key, index, start, CANCELED, reason, CANCELED)
