@@ -11,7 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .support import attempts, checkpoint, edges_taken, events, final, pipeline, run, visited
+from .support import (
+    attempts,
+    attractor,
+    checkpoint,
+    edges_taken,
+    events,
+    final,
+    pipeline,
+    run,
+    visited,
+)
 
 ROUTER = """
   plan [shape=box]
@@ -163,3 +173,17 @@ async def test_a_branch_ending_in_a_custom_outcome_counts_as_succeeded(tmp_path:
     assert record.status == "success"
     [completed] = events(tmp_path / "logs", "parallel_completed")
     assert completed["status"] == "success"
+
+
+def test_the_cli_ticks_a_routed_custom_outcome_and_explains_an_unmatched_one(
+        tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, '  check [shape=box, sim.outcome="needs_dod"]' + ROUTER)
+    done = attractor("run", dot, "--logs-root", tmp_path / "logs")
+    assert done.returncode == 0, done.stderr
+    assert "✓ check needs_dod (attempt 1" in done.stdout
+    unmatched = pipeline(tmp_path, '  check [shape=box, sim.outcome="maybe"]' + ROUTER,
+                         name="unmatched.dot")
+    failed = attractor("run", unmatched, "--logs-root", tmp_path / "logs2")
+    assert failed.returncode == 1
+    assert "✗ check fail (attempt 1" in failed.stdout
+    assert "outcome 'maybe' matched no edge out of check" in failed.stdout
