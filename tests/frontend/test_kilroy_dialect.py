@@ -12,9 +12,10 @@ import pytest
 
 from attractor_core.engine import run_pipeline
 from attractor_core.model import Context, Graph, Node, Outcome
-from attractor_core.pipeline import prepare_source
+from attractor_core.pipeline import prepare_pipeline, prepare_source
 from attractor_core.plugins import make_plugin_manager
 from attractor_core.protocols import StageRun
+from tests.corpus import CORPUS
 
 from .helpers import pipeline
 
@@ -126,3 +127,15 @@ def test_an_explicit_type_wins_over_node_type() -> None:
                       "  start -> t -> exit")
     prepared = prepare_source(source, "t.dot", make_plugin_manager())
     assert prepared.graph.nodes["t"].handler_type == "tool"
+
+
+ROUTING_FILES = ("specs_consensus_task.dot", "specs_semport.dot", "demo_substack-spec-v01.dot",
+                 "skills_create-dotfile_reference_template.dot")
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="kilroy corpus not present")
+@pytest.mark.parametrize("name", ROUTING_FILES)
+def test_the_corpus_custom_outcome_conditions_are_not_called_constant(name: str) -> None:
+    prepared = prepare_pipeline(CORPUS / name, make_plugin_manager())
+    assert prepared.ok
+    assert [d for d in prepared.diagnostics if d.rule == "condition_outcome_value"] == []
