@@ -124,7 +124,13 @@ class Outcome:
     failure_signature: str = ""
     failed_node_id: str = ""
     details: Mapping[str, Any] = field(factory=dict)
-    custom: str = ""
+    custom: str = field(default="")
+
+    @custom.validator
+    def _custom_is_a_decision(self, _: Any, value: str) -> None:
+        if value and (self.status is not StageStatus.SUCCESS or not is_custom_outcome(value)):
+            raise ValueError(f"custom outcome {value!r} must be a non-status outcome word with "
+                             f"status success, not {self.status.value}; use Outcome.named()")
 
     @property
     def name(self) -> str:
