@@ -205,8 +205,11 @@ def test_every_custom_outcome_branch_is_taken(runs: Mapping[str, Ran]) -> None:
     assert {outcome for _, _, outcome in wanted} >= {
         "needs_dod", "has_dod", "yes", "process", "done", "port", "skip", "needs_toolchain",
         "impl_repair"}
+    routing_files = {file for file, _, _ in wanted}
     taken = set()
     for name, ran in runs.items():
+        if ALL[name].file not in routing_files:
+            continue
         for event in _events(ran.logs):
             if event["event"] != "edge_selected" or not event["condition"]:
                 continue
