@@ -4,7 +4,8 @@ A condition is parsed once into a frozen :class:`Condition` (parsing is
 memoised, because the engine evaluates every outgoing edge at every step)
 and then evaluated against an outcome and the run context.
 
-Keys: ``outcome`` (the status, lowercase: ``success``, ``fail``...),
+Keys: ``outcome`` (the status, lowercase: ``success``, ``fail``..., or a
+custom outcome such as ``needs_dod``),
 ``preferred_label``, ``context.PATH`` (looked up as ``context.PATH``, then
 as ``PATH``) and any other bare key, looked up in the context as is. A
 missing value is the empty string. Operators: ``=`` and ``!=``; a clause
@@ -90,7 +91,7 @@ def evaluate_condition(cond: str | Condition, outcome: Outcome | None, context: 
 def resolve_key(key: str, outcome: Outcome | None, context: Context) -> str:
     """The string value of ``key`` (spec §10.4); missing values are ``""``."""
     if key == "outcome":
-        return outcome.status.value if outcome is not None else ""
+        return outcome.name if outcome is not None else ""
     if key == "preferred_label":
         return outcome.preferred_label if outcome is not None else ""
     value = context.get(key)

@@ -1,4 +1,5 @@
-"""Preparing a pipeline (spec §9.1): parse, apply ``--set`` overrides, transform, validate.
+"""Preparing a pipeline (spec §9.1): parse, apply ``--set`` overrides and attribute
+aliases, transform, validate.
 
 ``prepare_pipeline`` never raises for a problem in the graph: those are
 diagnostics. It raises :class:`ParseError` only when the file cannot be
@@ -15,8 +16,10 @@ import attrs
 import pluggy
 from attrs import frozen
 
+from attractor_core.aliases import apply_aliases
 from attractor_core.dot import parse_dot, parse_file
 from attractor_core.model import Graph
+from attractor_core.registry import HandlerRegistry
 from attractor_core.transforms import TransformError, apply_transforms
 from attractor_core.validation import Diagnostic, Severity, ValidationError, validate
 
@@ -75,8 +78,10 @@ def apply_overrides(graph: Graph, overrides: Mapping[str, str]) -> Graph:
 def _prepare(
     graph: Graph, pm: pluggy.PluginManager, overrides: Mapping[str, str]
 ) -> PreparedPipeline:
-    # Overrides come first so that, e.g., ``--set goal=...`` reaches $goal expansion.
+    # Overrides come first so that, e.g., ``--set goal=...`` reaches $goal expansion;
+    # aliases next, so the transforms and rules see ``prompt`` for ``llm_prompt``.
     graph = apply_overrides(graph, overrides)
+    graph = apply_aliases(graph, HandlerRegistry.from_plugins(pm).types)
     try:
         graph = apply_transforms(graph, pm)
     except TransformError as exc:

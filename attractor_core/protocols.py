@@ -31,6 +31,12 @@ class Handler(Protocol):
     traceback, never a success. Cancellation (``trio.Cancelled``, from a
     stage timeout or a run cancellation) must be allowed to propagate, after
     the handler has stopped everything it started (process groups killed).
+
+    Optional class attribute ``custom_outcomes``: whether the handler's stages
+    can end with a custom outcome (``needs_dod``, from a status file or its
+    own ``Outcome.named``). Validation then accepts ``outcome=needs_dod`` on
+    the node's edges; with ``False`` it warns that such a clause is constant.
+    A handler that does not declare it is assumed to report custom outcomes.
     """
 
     async def execute(

@@ -33,6 +33,16 @@ class HandlerRegistry:
     def __contains__(self, handler_type: object) -> bool:
         return handler_type in self._handlers
 
+    def routes_custom_outcomes(self, node: Node) -> bool:
+        """Can this node end with a custom outcome (``needs_dod``)? Each handler declares
+        it with a ``custom_outcomes`` attribute; a handler that does not say may (a
+        plugin's handler can report any word), and so may a node without a handler."""
+        try:
+            handler = self.resolve(node)
+        except UnknownHandlerError:
+            return True
+        return bool(getattr(handler, "custom_outcomes", True))
+
     def resolve(self, node: Node) -> Handler:
         """Explicit ``type``, then shape mapping; the codergen handler is the default."""
         for candidate in (node.type, node.handler_type, "codergen"):

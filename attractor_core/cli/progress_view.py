@@ -9,6 +9,8 @@ from typing import Any, TextIO
 
 import trio
 
+from attractor_core.model import outcome_passes
+
 
 class ProgressView:
     """An event observer. On a terminal the current stage is redrawn in place
@@ -37,7 +39,7 @@ class ProgressView:
         elif kind == "stage_attempt_end":
             elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
             self._current = ""
-            mark = "✓" if event["status"] in ("success", "partial_success") else "✗"
+            mark = "✓" if outcome_passes(event["status"]) else "✗"
             reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""
             self._line(f"{mark} {event['node_id']} {event['status']} "
                        f"(attempt {event['attempt']}, {elapsed:.1f}s){reason}")

@@ -19,6 +19,7 @@ from attractor_core.runtime.status_files import write_status_file
 from .cancellation import is_cancellation
 from .failure import complete_failure
 from .ingestion import SourcePaths, clear_stale_fallbacks, ingest, source_paths
+from .routing import settle_custom_outcome
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
 
@@ -62,6 +63,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
         _announce(services, lane, run, canceled, t0)
         raise
     lane.phase = "traversal"
+    outcome = settle_custom_outcome(node, outcome, lane.state.context, services.graph)
     return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
 
 
@@ -96,7 +98,7 @@ def _write_status(services: RunServices, run: AttemptRun, outcome: Outcome, star
 def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outcome,
               t0: float) -> None:
     services.emit(StageAttemptEnd(run.node.id, run.attempt, run.attempt_id,
-                                  outcome.status.value, _ms_since(t0), outcome.failure_reason,
+                                  outcome.name, _ms_since(t0), outcome.failure_reason,
                                   outcome.failure_class, lane.branch_key))
     services.liveness.progress(lane.live_key)
 

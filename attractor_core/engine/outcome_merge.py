@@ -12,10 +12,10 @@ def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
     and never erases a field the handler set but the file left empty."""
     if handler is None:
         return from_file
-    changes: dict[str, object] = {"status": from_file.status}
+    changes: dict[str, object] = {"status": from_file.status, "custom": from_file.custom}
     for field in attrs.fields(Outcome):
         value = getattr(from_file, field.name)
-        if field.name not in ("status", "context_updates", "details") and value:
+        if field.name not in ("status", "custom", "context_updates", "details") and value:
             changes[field.name] = value
     changes["context_updates"] = {**handler.context_updates, **from_file.context_updates}
     changes["details"] = {**handler.details, **from_file.details}

@@ -143,7 +143,7 @@ def _where_to_continue(checkpoint: Checkpoint | None, state: RunState,
     record = state.node_outcomes.get(current)
     if state.completed_nodes and state.completed_nodes[-1] == current:
         state.completed_nodes.pop()
-    status = StageStatus(record.status) if record else StageStatus.SUCCESS
-    return current, Outcome(status, failure_reason=record.failure_reason if record else "",
-                            failure_class=record.failure_class if record else "",
-                            failed_node_id=record.failed_node_id if record else "")
+    return current, Outcome.named(record.status if record else StageStatus.SUCCESS.value,
+                                  failure_reason=record.failure_reason if record else "",
+                                  failure_class=record.failure_class if record else "",
+                                  failed_node_id=record.failed_node_id if record else "")

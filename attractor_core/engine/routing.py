@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
+import attrs
 from attrs import frozen
 
 from attractor_core.conditions import evaluate_condition
-from attractor_core.model import Context, Edge, Graph, Node, Outcome, StageStatus
+from attractor_core.model import Context, Edge, FailureClass, Graph, Node, Outcome, StageStatus
 
 _ACCELERATOR = re.compile(r"^\s*(\[[^\]]+\]\s*|[A-Za-z0-9]\)\s+|[A-Za-z0-9]\s+-\s+)")
 
@@ -101,3 +103,37 @@ def route(node: Node, outcome: Outcome, context: Context, graph: Graph) -> Route
     if node.handler_type == "parallel" and isinstance(join, str) and join in graph.nodes:
         return Route(join, "parallel_join", 0)
     return select_edge(node, outcome, context, graph)
+
+
+def stage_context_keys(outcome: Outcome) -> dict[str, Any]:
+    """The context keys a finished stage sets for conditions and later stages (§3.2 step 4)."""
+    return {
+        "outcome": outcome.name,
+        "preferred_label": outcome.preferred_label,
+        "failure_reason": outcome.failure_reason,
+        "failure_class": outcome.failure_class,
+        "failure_signature": outcome.failure_signature,
+        "failed_node_id": outcome.failed_node_id,
+    }
+
+
+UNMATCHED_OUTCOME = "unmatched_outcome"  # details key: a custom outcome no edge took
+
+
+def settle_custom_outcome(node: Node, outcome: Outcome, context: Context,
+                          graph: Graph) -> Outcome:
+    """A custom outcome is a routing decision only if some outgoing condition
+    matches it, judged on the context as it will be once the stage is recorded;
+    otherwise the stage fails (deterministic) naming the outcome and the node."""
+    if not outcome.custom:
+        return outcome
+    probe = Context(context.shallow())
+    probe.apply_updates(outcome.context_updates)
+    probe.apply_updates(stage_context_keys(outcome))
+    if _condition_matches(graph.outgoing(node.id), outcome, probe):
+        return outcome
+    return attrs.evolve(
+        outcome, status=StageStatus.FAIL, custom="",
+        failure_reason=f"outcome '{outcome.custom}' matched no edge out of {node.id}",
+        failure_class=FailureClass.DETERMINISTIC.value,
+        details={**outcome.details, UNMATCHED_OUTCOME: outcome.custom})

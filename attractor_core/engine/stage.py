@@ -14,6 +14,7 @@ from attractor_core.runtime.status_files import write_status_file
 
 from .attempt import run_attempt
 from .retry import RetryPolicy, retry_gate
+from .routing import UNMATCHED_OUTCOME
 from .services import Lane, RunServices
 
 CRASH_RERUN_LIMIT = 3
@@ -57,6 +58,9 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
 def _decide(node: Node, outcome: Outcome, attempt: int, max_attempts: int) -> tuple[bool, str]:
     if outcome.failed_node_id and outcome.failed_node_id != node.id:
         return False, f"failure passed through from {outcome.failed_node_id}; not retried here"
+    unmatched = outcome.details.get(UNMATCHED_OUTCOME)
+    if unmatched:
+        return False, f"outcome '{unmatched}' matched no edge; another attempt cannot add one"
     allowed, why = retry_gate(node, outcome)
     if not allowed:
         return False, why

@@ -14,7 +14,7 @@ from attractor_core.runtime.tracked import TrackedDict
 
 
 def record_of(outcome: Outcome) -> NodeRecord:
-    return NodeRecord(outcome.status.value, outcome.failure_reason, outcome.failure_class,
+    return NodeRecord(outcome.name, outcome.failure_reason, outcome.failure_class,
                       outcome.failure_signature, outcome.failed_node_id)
 
 

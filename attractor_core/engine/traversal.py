@@ -22,7 +22,7 @@ from .cycle_breaker import check_failure, check_visit
 from .ending import Ending
 from .goal_gates import gate_retry_target, unsatisfied_gates
 from .restart import loop_restart
-from .routing import Route, route
+from .routing import Route, route, stage_context_keys
 from .services import Lane, RunServices
 from .stage import run_node
 from .state import record_of
@@ -114,14 +114,7 @@ def finish_stage(context: Context, lane: Lane, node: Node, outcome: Outcome) -> 
     score = outcome.details.get("score", 0.0)
     state.last_score = float(score) if isinstance(score, int | float) else 0.0
     context.apply_updates(outcome.context_updates)
-    context.apply_updates({
-        "outcome": outcome.status.value,
-        "preferred_label": outcome.preferred_label,
-        "failure_reason": outcome.failure_reason,
-        "failure_class": outcome.failure_class,
-        "failure_signature": outcome.failure_signature,
-        "failed_node_id": outcome.failed_node_id,
-    })
+    context.apply_updates(stage_context_keys(outcome))
 
 
 def _gate_jump(services: RunServices, lane: Lane, node: Node) -> Ending | str:

@@ -2,7 +2,14 @@
 
 from attractor_core.model.context import Context
 from attractor_core.model.graph import SHAPE_TO_TYPE, Edge, Graph, Node
-from attractor_core.model.outcome import FailureClass, Outcome, StageStatus
+from attractor_core.model.outcome import (
+    FailureClass,
+    Outcome,
+    OutcomeTokenError,
+    StageStatus,
+    outcome_passes,
+    parse_outcome,
+)
 from attractor_core.model.values import Duration, ValueFormatError
 
 __all__ = [
@@ -14,6 +21,9 @@ __all__ = [
     "Graph",
     "Node",
     "Outcome",
+    "OutcomeTokenError",
     "StageStatus",
     "ValueFormatError",
+    "outcome_passes",
+    "parse_outcome",
 ]

@@ -6,7 +6,10 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.model.outcome import outcome_passes
 from attractor_core.model.values import to_str_tuple
+
+CANCELED = "canceled"
 
 
 @frozen
@@ -34,8 +37,9 @@ class BranchResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("success", "partial_success")
+        # A custom outcome (a routing decision) passes; ``canceled`` is not an outcome.
+        return self.status != CANCELED and outcome_passes(self.status)
 
     @classmethod
     def canceled(cls, key: str, index: int, start: str, reason: str) -> BranchResult:
-        return cls(key, index, start, "canceled", reason, "canceled")
+        return cls(key, index, start, CANCELED, reason, CANCELED)

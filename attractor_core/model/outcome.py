@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,45 @@ class StageStatus(enum.Enum):
     @property
     def is_success(self) -> bool:
         return self in (StageStatus.SUCCESS, StageStatus.PARTIAL_SUCCESS)
+
+
+CANONICAL_OUTCOMES = frozenset(s.value for s in StageStatus)
+OUTCOME_TOKEN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class OutcomeTokenError(ValueError):
+    """Text that is not an outcome token; the message says what a token looks like."""
+
+
+def parse_outcome(text: str) -> tuple[StageStatus, str]:
+    """``(status, custom)`` for an outcome token written by an agent or a script.
+
+    Case is folded. A canonical status keeps its meaning (``custom`` is "");
+    any other token is a custom outcome: a routing decision, so its status
+    is ``SUCCESS`` until routing finds that no edge matches it
+    (docs/spec-deltas.md). Raises :class:`OutcomeTokenError` for text that
+    is not a token (``[a-z][a-z0-9_]*``).
+    """
+    token = text.strip().lower()
+    if not OUTCOME_TOKEN.fullmatch(token):
+        raise OutcomeTokenError(
+            f"{text!r} is not an outcome: use success, partial_success, retry, fail, skipped or "
+            "a custom word your edges route on (a letter, then letters, digits or _)")
+    if token in CANONICAL_OUTCOMES:
+        return StageStatus(token), ""
+    return StageStatus.SUCCESS, token
+
+
+def is_custom_outcome(name: str) -> bool:
+    """A recorded outcome name that is a custom routing decision, not a canonical status."""
+    return name not in CANONICAL_OUTCOMES and OUTCOME_TOKEN.fullmatch(name) is not None
+
+
+def outcome_passes(name: str) -> bool:
+    """Does a recorded outcome satisfy a goal gate or count as a successful branch?
+    ``success``, ``partial_success`` and custom outcomes (routing decisions) do."""
+    return name in (StageStatus.SUCCESS.value, StageStatus.PARTIAL_SUCCESS.value) or (
+        is_custom_outcome(name))
 
 
 class FailureClass(enum.Enum):
@@ -69,6 +109,9 @@ class Outcome:
 
     ``failed_node_id`` names the node that actually failed, so that a
     conditional node passing a failure through is never blamed for it.
+    ``custom`` is a custom outcome token (``needs_dod``); its ``status`` is
+    ``SUCCESS``, and ``name`` is what conditions, the context key
+    ``outcome`` and status files see.
     """
 
     status: StageStatus
@@ -81,6 +124,25 @@ class Outcome:
     failure_signature: str = ""
     failed_node_id: str = ""
     details: Mapping[str, Any] = field(factory=dict)
+    custom: str = field(default="")
+
+    @custom.validator
+    def _custom_is_a_decision(self, _: Any, value: str) -> None:
+        if value and (self.status is not StageStatus.SUCCESS or not is_custom_outcome(value)):
+            raise ValueError(f"custom outcome {value!r} must be a non-status outcome word with "
+                             f"status success, not {self.status.value}; use Outcome.named()")
+
+    @property
+    def name(self) -> str:
+        """The outcome as conditions see it: the custom token, else the status value."""
+        return self.custom or self.status.value
+
+    @classmethod
+    def named(cls, text: str, **kwargs: Any) -> Outcome:
+        """An outcome from a token (``success``, ``FAIL``, ``needs_dod``); raises
+        :class:`OutcomeTokenError` for text that is not one."""
+        status, custom = parse_outcome(text)
+        return cls(status, custom=custom, **kwargs)
 
     @classmethod
     def success(cls, notes: str = "", **kwargs: Any) -> Outcome:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from attractor_core.model import Outcome, StageStatus
+from attractor_core.model import Outcome, OutcomeTokenError, parse_outcome
 from attractor_core.runtime.atomic import write_json_atomic
 
 _STR_FIELDS = {
@@ -51,11 +51,10 @@ def parse_status(raw: Any, path: Path) -> StatusFile:
     if not isinstance(value, str):
         raise StatusFileError(f"{path}: missing or non-string 'outcome'")
     try:
-        status = StageStatus.parse(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in StageStatus)
-        raise StatusFileError(f"{path}: unknown outcome {value!r} (use one of {allowed})") from None
-    fields: dict[str, Any] = {"status": status}
+        status, custom = parse_outcome(value)
+    except OutcomeTokenError as exc:
+        raise StatusFileError(f"{path}: {exc}") from None
+    fields: dict[str, Any] = {"status": status, "custom": custom}
     for key, target in _STR_FIELDS.items():
         if key in raw:
             fields[target] = _expect(raw[key], str, key, path)
@@ -113,9 +112,9 @@ def _expect(value: Any, kind: type, key: str, path: Path) -> Any:
 
 def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> None:
     """Write the engine's record of an attempt: the outcome plus engine-owned metadata."""
-    payload: dict[str, Any] = {"outcome": outcome.status.value}
+    payload: dict[str, Any] = {"outcome": outcome.name}
     for field in attrs.fields(Outcome):
-        if field.name == "status":
+        if field.name in ("status", "custom"):
             continue
         value = getattr(outcome, field.name)
         if value:

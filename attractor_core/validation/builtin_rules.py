@@ -2,15 +2,15 @@
 
 Each rule function of ``rules.py`` is wrapped in a :class:`FunctionRule`
 and contributed through ``attractor_lint_rules`` exactly like a
-third-party rule. ``type_known`` is the exception: it needs the handler
-registry, so ``validate`` adds it with the handler types it resolved.
+third-party rule. ``type_known`` and ``condition_outcome_value`` are the
+exceptions: they need the handler registry, so ``validate`` adds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from attractor_core.model import Graph
+from attractor_core.model import Graph, Node
 from attractor_core.plugins import hookimpl
 from attractor_core.protocols import LintRule
 from attractor_core.validation import parallel_rules, rules
@@ -39,6 +39,18 @@ class TypeKnownRule:
         return rules.type_known(graph, self.handler_types)
 
 
+class ConditionOutcomeValueRule:
+    """``condition_outcome_value``: needs to know which nodes' handlers can report
+    custom outcomes, which only the handler registry can tell."""
+
+    def __init__(self, routes_custom: Callable[[Node], bool]):
+        self.name = "condition_outcome_value"
+        self.routes_custom = routes_custom
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        return rules.condition_outcome_value(graph, self.routes_custom)
+
+
 _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.start_node,
     rules.terminal_node,
@@ -53,7 +65,6 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.goal_gate_has_retry,
     rules.prompt_on_llm_nodes,
     rules.attribute_value,
-    rules.condition_outcome_value,
     rules.dead_end,
     rules.reasoning_effort_valid,
     rules.tool_command_present,

@@ -15,7 +15,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
 from attractor_core.model import Duration, Edge, FailureClass, Graph, Node, StageStatus
-from attractor_core.model.outcome import normalize_failure_class
+from attractor_core.model.outcome import (
+    CANONICAL_OUTCOMES,
+    OUTCOME_TOKEN,
+    OutcomeTokenError,
+    normalize_failure_class,
+    parse_outcome,
+)
 from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
 from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
 from attractor_core.validation.diagnostics import Diagnostic, Severity
@@ -334,9 +340,12 @@ def _check_nonneg_int(text: str) -> None:
 
 
 def _check_status_list(text: str) -> None:
-    """``sim.outcome``: one status or a comma list of them, any case."""
+    """``sim.outcome``: one outcome token or a comma list of them, any case."""
     for entry in (e for e in text.split(",") if e.strip()):
-        _check_status(entry)
+        try:
+            parse_outcome(entry)
+        except OutcomeTokenError as exc:
+            raise ValueFormatError(str(exc)) from None
 
 
 def _check_json_object(text: str) -> None:
@@ -346,15 +355,6 @@ def _check_json_object(text: str) -> None:
         raise ValueFormatError(f"invalid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ValueFormatError('must be a JSON object, e.g. {"key": "value"}')
-
-
-def _check_status(text: str) -> None:
-    try:
-        StageStatus.parse(text)
-    except ValueError:
-        raise ValueFormatError(
-            f"invalid status {text!r}: use one of " + ", ".join(s.value for s in StageStatus)
-        ) from None
 
 
 def _check_failure_class(text: str) -> None:
@@ -458,33 +458,49 @@ def attribute_value(graph: Graph) -> list[Diagnostic]:
     return out
 
 
-def condition_outcome_value(graph: Graph) -> list[Diagnostic]:
-    statuses = {s.value for s in StageStatus}
+def condition_outcome_value(
+    graph: Graph, routes_custom: Callable[[Node], bool]
+) -> list[Diagnostic]:
+    """``outcome=X`` where X can never be the outcome: not a lowercase token, or a custom
+    word out of a node whose handler (``routes_custom`` asks the registry) never
+    produces custom outcomes."""
     out: list[Diagnostic] = []
     for edge in graph.edges:
         try:
             clauses = parse_condition(edge.condition).clauses
         except ConditionSyntaxError:
             continue  # condition_syntax reports it
+        source = graph.nodes.get(edge.source)
         for clause in clauses:
-            if clause.key == "outcome" and clause.op != "truthy" and clause.literal not in statuses:
-                hint = (
-                    f"write outcome={clause.literal.lower()} (statuses are lowercase)"
-                    if clause.literal.lower() in statuses
-                    else f"use one of {', '.join(sorted(statuses))}, or route on "
-                    "preferred_label / context.KEY"
-                )
-                out.append(
-                    _edge_diag(
-                        "condition_outcome_value",
-                        WARNING,
-                        edge,
-                        f"edge {edge.source} -> {edge.target}: outcome is never "
-                        f"{clause.literal!r}, so this clause is constant",
-                        hint,
-                    )
-                )
+            if clause.key != "outcome" or clause.op == "truthy":
+                continue
+            problem = _never_outcome(clause.literal, source, routes_custom)
+            if problem:
+                out.append(_edge_diag(
+                    "condition_outcome_value", WARNING, edge,
+                    f"edge {edge.source} -> {edge.target}: outcome is never "
+                    f"{clause.literal!r} ({problem[0]}), so this clause is constant",
+                    problem[1]))
     return out
+
+
+def _never_outcome(
+    literal: str, source: Node | None, routes_custom: Callable[[Node], bool]
+) -> tuple[str, str] | None:
+    """(why, fix) when ``outcome`` can never equal ``literal``; None when it can."""
+    statuses = ", ".join(s.value for s in StageStatus)
+    if literal in CANONICAL_OUTCOMES:
+        return None
+    if not OUTCOME_TOKEN.fullmatch(literal):
+        if literal.lower() in CANONICAL_OUTCOMES or OUTCOME_TOKEN.fullmatch(literal.lower()):
+            return "outcomes are lowercase", f"write outcome={literal.lower()}"
+        return "not an outcome word", f"use one of {statuses}, or a custom word [a-z][a-z0-9_]*"
+    if source is None or routes_custom(source):
+        return None
+    return (
+        f"node {source.id}'s handler ({source.handler_type}) never reports custom outcomes",
+        f"use one of {statuses}, or route on preferred_label / context.KEY",
+    )
 
 
 def dead_end(graph: Graph) -> list[Diagnostic]:

@@ -1,7 +1,8 @@
 """``validate`` and ``validate_or_raise`` (spec §7.3).
 
 Rules come from the ``attractor_lint_rules`` hook (the built-ins are an
-internal plugin), plus ``type_known`` with the handler registry's types.
+internal plugin), plus ``type_known`` and ``condition_outcome_value``,
+which ask the handler registry.
 A rule that raises, or returns something that is not a diagnostic,
 becomes an error diagnostic naming the rule: one broken plugin never
 hides the other findings. Every diagnostic gets the graph's file.
@@ -14,11 +15,15 @@ from collections.abc import Collection, Iterable, Sequence
 import attrs
 import pluggy
 
-from attractor_core.model import SHAPE_TO_TYPE, Graph
+from attractor_core.model import SHAPE_TO_TYPE, Graph, Node
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.protocols import LintRule
 from attractor_core.registry import HandlerRegistry
-from attractor_core.validation.builtin_rules import BUILTIN_RULES, TypeKnownRule
+from attractor_core.validation.builtin_rules import (
+    BUILTIN_RULES,
+    ConditionOutcomeValueRule,
+    TypeKnownRule,
+)
 from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
 
 # The spec's handler types (§2.8), assumed when no plugin manager is given.
@@ -31,10 +36,14 @@ def validate(
     handler_types: Collection[str] | None = None,
 ) -> list[Diagnostic]:
     """Run every rule on ``graph``; never raises because of a rule."""
+    registry = HandlerRegistry.from_plugins(pm) if pm is not None else None
     if handler_types is None:
-        handler_types = HandlerRegistry.from_plugins(pm).types if pm is not None else STANDARD_TYPES
+        handler_types = registry.types if registry is not None else STANDARD_TYPES
+    # Without a registry nothing says which handlers report custom outcomes: assume any may.
+    routes_custom = registry.routes_custom_outcomes if registry is not None else _any_node
     found: list[Diagnostic] = []
-    every_rule: list[LintRule] = [*_plugin_rules(pm), TypeKnownRule(handler_types)]
+    every_rule: list[LintRule] = [*_plugin_rules(pm), TypeKnownRule(handler_types),
+                                  ConditionOutcomeValueRule(routes_custom)]
     for rule in every_rule:
         found.extend(_run_rule(rule, graph))
     return [_locate(d, graph) for d in found]
@@ -50,6 +59,10 @@ def validate_or_raise(
     if any(d.is_error for d in diagnostics):
         raise ValidationError(diagnostics)
     return diagnostics
+
+
+def _any_node(node: Node) -> bool:
+    return True
 
 
 def _plugin_rules(pm: pluggy.PluginManager | None) -> list[LintRule]:

@@ -55,6 +55,9 @@ def backend_name(node: Node, run: StageRun) -> str:
 
 
 class CodergenHandler:
+    # The agent may report a custom outcome (needs_dod) for edges to route on.
+    custom_outcomes = True
+
     def __init__(self) -> None:
         # The plugin set is fixed for a run (and a handler instance lives for one run),
         # so the backends are collected once, not at every stage.

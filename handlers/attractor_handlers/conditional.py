@@ -10,19 +10,30 @@ and a diamond is never recorded as the cause of a failure.
 
 from __future__ import annotations
 
-from attractor_core.model import Context, Graph, Node, Outcome, StageStatus
+from attractor_core.model import (
+    Context,
+    Graph,
+    Node,
+    Outcome,
+    OutcomeTokenError,
+    StageStatus,
+    parse_outcome,
+)
 from attractor_core.protocols import StageRun
 
 
 class ConditionalHandler:
+    # It passes the previous outcome on (a custom one too) but reports none of its own.
+    custom_outcomes = False
     # A pass-through has nothing to retry: re-running it returns the same outcome.
     single_attempt = True
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
-        status = _previous_status(context)
+        status, custom = _previous_outcome(context)
         failed = status in (StageStatus.FAIL, StageStatus.RETRY)
         return Outcome(
             status,
+            custom=custom,
             preferred_label=context.get_string("preferred_label"),
             notes=f"conditional pass-through at {node.id}",
             failure_reason=context.get_string("failure_reason") if failed else "",
@@ -32,12 +43,13 @@ class ConditionalHandler:
         )
 
 
-def _previous_status(context: Context) -> StageStatus:
-    """The previous stage's status; missing or unreadable counts as success (nothing failed)."""
+def _previous_outcome(context: Context) -> tuple[StageStatus, str]:
+    """The previous stage's outcome (a custom one included); missing or unreadable
+    counts as success (nothing failed)."""
     value = context.get("outcome")
     if isinstance(value, StageStatus):
-        return value
+        return value, ""
     try:
-        return StageStatus.parse(str(value or "success"))
-    except ValueError:
-        return StageStatus.SUCCESS
+        return parse_outcome(str(value or "success"))
+    except OutcomeTokenError:
+        return StageStatus.SUCCESS, ""

@@ -52,6 +52,9 @@ class RankerError(Exception):
 
 
 class FanInHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     def __init__(self) -> None:
         # The plugin set is fixed for a run (one handler instance per run).
         self._backends: dict[str, CodergenBackend] | None = None
@@ -129,7 +132,9 @@ def _fields(row: Any) -> dict[str, Any]:
 
 
 def rank_key(result: BranchResult) -> tuple[int, float, str, int]:
-    return (_RANK.get(result.status, 3), -result.score, result.branch_key, result.index)
+    # A custom outcome (a routing decision the branch took) ranks as a success.
+    rank = _RANK.get(result.status, 0 if result.succeeded else 3)
+    return (rank, -result.score, result.branch_key, result.index)
 
 
 def select_winner(results: Sequence[BranchResult]) -> BranchResult | None:

@@ -41,6 +41,9 @@ class GateConfigError(ValueError):
 
 
 class WaitForHumanHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     # The node timeout bounds the question (then the default choice applies);
     # an engine that honours this flag does not also cancel the attempt.
     owns_timeout = True

@@ -120,7 +120,7 @@ def _fraction(node: Node) -> float:
 
 
 def succeeded(result: BranchResult) -> bool:
-    return result.status in (StageStatus.SUCCESS.value, StageStatus.PARTIAL_SUCCESS.value)
+    return result.succeeded
 
 
 def canceled(result: BranchResult) -> bool:

@@ -141,6 +141,9 @@ def telemetry_updates(telemetry: Mapping[str, Any], child_run_id: str) -> dict[s
 
 
 class ManagerLoopHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         try:
             settings = ManagerSettings.from_node(node, graph)

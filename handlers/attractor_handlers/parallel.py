@@ -79,6 +79,9 @@ def plan_branches(graph: Graph, node_id: str) -> list[BranchPlan]:
 
 
 class ParallelHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         try:
             settings = ParallelSettings.from_node(node)

@@ -10,10 +10,16 @@ from attractor_core.protocols import StageRun
 
 
 class StartHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         return Outcome.success(notes=f"start: {node.id}")
 
 
 class ExitHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         return Outcome.success(notes=f"exit: {node.id}")

@@ -25,6 +25,9 @@ from attractor_core.validation.diagnostics import ValidationError
 
 
 class SubgraphHandler:
+    # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
+    custom_outcomes = False
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         dotfile = node.get("subgraph.dotfile").strip()
         if not dotfile:

@@ -49,6 +49,9 @@ class ToolInvocation:
 
 
 class ToolHandler:
+    # A command may write a status file with a custom outcome for edges to route on.
+    custom_outcomes = True
+
     def __init__(self) -> None:
         # Shared by this run's tool stages: one /proc scan serves every cancelled group.
         self.groups = GroupTable()

@@ -177,3 +177,24 @@ async def test_node_without_a_cli_provider_fails_with_a_clear_reason(tmp_path):
                                         env=AGENT_ENV)
     assert done.returncode == 1
     assert "set cli.agent" in final(logs)["failure_reason"]
+
+
+async def test_the_status_contract_offers_the_custom_outcomes_the_edges_route_on(tmp_path):
+    dot = """digraph cli {
+  start [shape=Mdiamond]; done [shape=Msquare]
+  read [prompt="Read the spec", llm_provider=openai]
+  work [prompt="Check the DoD", llm_provider=openai]
+  plan [prompt="Plan", llm_provider=openai]
+  start -> read -> work
+  work -> plan [condition="outcome=needs_dod"]
+  work -> plan [condition="outcome=has_dod && context.x=1"]
+  work -> done [condition="outcome=success"]
+  plan -> done
+}"""
+    done, logs, _work = await attractor_run(tmp_path, dot, "--backend", "cli",
+                                           env={**AGENT_ENV, "FAKE_CLI_SCENARIO": "ok"})
+    assert done.returncode == 0, done.stderr.decode()
+    contract = (logs / "work" / "prompt.md").read_text()
+    assert ('"outcome" may also be the decision this stage\'s edges route on: '
+            '"needs_dod" | "has_dod"') in contract
+    assert "may also be the decision" not in (logs / "read" / "prompt.md").read_text()

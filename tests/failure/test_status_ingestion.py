@@ -95,7 +95,7 @@ def test_malformed_status_is_a_deterministic_failure_naming_the_file(tmp_path: P
 
 def test_unknown_outcome_and_wrong_types_are_failures(tmp_path: Path) -> None:
     status, _ = _run(tmp_path, """echo '{"outcome":"done"}' > "$ATTRACTOR_STATUS_PATH" """)
-    assert "unknown outcome 'done'" in status["failure_reason"]
+    assert status["failure_reason"] == "outcome 'done' matched no edge out of work"
     second = tmp_path / "second"
     second.mkdir()
     status, _ = _run(second, """echo '{"outcome":"success","context_updates":[1]}' > "$ATTRACTOR_STATUS_PATH" """)

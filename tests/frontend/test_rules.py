@@ -154,7 +154,7 @@ def test_start_and_exit_are_also_recognised_by_id() -> None:
         (pipeline('  work [prompt="p", max_retries=three]\n  start -> work -> exit'), "work", 5),
         (pipeline('  work [prompt="p", max_retries=-1]\n  start -> work -> exit'), "work", 5),
         (pipeline('  work [prompt="p", goal_gate=maybe]\n  start -> work -> exit'), "work", 5),
-        (pipeline('  work [prompt="p", sim.outcome=great]\n  start -> work -> exit'), "work", 5),
+        (pipeline('  work [prompt="p", sim.outcome="so great"]\n  start -> work -> exit'), "work", 5),
         (pipeline('  work [prompt="p", sim.delay=soon]\n  start -> work -> exit'), "work", 5),
     ],
 )
@@ -170,10 +170,10 @@ def test_sim_keys_accept_what_the_simulate_backend_accepts() -> None:
         "  start -> work -> exit"
     )
     assert diagnostics_for(good) == []
-    bad = good.replace("RETRY", "again").replace('{\\"k\\": 1}', "[1]")
+    bad = good.replace("RETRY", "try-again").replace('{\\"k\\": 1}', "[1]")
     found = [d.message for d in diagnostics_for(bad) if d.rule == "attribute_value"]
     assert len(found) == 2
-    assert any("'again'" in m for m in found) and any("JSON object" in m for m in found)
+    assert any("'try-again'" in m for m in found) and any("JSON object" in m for m in found)
 
 
 def test_attribute_value_covers_edges_and_graph_policy_keys() -> None:

@@ -78,7 +78,7 @@ async def test_sim_context_updates_are_merged_into_the_outcome(make_run):
     [
         (', sim.context_updates="{not json"', ("sim.context_updates", "JSON")),
         (', sim.context_updates="[1, 2]"', ("sim.context_updates", "object")),
-        (', sim.outcome="success,maybe"', ("sim.outcome", "maybe")),
+        (', sim.outcome="success,may-be"', ("sim.outcome", "may-be")),
         (', sim.delay="soon"', ("sim.delay", "soon")),
     ],
 )

@@ -2,9 +2,11 @@
 
 Node attributes (all optional; docs/handlers.md has examples):
 
-``sim.outcome``          one status, or a comma list consumed one entry per
+``sim.outcome``          one outcome, or a comma list consumed one entry per
                          execution of the node (across visits, retries and
-                         resumes); the last entry repeats. Any case. Default
+                         resumes); the last entry repeats. Any case. A word
+                         that is not a status (``needs_dod``) is a custom
+                         outcome, routed on by ``outcome=needs_dod``. Default
                          ``success``.
 ``sim.failure_reason``   reason for ``fail``/``retry`` (default ``simulated failure``)
 ``sim.failure_class``    e.g. ``transient_infra`` to make a failure retryable
@@ -26,7 +28,15 @@ from typing import Any
 import trio
 from attrs import evolve
 
-from attractor_core.model import Context, FailureClass, Node, Outcome, StageStatus
+from attractor_core.model import (
+    Context,
+    FailureClass,
+    Node,
+    Outcome,
+    OutcomeTokenError,
+    StageStatus,
+    parse_outcome,
+)
 from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_text_atomic
@@ -58,34 +68,33 @@ class SimulateBackend:
         return outcome
 
 
-def scripted_status(node: Node, execution: int) -> StageStatus:
-    """The ``sim.outcome`` entry for this execution (1-based); the last entry repeats."""
+def scripted_status(node: Node, execution: int) -> tuple[StageStatus, str]:
+    """``(status, custom)`` of the ``sim.outcome`` entry for this execution (1-based);
+    the last entry repeats. An entry that is not a status is a custom outcome."""
     entries = [e.strip() for e in node.get("sim.outcome", "success").split(",") if e.strip()]
     # Every entry is checked now, so a typo in a later entry fails the first execution.
-    statuses = [_parse_status(node, entry) for entry in entries] or [StageStatus.SUCCESS]
-    return statuses[min(max(execution, 1), len(statuses)) - 1]
+    outcomes = [_parse_entry(node, entry) for entry in entries] or [(StageStatus.SUCCESS, "")]
+    return outcomes[min(max(execution, 1), len(outcomes)) - 1]
 
 
-def _parse_status(node: Node, entry: str) -> StageStatus:
+def _parse_entry(node: Node, entry: str) -> tuple[StageStatus, str]:
     try:
-        return StageStatus.parse(entry)
-    except ValueError:
-        allowed = ", ".join(s.value for s in StageStatus)
-        raise SimulationScriptError(
-            f"node {node.id}: sim.outcome entry {entry!r} is not a status; use one of {allowed}"
-        ) from None
+        return parse_outcome(entry)
+    except OutcomeTokenError as exc:
+        raise SimulationScriptError(f"node {node.id}: sim.outcome entry {exc}") from None
 
 
 def scripted_outcome(node: Node, execution: int) -> Outcome:
-    status = scripted_status(node, execution)
+    status, custom = scripted_status(node, execution)
     failing = status in (StageStatus.FAIL, StageStatus.RETRY)
     ids = tuple(i.strip() for i in node.get("sim.suggested_next_ids").split(",") if i.strip())
     return Outcome(
         status,
+        custom=custom,
         preferred_label=node.get("sim.preferred_label"),
         suggested_next_ids=ids,
         context_updates=scripted_context_updates(node),
-        notes=f"simulated {status.value} for {node.id} (execution {execution})",
+        notes=f"simulated {custom or status.value} for {node.id} (execution {execution})",
         failure_reason=_scripted_reason(node) if failing else "",
         failure_class=node.get("sim.failure_class") if failing else "",
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor_core.dot import ParseError, parse_file
-from attractor_core.model import Edge, Node
+from attractor_core.model import Edge, Graph, Node
 from attractor_core.validation.rules import FIDELITY_MODES
 
 DEFAULT_MODE = "compact"
@@ -36,17 +36,25 @@ def incoming_edge(logs_root: Path, dot_path: Path | None, node: Node,
     return last_arrival(logs_root, dot_path, node, branch_key, only_with_fidelity=True)[0]
 
 
-def last_arrival(logs_root: Path, dot_path: Path | None, node: Node, branch_key: str = "", *,
-                 only_with_fidelity: bool = False) -> tuple[Edge | None, str]:
-    """The edge the run last took into ``node`` and the node it came from ("" when unknown)."""
+def run_graph(logs_root: Path, dot_path: Path | None) -> Graph | None:
+    """The run's copy of its DOT file (else the file itself), parsed; None when unreadable."""
     copy = logs_root / "graph.dot"
     source = copy if copy.exists() else dot_path
     if source is None:
-        return None, ""
+        return None
     try:
-        incoming = parse_file(source).incoming(node.id)
+        return parse_file(source)
     except ParseError:
+        return None
+
+
+def last_arrival(logs_root: Path, dot_path: Path | None, node: Node, branch_key: str = "", *,
+                 only_with_fidelity: bool = False) -> tuple[Edge | None, str]:
+    """The edge the run last took into ``node`` and the node it came from ("" when unknown)."""
+    graph = run_graph(logs_root, dot_path)
+    if graph is None:
         return None, ""
+    incoming = graph.incoming(node.id)
     if only_with_fidelity and not any(edge.fidelity for edge in incoming):
         return None, ""  # nothing to find: the event log is not read
     event = _last_edge_event(logs_root / "progress.ndjson", node.id, branch_key)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from attractor_core.model import Context, Node
+from attractor_core.conditions import ConditionSyntaxError, parse_condition
+from attractor_core.model import Context, Graph, Node
+from attractor_core.model.outcome import is_custom_outcome
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_text_atomic
 
-from .fidelity import incoming_edge, resolve_fidelity
+from .fidelity import incoming_edge, resolve_fidelity, run_graph
 from .preamble import read_run_so_far, synthesize
 
 if TYPE_CHECKING:
@@ -36,7 +38,31 @@ def status_contract(node: Node, run: StageRun) -> str:
         f'"node_id": "{node.id}", "attempt": {run.attempt}}}',
         "Keep run_id, node_id and attempt exactly as given: a file with other values is "
         "rejected. Write only this one file; do not write status files anywhere else.",
+        *_decisions(node, run),
     ])
+
+
+def _decisions(node: Node, run: StageRun) -> list[str]:
+    """The custom outcomes the node's edges route on, offered beside the statuses."""
+    graph = run_graph(run.logs_root, run.dot_path)
+    words = routed_outcomes(graph, node.id) if graph is not None else []
+    if not words:
+        return []
+    return ['"outcome" may also be the decision this stage\'s edges route on: '
+            + " | ".join(f'"{word}"' for word in words)]
+
+
+def routed_outcomes(graph: Graph, node_id: str) -> list[str]:
+    """Custom outcome words in ``outcome=<word>`` clauses on the node's outgoing edges."""
+    words: list[str] = []
+    for edge in graph.outgoing(node_id):
+        try:
+            clauses = parse_condition(edge.condition).clauses
+        except ConditionSyntaxError:
+            continue
+        words += [c.literal for c in clauses if c.key == "outcome" and c.op == "="
+                  and is_custom_outcome(c.literal) and c.literal not in words]
+    return words
 
 
 def assemble_prompt(node: Node, prompt: str, context: Context, run: StageRun, *,
