@@ -16,6 +16,7 @@ from typing import Any
 
 import pluggy
 
+from attractor_core.cli.common import guarded
 from attractor_core.cli.main import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from attractor_core.dot import ParseError
 from attractor_core.pipeline import prepare_pipeline
@@ -32,7 +33,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("graphs", nargs="+", metavar="GRAPH.dot", help="pipeline files to check")
     parser.add_argument("--json", action="store_true", help="print diagnostics as a JSON array")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
