@@ -6,11 +6,12 @@ from collections.abc import Mapping
 
 import pluggy
 
+from attractor_core.errors import RunError
 from attractor_core.model import Node
 from attractor_core.protocols import Handler
 
 
-class UnknownHandlerError(LookupError):
+class UnknownHandlerError(RunError, LookupError):
     """No plugin provides a handler for a node's type."""
 
 
