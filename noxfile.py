@@ -48,6 +48,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
+    """``mypy --strict`` over all three packages (``[tool.mypy] files`` in pyproject.toml)."""
     install(session)
     session.install("mypy")
     session.run("mypy")
