@@ -39,6 +39,7 @@ _EXPORTS = {
     "FinalRecord": "attractor_core.runtime.final",
     "AttractorError": "attractor_core.errors",
     "AttributeSyntaxError": "attractor_core.errors",
+    "InputError": "attractor_core.errors",
     "RunError": "attractor_core.errors",
     "UsageError": "attractor_core.errors",
 }

@@ -5,11 +5,12 @@ so ``except attractor_core.AttractorError`` catches all of them and nothing
 else. Each class lives next to the code that raises it; the bases live here::
 
     AttractorError                    base of every error the kernel raises on purpose
-    ├── UsageError                    the request cannot be honoured as given (CLI exit 2)
-    │   ├── LockHeldError             another live process owns the logs root (runtime.lock)
-    │   └── PluginLoadError           an installed plugin cannot load or misfits the hooks (plugins)
-    ├── ParseError                    a DOT source is not a pipeline; file, line, column (dot)
-    ├── ValidationError               a pipeline has error diagnostics (validation)
+    ├── InputError                    bad input found before a run starts (CLI exit 2)
+    │   ├── UsageError                the request cannot be honoured as given
+    │   │   ├── LockHeldError         another live process owns the logs root (runtime.lock)
+    │   │   └── PluginLoadError       a plugin cannot load or misfits the hooks (plugins)
+    │   ├── ParseError                a DOT source is not a pipeline; file, line, column (dot)
+    │   └── ValidationError           a pipeline has error diagnostics (validation)
     ├── TransformError                a custom transform raised or returned a non-Graph (transforms)
     ├── AttributeSyntaxError          an attribute's own little language is malformed (ValueError)
     │   ├── ValueFormatError          a typed value: duration, integer, boolean... (model)
@@ -20,10 +21,10 @@ else. Each class lives next to the code that raises it; the bases live here::
         ├── StatusFileError           a stage's status.json is malformed (runtime.status_files)
         └── UnknownHandlerError       no plugin handles a node's type (registry)
 
-The CLI maps ``UsageError``, ``ParseError`` and ``ValidationError`` to exit
-code 2. A stage or run that fails while running does not raise: it ends with
-a failed outcome and ``final.json``. ``RunError`` subclasses are raised to
-the engine, which turns them into such outcomes, and to readers of a run
+The CLI turns an ``InputError`` into one line on stderr and exit code 2.
+A stage or run that fails while running does not raise: it ends with a
+failed outcome and ``final.json``. ``RunError`` subclasses are raised to the
+engine, which turns them into such outcomes, and to readers of a run
 directory (``attractor status``, resume). Where a class was a ``ValueError``
 or ``LookupError`` it still is, so existing handlers keep working.
 Programming errors (a plugin passing a non-event to ``emit``) stay
@@ -37,7 +38,11 @@ class AttractorError(Exception):
     """Base of every error the kernel raises on purpose."""
 
 
-class UsageError(AttractorError):
+class InputError(AttractorError):
+    """Bad input found before a run starts; the message says where and what to do."""
+
+
+class UsageError(InputError):
     """The request cannot be honoured as given; the message says what to do."""
 
 

@@ -43,7 +43,7 @@ def test_the_tree_in_the_errors_docstring_names_every_kernel_exception():
 
 
 def test_the_tree_is_reachable_from_the_package():
-    for name in ("AttractorError", "UsageError", "ParseError", "ValidationError", "RunError",
+    for name in ("AttractorError", "InputError", "UsageError", "ParseError", "ValidationError", "RunError",
                  "AttributeSyntaxError"):
         assert issubclass(getattr(attractor_core, name), AttractorError)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from attractor_core.errors import AttractorError
+from attractor_core.errors import InputError
 
 
 class Severity(enum.Enum):
@@ -64,7 +64,7 @@ def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.is_error]
 
 
-class ValidationError(AttractorError):
+class ValidationError(InputError):
     """A pipeline has error-severity diagnostics; ``str()`` lists each one with its fix."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):
