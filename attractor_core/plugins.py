@@ -73,9 +73,16 @@ class PluginLoadError(UsageError):
 
 
 def distribution_name(ep: metadata.EntryPoint) -> str:
-    """The normalised name (PEP 503) of the distribution declaring ``ep``."""
-    name = ep.dist.name if ep.dist is not None else ""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """The normalised name (PEP 503) of the distribution declaring ``ep``.
+
+    Taken from the ``*.dist-info`` folder's name where importlib offers it:
+    ``Distribution.name`` parses the whole METADATA file (and imports the
+    email package) for every installed plugin on every start.
+    """
+    if ep.dist is None:
+        return ""
+    name = getattr(ep.dist, "_normalized_name", None) or ep.dist.name
+    return re.sub(r"[-_.]+", "-", str(name)).lower()
 
 
 def registration_order(eps: Iterable[metadata.EntryPoint]) -> list[metadata.EntryPoint]:
@@ -94,9 +101,9 @@ def load_entry_points(pm: pluggy.PluginManager) -> None:
     """Register every ``attractor`` entry point, naming the culprit if one is broken."""
     owners: dict[str, str] = {}
     for ep in registration_order(metadata.entry_points(group=hookspecs.PROJECT)):
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
         if pm.is_blocked(ep.name):
             continue
+        dist = distribution_name(ep) or "an unknown distribution"
         if ep.name in owners:
             raise PluginLoadError(
                 f"plugins from {owners[ep.name]} and {dist} share the entry-point name "
