@@ -48,6 +48,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
+    """``mypy --strict`` over all three packages (``[tool.mypy] files`` in pyproject.toml)."""
     install(session)
     session.install("mypy")
     session.run("mypy")
@@ -56,5 +57,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and print the numbers recorded in benchmarks/RESULTS.md."""
-    install(session)
+    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -37,6 +37,10 @@ _EXPORTS = {
     "Context": "attractor_core.model",
     "Duration": "attractor_core.model",
     "FinalRecord": "attractor_core.runtime.final",
+    "AttractorError": "attractor_core.errors",
+    "AttributeSyntaxError": "attractor_core.errors",
+    "InputError": "attractor_core.errors",
+    "RunError": "attractor_core.errors",
     "UsageError": "attractor_core.errors",
 }
 

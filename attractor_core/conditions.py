@@ -22,6 +22,7 @@ from typing import Any
 
 from attrs import frozen
 
+from attractor_core.errors import AttributeSyntaxError
 from attractor_core.model import Context, Outcome
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -31,7 +32,7 @@ _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _UNSUPPORTED_OPERATORS = ("==", "||", ">=", "<=", "=~", ">", "<", "!")
 
 
-class ConditionSyntaxError(ValueError):
+class ConditionSyntaxError(AttributeSyntaxError):
     """A condition does not follow the grammar of spec §10.2.
 
     ``str(error)`` names the condition, the offending clause and what to write instead.

@@ -1,11 +1,26 @@
-"""The plugin manager: internal plugins, then entry points, then ``check_pending``.
+"""The plugin manager: built-ins, then third parties, then ``check_pending``.
 
-Mirrors tox: the kernel's own plugins are registered exactly like
-external ones, so a third-party package is never a second-class citizen.
+Mirrors tox: the kernel's own plugins and the built-in distributions are
+registered exactly like external ones, through the same hooks and the same
+entry-point group, so a third-party package is never a second-class citizen.
+Registration order is what makes overriding work: hooks that merge
+contributions let the later plugin win, and ``firstresult`` hooks ask the
+later plugin first. The order is
+
+1. the kernel's internal plugins (``INTERNAL_PLUGINS``);
+2. the entry points of the built-in distributions (``BUILTIN_DISTRIBUTIONS``,
+   in that order);
+3. every other entry point of group ``attractor``, sorted by distribution
+   name, then entry-point name;
+4. the caller's ``extra_plugins``.
+
+so a third party overrides a built-in whatever its names are.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
@@ -24,6 +39,10 @@ INTERNAL_PLUGINS: tuple[str, ...] = (
     "attractor_core.transforms",
 )
 
+# The distributions shipped with attractor. They register through the entry-point
+# group like any plugin; naming them only decides that they come before the rest.
+BUILTIN_DISTRIBUTIONS: tuple[str, ...] = ("attractor-handlers", "attractor-plugins")
+
 
 def make_plugin_manager(
     *, entry_points: bool = True, extra_plugins: Iterable[Any] = ()
@@ -31,11 +50,9 @@ def make_plugin_manager(
     """Build a plugin manager for one run or validation.
 
     ``entry_points=False`` loads only the kernel (kernel-only tests);
-    ``extra_plugins`` are registered after the entry points, so they win
-    over built-ins for hooks where the last registration wins.
+    ``extra_plugins`` are registered last, so they win over every installed
+    plugin for hooks where the last registration wins.
     """
-    import importlib
-
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for module_name in INTERNAL_PLUGINS:
@@ -55,12 +72,43 @@ class PluginLoadError(UsageError):
     """An installed plugin could not be imported or does not fit the hookspecs."""
 
 
+def distribution_name(ep: metadata.EntryPoint) -> str:
+    """The normalised name (PEP 503) of the distribution declaring ``ep``.
+
+    Taken from the ``*.dist-info`` folder's name where importlib offers it:
+    ``Distribution.name`` parses the whole METADATA file (and imports the
+    email package) for every installed plugin on every start.
+    """
+    if ep.dist is None:
+        return ""
+    name = getattr(ep.dist, "_normalized_name", None) or ep.dist.name
+    return re.sub(r"[-_.]+", "-", str(name)).lower()
+
+
+def registration_order(eps: Iterable[metadata.EntryPoint]) -> list[metadata.EntryPoint]:
+    """Built-in distributions first, then the rest by distribution and entry-point name."""
+
+    def key(ep: metadata.EntryPoint) -> tuple[int, str, str]:
+        dist = distribution_name(ep)
+        rank = (BUILTIN_DISTRIBUTIONS.index(dist) if dist in BUILTIN_DISTRIBUTIONS
+                else len(BUILTIN_DISTRIBUTIONS))
+        return rank, dist, ep.name
+
+    return sorted(eps, key=key)
+
+
 def load_entry_points(pm: pluggy.PluginManager) -> None:
     """Register every ``attractor`` entry point, naming the culprit if one is broken."""
-    for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
-        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+    owners: dict[str, str] = {}
+    for ep in registration_order(metadata.entry_points(group=hookspecs.PROJECT)):
+        if pm.is_blocked(ep.name):
             continue
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        dist = distribution_name(ep) or "an unknown distribution"
+        if ep.name in owners:
+            raise PluginLoadError(
+                f"plugins from {owners[ep.name]} and {dist} share the entry-point name "
+                f"{ep.name!r} in group {hookspecs.PROJECT!r}; rename one of them")
+        owners[ep.name] = dist
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)

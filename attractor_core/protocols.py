@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from attractor_core.human import Answer, Question
     from attractor_core.model import Context, Graph, Node, Outcome
     from attractor_core.model.branch import BranchResult
     from attractor_core.validation.diagnostics import Diagnostic
@@ -166,3 +167,18 @@ class CodergenBackend(Protocol):
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         ...
+
+
+class Interviewer(Protocol):
+    """Puts a human gate's question to a person (spec §6.1).
+
+    Built by the ``attractor_make_interviewer`` hook from the ``--interviewer``
+    spec, or passed as run option ``interviewer`` through the Python API.
+    ``ask`` returns an :class:`~attractor_core.human.Answer` (``AnswerValue.TIMEOUT``
+    or ``SKIPPED`` when nobody answered); ``inform`` shows a message about a
+    stage without expecting an answer.
+    """
+
+    async def ask(self, question: Question) -> Answer: ...
+
+    def inform(self, message: str, stage: str) -> None: ...

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
 import pluggy
 
-from attractor_core.model import Node
-from attractor_core.protocols import Handler
+from attractor_core.errors import RunError
+from attractor_core.model import Context, Graph, Node, Outcome
+from attractor_core.protocols import Handler, StageRun
 
 
-class UnknownHandlerError(LookupError):
+class UnknownHandlerError(RunError, LookupError):
     """No plugin provides a handler for a node's type."""
 
 
@@ -52,3 +54,33 @@ class HandlerRegistry:
             f"node {node.id}: no handler for type {node.handler_type!r}; "
             "install the plugin that provides it or fix the node's type/shape"
         )
+
+
+class DeferredHandler:
+    """A handler whose class is imported on its first ``execute``.
+
+    ``attractor validate`` builds the handler registry only to learn the node
+    types; deferring the import keeps it from loading every handler module
+    (and trio with them). ``factory`` is ``"package.module:ClassName"``; the
+    class is instantiated without arguments, once per ``DeferredHandler``.
+    """
+
+    def __init__(self, factory: str):
+        self.factory = factory
+        self._handler: Handler | None = None
+
+    def load(self) -> Handler:
+        """The real handler, imported and built on first use."""
+        if self._handler is None:
+            module_name, _, class_name = self.factory.partition(":")
+            handler: Handler = getattr(importlib.import_module(module_name), class_name)()
+            self._handler = handler
+        return self._handler
+
+    async def execute(
+        self, node: Node, context: Context, graph: Graph, run: StageRun
+    ) -> Outcome | None:
+        return await self.load().execute(node, context, graph, run)
+
+    def __repr__(self) -> str:
+        return f"DeferredHandler({self.factory!r})"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from attrs import frozen
 
+from attractor_core.errors import AttributeSyntaxError
 from attractor_core.model import Node
 
 PROPERTIES: tuple[str, ...] = ("llm_model", "llm_provider", "reasoning_effort")
@@ -33,7 +34,7 @@ _TOKEN = re.compile(
 _CLASS_NAME = re.compile(r"[a-z0-9-]+")
 
 
-class StylesheetSyntaxError(ValueError):
+class StylesheetSyntaxError(AttributeSyntaxError):
     """The stylesheet does not follow spec §8.2. ``line`` counts from 1 inside the stylesheet."""
 
     def __init__(self, problem: str, line: int, hint: str = ""):

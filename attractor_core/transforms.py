@@ -15,13 +15,14 @@ from collections.abc import Sequence
 import attrs
 import pluggy
 
+from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
 from attractor_core.protocols import Transform
 from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
 
 
-class TransformError(Exception):
+class TransformError(AttractorError):
     """A custom transform raised or returned something that is not a Graph."""
 
     def __init__(self, transform_name: str, problem: str):

@@ -22,8 +22,8 @@ import trio
 
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.types import Message, Request
-from tests.llm.conftest import complete_path, provider_setup, stream_path
 from tests.llm.fake_server import Reply, json_reply, running_fake_provider, wire_stream
+from tests.llm.providers import complete_path, provider_setup, stream_path
 
 CALLS = 300
 BLOCK = 10

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.installed import install_copy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PIPELINE = """digraph p {
@@ -23,19 +24,10 @@ PIPELINE = """digraph p {
 }"""
 
 
-def _install(base: Path, name: str) -> Path:
-    source, site = base / name, base / f"{name}-site"
-    shutil.copytree(FIXTURES / name, source)  # the build writes into its source tree
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--target", str(site), str(source)],
-                   check=True, capture_output=True)
-    return site
-
-
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("broken")
-    return {name: _install(base, name) for name in ("broken_sink", "broken_import")}
+    return {name: install_copy(FIXTURES / name, base) for name in ("broken_sink", "broken_import")}
 
 
 def _run(site: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor_core.cli.main import EXIT_INVALID
-from attractor_core.config_file import llm_table, run_table
-from attractor_core.dot import ParseError
-from attractor_core.errors import UsageError
-from attractor_core.validation import ValidationError
+from attractor_core.errors import InputError, UsageError
 
 POLICY_FLAGS = ("stall-timeout", "stall-check-interval", "stage-timeout", "heartbeat-interval",
                 "kill-grace")
@@ -46,6 +43,8 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         k: v for k in ("backend", "interviewer") if (v := getattr(args, k, None))}
     config = getattr(args, "config", None)
     if config:
+        from attractor_core.config_file import llm_table  # tomllib: only when a file is given
+
         llm = llm_table(config)
         if llm is not None:
             options["llm"] = llm
@@ -61,7 +60,11 @@ def policy_flags(args: argparse.Namespace) -> dict[str, str]:
 
 def load_config(path: Path | None) -> dict[str, str]:
     """The ``[run]`` table of a TOML config file (all values kept as text)."""
-    return run_table(path) if path is not None else {}
+    if path is None:
+        return {}
+    from attractor_core.config_file import run_table  # tomllib: only when a file is given
+
+    return run_table(path)
 
 
 def guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -70,9 +73,7 @@ def guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return fn(args)
-        except ValidationError as exc:
-            sys.stderr.write(f"attractor: invalid pipeline:\n{exc}\n")
-        except (ParseError, UsageError) as exc:
+        except InputError as exc:
             sys.stderr.write(f"attractor: {exc}\n")
         return EXIT_INVALID
 

@@ -12,8 +12,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Each command lives in attractor_core.cli.<name> and exposes add_parser().
-COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")
+from attractor_core.cli.output import guard_output
+
+# Each command lives in attractor_core.cli.<name> and exposes add_parser(); its one-line
+# help is kept here so that ``attractor --help`` imports no command module.
+COMMANDS: dict[str, str] = {
+    "validate": "check pipelines without running them",
+    "run": "run a pipeline",
+    "resume": "continue an interrupted run from its checkpoint",
+    "status": "show a run's state from its artifacts",
+}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -30,20 +38,27 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INVALID)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The full parser for the command named in ``argv``; the others are listed only.
+
+    Importing a command module loads what it needs (the engine, trio, the plugin
+    machinery), so only the chosen one is imported: ``--help`` and ``status`` stay fast.
+    """
     parser = _Parser(prog="attractor", description="Run and check Attractor DOT pipelines.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
-        module = importlib.import_module(f"attractor_core.cli.{name}")
-        module.add_parser(sub)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, summary in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"attractor_core.cli.{name}").add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from attractor_core.cli.output import guard_output
-
     guard_output()
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -15,13 +15,14 @@ from attractor_core.cli.common import (
     policy_flags,
     run_options,
 )
+from attractor_core.cli.main import COMMANDS
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.cli.run import print_summary, with_view
 from attractor_core.engine import resume_pipeline
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("resume", help="continue an interrupted run from its checkpoint")
+    p = sub.add_parser("resume", help=COMMANDS["resume"])
     p.add_argument("--logs-root", type=Path, required=True, help="the run directory")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     add_run_options(p)

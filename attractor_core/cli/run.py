@@ -18,13 +18,14 @@ from attractor_core.cli.common import (
     policy_flags,
     run_options,
 )
+from attractor_core.cli.main import COMMANDS
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.engine import run_pipeline
 from attractor_core.runtime.final import FinalRecord
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="run a pipeline")
+    p = sub.add_parser("run", help=COMMANDS["run"])
     p.add_argument("graph", type=Path, help="the pipeline's DOT file")
     p.add_argument("--logs-root", type=Path, help="run directory (default .attractor/runs/<id>)")
     p.add_argument("--run-id", help="the run's id (default: time-stamped)")

@@ -11,11 +11,12 @@ from typing import Any
 import attrs
 
 from attractor_core.cli.common import guarded
+from attractor_core.cli.main import COMMANDS
 from attractor_core.runtime.run_status import read_run_status
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("status", help="show a run's state from its artifacts")
+    p = sub.add_parser("status", help=COMMANDS["status"])
     p.add_argument("--logs-root", type=Path, required=True, help="the run directory")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(handler=guarded(_status))

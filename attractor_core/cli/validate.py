@@ -16,7 +16,8 @@ from typing import Any
 
 import pluggy
 
-from attractor_core.cli.main import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+from attractor_core.cli.common import guarded
+from attractor_core.cli.main import COMMANDS, EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from attractor_core.dot import ParseError
 from attractor_core.pipeline import prepare_pipeline
 from attractor_core.plugins import make_plugin_manager
@@ -27,12 +28,12 @@ from attractor_core.validation.validate import sorted_diagnostics
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check pipelines without running them",
+        help=COMMANDS["validate"],
         description="Parse, transform and lint DOT pipelines; exit 1 if any has errors.",
     )
     parser.add_argument("graphs", nargs="+", metavar="GRAPH.dot", help="pipeline files to check")
     parser.add_argument("--json", action="store_true", help="print diagnostics as a JSON array")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

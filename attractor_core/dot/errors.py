@@ -7,8 +7,10 @@ into one ``ParseError``; nothing else escapes them.
 
 from __future__ import annotations
 
+from attractor_core.errors import InputError
 
-class ParseError(Exception):
+
+class ParseError(InputError):
     """A DOT source cannot be read as an Attractor pipeline.
 
     ``file``, ``line`` and ``column`` (both 1-based) say where; ``line`` is 0

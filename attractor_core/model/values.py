@@ -12,13 +12,15 @@ from collections.abc import Iterable
 
 import attrs
 
+from attractor_core.errors import AttributeSyntaxError
+
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
 _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?(\d+\.?\d*|\.\d+)")
 
 
-class ValueFormatError(ValueError):
+class ValueFormatError(AttributeSyntaxError):
     """An attribute value does not have the type its attribute requires."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.errors import RunError
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER, compact_json
@@ -65,7 +66,7 @@ class Checkpoint:
     schema_version: int = SCHEMA_VERSION
 
 
-class CheckpointError(Exception):
+class CheckpointError(RunError):
     """The checkpoint is missing or cannot be read."""
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from attractor_core.protocols import EventSink
+from attractor_core.runtime.clock import utc_now_iso
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.serialization import CONVERTER
 
+__all__ = ["EventBus", "utc_now_iso"]
+
 Observer = Callable[[Mapping[str, Any]], None]
-
-
-def utc_now_iso() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class EventBus:

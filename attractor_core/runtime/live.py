@@ -7,10 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.clock import utc_now_iso
 
 # A view for people and `attractor status`: fresher than this is never needed, and a run of
 # very short stages would otherwise spend a file write per stage on it.
@@ -36,6 +34,9 @@ class LiveView:
     def __init__(self, path: Path, run_id: str):
         self.path = path
         self.run_id = run_id
+        # trio is imported by the writer only: `attractor status` reads live.json without it.
+        import trio
+
         self._pending: dict[str, Any] | None = None
         self._changed = trio.Event()
 
@@ -49,6 +50,8 @@ class LiveView:
             write_live(self.path, self.run_id, **pending)
 
     async def keep_written(self) -> None:
+        import trio
+
         while True:
             await self._changed.wait()
             self._changed = trio.Event()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from attractor_core.errors import UsageError
-from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.clock import utc_now_iso
 
 _UNREADABLE_RETRIES = 20
 _UNREADABLE_WAIT_S = 0.025

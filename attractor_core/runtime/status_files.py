@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
+from attractor_core.errors import RunError
 from attractor_core.model import Outcome, OutcomeTokenError, parse_outcome
 from attractor_core.runtime.atomic import write_json_atomic
 
@@ -32,7 +33,7 @@ KNOWN_KEYS = frozenset({"outcome", "status", "suggested_next_ids", "context_upda
                         "finished_at", "duration_ms", "timeout", "source"})
 
 
-class StatusFileError(ValueError):
+class StatusFileError(RunError, ValueError):
     """A status file exists but is malformed."""
 
 

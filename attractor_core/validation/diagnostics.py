@@ -13,6 +13,8 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.errors import InputError
+
 
 class Severity(enum.Enum):
     ERROR = "error"
@@ -62,7 +64,7 @@ def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.is_error]
 
 
-class ValidationError(Exception):
+class ValidationError(InputError):
     """A pipeline has error-severity diagnostics; ``str()`` lists each one with its fix."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):

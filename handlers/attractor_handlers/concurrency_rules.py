@@ -19,7 +19,6 @@ from attractor_core.joins import branch_starts
 from attractor_core.model import Graph, Node
 from attractor_core.validation.diagnostics import Diagnostic, Severity
 from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
-from attractor_handlers.manager_loop import ManagerConfigError, ManagerSettings
 
 
 def _error(rule: str, node: Node, message: str, fix: str) -> Diagnostic:
@@ -47,10 +46,15 @@ def parallel_policy(graph: Graph) -> list[Diagnostic]:
 
 
 def manager_loop_config(graph: Graph) -> list[Diagnostic]:
+    managers = [n for n in graph.nodes.values() if n.handler_type == "stack.manager_loop"]
+    if not managers:
+        return []
+    # Imported only now: the manager loop's module loads trio, which validating a
+    # pipeline without a manager loop does not need.
+    from attractor_handlers.manager_loop import ManagerConfigError, ManagerSettings
+
     out = []
-    for node in graph.nodes.values():
-        if node.handler_type != "stack.manager_loop":
-            continue
+    for node in managers:
         try:
             ManagerSettings.from_node(node, graph)
         except ManagerConfigError as exc:

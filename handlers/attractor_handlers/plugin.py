@@ -2,7 +2,9 @@
 
 Registers the built-in node handlers, the ``simulate`` codergen backend and
 the built-in interviewers. Every call returns fresh handler instances, so
-two runs never share handler state.
+two runs never share handler state. Nothing is imported until a hook asks for
+it, and a handler's module only when it first executes: ``attractor
+validate`` needs the node types, not trio and the handlers' code.
 """
 
 from __future__ import annotations
@@ -12,48 +14,45 @@ from typing import Any
 
 import pluggy
 
-from attractor_handlers import interviewers
-from attractor_handlers.backends.simulate import SimulateBackend
-from attractor_handlers.codergen import CodergenHandler
-from attractor_handlers.concurrency_rules import concurrency_rules
-from attractor_handlers.conditional import ConditionalHandler
-from attractor_handlers.fan_in import FanInHandler
-from attractor_handlers.human import WaitForHumanHandler
-from attractor_handlers.manager_loop import ManagerLoopHandler
-from attractor_handlers.parallel import ParallelHandler
-from attractor_handlers.start_exit import ExitHandler, StartHandler
-from attractor_handlers.subgraph import SubgraphHandler
-from attractor_handlers.tool import ToolHandler
+from attractor_core.registry import DeferredHandler
 
 hookimpl = pluggy.HookimplMarker("attractor")
+
+HANDLERS: Mapping[str, str] = {
+    "start": "attractor_handlers.start_exit:StartHandler",
+    "exit": "attractor_handlers.start_exit:ExitHandler",
+    "conditional": "attractor_handlers.conditional:ConditionalHandler",
+    "tool": "attractor_handlers.tool:ToolHandler",
+    "wait.human": "attractor_handlers.human:WaitForHumanHandler",
+    "codergen": "attractor_handlers.codergen:CodergenHandler",
+    "parallel": "attractor_handlers.parallel:ParallelHandler",
+    "parallel.fan_in": "attractor_handlers.fan_in:FanInHandler",
+    "subgraph": "attractor_handlers.subgraph:SubgraphHandler",
+    "stack.manager_loop": "attractor_handlers.manager_loop:ManagerLoopHandler",
+}
 
 
 @hookimpl
 def attractor_handler_types() -> Mapping[str, Any]:
-    return {
-        "start": StartHandler(),
-        "exit": ExitHandler(),
-        "conditional": ConditionalHandler(),
-        "tool": ToolHandler(),
-        "wait.human": WaitForHumanHandler(),
-        "codergen": CodergenHandler(),
-        "parallel": ParallelHandler(),
-        "parallel.fan_in": FanInHandler(),
-        "subgraph": SubgraphHandler(),
-        "stack.manager_loop": ManagerLoopHandler(),
-    }
+    return {name: DeferredHandler(factory) for name, factory in HANDLERS.items()}
 
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
+    from attractor_handlers.concurrency_rules import concurrency_rules
+
     return concurrency_rules()
 
 
 @hookimpl
 def attractor_codergen_backends() -> Mapping[str, Any]:
+    from attractor_handlers.backends.simulate import SimulateBackend
+
     return {"simulate": SimulateBackend()}
 
 
 @hookimpl
 def attractor_make_interviewer(spec: str) -> Any | None:
+    from attractor_handlers import interviewers
+
     return interviewers.make_interviewer(spec)

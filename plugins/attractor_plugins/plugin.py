@@ -1,4 +1,8 @@
-"""Entry point of the ``attractor-plugins`` distribution (group ``attractor``)."""
+"""Entry point of the ``attractor-plugins`` distribution (group ``attractor``).
+
+Each hook imports what it needs when first called, so loading the entry point
+(``attractor validate`` does) costs nothing beyond pluggy.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,20 @@ from typing import Any
 
 import pluggy
 
-from attractor_plugins.classifiers import classify_reason
-from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
-from attractor_plugins.status_sources import BUILTIN_SOURCES
-
 hookimpl = pluggy.HookimplMarker("attractor")
 
 
 @hookimpl
-def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[ProgressNdjsonSink]:
+def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[Any]:
+    from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
+
     return [ProgressNdjsonSink(logs_root)]
 
 
 @hookimpl
 def attractor_status_sources() -> Sequence[Any]:
+    from attractor_plugins.status_sources import BUILTIN_SOURCES
+
     return list(BUILTIN_SOURCES)
 
 
@@ -29,6 +33,8 @@ def attractor_status_sources() -> Sequence[Any]:
 def attractor_classify_failure(reason: str, node: Any, outcome: Any,
                                error: BaseException | None) -> str | None:
     """The built-in heuristics answer last, after any other classifier plugin."""
+    from attractor_plugins.classifiers import classify_reason
+
     return classify_reason(reason)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import trio
+
+from tests.installed import install_copy
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "thirdparty_handler"
 CLI = [sys.executable, "-m", "attractor_core"]
@@ -26,14 +27,7 @@ PIPELINE = """digraph echo {
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture distribution really installed (pip, its own build backend) into a directory."""
     base = tmp_path_factory.mktemp("thirdparty")
-    source, site = base / "src", base / "site"
-    shutil.copytree(FIXTURE, source)  # the build writes into its source tree
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(source)],
-        check=True, capture_output=True,
-    )
-    return site
+    return install_copy(FIXTURE, base)
 
 
 def env_with(site: Path | None) -> dict[str, str]:

@@ -1,0 +1,35 @@
+"""``python -m benchmarks`` needs only the packages and the ``bench`` extra, never pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+# Every benchmark module, imported with pytest made unimportable.
+PROBE = """import importlib, sys
+sys.modules["pytest"] = None
+from benchmarks.__main__ import available
+for name in available():
+    importlib.import_module(f"benchmarks.bench_{name}")
+print(" ".join(available()))
+"""
+
+
+def test_every_benchmark_imports_without_pytest():
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert {"cold_start", "llm_client", "parser"} <= set(done.stdout.split())
+
+
+def test_the_bench_extra_declares_what_the_parser_benchmark_compares_against():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    names = {spec.split(">")[0].split("=")[0].strip() for spec in extras["bench"]}
+    assert {"lark", "pydot"} <= names
+    source = (ROOT / "benchmarks" / "bench_parser.py").read_text()
+    assert "import lark" in source and "import pydot" in source

@@ -1,0 +1,70 @@
+"""Short commands load only what they use: no trio, no engine, no handler code.
+
+Timings are measured by ``python -m benchmarks cold_start``; these tests pin the
+cause (which modules a command loads), which does not vary with machine load.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).parent.parent / "examples" / "demo.dot"
+HEAVY = ("trio", "ssl", "attractor_core.engine.run", "attractor_core.runtime.events",
+         "attractor_handlers.tool", "attractor_handlers.codergen", "httpx")
+
+
+PROBE = """import sys
+from attractor_core.cli.main import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(sorted(sys.modules)))
+"""
+
+
+def imported_by(*args: str) -> set[str]:
+    """The modules loaded by one ``attractor ARGS`` in a fresh interpreter."""
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = Path(scratch) / "modules.txt"
+        done = subprocess.run([sys.executable, "-c", PROBE, str(listing), *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert "Traceback" not in done.stderr, done.stderr
+        return set(listing.read_text().splitlines())
+
+
+@pytest.fixture(scope="module")
+def demo_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("cold")
+    subprocess.run([sys.executable, "-m", "attractor_core", "run", str(DEMO), "--backend",
+                    "simulate", "--interviewer", "auto", "--workdir", str(base), "--logs-root",
+                    str(base / "logs"), "--quiet"], check=True, capture_output=True, timeout=300)
+    return base / "logs"
+
+
+def test_help_imports_no_command_module():
+    modules = imported_by("--help")
+    assert "attractor_core.cli.main" in modules  # the probe sees our imports at all
+    assert not {m for m in modules if m.startswith("attractor_core.cli.")} - {
+        "attractor_core.cli", "attractor_core.cli.main"}
+    assert not modules & set(HEAVY)
+    assert "importlib.metadata" not in modules and "pluggy" not in modules
+
+
+def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
+    modules = imported_by("validate", str(DEMO))
+    assert {"attractor_handlers.plugin", "attractor_plugins.plugin"} <= modules
+    assert not modules & set(HEAVY)
+
+
+def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
+    modules = imported_by("status", "--logs-root", str(demo_logs))
+    assert "attractor_core.runtime.run_status" in modules
+    assert not modules & set(HEAVY)
+    assert "pluggy" not in modules
