@@ -15,6 +15,7 @@ else. Each class lives next to the code that raises it; the bases live here::
     ├── AttributeSyntaxError          an attribute's own little language is malformed (ValueError)
     │   ├── ValueFormatError          a typed value: duration, integer, boolean... (model)
     │   ├── ConditionSyntaxError      an edge condition (conditions)
+    │   ├── OutcomeTokenError         an outcome word written by a stage (model)
     │   └── StylesheetSyntaxError     a model stylesheet (stylesheet)
     └── RunError                      a run's own records or wiring cannot be used
         ├── CheckpointError           checkpoint.json is missing or unreadable (runtime.checkpoint)

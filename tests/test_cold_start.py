@@ -52,7 +52,7 @@ def test_help_imports_no_command_module():
     modules = imported_by("--help")
     assert "attractor_core.cli.main" in modules  # the probe sees our imports at all
     assert not {m for m in modules if m.startswith("attractor_core.cli.")} - {
-        "attractor_core.cli", "attractor_core.cli.main"}
+        "attractor_core.cli", "attractor_core.cli.main", "attractor_core.cli.output"}
     assert not modules & set(HEAVY)
     assert "importlib.metadata" not in modules and "pluggy" not in modules
 

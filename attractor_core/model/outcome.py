@@ -9,6 +9,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.errors import AttributeSyntaxError
 from attractor_core.model.values import to_str_tuple
 
 
@@ -33,7 +34,7 @@ CANONICAL_OUTCOMES = frozenset(s.value for s in StageStatus)
 OUTCOME_TOKEN = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class OutcomeTokenError(ValueError):
+class OutcomeTokenError(AttributeSyntaxError):
     """Text that is not an outcome token; the message says what a token looks like."""
 
 
@@ -129,7 +130,7 @@ class Outcome:
     @custom.validator
     def _custom_is_a_decision(self, _: Any, value: str) -> None:
         if value and (self.status is not StageStatus.SUCCESS or not is_custom_outcome(value)):
-            raise ValueError(f"custom outcome {value!r} must be a non-status outcome word with "
+            raise TypeError(f"custom outcome {value!r} must be a non-status outcome word with "
                              f"status success, not {self.status.value}; use Outcome.named()")
 
     @property
