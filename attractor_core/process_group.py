@@ -7,6 +7,10 @@ can be signalled at once:
 * on cancellation (stage timeout, run cancel): SIGTERM to the group, up to
   ``kill_grace`` seconds for the group to exit, then SIGKILL to the group;
 * after the leader exits normally: SIGKILL to whatever is left in the group.
+
+Inside a stage attempt (:func:`stage_processes`) every group is also
+recorded in the run's ``processes.json`` for as long as it may be alive,
+and a cancellation that escalates (a second Ctrl-C) cuts the grace short.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import trio
+from attrs import frozen
 
 from attractor_core.model.values import Duration
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.process_records import GroupRecord, ProcessRecords
 
 # How often to look whether a terminated group has emptied during the grace period.
 _GRACE_POLL_SECONDS = 0.02
@@ -32,6 +40,17 @@ def signal_group(pgid: int, sig: int) -> None:
     """Send ``sig`` to every process of the group; a group already gone is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def group_exists(pgid: int) -> bool:
+    """Whether the kernel still knows group ``pgid`` (zombie members included)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 class GroupTable:
@@ -50,12 +69,8 @@ class GroupTable:
         self._running: frozenset[int] = frozenset()
 
     def alive(self, pgid: int) -> bool:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
+        if not group_exists(pgid):
             return False
-        except PermissionError:
-            return True
         if not _PROC.is_dir():
             return True  # no procfs: the signal probe above is all we know
         if time.monotonic() - self._taken_at > self.ttl:
@@ -67,33 +82,101 @@ class GroupTable:
 _PROC = Path("/proc")
 
 
-def _scan_running_groups() -> frozenset[int]:
-    groups = set()
-    with os.scandir(_PROC) as entries:
+@frozen
+class ProcStat:
+    """The fields of ``/proc/<pid>/stat`` that identify a process and its group."""
+
+    pid: int
+    state: str
+    pgid: int
+    start_time: int  # clock ticks since boot
+
+
+def scan_processes() -> list[ProcStat]:
+    """Every process ``/proc`` shows (empty without procfs)."""
+    found = []
+    try:
+        entries = os.scandir(_PROC)
+    except OSError:
+        return []
+    with entries:
         for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                fd = os.open(f"/proc/{entry.name}/stat", os.O_RDONLY)
-                try:
-                    raw = os.read(fd, 512)
-                finally:
-                    os.close(fd)
-                # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-                fields = raw[raw.rindex(b")") + 2:].split()
-            except (OSError, ValueError):
-                continue
-            if fields[0] != b"Z":
-                groups.add(int(fields[2]))
-    return frozenset(groups)
+            if entry.name.isdigit() and (stat := _read_stat(entry.name)) is not None:
+                found.append(stat)
+    return found
 
 
-async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None) -> None:
-    """SIGTERM the group, wait up to ``grace`` seconds for it to empty, then SIGKILL it."""
+def _read_stat(pid: str) -> ProcStat | None:
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            raw = os.read(fd, 512)
+        finally:
+            os.close(fd)
+        # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+        fields = raw[raw.rindex(b")") + 2:].split()
+        return ProcStat(int(pid), fields[0].decode(), int(fields[2]), int(fields[19]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _scan_running_groups() -> frozenset[int]:
+    return frozenset(p.pgid for p in scan_processes() if p.state != "Z")
+
+
+@frozen
+class StageOwner:
+    """The stage attempt on whose behalf groups are started, and the run's record of them."""
+
+    records: ProcessRecords
+    run_id: str
+    node_id: str
+    attempt: int
+    branch_key: str
+
+    def record(self, pgid: int) -> None:
+        self.records.add(GroupRecord(pgid, _leader_start_time(pgid), self.run_id, self.node_id,
+                                     self.attempt, self.branch_key, utc_now_iso()))
+
+
+# The owner travels with the task (and the tasks it starts), as trio's own per-task state
+# does: whatever starts a group during the attempt (a handler, a backend, an agent tool, a
+# third-party plugin) has it recorded without passing anything through.
+_STAGE_OWNER: ContextVar[StageOwner | None] = ContextVar("attractor_stage_owner", default=None)
+
+
+@contextlib.contextmanager
+def stage_processes(owner: StageOwner) -> Iterator[None]:
+    """Record the groups started in this block (and in the tasks it starts) as ``owner``'s."""
+    token = _STAGE_OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _STAGE_OWNER.reset(token)
+
+
+def kill_all_now(records: ProcessRecords) -> list[int]:
+    """Escalation: SIGKILL every recorded group at once and let no grace run on; the pgids."""
+    records.hurry.set()
+    pgids = [record.pgid for record in records]
+    for pgid in pgids:
+        signal_group(pgid, signal.SIGKILL)
+    return pgids
+
+
+def _leader_start_time(pid: int) -> int | None:
+    stat = _read_stat(str(pid))
+    return stat.start_time if stat is not None else None
+
+
+async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None,
+                          hurry: trio.Event | None = None) -> None:
+    """SIGTERM the group, wait up to ``grace`` seconds (until ``hurry`` is set) for it to
+    empty, then SIGKILL it."""
     table = table or GroupTable()
     signal_group(pgid, signal.SIGTERM)
     with trio.move_on_after(grace):
-        while table.alive(pgid):
+        while table.alive(pgid) and not (hurry is not None and hurry.is_set()):
             await trio.sleep(_GRACE_POLL_SECONDS)
     signal_group(pgid, signal.SIGKILL)
 
@@ -115,13 +198,16 @@ async def run_in_group(
     Output goes straight to the given files. stdin is ``stdin`` when given, else ``/dev/null``.
     Cancellation propagates after the whole group has been stopped.
     """
+    owner = _STAGE_OWNER.get()
+    hurry = owner.records.hurry if owner is not None else None
+
     async def deliver_cancel(process: trio.Process) -> None:
-        await terminate_group(process.pid, kill_grace, table)
+        await terminate_group(process.pid, kill_grace, table, hurry)
 
     # The process is recorded the moment it exists. Not through ``nursery.start``: when
     # the cancellation lands before ``start`` hands the process back, ``start`` raises
     # without it, and the group's members would never be killed.
-    spawned = _Spawned()
+    spawned = _Spawned(owner)
     try:
         completed = await trio.run_process(
             [shell, "-c", command],
@@ -136,21 +222,32 @@ async def run_in_group(
         # run_process stops its killer as soon as the leader exits; members
         # that outlive it still get their grace period, then SIGKILL.
         with trio.CancelScope(shield=True):
-            await terminate_group(spawned.process.pid, kill_grace, table)
+            await terminate_group(spawned.process.pid, kill_grace, table, hurry)
+        spawned.forget()
         raise
     assert spawned.process is not None
     signal_group(spawned.process.pid, signal.SIGKILL)
+    spawned.forget()
     return completed.returncode
 
 
 class _Spawned:
-    """A ``task_status`` for ``run_process`` that keeps the process it is given."""
+    """A ``task_status`` for ``run_process`` that keeps the process it is given and
+    records its group for as long as the group may be alive."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: StageOwner | None) -> None:
+        self.owner = owner
         self.process: trio.Process | None = None
 
     def started(self, value: trio.Process | None = None) -> None:
         self.process = value
+        if value is not None and self.owner is not None:
+            self.owner.record(value.pid)
+
+    def forget(self) -> None:
+        """The group has been SIGKILLed: nothing of it can run on."""
+        if self.process is not None and self.owner is not None:
+            self.owner.records.remove(self.process.pid)
 
 
 DEFAULT_KILL_GRACE_SECONDS = 2.0
