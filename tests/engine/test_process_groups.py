@@ -24,12 +24,16 @@ from typing import Any
 
 import pytest
 
+from tests.backends.support import FAKE_CLI
+
 from .support import (
     assert_complete_final,
     attractor,
+    cli_command,
     events,
     final,
     pipeline,
+    process_gone,
     read_json,
     start_attractor,
     wait_for_file,
@@ -103,10 +107,11 @@ def wait_for_starts(workdir: Path, count: int, proc: subprocess.Popen[str]) -> l
     return started
 
 
-def wait_for_ticks(workdir: Path, pgid: int, tag: str = "") -> None:
+def wait_for_ticks(workdir: Path, *pgids: int) -> None:
+    """Until every group's SIGTERM-ignoring grandchild has ticked (whatever its tag)."""
     deadline = time.monotonic() + 30
-    while f"{tag}{pgid}" not in tick_lines(workdir):
-        assert time.monotonic() < deadline, f"group {pgid} never ticked"
+    while not {str(p) for p in pgids} <= {line.lstrip("ab") for line in tick_lines(workdir)}:
+        assert time.monotonic() < deadline, f"groups {pgids} never all ticked"
         time.sleep(0.02)
 
 
@@ -137,6 +142,20 @@ def recorded_groups(root: Path) -> list[dict[str, Any]]:
     return groups
 
 
+def wait_for_records(root: Path, pgids: list[int]) -> list[dict[str, Any]]:
+    """The recorded groups, once they are exactly ``pgids`` (a command may write its first
+    line before the runner has recorded its group)."""
+    deadline = time.monotonic() + 30
+    while True:
+        groups: list[dict[str, Any]] = []
+        with contextlib.suppress(OSError, ValueError):
+            groups = recorded_groups(root)
+        if sorted(g["pgid"] for g in groups) == sorted(pgids):
+            return groups
+        assert time.monotonic() < deadline, f"{pgids} never recorded alone"
+        time.sleep(0.02)
+
+
 def test_resume_after_kill_9_stops_the_orphaned_stage_before_running_it_again(
         tmp_path: Path) -> None:
     root = tmp_path / "logs"
@@ -147,8 +166,8 @@ def test_resume_after_kill_9_stops_the_orphaned_stage_before_running_it_again(
     new: list[int] = []
     try:
         wait_for_ticks(tmp_path, old)
-        assert [(g["pgid"], g["node_id"], g["attempt"]) for g in recorded_groups(root)] == [
-            (old, "long", 1)]
+        recorded = wait_for_records(root, [old])
+        assert [(g["pgid"], g["node_id"], g["attempt"]) for g in recorded] == [(old, "long", 1)]
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
         assert group_alive(old)  # the orphan lives on after its owner died
@@ -166,7 +185,7 @@ def test_resume_after_kill_9_stops_the_orphaned_stage_before_running_it_again(
         order = [e["event"] for e in events(root)]
         resumed_at = order.index("stale_process_groups_stopped")
         assert "stage_attempt_start" not in order[order.index("run_started", 1):resumed_at]
-        assert [g["pgid"] for g in recorded_groups(root)] == new
+        wait_for_records(root, new)
 
         resumed.send_signal(signal.SIGTERM)
         code, err = exit_of(resumed)
@@ -184,6 +203,7 @@ def test_status_names_the_groups_a_killed_run_left_running(tmp_path: Path) -> No
                            cwd=tmp_path)
     pgids = wait_for_starts(tmp_path, 2, proc)
     try:
+        wait_for_records(root, pgids)
         assert status_json(root)["stale_process_groups"] == []  # the owner is alive
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -222,6 +242,8 @@ def test_a_second_signal_kills_every_group_at_once_and_the_run_still_ends(
                            "--workdir", tmp_path, "--kill-grace", "120s", cwd=tmp_path)
     pgids = wait_for_starts(tmp_path, 2, proc)
     try:
+        wait_for_records(root, pgids)
+        wait_for_ticks(tmp_path, *pgids)
         proc.send_signal(signum)
         time.sleep(0.5)
         assert proc.poll() is None  # still in its grace: the grandchildren ignore SIGTERM
@@ -273,3 +295,108 @@ def test_a_single_signal_names_the_stage_in_flight(tmp_path: Path) -> None:
         assert wait_until_gone([pgid]) == []
     finally:
         kill_groups([pgid])
+
+
+def test_resume_stops_a_cli_agent_a_killed_run_left_running(tmp_path: Path) -> None:
+    root, work = tmp_path / "logs", tmp_path / "work"
+    work.mkdir()
+    dot = pipeline(tmp_path, '  agent [prompt="do it", llm_provider=anthropic, '
+                             'llm_model="anthropic/model-4.5"]\n  start -> agent -> exit')
+    agents = {f"ATTRACTOR_{name.upper()}_PATH": str(FAKE_CLI / name)
+              for name in ("claude", "codex", "gemini")}
+    command = cli_command("run", dot, "--logs-root", root, "--workdir", work, "--backend", "cli",
+                          "--kill-grace", "300ms", "--quiet")
+    # "stubborn": the agent CLI and its grandchild ignore SIGTERM and sleep.
+    proc = subprocess.Popen(command, env={**os.environ, **agents, "FAKE_CLI_SCENARIO": "stubborn"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    agent, grandchild = (int(p) for p in wait_for_file(work / "pids", proc).split())
+    try:
+        assert [(g["pgid"], g["node_id"]) for g in wait_for_records(root, [agent])] == [
+            (agent, "agent")]
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert group_alive(agent)
+        assert [g["pgid"] for g in status_json(root)["stale_process_groups"]] == [agent]
+
+        resumed = attractor("resume", "--logs-root", root, "--kill-grace", "300ms", "--quiet",
+                            env={**agents, "FAKE_CLI_SCENARIO": "ok"}, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        assert not group_alive(agent)
+        assert process_gone(grandchild)
+        [stopped] = events(root, "stale_process_groups_stopped")
+        assert [(g["pgid"], g["node_id"]) for g in stopped["groups"]] == [(agent, "agent")]
+    finally:
+        kill_groups([agent])
+
+
+def test_resume_stops_a_sub_pipeline_stage_a_killed_run_left_running(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    child = ("digraph Child {\n  start [shape=Mdiamond]\n  exit [shape=Msquare]\n"
+             f"{ticking_stage('work')}\n  start -> work -> exit\n}}\n")
+    (tmp_path / "child.dot").write_text(child)
+    dot = pipeline(tmp_path, '  sub [type="subgraph", subgraph.dotfile="child.dot"]\n'
+                             "  start -> sub -> exit")
+    first = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
+                            "--run-id", "parent", "--kill-grace", "300ms", "--quiet",
+                            cwd=tmp_path)
+    [old] = wait_for_starts(tmp_path, 1, first)
+    new: list[int] = []
+    try:
+        recorded = wait_for_records(root, [old])
+        assert [(g["pgid"], g["run_id"], g["node_id"]) for g in recorded] == [
+            (old, "parent.sub", "work")]
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+        assert group_alive(old)
+
+        resumed = start_attractor("resume", "--logs-root", root, "--kill-grace", "300ms",
+                                  "--quiet", cwd=tmp_path)
+        new = [p for p in wait_for_starts(tmp_path, 2, resumed) if p != old]
+        assert not group_alive(old)
+        wait_for_ticks(tmp_path, new[0])
+        ticks = tick_lines(tmp_path)
+        assert str(old) not in ticks[ticks.index(str(new[0])):]
+        resumed.send_signal(signal.SIGINT)
+        code, err = exit_of(resumed)
+        assert code == 3, err
+        assert wait_until_gone([old, *new]) == []
+    finally:
+        kill_groups([old, *new])
+
+
+def test_a_reused_pgid_is_not_taken_for_a_recorded_group(tmp_path: Path) -> None:
+    """A record whose leader start time does not match the live process is not ours:
+    status does not list it and resume does not signal it."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, '  long [shape=parallelogram, tool_command="echo $$ >> started.log; '
+                             'sleep 30"]\n  start -> long -> exit')
+    proc = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
+                           "--kill-grace", "300ms", "--quiet", cwd=tmp_path)
+    [orphan] = wait_for_starts(tmp_path, 1, proc)
+    decoy = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        wait_for_records(root, [orphan])
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        kill_groups([orphan])
+        assert wait_until_gone([orphan]) == []
+        # The record now names the decoy's pgid, as if the kernel had reused the pid.
+        recorded = read_json(root / "processes.json")
+        recorded["groups"][0]["pgid"] = decoy.pid
+        recorded["groups"][0]["leader_start_time"] -= 1
+        (root / "processes.json").write_text(json.dumps(recorded))
+        assert status_json(root)["stale_process_groups"] == []
+        resumed = start_attractor("resume", "--logs-root", root, "--kill-grace", "300ms",
+                                  "--quiet", cwd=tmp_path)
+        wait_for_starts(tmp_path, 2, resumed)
+        assert events(root, "stale_process_groups_stopped") == []
+        assert decoy.poll() is None
+        resumed.send_signal(signal.SIGTERM)
+        code, err = exit_of(resumed)
+        assert code == 3, err
+        assert decoy.poll() is None
+    finally:
+        decoy.kill()
+        decoy.wait()
+        kill_groups(started_pgids(tmp_path))
