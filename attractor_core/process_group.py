@@ -30,6 +30,7 @@ from attrs import frozen
 
 from attractor_core.model.values import Duration
 from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.lock import process_start_time
 from attractor_core.runtime.process_records import GroupRecord, ProcessRecords
 
 # How often to look whether a terminated group has emptied during the grace period.
@@ -135,7 +136,7 @@ class StageOwner:
     branch_key: str
 
     def record(self, pgid: int) -> None:
-        self.records.add(GroupRecord(pgid, _leader_start_time(pgid), self.run_id, self.node_id,
+        self.records.add(GroupRecord(pgid, process_start_time(pgid), self.run_id, self.node_id,
                                      self.attempt, self.branch_key, utc_now_iso()))
 
 
@@ -162,11 +163,6 @@ def kill_all_now(records: ProcessRecords) -> list[int]:
     for pgid in pgids:
         signal_group(pgid, signal.SIGKILL)
     return pgids
-
-
-def _leader_start_time(pid: int) -> int | None:
-    stat = _read_stat(str(pid))
-    return stat.start_time if stat is not None else None
 
 
 async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None,
