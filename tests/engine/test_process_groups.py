@@ -400,3 +400,41 @@ def test_a_reused_pgid_is_not_taken_for_a_recorded_group(tmp_path: Path) -> None
         decoy.kill()
         decoy.wait()
         kill_groups(started_pgids(tmp_path))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_while_resume_stops_leftovers_kills_them_at_once(
+        tmp_path: Path, signum: int) -> None:
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, ticking_stage("long") + "\n  start -> long -> exit")
+    first = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
+                            "--quiet", cwd=tmp_path)
+    [old] = wait_for_starts(tmp_path, 1, first)
+    try:
+        wait_for_records(root, [old])
+        wait_for_ticks(tmp_path, old)
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+        # The leftover ignores SIGTERM: only the escalation ends this grace in time.
+        resumed = start_attractor("resume", "--logs-root", root, "--kill-grace", "120s",
+                                  cwd=tmp_path)
+        deadline = time.monotonic() + 60
+        while not any(e["event"] == "run_started" and e.get("resumed") for e in events(root)):
+            assert resumed.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        resumed.send_signal(signum)
+        time.sleep(0.5)
+        assert resumed.poll() is None and group_alive(old)  # in the leftover's grace
+        resumed.send_signal(signum)
+        code, err = exit_of(resumed, limit_s=60)
+        assert code == 3, err
+        assert "Traceback" not in err
+        assert wait_until_gone([old]) == []
+        data = assert_complete_final(root)
+        assert (data["status"], data["exit_path"]) == ("canceled", "canceled")
+        assert started_pgids(tmp_path) == [old]  # the stage never started again
+        assert [g["pgid"] for g in events(root, "stale_process_groups_stopped")[0]["groups"]] \
+            == [old]
+        assert not (root / "run.lock").exists()
+    finally:
+        kill_groups(started_pgids(tmp_path))
