@@ -7,31 +7,39 @@ can be signalled at once:
 * on cancellation (stage timeout, run cancel): SIGTERM to the group, up to
   ``kill_grace`` seconds for the group to exit, then SIGKILL to the group;
 * after the leader exits normally: SIGKILL to whatever is left in the group.
+
+Inside a stage attempt (:func:`stage_processes`) every group is also
+recorded in the run's ``processes.json`` for as long as it may be alive,
+and a cancellation that escalates (a second Ctrl-C) cuts the grace short.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import trio
+from attrs import frozen
 
 from attractor_core.model.values import Duration
+from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.lock import process_start_time
+from attractor_core.runtime.process_records import GroupRecord, ProcessRecords
+from attractor_core.runtime.procfs import (
+    group_exists,
+    procfs_available,
+    running_groups,
+    signal_group,
+)
 
 # How often to look whether a terminated group has emptied during the grace period.
 _GRACE_POLL_SECONDS = 0.02
-
-
-def signal_group(pgid: int, sig: int) -> None:
-    """Send ``sig`` to every process of the group; a group already gone is fine."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 class GroupTable:
@@ -50,50 +58,64 @@ class GroupTable:
         self._running: frozenset[int] = frozenset()
 
     def alive(self, pgid: int) -> bool:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
+        if not group_exists(pgid):
             return False
-        except PermissionError:
-            return True
-        if not _PROC.is_dir():
+        if not procfs_available():
             return True  # no procfs: the signal probe above is all we know
         if time.monotonic() - self._taken_at > self.ttl:
-            self._running = _scan_running_groups()
+            self._running = running_groups()
             self._taken_at = time.monotonic()  # after the scan: a slow scan is not redone at once
         return pgid in self._running
 
 
-_PROC = Path("/proc")
+@frozen
+class StageOwner:
+    """The stage attempt on whose behalf groups are started, and the run's record of them."""
+
+    records: ProcessRecords
+    run_id: str
+    node_id: str
+    attempt: int
+    branch_key: str
+
+    def record(self, pgid: int) -> None:
+        self.records.add(GroupRecord(pgid, process_start_time(pgid), self.run_id, self.node_id,
+                                     self.attempt, self.branch_key, utc_now_iso()))
 
 
-def _scan_running_groups() -> frozenset[int]:
-    groups = set()
-    with os.scandir(_PROC) as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                fd = os.open(f"/proc/{entry.name}/stat", os.O_RDONLY)
-                try:
-                    raw = os.read(fd, 512)
-                finally:
-                    os.close(fd)
-                # "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-                fields = raw[raw.rindex(b")") + 2:].split()
-            except (OSError, ValueError):
-                continue
-            if fields[0] != b"Z":
-                groups.add(int(fields[2]))
-    return frozenset(groups)
+# The owner travels with the task (and the tasks it starts), as trio's own per-task state
+# does: whatever starts a group during the attempt (a handler, a backend, an agent tool, a
+# third-party plugin) has it recorded without passing anything through.
+_STAGE_OWNER: ContextVar[StageOwner | None] = ContextVar("attractor_stage_owner", default=None)
 
 
-async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None) -> None:
-    """SIGTERM the group, wait up to ``grace`` seconds for it to empty, then SIGKILL it."""
+@contextlib.contextmanager
+def stage_processes(owner: StageOwner) -> Iterator[None]:
+    """Record the groups started in this block (and in the tasks it starts) as ``owner``'s."""
+    token = _STAGE_OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _STAGE_OWNER.reset(token)
+
+
+def kill_all_now(records: ProcessRecords) -> list[int]:
+    """Escalation: SIGKILL every recorded group at once and let no grace run on; the pgids."""
+    records.hurry.set()
+    pgids = [record.pgid for record in records]
+    for pgid in pgids:
+        signal_group(pgid, signal.SIGKILL)
+    return pgids
+
+
+async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None,
+                          hurry: trio.Event | None = None) -> None:
+    """SIGTERM the group, wait up to ``grace`` seconds (until ``hurry`` is set) for it to
+    empty, then SIGKILL it."""
     table = table or GroupTable()
     signal_group(pgid, signal.SIGTERM)
     with trio.move_on_after(grace):
-        while table.alive(pgid):
+        while table.alive(pgid) and not (hurry is not None and hurry.is_set()):
             await trio.sleep(_GRACE_POLL_SECONDS)
     signal_group(pgid, signal.SIGKILL)
 
@@ -115,13 +137,16 @@ async def run_in_group(
     Output goes straight to the given files. stdin is ``stdin`` when given, else ``/dev/null``.
     Cancellation propagates after the whole group has been stopped.
     """
+    owner = _STAGE_OWNER.get()
+    hurry = owner.records.hurry if owner is not None else None
+
     async def deliver_cancel(process: trio.Process) -> None:
-        await terminate_group(process.pid, kill_grace, table)
+        await terminate_group(process.pid, kill_grace, table, hurry)
 
     # The process is recorded the moment it exists. Not through ``nursery.start``: when
     # the cancellation lands before ``start`` hands the process back, ``start`` raises
     # without it, and the group's members would never be killed.
-    spawned = _Spawned()
+    spawned = _Spawned(owner)
     try:
         completed = await trio.run_process(
             [shell, "-c", command],
@@ -136,21 +161,32 @@ async def run_in_group(
         # run_process stops its killer as soon as the leader exits; members
         # that outlive it still get their grace period, then SIGKILL.
         with trio.CancelScope(shield=True):
-            await terminate_group(spawned.process.pid, kill_grace, table)
+            await terminate_group(spawned.process.pid, kill_grace, table, hurry)
+        spawned.forget()
         raise
     assert spawned.process is not None
     signal_group(spawned.process.pid, signal.SIGKILL)
+    spawned.forget()
     return completed.returncode
 
 
 class _Spawned:
-    """A ``task_status`` for ``run_process`` that keeps the process it is given."""
+    """A ``task_status`` for ``run_process`` that keeps the process it is given and
+    records its group for as long as the group may be alive."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: StageOwner | None) -> None:
+        self.owner = owner
         self.process: trio.Process | None = None
 
     def started(self, value: trio.Process | None = None) -> None:
         self.process = value
+        if value is not None and self.owner is not None:
+            self.owner.record(value.pid)
+
+    def forget(self) -> None:
+        """The group has been SIGKILLed: nothing of it can run on."""
+        if self.process is not None and self.owner is not None:
+            self.owner.records.remove(self.process.pid)
 
 
 DEFAULT_KILL_GRACE_SECONDS = 2.0

@@ -17,7 +17,7 @@ from attractor_core.cli.common import (
 )
 from attractor_core.cli.main import COMMANDS
 from attractor_core.cli.progress_view import ProgressView
-from attractor_core.cli.run import print_summary, with_view
+from attractor_core.cli.run import print_summary, signals_left_to_the_run, with_view
 from attractor_core.engine import resume_pipeline
 
 
@@ -32,8 +32,9 @@ def add_parser(sub: Any) -> None:
 def _resume(args: argparse.Namespace) -> int:
     view = None if args.quiet else ProgressView()
     config = load_config(args.config) if args.config else None
-    record = trio.run(with_view, view, lambda: resume_pipeline(
-        args.logs_root, options=run_options(args), config=config,
-        policy_overrides=policy_flags(args), on_event=view))
+    with signals_left_to_the_run():
+        record = trio.run(with_view, view, lambda: resume_pipeline(
+            args.logs_root, options=run_options(args), config=config,
+            policy_overrides=policy_flags(args), on_event=view))
     print_summary(record)
     return record.exit_code

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +43,33 @@ def _run(args: argparse.Namespace) -> int:
     view = None if args.quiet else ProgressView()
     overrides = parse_assignments(args.overrides, "--set")
     config = load_config(args.config)
-    record = trio.run(with_view, view, lambda: run_pipeline(
-        args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
-        options=run_options(args), overrides=overrides, config=config,
-        policy_overrides=policy_flags(args), on_event=view))
+    with signals_left_to_the_run():
+        record = trio.run(with_view, view, lambda: run_pipeline(
+            args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
+            options=run_options(args), overrides=overrides, config=config,
+            policy_overrides=policy_flags(args), on_event=view))
     print_summary(record)
     return record.exit_code
+
+
+@contextlib.contextmanager
+def signals_left_to_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM belong to the run while it runs (it cancels, then escalates).
+    Around it they change nothing for the rest of this command: no ``KeyboardInterrupt`` and
+    no death by signal of a run that ended ``canceled``. Before the run (argument and config
+    parsing) a Python-level no-op handler: SIG_IGN would be inherited by every command the
+    run starts. Once the run is over it starts nothing more, and SIG_IGN is the one
+    disposition the interpreter's shutdown keeps (it resets Python handlers to the default)."""
+    watched = (signal.SIGINT, signal.SIGTERM)
+    for signum in watched:
+        signal.signal(signum, _changes_nothing)
+    yield
+    for signum in watched:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _changes_nothing(signum: int, frame: object) -> None:
+    return None
 
 
 async def with_view(view: ProgressView | None,

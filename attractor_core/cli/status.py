@@ -12,7 +12,7 @@ import attrs
 
 from attractor_core.cli.common import guarded
 from attractor_core.cli.main import COMMANDS
-from attractor_core.runtime.run_status import read_run_status
+from attractor_core.runtime.run_status import RunStatus, read_run_status
 
 
 def add_parser(sub: Any) -> None:
@@ -35,5 +35,19 @@ def _status(args: argparse.Namespace) -> int:
                      f"{status.last_event.get('ts')}")
     if status.explanation:
         lines.append(status.explanation)
+    if status.stale_process_groups:
+        lines.append(_stale_groups_text(status))
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _stale_groups_text(status: RunStatus) -> str:
+    groups = status.stale_process_groups
+    listed = "; ".join(
+        f"pgid {g.pgid} (node {g.node_id}, attempt {g.attempt}"
+        + (f", branch {g.branch_key}" if g.branch_key else "") + ")" for g in groups)
+    remedy = (f"'attractor resume --logs-root {status.logs_root}' stops them before it "
+              "continues" if status.state in ("interrupted", "canceled") else
+              "stop them with kill -- -PGID")
+    return (f"{len(groups)} process group(s) of the dead run are still running: {listed}; "
+            f"{remedy}")

@@ -31,6 +31,7 @@ from attractor_core.runtime.rundir import RunDir
 from .preflight import check_interviewer
 from .run import Engine, record_setup_failure
 from .setup import EventObserver, build_services, new_run_id
+from .signals import RunSignals, watching_signals
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
 
@@ -54,6 +55,22 @@ async def run_pipeline(
     handle_signals: bool = True,
 ) -> FinalRecord:
     """Run the pipeline in ``dot_path`` from its start node to its end."""
+    # Signals are caught from before the run's lock is taken until it is released.
+    async with watching_signals(handle_signals) as signals:
+        return await _run_pipeline_watched(
+            dot_path, logs_root=logs_root, workdir=workdir, run_id=run_id, options=options,
+            overrides=overrides, config=config, policy_overrides=policy_overrides, pm=pm,
+            on_event=on_event, signals=signals)
+
+
+async def _run_pipeline_watched(
+    dot_path: str | Path, *, logs_root: str | Path | None = None,
+    workdir: str | Path | None = None, run_id: str | None = None,
+    options: Mapping[str, Any] | None = None, overrides: Mapping[str, str] | None = None,
+    config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
+    signals: RunSignals,
+) -> FinalRecord:
     pm = pm or make_plugin_manager()
     source = Path(dot_path).resolve()
     graph = load_pipeline(source, pm, overrides)
@@ -96,7 +113,8 @@ async def run_pipeline(
             record_setup_failure(run_dir, run_id, started, exc)
             raise
         state = RunState(context=_initial_context_state(graph))
-        engine = Engine(services, state, started_at=started, handle_signals=handle_signals)
+        engine = Engine(services, state, started_at=started)
+        signals.attach(engine)
         return await engine.execute(find_start(graph).id)
     finally:
         lock.release()

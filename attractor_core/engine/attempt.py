@@ -9,6 +9,7 @@ from pathlib import Path
 import trio
 
 from attractor_core.model import Duration, Node, Outcome
+from attractor_core.process_group import StageOwner, stage_processes
 from attractor_core.registry import UnknownHandlerError
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
@@ -49,7 +50,9 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
-        with services.heartbeats.beating(lane, run):
+        owner = StageOwner(services.processes, services.run_id, node.id, attempt,
+                           lane.branch_key)
+        with services.heartbeats.beating(lane, run), stage_processes(owner):
             outcome = await _execute(services, lane, node, run, paths)
     except BaseException as exc:
         if not is_cancellation(exc):

@@ -128,11 +128,12 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
                            on_event=lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                           dict(e))))
     child.liveness = services.liveness
+    child.processes = services.processes
     child.ancestry = (*_chain(services), dot_path)
     state = RunState(context=Context(dict(context or {})))
     mirror_graph_attributes(dict(graph.attrs), state.context)
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
-    engine = Engine(child, state, started_at=utc_now_iso(), handle_signals=False,
+    engine = Engine(child, state, started_at=utc_now_iso(),
                     lane_key=key, parent_lane=lane.live_key)
     handle = ChildHandle(engine)
     async with trio.open_nursery() as nursery:

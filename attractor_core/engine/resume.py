@@ -33,6 +33,7 @@ from .api import resolve_policy
 from .ending import Ending
 from .run import Engine
 from .setup import EventObserver, build_services
+from .signals import RunSignals, watching_signals
 from .stage import crash_rerun_outcome
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
@@ -47,6 +48,19 @@ async def resume_pipeline(
     config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
     pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
     handle_signals: bool = True,
+) -> FinalRecord:
+    # Signals are caught from before the run's lock is taken until it is released.
+    async with watching_signals(handle_signals) as signals:
+        return await _resume_pipeline_watched(
+            logs_root, options=options, config=config, policy_overrides=policy_overrides,
+            pm=pm, on_event=on_event, signals=signals)
+
+
+async def _resume_pipeline_watched(
+    logs_root: str | Path, *, options: Mapping[str, Any] | None = None,
+    config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
+    signals: RunSignals,
 ) -> FinalRecord:
     pm = pm or make_plugin_manager()
     run_dir = RunDir(base_run_root(Path(logs_root).resolve()))
@@ -69,8 +83,9 @@ async def resume_pipeline(
             policy=policy, options=_options(manifest.options, options), on_event=on_event)
         checkpoint = _load(run_dir)
         state = _state_for(checkpoint, graph)
-        engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals,
+        engine = Engine(services, state, started_at=utc_now_iso(),
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)
+        signals.attach(engine)
         if invalid:
             engine.cancel(ending=Ending.failed(ExitPath.INVALID_GRAPH, reason=(
                 f"the run's graph no longer validates: {invalid}"), failure_class="structural"))

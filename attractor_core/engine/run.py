@@ -9,23 +9,34 @@ from __future__ import annotations
 
 import traceback
 
+import attrs
 import trio
 
 from attractor_core.model import Outcome
+from attractor_core.orphan_groups import stop_left_behind
+from attractor_core.process_group import kill_all_now
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
-from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
+from attractor_core.runtime.events import (
+    CancellationEscalated,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    StaleProcessGroupsStopped,
+)
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
 from attractor_core.runtime.live import write_live
+from attractor_core.runtime.process_records import read_process_records
+from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir
+from attractor_core.runtime.serialization import CONVERTER
 
 from .cancellation import is_cancellation
 from .ending import Ending
 from .heartbeat import run_heartbeats
 from .preflight import warn_unknown_types
 from .services import Lane, RunServices
-from .signals import can_watch_signals, watch_signals
 from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
@@ -36,12 +47,10 @@ SNAPSHOT_EVERY = 256
 
 class Engine:
     def __init__(self, services: RunServices, state: RunState, *, started_at: str,
-                 handle_signals: bool = True, lane_key: str = "",
-                 parent_lane: str | None = None, journal_seq: int = 0):
+                 lane_key: str = "", parent_lane: str | None = None, journal_seq: int = 0):
         self.services = services
         self.state = state
         self.started_at = started_at
-        self.handle_signals = handle_signals and can_watch_signals()
         # A nested (sub-pipeline) run is a lane of its parent's liveness tree
         # and is watched by the parent's watchdog, not one of its own.
         self.lane_key = lane_key
@@ -64,6 +73,15 @@ class Engine:
             self.services.cancel_reason = self._cancel_ending.failure_reason
         if self._cancel_scope is not None:
             self._cancel_scope.cancel()
+
+    def escalate(self, signal_name: str) -> None:
+        """A cancellation that must not wait: SIGKILL every live process group of the run
+        (its branches and sub-pipelines too) now, and cut every kill grace short."""
+        if self._final is not None:
+            return
+        self.cancel(f"stopped by signal {signal_name}")
+        killed = kill_all_now(self.services.processes)
+        self.services.emit(CancellationEscalated(signal_name, len(killed)))
 
     # -- the main lane -----------------------------------------------------
     def main_lane(self) -> Lane:
@@ -106,6 +124,8 @@ class Engine:
         self._emit_started(resumed)
         warn_unknown_types(self.services)
         try:
+            if resumed:
+                await self._stop_left_behind()
             ending = await self._traverse_cancellable(start, first_outcome)
         except BaseException as exc:
             if is_cancellation(exc):
@@ -124,8 +144,6 @@ class Engine:
         with trio.CancelScope() as scope:
             self._cancel_scope = scope
             async with trio.open_nursery() as nursery:
-                if self.handle_signals:
-                    nursery.start_soon(watch_signals, self.cancel)
                 self._start_watchdog(nursery)
                 nursery.start_soon(run_heartbeats, self.services, self.services.heartbeats)
                 nursery.start_soon(self.services.live.keep_written)
@@ -137,6 +155,18 @@ class Engine:
         if ending is None or self._cancel_ending is not None:
             return self._cancel_ending or Ending.canceled("run canceled")
         return ending
+
+    async def _stop_left_behind(self) -> None:
+        """Stop what the run's previous owner left running before anything starts again."""
+        s = self.services
+        groups = left_behind(read_process_records(s.run_dir.processes))
+        if not groups:
+            return
+        grace = s.policy.kill_grace.seconds
+        with trio.CancelScope(shield=True):  # a cancel now must not leave them running
+            await stop_left_behind(groups, grace, s.processes.hurry)
+        s.emit(StaleProcessGroupsStopped(
+            tuple(CONVERTER.unstructure(g) for g in groups), int(grace * 1000)))
 
     def _start_watchdog(self, nursery: trio.Nursery) -> None:
         s = self.services
@@ -162,9 +192,18 @@ class Engine:
             f"internal error in attractor: {type(exc).__name__}: {exc} (traceback in {path}); "
             "the run can be resumed with attractor resume"), failure_class="structural")
 
+    def _name_stage_in_flight(self, ending: Ending) -> Ending:
+        """A cancel or stall stops the stage in flight: that is the failed node."""
+        stopped = ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL)
+        if ending.failed_node_id or not stopped or self._last_position is None:
+            return ending
+        in_flight = self._last_position[2]
+        return attrs.evolve(ending, failed_node_id=in_flight.node_id) if in_flight else ending
+
     def _terminalize(self, ending: Ending) -> FinalRecord:
         if self._final is not None:
             return self._final
+        ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
                                                             ExitPath.WATCHDOG_STALL))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
+import trio
 from attrs import Factory, define, field
 
 from attractor_core.model import Graph
@@ -18,6 +19,7 @@ from attractor_core.runtime.checkpoint import InFlight
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.live import LiveView
+from attractor_core.runtime.process_records import ProcessRecords
 from attractor_core.runtime.rundir import RunDir
 
 from .heartbeat import HeartbeatBoard
@@ -42,6 +44,9 @@ class RunServices:
     heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
     live: LiveView = field(default=Factory(lambda s: LiveView(s.run_dir.live, s.run_id),
                                            takes_self=True))
+    # The run's live process groups; a sub-pipeline shares its parent's.
+    processes: ProcessRecords = field(default=Factory(
+        lambda s: ProcessRecords(s.run_dir.processes, trio.Event()), takes_self=True))
     cancel_reason: str = ""
     status_sources: list[Any] = field(factory=list)
     # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).

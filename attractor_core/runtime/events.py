@@ -405,6 +405,21 @@ class ManagerLoopFinished(Event):
     reason: str
 
 
+# -- processes ---------------------------------------------------------------
+@frozen
+class CancellationEscalated(Event):
+    name: ClassVar[str] = "cancellation_escalated"
+    signal: str
+    killed_groups: int
+
+
+@frozen
+class StaleProcessGroupsStopped(Event):
+    name: ClassVar[str] = "stale_process_groups_stopped"
+    groups: tuple[dict[str, Any], ...]
+    kill_grace_ms: int
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
@@ -442,6 +457,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ManagerLoopCycle,
     ManagerSteer,
     ManagerLoopFinished,
+    CancellationEscalated,
+    StaleProcessGroupsStopped,
 )
 
 

@@ -35,7 +35,8 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
-def _alive(pid: int, start_time: int | None) -> bool:
+def process_alive(pid: int, start_time: int | None) -> bool:
+    """Whether ``pid`` is alive and is the process that started at ``start_time``."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,7 +73,7 @@ class RunLock:
                     time.sleep(_UNREADABLE_WAIT_S)
                     continue
                 pid, start, run_id = owner
-                if _alive(pid, start):
+                if process_alive(pid, start):
                     raise LockHeldError(
                         self._conflict_text(f"pid {pid}, run {run_id!r}")) from None
                 self.path.unlink(missing_ok=True)  # stale: its owner is gone
@@ -93,7 +94,7 @@ class RunLock:
         owner = self._read_owner()
         if owner is None:
             return self.path.exists()
-        return _alive(owner[0], owner[1])
+        return process_alive(owner[0], owner[1])
 
     def release(self) -> None:
         if not self.held:

@@ -13,6 +13,8 @@ from attractor_core.runtime.final import read_final
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
+from attractor_core.runtime.process_records import GroupRecord, read_process_records
+from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir, base_run_root
 
 
@@ -30,6 +32,8 @@ class RunStatus:
     completed_nodes: tuple[str, ...] = ()
     last_event: dict[str, Any] | None = None
     explanation: str = ""
+    # Process groups whose owner died (kill -9) but which still run; resume stops them.
+    stale_process_groups: tuple[GroupRecord, ...] = ()
 
 
 def read_run_status(root: Path) -> RunStatus:
@@ -40,6 +44,7 @@ def read_run_status(root: Path) -> RunStatus:
     events = tail_events(run_dir.progress)
     last = events[-1] if events else None
     final = read_final(run_dir.final)
+    stale = tuple(left_behind(read_process_records(run_dir.processes)))
     if final is not None:
         return RunStatus(final.run_id, final.status, str(run_dir.root),
                          exit_path=final.exit_path, failure_reason=final.failure_reason,
@@ -47,16 +52,37 @@ def read_run_status(root: Path) -> RunStatus:
                          completed_nodes=final.completed_nodes, last_event=last,
                          explanation=explain(final.status, final.failed_node_id,
                                              final.failure_class, final.failure_reason,
-                                             final.exit_path, final.completed_nodes))
+                                             final.exit_path, final.completed_nodes),
+                         stale_process_groups=stale)
     state = "running" if _owner_alive(run_dir, manifest.run_id) else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
     if state == "interrupted":
         node, attempt = _resume_point(run_dir, node, attempt)
+    else:
+        node, attempt = _stage_in_flight(run_dir, node, attempt)
     return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
-                     attempt=attempt, last_event=last,
+                     attempt=attempt, last_event=last, stale_process_groups=stale,
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'attractor resume --logs-root {run_dir.root}'"
                                   if state == "interrupted" else ""))
+
+
+def _stage_in_flight(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
+    """The stage a running run is in. live.json is refreshed by the run's own event loop,
+    so a stage that blocks that loop (a handler stuck in a blocking call) leaves it naming
+    the stage before. The checkpoint records every attempt before it starts: when live.json
+    still names the last completed stage while another is in flight, the checkpoint is
+    right. (A parallel branch's stage is in live.json only, and is kept.)"""
+    try:
+        cp = load_checkpoint(run_dir.checkpoint)
+    except CheckpointError:
+        return node, attempt
+    in_flight = cp.in_flight
+    if in_flight is None or in_flight.node_id == node:
+        return node, attempt
+    if not node or (cp.completed_nodes and cp.completed_nodes[-1] == node):
+        return in_flight.node_id, in_flight.attempt
+    return node, attempt
 
 
 def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:

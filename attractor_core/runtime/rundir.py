@@ -1,7 +1,7 @@
 """The run directory layout: every path a run writes, in one place.
 
 ``{logs_root}/`` holds the run-level artifacts (manifest, graph copy,
-checkpoint, final, progress, live, lock). Stage directories live in the
+checkpoint, final, progress, live, lock, processes). Stage directories live in the
 *stage root*: the logs root itself, or ``restart-N/`` after N loop
 restarts. Earlier attempts of a node are archived as
 ``{stage_root}/{node_id}/attempt-N/``.
@@ -48,6 +48,10 @@ class RunDir:
     @property
     def lock(self) -> Path:
         return self.root / "run.lock"
+
+    @property
+    def processes(self) -> Path:
+        return self.root / "processes.json"
 
     @property
     def engine_crash(self) -> Path:

@@ -1,0 +1,38 @@
+"""Process groups a dead owner left running (found by ``runtime.procfs``), stopped.
+
+After ``kill -9`` of ``attractor run`` its tool commands and CLI agents live
+on in their own process groups. ``attractor resume`` stops them (SIGTERM,
+the kill grace, SIGKILL) before it starts anything, so a stage never runs
+twice at once; ``attractor status`` names them.
+
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+import trio
+
+from attractor_core.runtime.process_records import GroupRecord
+from attractor_core.runtime.procfs import signal_group, still_alive
+
+_POLL_SECONDS = 0.05
+# How long SIGKILLed members may take to disappear (a process in uninterruptible sleep).
+_REAP_WAIT_SECONDS = 5.0
+
+
+async def stop_left_behind(groups: Sequence[GroupRecord], grace: float,
+                           hurry: trio.Event) -> None:
+    """SIGTERM every group at once, wait up to ``grace`` (until ``hurry``), SIGKILL what is
+    left, and return once nothing of them runs (or after a bounded wait)."""
+    for group in still_alive(groups):
+        signal_group(group.pgid, signal.SIGTERM)
+    with trio.move_on_after(grace):
+        while still_alive(groups) and not hurry.is_set():
+            await trio.sleep(_POLL_SECONDS)
+    with trio.move_on_after(_REAP_WAIT_SECONDS):
+        while remaining := still_alive(groups):
+            for group in remaining:
+                signal_group(group.pgid, signal.SIGKILL)
+            await trio.sleep(_POLL_SECONDS)

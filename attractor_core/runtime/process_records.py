@@ -1,0 +1,98 @@
+"""``processes.json``: the process groups a run's owner has running right now.
+
+Every process group started under a stage attempt (a tool command, a CLI
+agent, an agent's shell tool or hook, in any branch or sub-pipeline) is
+added the moment it exists and removed once it has been stopped. The file
+is rewritten atomically on each change, so after a ``kill -9`` of the
+owner it names exactly the groups that may have outlived it: ``attractor
+resume`` stops them before it starts anything, and ``attractor status``
+reports them.
+
+A group is identified by its pgid (the leader's pid) together with the
+leader's start time from ``/proc``, so a pid reused by an unrelated
+process is not mistaken for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+from cattrs.errors import BaseValidationError
+
+from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.runtime.lock import process_start_time
+from attractor_core.runtime.serialization import CONVERTER
+
+if TYPE_CHECKING:  # readers of processes.json (attractor status) run without trio
+    import trio
+
+PROCESSES_FILE = "processes.json"
+
+
+@frozen
+class GroupRecord:
+    """One live process group and the stage attempt that started it."""
+
+    pgid: int
+    leader_start_time: int | None  # clock ticks since boot, from /proc/<pgid>/stat
+    run_id: str  # the run (or sub-pipeline run) whose stage started it
+    node_id: str
+    attempt: int
+    branch_key: str
+    started_at: str
+
+
+@frozen
+class RecordedGroups:
+    """What ``processes.json`` says: its writer and the groups it had running."""
+
+    owner_pid: int
+    owner_start_time: int | None
+    groups: tuple[GroupRecord, ...]
+
+
+class ProcessRecords:
+    """The run's live process groups, mirrored to ``processes.json`` on every change.
+
+    One object per run, shared by its branches and sub-pipelines. ``hurry``
+    is set when the run's cancellation escalates: from then on nobody waits
+    out a kill grace any more.
+    """
+
+    def __init__(self, path: Path, hurry: trio.Event):
+        self.path = path
+        self.owner_pid = os.getpid()
+        self.owner_start_time = process_start_time(self.owner_pid)
+        self.hurry = hurry
+        self._groups: dict[int, GroupRecord] = {}
+
+    def add(self, record: GroupRecord) -> None:
+        self._groups[record.pgid] = record
+        self._write()
+
+    def remove(self, pgid: int) -> None:
+        if self._groups.pop(pgid, None) is not None:
+            self._write()
+
+    def __iter__(self) -> Iterator[GroupRecord]:
+        return iter(tuple(self._groups.values()))
+
+    def _write(self) -> None:
+        # Not fsynced: the groups cannot outlive a machine crash, only a killed owner.
+        write_json_atomic(self.path, CONVERTER.unstructure(RecordedGroups(
+            self.owner_pid, self.owner_start_time, tuple(self._groups.values()))),
+            durable=False)
+
+
+def read_process_records(path: Path) -> RecordedGroups | None:
+    """The groups ``path`` records, or None when it is missing or unreadable."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return CONVERTER.structure(data, RecordedGroups)
+    except (OSError, ValueError, BaseValidationError):
+        return None
