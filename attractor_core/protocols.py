@@ -31,6 +31,11 @@ class Handler(Protocol):
     traceback, never a success. Cancellation (``trio.Cancelled``, from a
     stage timeout or a run cancellation) must be allowed to propagate, after
     the handler has stopped everything it started (process groups killed).
+
+    A handler may declare the class attribute ``routes_outcome = True``: its
+    nodes are routing points that pass the previous outcome on (the diamond).
+    After a failed stage, an unconditional edge is followed only into such a
+    node; into any other node the failure goes through failure routing.
     """
 
     async def execute(

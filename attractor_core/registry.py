@@ -33,6 +33,16 @@ class HandlerRegistry:
     def __contains__(self, handler_type: object) -> bool:
         return handler_type in self._handlers
 
+    def routes_outcome(self, node: Node) -> bool:
+        """Whether ``node``'s handler declares itself a routing point (``routes_outcome =
+        True``): it passes the previous outcome on for its edges' conditions to route, so
+        a failure may walk into it on an unconditional edge (docs/spec-deltas.md §1.1)."""
+        try:
+            handler = self.resolve(node)
+        except UnknownHandlerError:
+            return False
+        return getattr(handler, "routes_outcome", False) is True
+
     def resolve(self, node: Node) -> Handler:
         """Explicit ``type``, then shape mapping; the codergen handler is the default."""
         for candidate in (node.type, node.handler_type, "codergen"):

@@ -73,4 +73,5 @@ def print_summary(record: FinalRecord) -> None:
     if record.failure_reason:
         where = f" at {record.failed_node_id}" if record.failed_node_id else ""
         line += f"{where}: {record.failure_reason}"
-    sys.stdout.write(f"{line}\nlogs: {record.logs_root}\n")
+    lines = [line, *(f"fan-out {f.node_id} ({f.status}): {f.verdict}" for f in record.fan_outs)]
+    sys.stdout.write("\n".join(lines) + f"\nlogs: {record.logs_root}\n")

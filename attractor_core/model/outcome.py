@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.model.branch import FanOutReport
 from attractor_core.model.values import to_str_tuple
 
 
@@ -81,6 +82,8 @@ class Outcome:
     failure_signature: str = ""
     failed_node_id: str = ""
     details: Mapping[str, Any] = field(factory=dict)
+    # A parallel fan-out's verdict and failed branches (final.json ``fan_outs``).
+    fan_out: FanOutReport | None = None
 
     @classmethod
     def success(cls, notes: str = "", **kwargs: Any) -> Outcome:

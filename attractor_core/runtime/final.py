@@ -10,6 +10,7 @@ from pathlib import Path
 
 from attrs import field, frozen
 
+from attractor_core.model.branch import BranchFailure
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
@@ -39,6 +40,16 @@ class ExitPath:
 
 
 @frozen
+class FanOutEnding:
+    """A parallel fan-out of the run in which some branch failed (``fan_outs``)."""
+
+    node_id: str
+    status: str  # the parallel node's own status, from its join policy
+    verdict: str
+    failed_branches: tuple[BranchFailure, ...] = ()
+
+
+@frozen
 class FinalRecord:
     run_id: str
     status: str  # success | fail | canceled
@@ -54,6 +65,8 @@ class FinalRecord:
     abort_reason: str = ""
     completed_nodes: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    exit_node: str = ""
+    fan_outs: tuple[FanOutEnding, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -17,6 +17,9 @@ from attractor_core.protocols import StageRun
 class ConditionalHandler:
     # A pass-through has nothing to retry: re-running it returns the same outcome.
     single_attempt = True
+    # A routing point: a failure may walk into it on an unconditional edge, and its
+    # outgoing conditions decide where the failure goes (docs/spec-deltas.md §1.1).
+    routes_outcome = True
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         status = _previous_status(context)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from attractor_core.validation.builtin_rules import FunctionRule
 from attractor_handlers import interviewers
 from attractor_handlers.backends.simulate import SimulateBackend
 from attractor_handlers.codergen import CodergenHandler
@@ -21,6 +22,7 @@ from attractor_handlers.fan_in import FanInHandler
 from attractor_handlers.human import WaitForHumanHandler
 from attractor_handlers.manager_loop import ManagerLoopHandler
 from attractor_handlers.parallel import ParallelHandler
+from attractor_handlers.routing_rules import RULE, failure_route
 from attractor_handlers.start_exit import ExitHandler, StartHandler
 from attractor_handlers.subgraph import SubgraphHandler
 from attractor_handlers.tool import ToolHandler
@@ -46,7 +48,7 @@ def attractor_handler_types() -> Mapping[str, Any]:
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
-    return concurrency_rules()
+    return [*concurrency_rules(), FunctionRule(RULE, failure_route)]
 
 
 @hookimpl

@@ -23,7 +23,7 @@ from attractor_core.runtime.final import FinalRecord
 FINAL_FIELDS = frozenset({
     "schema_version", "run_id", "status", "exit_path", "failure_reason", "failure_class",
     "failure_signature", "failed_node_id", "started_at", "finished_at", "duration_ms",
-    "completed_nodes", "restart_count", "logs_root",
+    "completed_nodes", "restart_count", "logs_root", "exit_node", "fan_outs",
 })
 
 
