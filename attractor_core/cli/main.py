@@ -32,11 +32,22 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="attractor", description="Run and check Attractor DOT pipelines.")
+    parser.add_argument("--version", action="version", version=f"attractor {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         module = importlib.import_module(f"attractor_core.cli.{name}")
         module.add_parser(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed attractor-core distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("attractor-core")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,8 @@ from attractor_core.cli.common import (
 )
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.engine import run_pipeline
-from attractor_core.runtime.final import FinalRecord
+from attractor_core.engine.resume import RESUMABLE_EXIT_PATHS
+from attractor_core.runtime.final import FinalRecord, resume_command
 
 
 def add_parser(sub: Any) -> None:
@@ -74,4 +75,7 @@ def print_summary(record: FinalRecord) -> None:
         where = f" at {record.failed_node_id}" if record.failed_node_id else ""
         line += f"{where}: {record.failure_reason}"
     lines = [line, *(f"fan-out {f.node_id} ({f.status}): {f.verdict}" for f in record.fan_outs)]
-    sys.stdout.write("\n".join(lines) + f"\nlogs: {record.logs_root}\n")
+    lines.append(f"logs: {record.logs_root}")
+    if record.exit_path in RESUMABLE_EXIT_PATHS:
+        lines.append(f"continue it with: {resume_command(record.logs_root)}")
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -15,8 +15,14 @@ from attractor_core.model import Outcome
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
-from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
-from attractor_core.runtime.final import ExitPath, FanOutEnding, FinalRecord, write_final
+from attractor_core.runtime.events import RunCanceled, RunCompleted, RunFailed, RunStarted
+from attractor_core.runtime.final import (
+    ExitPath,
+    FanOutEnding,
+    FinalRecord,
+    resume_command,
+    write_final,
+)
 from attractor_core.runtime.live import write_live
 from attractor_core.runtime.rundir import RunDir
 
@@ -187,6 +193,10 @@ class Engine:
         if ending.status == "success":
             s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,
                                 len(record.completed_nodes)))
+        elif ending.status == "canceled":
+            s.emit(RunCanceled(ending.status, ending.exit_path, ending.failure_reason,
+                               ending.failure_class, ending.failed_node_id, record.duration_ms,
+                               resume_command(record.logs_root)))
         else:
             s.emit(RunFailed(ending.status, ending.exit_path, ending.failure_reason,
                              ending.failure_class, ending.failed_node_id, record.duration_ms))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from attrs import field, frozen
@@ -72,6 +73,11 @@ class FinalRecord:
     @property
     def exit_code(self) -> int:
         return {"success": 0, "canceled": 3}.get(self.status, 1)
+
+
+def resume_command(logs_root: str) -> str:
+    """The command that continues a run stopped before its end."""
+    return f"attractor resume --logs-root {shlex.quote(logs_root)}"
 
 
 def write_final(path: Path, record: FinalRecord) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
-from attractor_core.runtime.final import FanOutEnding, FinalRecord, read_final
+from attractor_core.runtime.final import FanOutEnding, FinalRecord, read_final, resume_command
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
@@ -58,7 +58,7 @@ def read_run_status(root: Path) -> RunStatus:
     return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
                      attempt=attempt, last_event=last, owner_pid=owner or None,
                      explanation=("the process that ran it is gone; continue it with "
-                                  f"'attractor resume --logs-root {run_dir.root}'"
+                                  f"'{resume_command(str(run_dir.root))}'"
                                   if state == "interrupted" else ""))
 
 
