@@ -20,8 +20,7 @@ from attractor_core.cli.common import (
 )
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.engine import run_pipeline
-from attractor_core.engine.resume import RESUMABLE_EXIT_PATHS
-from attractor_core.runtime.final import FinalRecord, resume_command
+from attractor_core.runtime.final import ExitPath, FinalRecord, resume_command
 
 
 def add_parser(sub: Any) -> None:
@@ -76,6 +75,6 @@ def print_summary(record: FinalRecord) -> None:
         line += f"{where}: {record.failure_reason}"
     lines = [line, *(f"fan-out {f.node_id} ({f.status}): {f.verdict}" for f in record.fan_outs)]
     lines.append(f"logs: {record.logs_root}")
-    if record.exit_path in RESUMABLE_EXIT_PATHS:
+    if record.exit_path in ExitPath.RESUMABLE:
         lines.append(f"continue it with: {resume_command(record.logs_root)}")
     sys.stdout.write("\n".join(lines) + "\n")

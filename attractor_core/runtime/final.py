@@ -35,6 +35,9 @@ class ExitPath:
     RESUME_FAILED = "resume_failed"
     ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
 
+    # A run that ended this way may be resumed; any other ending is final.
+    RESUMABLE = frozenset({CANCELED, WATCHDOG_STALL, ENGINE_ERROR, INVALID_GRAPH})
+
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
            CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
            RESUME_FAILED, ENGINE_ERROR)

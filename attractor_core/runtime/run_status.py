@@ -9,7 +9,13 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
-from attractor_core.runtime.final import FanOutEnding, FinalRecord, read_final, resume_command
+from attractor_core.runtime.final import (
+    ExitPath,
+    FanOutEnding,
+    FinalRecord,
+    read_final,
+    resume_command,
+)
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
@@ -78,6 +84,8 @@ def explain_final(final: FinalRecord) -> str:
     """How the run ended, the exit it reached, and any fan-out with failed branches."""
     text = explain(final.status, final.failed_node_id, final.failure_class,
                    final.failure_reason, final.exit_path, final.completed_nodes)
+    if final.exit_path in ExitPath.RESUMABLE:
+        text += f" Continue it with '{resume_command(final.logs_root)}'."
     failed = sum(len(f.failed_branches) for f in final.fan_outs)
     if failed and final.status == "success":
         text += (f" {failed} parallel branch{'es' if failed != 1 else ''} failed on the way; "

@@ -42,7 +42,9 @@ def test_a_canceled_run_ends_with_run_canceled_and_says_how_to_resume(tmp_path: 
     assert last["resume_command"] == f"attractor resume --logs-root {root.resolve()}"
     assert not events(root, "run_failed")
     assert final(root)["status"] == "canceled"
-    assert out.rstrip().endswith(f"continue it with: attractor resume --logs-root {root.resolve()}")
+    hint = f"attractor resume --logs-root {root.resolve()}"
+    assert out.rstrip().endswith(f"continue it with: {hint}")
+    assert f"Continue it with '{hint}'." in attractor("status", "--logs-root", root).stdout
 
 
 def test_a_failed_run_does_not_offer_a_resume(tmp_path: Path) -> None:
