@@ -5,9 +5,10 @@ even when the policy let the run go on."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
-from tests.engine.support import attractor, final, pipeline
+from tests.engine.support import attractor, final, pipeline, start_attractor, wait_for_file
 
 from .support import tool
 
@@ -89,3 +90,24 @@ def test_a_clean_fan_out_reports_nothing(tmp_path: Path) -> None:
     assert "fan-out" not in out
     status = attractor("status", "--logs-root", root).stdout
     assert "failed parallel branch" not in status and "fan-out" not in status
+
+
+def test_failed_branches_are_still_named_after_a_resume(tmp_path: Path) -> None:
+    """The fan-out's report lives in the checkpoint, so a run canceled after it and
+    resumed to its end still names the failed branch."""
+    body = (FOUR % ("", tool("b1", "true"), tool("b2", "echo compile error >&2; exit 2"),
+                    tool("b3", "true"), tool("b4", "true"))).replace(
+        "join -> exit", "join -> long -> exit")
+    body += "\n" + tool("long", "if [ -f again ]; then exit 0; fi; touch again; "
+                                "sleep 30 & echo $! > sleeper.pid; wait")
+    dot = pipeline(tmp_path, body)
+    root = tmp_path / "logs"
+    proc = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path,
+                           "--kill-grace", "100ms", "--quiet", cwd=tmp_path)
+    wait_for_file(tmp_path / "sleeper.pid", proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 3
+    result = attractor("resume", "--logs-root", root, "--quiet", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    [fan] = final(root)["fan_outs"]
+    assert fan["verdict"] == "wait_all: 3 of 4 branches succeeded; b2 failed: compile error"
