@@ -22,7 +22,7 @@ from attractor_handlers.fan_in import FanInHandler
 from attractor_handlers.human import WaitForHumanHandler
 from attractor_handlers.manager_loop import ManagerLoopHandler
 from attractor_handlers.parallel import ParallelHandler
-from attractor_handlers.routing_rules import RULE, failure_route
+from attractor_handlers.routing_rules import RULE, failure_route, unrouted_diamond
 from attractor_handlers.start_exit import ExitHandler, StartHandler
 from attractor_handlers.subgraph import SubgraphHandler
 from attractor_handlers.tool import ToolHandler
@@ -48,7 +48,8 @@ def attractor_handler_types() -> Mapping[str, Any]:
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
-    return [*concurrency_rules(), FunctionRule(RULE, failure_route)]
+    return [*concurrency_rules(), FunctionRule(RULE, failure_route),
+            FunctionRule("unrouted_diamond", unrouted_diamond)]
 
 
 @hookimpl

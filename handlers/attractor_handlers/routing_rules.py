@@ -20,7 +20,7 @@ gate fails only when nobody can answer, where stopping is what is wanted.
 from __future__ import annotations
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.engine.routing import failure_retry_target
+from attractor_core.engine.routing import failure_retry_target, select_unconditional
 from attractor_core.joins import find_join
 from attractor_core.model import Context, Edge, Graph, Node, Outcome
 from attractor_core.validation.diagnostics import Diagnostic, Severity
@@ -91,3 +91,28 @@ def failure_route(graph: Graph) -> list[Diagnostic]:
         for node in graph.nodes.values()
         if _can_fail(node) and _stops_on_failure(node, graph, endings)
     ]
+
+
+def unrouted_diamond(graph: Graph) -> list[Diagnostic]:
+    """``unrouted_diamond``: a diamond with several outgoing edges and no condition on
+    any does not route on the outcome. Without a preferred label from the stage before
+    it, it always takes the same edge (weight, then target order), and a failure it
+    passes on goes nowhere. Edge labels such as ``success``/``fail`` are not conditions
+    (kilroy pipelines write them so)."""
+    out = []
+    for node in graph.nodes.values():
+        edges = graph.outgoing(node.id)
+        if not _routes_outcome(node) or len(edges) < 2 or any(e.condition for e in edges):
+            continue
+        chosen = select_unconditional(edges, Outcome.success())
+        target = chosen.target if chosen else edges[0].target
+        out.append(Diagnostic(
+            "unrouted_diamond", Severity.WARNING,
+            f"diamond {node.id} has no condition on its edges, so it does not route on the "
+            f"outcome: unless the stage before it names a preferred label it always goes to "
+            f"{target}, and a failure it passes on stops the run",
+            node_id=node.id, line=node.line,
+            fix=(f'add condition="outcome=success" and condition="outcome=fail" to the edges '
+                 f"leaving {node.id} (labels are not conditions)"),
+        ))
+    return out

@@ -173,3 +173,22 @@ def test_a_success_only_condition_does_not_count_as_a_route(tmp_path: Path) -> N
   build -> other [condition="outcome=success"]
   other -> exit""")
     assert "a failure of build stops the run here" in attractor("validate", dot).stdout
+
+
+def test_a_diamond_without_conditions_is_reported(tmp_path: Path) -> None:
+    """Labels are not conditions: kilroy pipelines label a diamond's exits success/fail."""
+    dot = write(tmp_path, TWO_EXITS.format(command="true", shape="Msquare").replace(
+        '''  check -> done [condition="outcome=success"]
+  check -> failed [condition="outcome=fail"]''', '''  route [shape=diamond]
+  check -> route
+  route -> done [label="success"]
+  route -> failed [label="fail"]'''))
+    result = attractor("validate", dot)
+    assert result.returncode == 0
+    assert ("warning unrouted_diamond: diamond route has no condition on its edges, so it "
+            "does not route on the outcome: unless the stage before it names a preferred "
+            "label it always goes to done") in result.stdout
+    fixed = write(tmp_path, dot.read_text().replace('[label="success"]',
+                                                    '[condition="outcome=success"]'),
+                  "fixed.dot")
+    assert "unrouted_diamond" not in attractor("validate", fixed).stdout
