@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from attractor_core.cli.common import guarded
-from attractor_core.runtime.run_status import read_run_status
+from attractor_core.runtime.run_status import failed_branch_count, read_run_status
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +26,7 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(attrs.asdict(status), indent=2) + "\n")
         return 0
-    failed = sum(len(f.failed_branches) for f in status.fan_outs)
+    failed = failed_branch_count(status.fan_outs)
     caveat = f", with {failed} failed parallel branch{'es' * (failed != 1)}" if failed else ""
     lines = [f"run {status.run_id}: {status.state}{caveat}"]
     if status.owner_pid:

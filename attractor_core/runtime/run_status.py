@@ -81,16 +81,20 @@ def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
 
 
 def explain_final(final: FinalRecord) -> str:
-    """How the run ended, the exit it reached, and any fan-out with failed branches."""
+    """How the run ended, how to continue it when it can be, and whether branches failed."""
     text = explain(final.status, final.failed_node_id, final.failure_class,
                    final.failure_reason, final.exit_path, final.completed_nodes)
     if final.exit_path in ExitPath.RESUMABLE:
         text += f" Continue it with '{resume_command(final.logs_root)}'."
-    failed = sum(len(f.failed_branches) for f in final.fan_outs)
+    failed = failed_branch_count(final.fan_outs)
     if failed and final.status == "success":
         text += (f" {failed} parallel branch{'es' if failed != 1 else ''} failed on the way; "
                  "the join policy let the run go on.")
     return text
+
+
+def failed_branch_count(fan_outs: tuple[FanOutEnding, ...]) -> int:
+    return sum(len(f.failed_branches) for f in fan_outs)
 
 
 def explain(status: str, node: str, cls: str, reason: str, exit_path: str,
