@@ -45,9 +45,9 @@ class ProgressView:
         elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
         self._current = ""
         node, cause = event["node_id"], event.get("failed_node_id", "")
-        if event["status"] == "fail" and cause and cause != node:
-            # A routing point handing on another stage's failure: not a failure of its own.
-            self._line(f"↳ {node} routes the failure of {cause}")
+        if event["status"] == "fail" and event.get("routing_point") and cause != node:
+            # A diamond handing on an earlier stage's failure: not a failure of its own.
+            self._line(f"↳ {node} routes the failure of {cause or 'the stage before it'}")
             return
         mark = "✓" if event["status"] in ("success", "partial_success") else "✗"
         reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""

@@ -99,7 +99,8 @@ def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outco
                                   outcome.status.value, _ms_since(t0), outcome.failure_reason,
                                   outcome.failure_class, lane.branch_key,
                                   lane.state.node_visits.get(run.node.id, 0),
-                                  outcome.failed_node_id))
+                                  outcome.failed_node_id,
+                                  services.registry.routes_outcome(run.node)))
     services.liveness.progress(lane.live_key)
 
 

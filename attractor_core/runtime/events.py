@@ -102,6 +102,7 @@ class StageAttemptEnd(Event):
     branch_key: str = ""
     visit: int = 0
     failed_node_id: str = ""
+    routing_point: bool = False
 
 
 @frozen

@@ -16,6 +16,7 @@ from .support import (
     pipeline,
     start_attractor,
     wait_for_file,
+    write,
 )
 
 
@@ -82,3 +83,20 @@ def test_progress_shows_diamond_routing_and_visit_numbers(tmp_path: Path) -> Non
     assert [e["visit"] for e in starts if e["node_id"] == "review"] == [1, 2, 3]
     passed = [e for e in events(tmp_path / "logs", "stage_attempt_end") if e["node_id"] == "gate"]
     assert [e["failed_node_id"] for e in passed] == ["review", "review", ""]
+    assert all(e["routing_point"] for e in passed)
+
+
+def test_a_failed_sub_pipeline_prints_as_a_failure_not_as_routing(tmp_path: Path) -> None:
+    """Its failure names the child's node, yet it is the sub-pipeline node's own."""
+    write(tmp_path, """digraph Child { start [shape=Mdiamond]; exit [shape=Msquare]
+  broken [shape=parallelogram, tool_command="echo nope >&2; exit 1"]
+  start -> broken -> exit }
+""", "child.dot")
+    dot = pipeline(tmp_path, """
+  sub [type="subgraph", subgraph.dotfile="child.dot"]
+  start -> sub -> exit""")
+    result = attractor("run", dot, "--logs-root", tmp_path / "logs", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("✗ sub fail (attempt 1, ") for line in lines), lines
+    assert not [line for line in lines if line.startswith("↳")]
