@@ -22,9 +22,9 @@ SCHEMA_VERSION = 1
 class ExitPath:
     """The stable codes of ``final.json``'s ``exit_path``."""
 
-    SUCCESS = "success"  # reached the exit node with goal gates satisfied
+    SUCCESS = "success"  # reached an exit node with goal gates satisfied
     DEAD_END = "dead_end"  # a non-failed stage with no outgoing edge (spec §3.2)
-    STAGE_FAILED = "stage_failed"  # a failure with no route, or walked into the exit
+    STAGE_FAILED = "stage_failed"  # a failure with no route, or one that reached an exit
     GOAL_GATE_UNSATISFIED = "goal_gate_unsatisfied"
     LOOP_RESTART_LIMIT = "loop_restart_limit"
     CANCELED = "canceled"  # SIGINT, SIGTERM or the Python API
