@@ -38,6 +38,11 @@ class Handler(Protocol):
     own ``Outcome.named``). Validation then accepts ``outcome=needs_dod`` on
     the node's edges; with ``False`` it warns that such a clause is constant.
     A handler that does not declare it is assumed to report custom outcomes.
+
+    A handler may declare the class attribute ``routes_outcome = True``: its
+    nodes are routing points that pass the previous outcome on (the diamond).
+    After a failed stage, an unconditional edge is followed only into such a
+    node; into any other node the failure goes through failure routing.
     """
 
     async def execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
 import pluggy
 
@@ -45,6 +46,16 @@ class HandlerRegistry:
             return True
         return bool(getattr(handler, "custom_outcomes", True))
 
+    def routes_outcome(self, node: Node) -> bool:
+        """Whether ``node``'s handler declares itself a routing point (``routes_outcome =
+        True``): it passes the previous outcome on for its edges' conditions to route, so
+        a failure may walk into it on an unconditional edge (docs/spec-deltas.md §1.1)."""
+        try:
+            handler = self.resolve(node)
+        except UnknownHandlerError:
+            return False
+        return getattr(handler, "routes_outcome", False) is True
+
     def resolve(self, node: Node) -> Handler:
         """Explicit ``type``, then shape mapping; the codergen handler is the default."""
         for candidate in (node.type, node.handler_type, "codergen"):
@@ -63,11 +74,24 @@ class DeferredHandler:
     types; deferring the import keeps it from loading every handler module
     (and trio with them). ``factory`` is ``"package.module:ClassName"``; the
     class is instantiated without arguments, once per ``DeferredHandler``.
+
+    The handler's class-level declarations that validation and routing ask
+    about (``routes_outcome``, ``custom_outcomes``) are passed as keywords so
+    that asking does not import the class; any other attribute loads it.
     """
 
-    def __init__(self, factory: str):
+    def __init__(self, factory: str, **declarations: Any):
         self.factory = factory
+        self.declarations = declarations
         self._handler: Handler | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes this object lacks: declarations, then the real handler.
+        if name.startswith("__") or name in ("factory", "declarations", "_handler"):
+            raise AttributeError(name)
+        if name in self.declarations:
+            return self.declarations[name]
+        return getattr(self.load(), name)
 
     def load(self) -> Handler:
         """The real handler, imported and built on first use."""

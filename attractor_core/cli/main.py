@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from attractor_core.cli.output import guard_output
 
@@ -45,6 +46,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     machinery), so only the chosen one is imported: ``--help`` and ``status`` stay fast.
     """
     parser = _Parser(prog="attractor", description="Run and check Attractor DOT pipelines.")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     for name, summary in COMMANDS.items():
@@ -53,6 +55,29 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         else:
             sub.add_parser(name, help=summary)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version is looked up only when asked for (importlib.metadata is slow
+    to import, and every other invocation would pay for it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any):
+        kwargs.setdefault("nargs", 0)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        sys.stdout.write(f"attractor {_version()}\n")
+        parser.exit()
+
+
+def _version() -> str:
+    """The installed attractor-core distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("attractor-core")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

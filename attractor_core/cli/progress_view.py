@@ -34,19 +34,26 @@ class ProgressView:
         kind = event["event"]
         if kind == "stage_attempt_start":
             self._started[event["attempt_id"]] = time.monotonic()
-            self._current = f"▶ {event['node_id']} (attempt {event['attempt']})"
+            self._current = f"▶ {event['node_id']} ({_which(event)})"
             self._status(self._current)
         elif kind == "stage_attempt_end":
-            elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
-            self._current = ""
-            mark = "✓" if outcome_passes(event["status"]) else "✗"
-            reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""
-            self._line(f"{mark} {event['node_id']} {event['status']} "
-                       f"(attempt {event['attempt']}, {elapsed:.1f}s){reason}")
+            self._ended(event)
         elif kind == "stage_retry_sleep":
             self._line(f"↻ {event['node_id']} retrying in {event['delay_ms']} ms")
         elif kind == "loop_restart":
             self._line(f"⟲ loop restart {event['restart_count']} at {event['to_node']}")
+
+    def _ended(self, event: Mapping[str, Any]) -> None:
+        elapsed = time.monotonic() - self._started.pop(event["attempt_id"], time.monotonic())
+        self._current = ""
+        node, cause = event["node_id"], event.get("failed_node_id", "")
+        if event["status"] == "fail" and event.get("routing_point") and cause != node:
+            # A diamond handing on an earlier stage's failure: not a failure of its own.
+            self._line(f"↳ {node} routes the failure of {cause or 'the stage before it'}")
+            return
+        mark = "✓" if outcome_passes(event["status"]) else "✗"
+        reason = f": {event['failure_reason']}" if event.get("failure_reason") else ""
+        self._line(f"{mark} {node} {event['status']} ({_which(event)}, {elapsed:.1f}s){reason}")
 
     def _draw(self, text: str) -> None:
         self.stream.write(f"\r\x1b[2K{text}")
@@ -63,3 +70,11 @@ class ProgressView:
         prefix = "\r\x1b[2K" if self.live else ""
         self.stream.write(prefix + text + "\n")
         self.stream.flush()
+
+
+def _which(event: Mapping[str, Any]) -> str:
+    """``attempt 1`` on a first visit; ``visit 3`` (and ``attempt 2`` on a retry) after."""
+    visit, attempt = int(event.get("visit") or 0), event["attempt"]
+    if visit <= 1:
+        return f"attempt {attempt}"
+    return f"visit {visit}" + (f", attempt {attempt}" if attempt > 1 else "")

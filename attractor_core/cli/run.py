@@ -23,7 +23,7 @@ from attractor_core.cli.common import (
 from attractor_core.cli.main import COMMANDS
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.engine import run_pipeline
-from attractor_core.runtime.final import FinalRecord
+from attractor_core.runtime.final import ExitPath, FinalRecord, resume_command
 
 
 def add_parser(sub: Any) -> None:
@@ -97,4 +97,8 @@ def print_summary(record: FinalRecord) -> None:
     if record.failure_reason:
         where = f" at {record.failed_node_id}" if record.failed_node_id else ""
         line += f"{where}: {record.failure_reason}"
-    sys.stdout.write(f"{line}\nlogs: {record.logs_root}\n")
+    lines = [line, *(f"fan-out {f.node_id} ({f.status}): {f.verdict}" for f in record.fan_outs)]
+    lines.append(f"logs: {record.logs_root}")
+    if record.exit_path in ExitPath.RESUMABLE:
+        lines.append(f"continue it with: {resume_command(record.logs_root)}")
+    sys.stdout.write("\n".join(lines) + "\n")

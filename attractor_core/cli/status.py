@@ -12,7 +12,7 @@ import attrs
 
 from attractor_core.cli.common import guarded
 from attractor_core.cli.main import COMMANDS
-from attractor_core.runtime.run_status import RunStatus, read_run_status
+from attractor_core.runtime.run_status import RunStatus, failed_branch_count, read_run_status
 
 
 def add_parser(sub: Any) -> None:
@@ -27,9 +27,16 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(attrs.asdict(status), indent=2) + "\n")
         return 0
-    lines = [f"run {status.run_id}: {status.state}"]
+    failed = failed_branch_count(status.fan_outs)
+    caveat = f", with {failed} failed parallel branch{'es' * (failed != 1)}" if failed else ""
+    lines = [f"run {status.run_id}: {status.state}{caveat}"]
+    if status.owner_pid:
+        lines.append(f"owner: pid {status.owner_pid}")
     if status.current_node and status.state in ("running", "interrupted"):
         lines.append(f"current node: {status.current_node} (attempt {status.attempt})")
+    if status.exit_node:
+        lines.append(f"exit node: {status.exit_node}")
+    lines += [f"fan-out {f.node_id} ({f.status}): {f.verdict}" for f in status.fan_outs]
     if status.last_event:
         lines.append(f"last event: {status.last_event.get('event')} at "
                      f"{status.last_event.get('ts')}")

@@ -39,7 +39,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)
     services.emit(StageAttemptStart(node.id, node.handler_type, attempt, attempt_id,
-                                    lane.branch_key))
+                                    lane.branch_key, lane.state.node_visits.get(node.id, 0)))
     services.live.show("running", current_node=node.id, attempt=attempt,
                        branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
@@ -102,7 +102,10 @@ def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outco
               t0: float) -> None:
     services.emit(StageAttemptEnd(run.node.id, run.attempt, run.attempt_id,
                                   outcome.name, _ms_since(t0), outcome.failure_reason,
-                                  outcome.failure_class, lane.branch_key))
+                                  outcome.failure_class, lane.branch_key,
+                                  lane.state.node_visits.get(run.node.id, 0),
+                                  outcome.failed_node_id,
+                                  services.registry.routes_outcome(run.node)))
     services.liveness.progress(lane.live_key)
 
 

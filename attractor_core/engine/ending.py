@@ -17,10 +17,11 @@ class Ending:
     failure_signature: str = ""
     failed_node_id: str = ""
     abort_reason: str = ""
+    exit_node: str = ""  # the exit node the run reached, if it reached one
 
     @classmethod
-    def success(cls, exit_path: str = ExitPath.SUCCESS) -> Ending:
-        return cls("success", exit_path)
+    def success(cls, exit_path: str = ExitPath.SUCCESS, exit_node: str = "") -> Ending:
+        return cls("success", exit_path, exit_node=exit_node)
 
     @classmethod
     def failed(cls, exit_path: str, record: NodeRecord | None = None, reason: str = "",

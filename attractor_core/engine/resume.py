@@ -38,10 +38,6 @@ from .stage import crash_rerun_outcome
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
 
-# A run that ended this way may be resumed; any other ending is final.
-RESUMABLE_EXIT_PATHS = frozenset({ExitPath.CANCELED, ExitPath.WATCHDOG_STALL,
-                                  ExitPath.ENGINE_ERROR, ExitPath.INVALID_GRAPH})
-
 
 async def resume_pipeline(
     logs_root: str | Path, *, options: Mapping[str, Any] | None = None,
@@ -103,7 +99,7 @@ async def _resume_pipeline_watched(
 def _refuse_finished(run_dir: RunDir) -> None:
     """A run that ended other than by an interruption is not resumed."""
     final = read_final(run_dir.final)
-    if final is not None and final.exit_path not in RESUMABLE_EXIT_PATHS:
+    if final is not None and final.exit_path not in ExitPath.RESUMABLE:
         raise UsageError(f"run {final.run_id} already finished ({final.status}, "
                          f"exit_path {final.exit_path}); there is nothing to resume. "
                          "Start a new run instead")

@@ -7,7 +7,7 @@ which rule chose it, so every decision can be reported as an event.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -15,6 +15,10 @@ from attrs import frozen
 
 from attractor_core.conditions import evaluate_condition
 from attractor_core.model import Context, Edge, FailureClass, Graph, Node, Outcome, StageStatus
+
+from .goal_gates import gate_retry_target
+
+RouterTest = Callable[[Node], bool]
 
 _ACCELERATOR = re.compile(r"^\s*(\[[^\]]+\]\s*|[A-Za-z0-9]\)\s+|[A-Za-z0-9]\s+-\s+)")
 
@@ -80,25 +84,45 @@ def select_edge(node: Node, outcome: Outcome, context: Context, graph: Graph) ->
     return select_by_condition(edges, outcome, context) or select_unconditional(edges, outcome)
 
 
-def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph) -> Route | None:
-    """Routing after FAIL: a matching condition, the node's retry targets, then
-    the unconditional edges (except a parallel node's, which are its branches);
-    None means the run fails with the stage's reason."""
+def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph,
+                  routes_outcome: RouterTest) -> Route | None:
+    """Routing after FAIL (docs/spec-deltas.md §1.1): a matching condition, the
+    node's retry targets, then an unconditional edge into a routing point (a
+    diamond, which routes on the outcome it passes on) or one that restarts the
+    loop (the restart rules judge the failure); None means the run fails with
+    the stage's reason. An unconditional edge into any other node is never
+    followed: a failure must not run the next stage as if nothing happened."""
     edges = graph.outgoing(node.id)
     by_condition = select_by_condition(edges, outcome, context)
     if by_condition is not None:
         return Route(by_condition.target, "fail_edge", 1, by_condition.edge)
+    target = failure_retry_target(node, graph)
+    if target:
+        return Route(target, "retry_target", 0)
+    if node.handler_type == "parallel":
+        return None  # its unconditional edges are its branches
+    onward = [e for e in edges if not e.condition and e.target in graph.nodes
+              and (e.loop_restart or routes_outcome(graph.nodes[e.target]))]
+    return select_unconditional(onward, outcome)
+
+
+def failure_retry_target(node: Node, graph: Graph) -> str:
+    """§3.7: the node's ``retry_target``, then its ``fallback_retry_target``. A goal
+    gate goes on to the graph's two, where the exit would send it anyway (§3.4)."""
+    if node.goal_gate:
+        return gate_retry_target(node, graph)
     for target in (node.retry_target, node.fallback_retry_target):
         if target and target in graph.nodes:
-            return Route(target, "retry_target", 0)
-    if node.handler_type == "parallel":
-        return None
-    return select_unconditional(edges, outcome)
+            return target
+    return ""
 
 
-def route(node: Node, outcome: Outcome, context: Context, graph: Graph) -> Route | None:
+def route(node: Node, outcome: Outcome, context: Context, graph: Graph,
+          routes_outcome: RouterTest) -> Route | None:
+    """The next hop after ``node`` ended with ``outcome``; ``routes_outcome`` says
+    which nodes are routing points (from the handler registry)."""
     if outcome.status is StageStatus.FAIL:
-        return route_failure(node, outcome, context, graph)
+        return route_failure(node, outcome, context, graph, routes_outcome)
     join = outcome.context_updates.get("parallel.join_node")
     if node.handler_type == "parallel" and isinstance(join, str) and join in graph.nodes:
         return Route(join, "parallel_join", 0)

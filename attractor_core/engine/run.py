@@ -20,12 +20,19 @@ from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import (
     CancellationEscalated,
+    RunCanceled,
     RunCompleted,
     RunFailed,
     RunStarted,
     StaleProcessGroupsStopped,
 )
-from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
+from attractor_core.runtime.final import (
+    ExitPath,
+    FanOutEnding,
+    FinalRecord,
+    resume_command,
+    write_final,
+)
 from attractor_core.runtime.live import write_live
 from attractor_core.runtime.process_records import read_process_records
 from attractor_core.runtime.procfs import left_behind
@@ -218,18 +225,32 @@ class Engine:
             failure_class=ending.failure_class, failure_signature=ending.failure_signature,
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
-            restart_count=self.state.restart_count)
+            restart_count=self.state.restart_count, exit_node=ending.exit_node,
+            fan_outs=failed_fan_outs(self.state))
         write_final(s.run_dir.final, record)
         self._final = record
         write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
         if ending.status == "success":
             s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,
                                 len(record.completed_nodes)))
+        elif ending.status == "canceled":
+            s.emit(RunCanceled(ending.status, ending.exit_path, ending.failure_reason,
+                               ending.failure_class, ending.failed_node_id, record.duration_ms,
+                               resume_command(record.logs_root)))
         else:
             s.emit(RunFailed(ending.status, ending.exit_path, ending.failure_reason,
                              ending.failure_class, ending.failed_node_id, record.duration_ms))
         s.bus.close()
         return record
+
+
+def failed_fan_outs(state: RunState) -> tuple[FanOutEnding, ...]:
+    """The fan-outs of this iteration whose last pass had a failed branch, in run order."""
+    return tuple(
+        FanOutEnding(node_id, record.status, record.fan_out.verdict,
+                     record.fan_out.failed_branches)
+        for node_id, record in state.node_outcomes.items()
+        if record.fan_out is not None and record.fan_out.failed_branches)
 
 
 def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,

@@ -15,7 +15,7 @@ from attractor_core.runtime.tracked import TrackedDict
 
 def record_of(outcome: Outcome) -> NodeRecord:
     return NodeRecord(outcome.name, outcome.failure_reason, outcome.failure_class,
-                      outcome.failure_signature, outcome.failed_node_id)
+                      outcome.failure_signature, outcome.failed_node_id, outcome.fan_out)
 
 
 _MAPS = ("node_outcomes", "node_retries", "node_executions", "crash_reruns",

@@ -6,6 +6,7 @@ The same loop drives the main path and (step 3) each parallel branch; a
 
 from __future__ import annotations
 
+import attrs
 import trio
 
 from attractor_core.model import Context, Node, Outcome, StageStatus
@@ -57,7 +58,7 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         if is_exit(node):
             jump = _gate_jump(services, lane, node)
             if isinstance(jump, Ending):
-                return jump
+                return attrs.evolve(jump, exit_node=node.id)
             if jump:
                 current = jump
                 continue
@@ -71,8 +72,9 @@ async def _walk(services: RunServices, lane: Lane, current: str,
             return broken
         if is_exit(node):
             lane.checkpoint(node.id, "", None)
-            return Ending.success()
-        hop = route(node, outcome, lane.state.context, services.graph)
+            return Ending.success(exit_node=node.id)
+        hop = route(node, outcome, lane.state.context, services.graph,
+                    services.registry.routes_outcome)
         if hop is None:
             lane.checkpoint(node.id, "", None)
             return _dead_end(lane, node, outcome)

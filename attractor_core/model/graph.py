@@ -28,6 +28,7 @@ T = TypeVar("T")
 SHAPE_TO_TYPE: Mapping[str, str] = {
     "Mdiamond": "start",
     "Msquare": "exit",
+    "doublecircle": "exit",
     "box": "codergen",
     "hexagon": "wait.human",
     "diamond": "conditional",

@@ -10,6 +10,7 @@ from typing import Any
 from attrs import field, frozen
 
 from attractor_core.errors import AttributeSyntaxError
+from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
 
 
@@ -126,6 +127,8 @@ class Outcome:
     failed_node_id: str = ""
     details: Mapping[str, Any] = field(factory=dict)
     custom: str = field(default="")
+    # A parallel fan-out's verdict and failed branches (final.json ``fan_outs``).
+    fan_out: FanOutReport | None = None
 
     @custom.validator
     def _custom_is_a_decision(self, _: Any, value: str) -> None:

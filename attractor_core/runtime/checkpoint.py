@@ -16,6 +16,7 @@ from typing import Any
 from attrs import field, frozen
 
 from attractor_core.errors import RunError
+from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER, compact_json
@@ -32,6 +33,7 @@ class NodeRecord:
     failure_class: str = ""
     failure_signature: str = ""
     failed_node_id: str = ""
+    fan_out: FanOutReport | None = None
 
 
 @frozen

@@ -54,6 +54,14 @@ class RunFailed(Event):
 
 
 @frozen
+class RunCanceled(RunFailed):
+    """A cancellation: what ``run_failed`` says, and the command that continues the run."""
+
+    name: ClassVar[str] = "run_canceled"
+    resume_command: str
+
+
+@frozen
 class LoopRestart(Event):
     name: ClassVar[str] = "loop_restart"
     from_node: str
@@ -78,6 +86,7 @@ class StageAttemptStart(Event):
     attempt: int
     attempt_id: str
     branch_key: str = ""
+    visit: int = 0
 
 
 @frozen
@@ -91,6 +100,9 @@ class StageAttemptEnd(Event):
     failure_reason: str = ""
     failure_class: str = ""
     branch_key: str = ""
+    visit: int = 0
+    failed_node_id: str = ""
+    routing_point: bool = False
 
 
 @frozen
@@ -424,6 +436,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RunStarted,
     RunCompleted,
     RunFailed,
+    RunCanceled,
     LoopRestart,
     CheckpointSaved,
     StageAttemptStart,

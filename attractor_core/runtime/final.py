@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from attrs import field, frozen
 
+from attractor_core.model.fan_out import BranchFailure
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
@@ -20,9 +22,9 @@ SCHEMA_VERSION = 1
 class ExitPath:
     """The stable codes of ``final.json``'s ``exit_path``."""
 
-    SUCCESS = "success"  # reached the exit node with goal gates satisfied
+    SUCCESS = "success"  # reached an exit node with goal gates satisfied
     DEAD_END = "dead_end"  # a non-failed stage with no outgoing edge (spec §3.2)
-    STAGE_FAILED = "stage_failed"  # a failure with no route, or walked into the exit
+    STAGE_FAILED = "stage_failed"  # a failure with no route, or one that reached an exit
     GOAL_GATE_UNSATISFIED = "goal_gate_unsatisfied"
     LOOP_RESTART_LIMIT = "loop_restart_limit"
     CANCELED = "canceled"  # SIGINT, SIGTERM or the Python API
@@ -33,9 +35,22 @@ class ExitPath:
     RESUME_FAILED = "resume_failed"
     ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
 
+    # A run that ended this way may be resumed; any other ending is final.
+    RESUMABLE = frozenset({CANCELED, WATCHDOG_STALL, ENGINE_ERROR, INVALID_GRAPH})
+
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
            CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
            RESUME_FAILED, ENGINE_ERROR)
+
+
+@frozen
+class FanOutEnding:
+    """A parallel fan-out of the run in which some branch failed (``fan_outs``)."""
+
+    node_id: str
+    status: str  # the parallel node's own status, from its join policy
+    verdict: str
+    failed_branches: tuple[BranchFailure, ...] = ()
 
 
 @frozen
@@ -54,11 +69,18 @@ class FinalRecord:
     abort_reason: str = ""
     completed_nodes: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    exit_node: str = ""
+    fan_outs: tuple[FanOutEnding, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
     def exit_code(self) -> int:
         return {"success": 0, "canceled": 3}.get(self.status, 1)
+
+
+def resume_command(logs_root: str) -> str:
+    """The command that continues a run stopped before its end."""
+    return f"attractor resume --logs-root {shlex.quote(logs_root)}"
 
 
 def write_final(path: Path, record: FinalRecord) -> None:

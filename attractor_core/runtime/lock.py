@@ -96,6 +96,11 @@ class RunLock:
             return self.path.exists()
         return process_alive(owner[0], owner[1])
 
+    def owner_pid(self) -> int | None:
+        """The pid recorded in the lock file, or None if it cannot be read."""
+        owner = self._read_owner()
+        return owner[0] if owner is not None else None
+
     def release(self) -> None:
         if not self.held:
             return

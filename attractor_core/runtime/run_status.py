@@ -9,7 +9,13 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
-from attractor_core.runtime.final import read_final
+from attractor_core.runtime.final import (
+    ExitPath,
+    FanOutEnding,
+    FinalRecord,
+    read_final,
+    resume_command,
+)
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
@@ -32,6 +38,9 @@ class RunStatus:
     completed_nodes: tuple[str, ...] = ()
     last_event: dict[str, Any] | None = None
     explanation: str = ""
+    exit_node: str = ""
+    fan_outs: tuple[FanOutEnding, ...] = ()
+    owner_pid: int | None = None  # the live process running it (state ``running``)
     # Process groups whose owner died (kill -9) but which still run; resume stops them.
     stale_process_groups: tuple[GroupRecord, ...] = ()
 
@@ -50,20 +59,20 @@ def read_run_status(root: Path) -> RunStatus:
                          exit_path=final.exit_path, failure_reason=final.failure_reason,
                          failure_class=final.failure_class, failed_node_id=final.failed_node_id,
                          completed_nodes=final.completed_nodes, last_event=last,
-                         explanation=explain(final.status, final.failed_node_id,
-                                             final.failure_class, final.failure_reason,
-                                             final.exit_path, final.completed_nodes),
-                         stale_process_groups=stale)
-    state = "running" if _owner_alive(run_dir, manifest.run_id) else "interrupted"
+                         explanation=explain_final(final), exit_node=final.exit_node,
+                         fan_outs=final.fan_outs, stale_process_groups=stale)
+    owner = live_owner(run_dir, manifest.run_id)
+    state = "running" if owner is not None else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
     if state == "interrupted":
         node, attempt = _resume_point(run_dir, node, attempt)
     else:
         node, attempt = _stage_in_flight(run_dir, node, attempt)
     return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
-                     attempt=attempt, last_event=last, stale_process_groups=stale,
+                     attempt=attempt, last_event=last, owner_pid=owner or None,
+                     stale_process_groups=stale,
                      explanation=("the process that ran it is gone; continue it with "
-                                  f"'attractor resume --logs-root {run_dir.root}'"
+                                  f"'{resume_command(str(run_dir.root))}'"
                                   if state == "interrupted" else ""))
 
 
@@ -95,6 +104,23 @@ def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
     if cp.in_flight is not None:
         return cp.in_flight.node_id, cp.in_flight.attempt
     return cp.next_node or cp.current_node, 0
+
+
+def explain_final(final: FinalRecord) -> str:
+    """How the run ended, how to continue it when it can be, and whether branches failed."""
+    text = explain(final.status, final.failed_node_id, final.failure_class,
+                   final.failure_reason, final.exit_path, final.completed_nodes)
+    if final.exit_path in ExitPath.RESUMABLE:
+        text += f" Continue it with '{resume_command(final.logs_root)}'."
+    failed = failed_branch_count(final.fan_outs)
+    if failed and final.status == "success":
+        text += (f" {failed} parallel branch{'es' if failed != 1 else ''} failed on the way; "
+                 "the join policy let the run go on.")
+    return text
+
+
+def failed_branch_count(fan_outs: tuple[FanOutEnding, ...]) -> int:
+    return sum(len(f.failed_branches) for f in fan_outs)
 
 
 def explain(status: str, node: str, cls: str, reason: str, exit_path: str,
@@ -132,6 +158,10 @@ def tail_events(progress: Path, limit: int = 50) -> list[dict[str, Any]]:
     return events
 
 
-def _owner_alive(run_dir: RunDir, run_id: str) -> bool:
-    # Read-only: status must not reclaim (delete) the lock of a dead owner.
-    return RunLock(run_dir.lock, run_id).owner_alive()
+def live_owner(run_dir: RunDir, run_id: str) -> int | None:
+    """The pid of the live process that holds the run's lock (0 if alive but unreadable),
+    or None. Read-only: status must not reclaim (delete) the lock of a dead owner."""
+    lock = RunLock(run_dir.lock, run_id)
+    if not lock.owner_alive():
+        return None
+    return lock.owner_pid() or 0

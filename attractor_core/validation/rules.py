@@ -29,6 +29,7 @@ from attractor_core.validation.diagnostics import Diagnostic, Severity
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 START_IDS = frozenset({"start", "Start"})
 EXIT_IDS = frozenset({"exit", "Exit", "end", "End"})
+EXIT_SHAPES = frozenset({"Msquare", "doublecircle"})
 FIDELITY_MODES = ("full", "truncate", "compact", "summary:low", "summary:medium", "summary:high")
 REASONING_EFFORTS = ("low", "medium", "high")
 
@@ -41,7 +42,7 @@ def is_start(node: Node) -> bool:
 
 
 def is_exit(node: Node) -> bool:
-    return node.shape == "Msquare" or node.type == "exit" or node.id in EXIT_IDS
+    return node.shape in EXIT_SHAPES or node.type == "exit" or node.id in EXIT_IDS
 
 
 def start_candidates(graph: Graph) -> list[Node]:
@@ -92,7 +93,12 @@ def start_node(graph: Graph) -> list[Diagnostic]:
 
 
 def terminal_node(graph: Graph) -> list[Diagnostic]:
-    return _exactly_one("terminal_node", exit_candidates(graph), "exit", "Msquare", "exit/end")
+    """At least one exit: a pipeline may have several (a success exit and a failure
+    exit); a run ends with the outcome that led into the exit it reached."""
+    if exit_candidates(graph):
+        return []
+    return [Diagnostic("terminal_node", ERROR, "the pipeline has no exit node",
+                       fix="add: exit [shape=Msquare]", line=1)]
 
 
 def _jump_targets(graph: Graph, node: Node) -> Iterator[str]:

@@ -48,6 +48,14 @@ def parse_accelerator(label: str) -> tuple[str, str]:
     return stripped[:1].upper(), stripped
 
 
+def option_text(option: Option) -> str:
+    """How an option is shown: ``[S] Ship``. A label that already carries its
+    accelerator (``[S] Ship``, ``S) Ship``, ``S - Ship``) is shown as written."""
+    if any(p.match(option.label) for p in _ACCELERATOR_PATTERNS):
+        return option.label
+    return f"[{option.key}] {option.label}"
+
+
 def choices_from_edges(graph: Graph, node_id: str) -> tuple[Choice, ...]:
     """One choice per outgoing edge of ``node_id``, in declaration order."""
     choices = []

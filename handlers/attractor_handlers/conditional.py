@@ -27,6 +27,9 @@ class ConditionalHandler:
     custom_outcomes = False
     # A pass-through has nothing to retry: re-running it returns the same outcome.
     single_attempt = True
+    # A routing point: a failure may walk into it on an unconditional edge, and its
+    # outgoing conditions decide where the failure goes (docs/spec-deltas.md §1.1).
+    routes_outcome = True
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         status, custom = _previous_outcome(context)

@@ -27,6 +27,7 @@ from attractor_handlers.choices import (
     choices_from_edges,
     duplicate_keys,
     find_choice,
+    option_text,
 )
 from attractor_handlers.interviewers import InterviewerSpecError, resolve_interviewer
 
@@ -157,12 +158,12 @@ def _decide(
     said = choice.label if choice else answer.describe()
     run.emit(InterviewCompleted(node.id, question.text, said, waited_ms))
     if answer.is_skipped:
-        detail = f" ({answer.text})" if answer.text else ""
+        detail = f": {answer.text}" if answer.text else " (skipped)"
         return Outcome.fail(
-            f"human gate {node.id}: question skipped{detail}", FailureClass.DETERMINISTIC.value
+            f"human gate {node.id}: not answered{detail}", FailureClass.DETERMINISTIC.value
         )
     if choice is None:
-        listed = ", ".join(f"[{c.key}] {c.label}" for c in choices)
+        listed = ", ".join(option_text(c.option) for c in choices)
         return Outcome.fail(
             f"human gate {node.id}: answer {answer.describe()!r} matches no option; "
             f"options: {listed}",

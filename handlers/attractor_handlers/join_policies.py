@@ -33,6 +33,7 @@ from attrs import frozen
 
 from attractor_core.model import FailureClass, Node, StageStatus
 from attractor_core.model.branch import BranchResult
+from attractor_core.model.fan_out import BranchFailure, FanOutReport
 from attractor_core.model.values import ValueFormatError
 
 DEFAULT_MAX_PARALLEL = 4
@@ -239,6 +240,32 @@ def _policy_note(settings: ParallelSettings) -> str:
     if settings.error_policy is ErrorPolicy.IGNORE:
         return " (error_policy=ignore)"
     return ""
+
+
+# -- reporting -------------------------------------------------------------------
+
+
+def fan_out_report(settings: ParallelSettings, results: Sequence[BranchResult]) -> FanOutReport:
+    """The verdict in one line (``wait_all: 3 of 4 branches succeeded; b2 failed: ...``)
+    and the failed branches in branch order, for final.json and ``attractor status``."""
+    ordered = sorted(results, key=lambda r: r.index)
+    bad = [r for r in ordered if failed(r)]
+    successes = sum(1 for r in results if succeeded(r))
+    policy = settings.join_policy.value
+    if settings.error_policy is not ErrorPolicy.CONTINUE:
+        policy += f", error_policy={settings.error_policy.value}"
+    parts = [f"{policy}: {successes} of {len(results)} branches succeeded"]
+    parts += [f"{r.branch_key} {_failed_word(r)}: {r.failure_reason or r.status}" for r in bad]
+    dropped = sum(1 for r in results if canceled(r))
+    if dropped:
+        parts.append(f"{dropped} canceled")
+    failures = tuple(BranchFailure(r.branch_key, r.status, r.failure_reason, r.failure_class,
+                                   r.failed_node_id) for r in bad)
+    return FanOutReport("; ".join(parts), failures)
+
+
+def _failed_word(result: BranchResult) -> str:
+    return "failed" if result.status == StageStatus.FAIL.value else f"ended {result.status}"
 
 
 # -- aggregating failures ------------------------------------------------------------

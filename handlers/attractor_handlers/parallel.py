@@ -32,6 +32,7 @@ from attrs import frozen
 from attractor_core.joins import branch_starts, find_join
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
 from attractor_core.model.branch import BranchResult
+from attractor_core.model.fan_out import FanOutReport
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.events import (
@@ -52,6 +53,7 @@ from attractor_handlers.join_policies import (
     early_stop_reason,
     evaluate_join,
     failed,
+    fan_out_report,
     succeeded,
 )
 
@@ -105,7 +107,7 @@ class ParallelHandler:
                                    sum(1 for r in results if succeeded(r)),
                                    sum(1 for r in results if failed(r)),
                                    sum(1 for r in results if canceled(r))))
-        return _outcome(verdict, join, results, rows)
+        return _outcome(verdict, join, results, rows, fan_out_report(settings, results))
 
 
 def _setup_problem(graph: Graph, node: Node, settings: ParallelSettings,
@@ -232,7 +234,7 @@ def _write_results(path: Path, node_id: str, join: str, settings: ParallelSettin
 
 
 def _outcome(verdict: JoinVerdict, join: str, results: Sequence[BranchResult],
-             rows: list[dict[str, Any]]) -> Outcome:
+             rows: list[dict[str, Any]], report: FanOutReport) -> Outcome:
     updates = {
         "parallel.results": rows,
         "parallel.join_node": join,
@@ -244,4 +246,4 @@ def _outcome(verdict: JoinVerdict, join: str, results: Sequence[BranchResult],
     return Outcome(verdict.status, context_updates=updates,
                    notes=f"{notes}; {verdict.notes}" if verdict.notes else notes,
                    failure_reason=verdict.reason, failure_class=verdict.failure_class,
-                   failure_signature=verdict.failure_signature)
+                   failure_signature=verdict.failure_signature, fan_out=report)

@@ -18,30 +18,39 @@ from attractor_core.registry import DeferredHandler
 
 hookimpl = pluggy.HookimplMarker("attractor")
 
-HANDLERS: Mapping[str, str] = {
-    "start": "attractor_handlers.start_exit:StartHandler",
-    "exit": "attractor_handlers.start_exit:ExitHandler",
-    "conditional": "attractor_handlers.conditional:ConditionalHandler",
-    "tool": "attractor_handlers.tool:ToolHandler",
-    "wait.human": "attractor_handlers.human:WaitForHumanHandler",
-    "codergen": "attractor_handlers.codergen:CodergenHandler",
-    "parallel": "attractor_handlers.parallel:ParallelHandler",
-    "parallel.fan_in": "attractor_handlers.fan_in:FanInHandler",
-    "subgraph": "attractor_handlers.subgraph:SubgraphHandler",
-    "stack.manager_loop": "attractor_handlers.manager_loop:ManagerLoopHandler",
+# Each handler's class and the declarations validation and routing read without importing it
+# (tests/handlers/test_handler_declarations.py checks they match the classes).
+_ROUTES: dict[str, Any] = {"custom_outcomes": False, "routes_outcome": True}
+_FIXED: dict[str, Any] = {"custom_outcomes": False}
+_OPEN: dict[str, Any] = {"custom_outcomes": True}
+HANDLERS: Mapping[str, tuple[str, Mapping[str, Any]]] = {
+    "start": ("attractor_handlers.start_exit:StartHandler", _FIXED),
+    "exit": ("attractor_handlers.start_exit:ExitHandler", _FIXED),
+    "conditional": ("attractor_handlers.conditional:ConditionalHandler", _ROUTES),
+    "tool": ("attractor_handlers.tool:ToolHandler", _OPEN),
+    "wait.human": ("attractor_handlers.human:WaitForHumanHandler", _FIXED),
+    "codergen": ("attractor_handlers.codergen:CodergenHandler", _OPEN),
+    "parallel": ("attractor_handlers.parallel:ParallelHandler", _FIXED),
+    "parallel.fan_in": ("attractor_handlers.fan_in:FanInHandler", _FIXED),
+    "subgraph": ("attractor_handlers.subgraph:SubgraphHandler", _FIXED),
+    "stack.manager_loop": ("attractor_handlers.manager_loop:ManagerLoopHandler", _FIXED),
 }
 
 
 @hookimpl
 def attractor_handler_types() -> Mapping[str, Any]:
-    return {name: DeferredHandler(factory) for name, factory in HANDLERS.items()}
+    return {name: DeferredHandler(factory, **declared)
+            for name, (factory, declared) in HANDLERS.items()}
 
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
+    from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_handlers.concurrency_rules import concurrency_rules
+    from attractor_handlers.routing_rules import RULE, failure_route, unrouted_diamond
 
-    return concurrency_rules()
+    return [*concurrency_rules(), FunctionRule(RULE, failure_route),
+            FunctionRule("unrouted_diamond", unrouted_diamond)]
 
 
 @hookimpl

@@ -20,10 +20,13 @@ from typing import Any
 from attractor_core.engine import resume_pipeline, run_pipeline
 from attractor_core.runtime.final import FinalRecord
 
+# The last event of progress.ndjson for each final status.
+TERMINAL_EVENTS = {"success": "run_completed", "fail": "run_failed", "canceled": "run_canceled"}
+
 FINAL_FIELDS = frozenset({
     "schema_version", "run_id", "status", "exit_path", "failure_reason", "failure_class",
     "failure_signature", "failed_node_id", "started_at", "finished_at", "duration_ms",
-    "completed_nodes", "restart_count", "logs_root",
+    "completed_nodes", "restart_count", "logs_root", "exit_node", "fan_outs",
 })
 
 
@@ -115,7 +118,7 @@ def assert_complete_final(root: Path, record: FinalRecord | None = None) -> dict
     assert set(data) >= FINAL_FIELDS, FINAL_FIELDS - set(data)
     assert data["logs_root"] == str(root.resolve())
     last = events(root)[-1]
-    assert last["event"] == ("run_completed" if data["status"] == "success" else "run_failed")
+    assert last["event"] == TERMINAL_EVENTS[data["status"]]
     assert last["status"] == data["status"]
     assert last["exit_path"] == data["exit_path"]
     if record is not None:

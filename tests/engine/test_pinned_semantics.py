@@ -136,16 +136,32 @@ async def test_fail_through_a_diamond_into_exit_blames_the_stage_not_the_diamond
 
 
 async def test_goal_gates_are_checked_before_the_failed_exit_rule(tmp_path: Path) -> None:
-    """A failed goal gate that walks into the exit goes back to the graph's
-    retry target instead of ending the run."""
+    """A failed goal gate whose fail edge leads into the exit goes back to the
+    graph's retry target instead of ending the run."""
+    dot = pipeline(tmp_path, """
+  graph [retry_target=implement]
+  implement [shape=box, goal_gate=true, sim.outcome="fail,success"]
+  start -> implement
+  implement -> exit [condition="outcome=fail"]
+  implement -> exit [condition="outcome=success"]""")
+    record = await run(dot, tmp_path / "logs")
+    root = tmp_path / "logs"
+    gate = events(root, "goal_gate_unsatisfied")
+    assert [(g["node_ids"], g["retry_target"]) for g in gate] == [(["implement"], "implement")]
+    assert visited(root) == ["start", "implement", "implement", "exit"]
+    assert record.status == "success"
+
+
+async def test_failed_goal_gate_jumps_to_the_graph_retry_target(tmp_path: Path) -> None:
+    """A goal gate's failure with only an unconditional edge out goes where the
+    exit would send it: its targets, then the graph's (§3.4)."""
     dot = pipeline(tmp_path, """
   graph [retry_target=implement]
   implement [shape=box, goal_gate=true, sim.outcome="fail,success"]
   start -> implement -> exit""")
     record = await run(dot, tmp_path / "logs")
     root = tmp_path / "logs"
-    gate = events(root, "goal_gate_unsatisfied")
-    assert [(g["node_ids"], g["retry_target"]) for g in gate] == [(["implement"], "implement")]
+    assert ("implement", "implement", "retry_target", 0) in edges_taken(root)
     assert visited(root) == ["start", "implement", "implement", "exit"]
     assert record.status == "success"
 
@@ -203,7 +219,9 @@ async def test_several_unsatisfied_gates_are_reported_in_declaration_order(
     dot = pipeline(tmp_path, """
   zeta [shape=box, goal_gate=true, sim.outcome=fail]
   alpha [shape=box, goal_gate=true, sim.outcome=fail]
-  start -> alpha -> zeta -> exit""")
+  start -> alpha
+  alpha -> zeta [condition="outcome=fail"]
+  zeta -> exit [condition="outcome=fail"]""")
     await run(dot, tmp_path / "logs")
     data = final(tmp_path / "logs")
     assert data["exit_path"] == "goal_gate_unsatisfied"

@@ -89,7 +89,9 @@ async def test_resume_restores_goal_gate_outcomes(tmp_path: Path) -> None:
     dot = pipeline(tmp_path, """
   gate [shape=box, goal_gate=true, sim.outcome=fail, sim.failure_reason="red"]
   c [shape=box, sim.delay=10ms]
-  start -> gate -> c -> exit""")
+  start -> gate
+  gate -> c [condition="outcome=fail"]
+  c -> exit""")
     await _run_until(dot, root, "c")
     record = await resume(root)
     assert (record.status, record.exit_path) == ("fail", "goal_gate_unsatisfied")

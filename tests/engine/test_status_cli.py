@@ -38,6 +38,7 @@ def test_status_of_a_running_run(tmp_path: Path) -> None:
         assert (data["current_node"], data["attempt"]) == ("long", 1)
         assert data["last_event"]["event"] in ("stage_attempt_start", "stage_heartbeat")
         assert "run live-1: running" in text and "current node: long (attempt 1)" in text
+        assert data["owner_pid"] == proc.pid and f"owner: pid {proc.pid}\n" in text
     finally:
         proc.terminate()
         proc.communicate(timeout=30)

@@ -20,6 +20,7 @@ from attractor_core.protocols import StageRun
 
 from .support import (
     FINAL_FIELDS,
+    TERMINAL_EVENTS,
     assert_complete_final,
     attractor,
     events,
@@ -39,14 +40,14 @@ def _final_seen_with_terminal_event(root: Path) -> tuple[list[bool], Any]:
     seen: list[bool] = []
 
     def observe(event: Mapping[str, Any]) -> None:
-        if event["event"] in ("run_completed", "run_failed"):
+        if event["event"] in TERMINAL_EVENTS.values():
             seen.append((root / "final.json").exists())
 
     return seen, observe
 
 
 def _terminal_events(root: Path) -> list[str]:
-    return [e["event"] for e in events(root) if e["event"] in ("run_completed", "run_failed")]
+    return [e["event"] for e in events(root) if e["event"] in TERMINAL_EVENTS.values()]
 
 
 async def test_success_writes_complete_final_before_terminal_event(tmp_path: Path) -> None:
@@ -255,7 +256,7 @@ async def test_invalid_graph_found_at_resume_still_ends_with_final(tmp_path: Pat
     assert "no longer validates" in data["failure_reason"]
     assert "node b cannot be reached" in data["failure_reason"]
     assert data["failure_class"] == "structural"
-    assert _terminal_events(root) == ["run_failed", "run_failed"]  # canceled, then this one
+    assert _terminal_events(root) == ["run_canceled", "run_failed"]  # canceled, then this one
     assert seqs_strictly_increase(root)
 
 

@@ -50,7 +50,7 @@ def test_unhinted_reasons_are_classified_through_the_plugin_chain(tmp_path: Path
         a [sim.outcome="fail", sim.failure_reason="HTTP 503 from api", max_retries=1]
         b [sim.outcome="fail", sim.failure_reason="assertion failed at line 503", max_retries=1]
         start -> a
-        a -> b
+        a -> b [condition="outcome=fail"]
         b -> exit
     """)
     _, events = _run(tmp_path, dot)
@@ -78,7 +78,7 @@ def test_tool_nodes_retry_any_failure_unless_retry_on_transient(tmp_path: Path) 
         t2 [shape=parallelogram, tool_command="echo broken >&2; exit 1", max_retries=1,
             retry_on="transient"]
         start -> t1
-        t1 -> t2
+        t1 -> t2 [condition="outcome=fail"]
         t2 -> exit
     """)
     _, events = _run(tmp_path, dot)
@@ -222,7 +222,7 @@ def test_breaker_counters_survive_resume(tmp_path: Path) -> None:
         pause [shape=parallelogram, tool_command="sleep 2"]
         start -> verify
         verify -> exit [condition="outcome=success"]
-        verify -> pause
+        verify -> pause [condition="outcome=fail"]
         pause -> verify
     """)
     logs = tmp_path / "logs"

@@ -30,8 +30,8 @@ CASES: dict[str, tuple[Severity, str, str]] = {
     ),
     "terminal_node": (
         Severity.ERROR,
-        pipeline(LINEAR + "\n  done [shape=Msquare]\n  work -> done"),
-        pipeline(LINEAR),
+        "digraph G { start [shape=Mdiamond]\n work [prompt=p]\n start -> work }",
+        pipeline(LINEAR + "\n  done [shape=doublecircle]\n  work -> done"),
     ),
     "reachability": (
         Severity.ERROR,

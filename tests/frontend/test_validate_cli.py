@@ -11,7 +11,7 @@ import pytest
 
 from .helpers import VALID, pipeline
 
-BAD = pipeline('  work [prompt="p"]\n  start -> work -> exit\n  work -> start')
+BAD = pipeline('  work [prompt="p"]\n  start -> work -> exit\n  work -> start [condition="outcome=fail"]')
 WARN = pipeline('  work [label="W"]\n  start -> work -> exit')
 
 

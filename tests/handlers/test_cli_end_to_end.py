@@ -137,7 +137,7 @@ async def test_console_interviewer_reads_the_answer_from_stdin_after_prompting(t
         await process.stdin.send_all(b"rework\n")
         await process.stdin.aclose()
         assert await process.wait() == 0
-    assert b"[?] Ship it?" in shown and b"[R] [R] Rework" in shown
+    assert b"[?] Ship it?" in shown and b"  [R] Rework\n" in shown and b"[R] [R]" not in shown
     assert final(logs)["completed_nodes"] == ["start", "review", "rework", "done"]
 
 

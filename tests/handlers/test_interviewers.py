@@ -86,7 +86,7 @@ async def test_console_reprompts_on_a_typo_and_keeps_unread_answers_for_the_next
     answer = await console.ask(CHOICE)
     assert answer.selected_option == Option("N", "[N] No")
     assert "'maybe' is not an option" in shown.getvalue()
-    assert "[Y] [Y] Yes, deploy" in shown.getvalue()
+    assert "  [Y] Yes, deploy\n" in shown.getvalue() and "[Y] [Y]" not in shown.getvalue()
     yes_no = await console.ask(Question("Sure?", type=QuestionType.YES_NO))
     assert yes_no.value is AnswerValue.YES
     os.close(read_fd)

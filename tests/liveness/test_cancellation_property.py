@@ -131,5 +131,5 @@ def test_cancellation_stops_everything(tmp_path_factory: pytest.TempPathFactory,
     assert final["status"] == "canceled" and final["exit_path"] == "canceled"
     assert not [e for e in after if e["event"] == "stage_attempt_start"], after
     assert not [e for e in after if e["event"] == "edge_selected"], after
-    assert events[-1]["event"] == "run_failed" and events[-1]["status"] == "canceled"
+    assert events[-1]["event"] == "run_canceled" and events[-1]["status"] == "canceled"
     assert _left_behind(pids) == []

@@ -15,15 +15,18 @@ from typing import TextIO
 import trio
 
 from attractor_core.human import Answer, AnswerValue, Question, QuestionType
-from attractor_handlers.choices import find_option
+from attractor_handlers.choices import find_option, option_text
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
+# How many answers that name no option the console takes before the gate fails.
+MAX_TRIES = 3
 _YES = frozenset({"y", "yes"})
 _NO = frozenset({"n", "no"})
 
 
 class ConsoleInterviewer(AsksInTurn):
-    """Prompts a human at the terminal; re-asks on input that names no option.
+    """Prompts a human at the terminal; re-asks on input that names no option,
+    and after ``MAX_TRIES`` such answers gives up (``SKIPPED``: the gate fails).
 
     End of input (stdin closed or ``/dev/null``) is "no answer": the
     question's default if it has one, else ``SKIPPED``. Text read past the
@@ -45,13 +48,22 @@ class ConsoleInterviewer(AsksInTurn):
 
     async def _ask(self, question: Question) -> Answer:
         self._show(question)
+        typed: list[str] = []
         while True:
             line = await self._read_line()
             if line is None:
-                return question.default or Answer(AnswerValue.SKIPPED, text="console input closed")
+                return question.default or Answer(
+                    AnswerValue.SKIPPED, text="console input closed before an answer")
             answer = _interpret(line, question)
             if answer is not None:
                 return answer
+            typed.append(line)
+            if len(typed) >= MAX_TRIES:
+                said = ", ".join(repr(t) for t in typed)
+                self._write(f"{line!r} is not an option either; giving up after "
+                            f"{MAX_TRIES} tries\n")
+                return Answer(AnswerValue.SKIPPED, text=(
+                    f"no valid answer after {MAX_TRIES} tries ({said}); {_hint(question)}"))
             self._write(f"{line!r} is not an option; {_hint(question)}\n{_prompt(question)}")
 
     def inform(self, message: str, stage: str) -> None:
@@ -59,7 +71,7 @@ class ConsoleInterviewer(AsksInTurn):
 
     def _show(self, question: Question) -> None:
         lines = [f"[?] {question.text}"]
-        lines += [f"  [{o.key}] {o.label}" for o in question.options]
+        lines += [f"  {option_text(o)}" for o in question.options]
         if question.timeout_seconds is not None:
             default = question.default.describe() if question.default else "none"
             lines.append(f"  (answer within {question.timeout_seconds:g}s; default: {default})")

@@ -1,0 +1,118 @@
+"""``failure_route``: warn where a stage's failure stops the run without the author saying so.
+
+After a failed stage the engine follows a matching condition edge, then the
+node's retry targets, then an unconditional edge only into a diamond (which
+routes on the outcome it passes on); otherwise the run ends ``fail`` with the
+stage's reason (docs/spec-deltas.md §1.1). A stage whose only ways out are
+unconditional edges to ordinary stages (or to ordinary stages and an exit)
+therefore stops the run when it fails, and authors should see that before
+they run. A stage whose unconditional edges all go straight into an exit (or
+into the join of its parallel branch) is not reported: the run (the branch)
+ends there with that failure either way, so the warning would only repeat
+itself on every pipeline's last stage.
+
+The rule looks only at stages that can fail in the normal course of things:
+start and exit never fail, a diamond passes an outcome on, a parallel node's
+unconditional edges are its branches (its join policy decides), and a human
+gate fails only when nobody can answer, where stopping is what is wanted.
+"""
+
+from __future__ import annotations
+
+from attractor_core.conditions import ConditionSyntaxError, parse_condition
+from attractor_core.engine.routing import failure_retry_target, select_unconditional
+from attractor_core.joins import find_join
+from attractor_core.model import Context, Edge, Graph, Node, Outcome
+from attractor_core.validation.diagnostics import Diagnostic, Severity
+from attractor_core.validation.rules import is_exit, is_start
+from attractor_handlers.conditional import ConditionalHandler
+
+RULE = "failure_route"
+# Handler types whose nodes never leave a failure of their own to route.
+_NOT_ROUTED_HERE = frozenset({"parallel", "wait.human"})
+_FAILED = Outcome.fail("")
+_EMPTY = Context()
+
+
+def _routes_outcome(node: Node) -> bool:
+    return node.handler_type == "conditional" and ConditionalHandler.routes_outcome
+
+
+def _can_fail(node: Node) -> bool:
+    return not (is_start(node) or is_exit(node) or _routes_outcome(node)
+                or node.handler_type in _NOT_ROUTED_HERE)
+
+
+def _may_route_failure(edge: Edge, graph: Graph) -> bool:
+    """Whether a failure could leave along ``edge``: a condition that does not rule
+    out ``outcome=fail`` (other keys are unknown before the run), or an
+    unconditional edge into a diamond or one that restarts the loop."""
+    if not edge.condition:
+        target = graph.nodes.get(edge.target)
+        return edge.loop_restart or (target is not None and _routes_outcome(target))
+    try:
+        clauses = parse_condition(edge.condition).clauses
+    except ConditionSyntaxError:
+        return True  # condition_syntax reports it
+    return all(c.holds(_FAILED, _EMPTY) for c in clauses if c.key == "outcome")
+
+
+def _endings(graph: Graph) -> frozenset[str]:
+    """Exits, and the joins of parallel nodes (reaching one ends a branch)."""
+    joins = (find_join(graph, n.id) for n in graph.nodes.values() if n.handler_type == "parallel")
+    return frozenset({n.id for n in graph.nodes.values() if is_exit(n)} | {j for j in joins if j})
+
+
+def _stops_on_failure(node: Node, graph: Graph, endings: frozenset[str]) -> bool:
+    edges = graph.outgoing(node.id)
+    plain = [e for e in edges if not e.condition]
+    if not plain:
+        return False  # only conditional edges: the author chose the routes
+    if all(e.target in endings for e in plain):
+        # The run (or the branch) would end there anyway, with this failure:
+        # stopping at the stage changes nothing worth a warning.
+        return False
+    return not failure_retry_target(node, graph) and not any(
+        _may_route_failure(e, graph) for e in edges)
+
+
+def failure_route(graph: Graph) -> list[Diagnostic]:
+    endings = _endings(graph)
+    return [
+        Diagnostic(
+            RULE, Severity.WARNING,
+            f"a failure of {node.id} stops the run here; add condition=\"outcome=fail\" to "
+            "route it",
+            node_id=node.id, line=node.line,
+            fix=(f'add an edge {node.id} -> <stage that handles it> [condition="outcome=fail"] '
+                 f'(or {node.id} -> exit [condition="outcome=fail"] to stop on purpose), a '
+                 "retry_target, or route it through a diamond"),
+        )
+        for node in graph.nodes.values()
+        if _can_fail(node) and _stops_on_failure(node, graph, endings)
+    ]
+
+
+def unrouted_diamond(graph: Graph) -> list[Diagnostic]:
+    """``unrouted_diamond``: a diamond with several outgoing edges and no condition on
+    any does not route on the outcome. Without a preferred label from the stage before
+    it, it always takes the same edge (weight, then target order), and a failure it
+    passes on goes nowhere. Edge labels such as ``success``/``fail`` are not conditions
+    (kilroy pipelines write them so)."""
+    out = []
+    for node in graph.nodes.values():
+        edges = graph.outgoing(node.id)
+        if not _routes_outcome(node) or len(edges) < 2 or any(e.condition for e in edges):
+            continue
+        chosen = select_unconditional(edges, Outcome.success())
+        target = chosen.target if chosen else edges[0].target
+        out.append(Diagnostic(
+            "unrouted_diamond", Severity.WARNING,
+            f"diamond {node.id} has no condition on its edges, so it does not route on the "
+            f"outcome: unless the stage before it names a preferred label it always goes to "
+            f"{target}, and a failure it passes on stops the run",
+            node_id=node.id, line=node.line,
+            fix=(f'add condition="outcome=success" and condition="outcome=fail" to the edges '
+                 f"leaving {node.id} (labels are not conditions)"),
+        ))
+    return out
