@@ -55,6 +55,7 @@ class Checkpoint:
     context: dict[str, Any] = field(factory=dict)
     logs: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    last_score: float = 0.0  # the last outcome's score (a parallel branch's fan-in rank)
     failure_signatures: dict[str, int] = field(factory=dict)
     restart_signatures: dict[str, int] = field(factory=dict)
     node_visits: dict[str, int] = field(factory=dict)
@@ -138,7 +139,7 @@ def _journal_entries(path: Path) -> list[dict[str, Any]]:
 
 
 _SCALARS = ("timestamp", "current_node", "next_node", "in_flight", "last_outcome",
-            "restart_count")
+            "restart_count", "last_score")
 
 
 def apply_delta(raw: dict[str, Any], delta: dict[str, Any]) -> None:
