@@ -6,16 +6,15 @@ the main path, on its own context clone, with stage dirs under
 before the join node (or an exit node) and never executes it.
 
 A branch checkpoints in its own directory with the main path's code
-(``checkpoint.json`` plus ``checkpoint.journal``), and records how it
-ended in ``branch_result.json``. When an interrupted dispatch is continued
-(``resume``), a finished branch is read back from that file and not run
-again, and a branch that was in flight continues from its own last stage.
+(``checkpoint.json`` plus ``checkpoint.journal``) and records how it ended
+as one more entry of that journal (``branch_result``). When an interrupted
+dispatch is continued (``resume``), a finished branch is read back from
+its checkpoint and not run again, and a branch that was in flight
+continues from its own last stage.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,8 @@ import trio
 
 from attractor_core.model import Context, Outcome
 from attractor_core.model.branch import BranchResult
-from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.checkpoint import Checkpoint
-from attractor_core.runtime.rundir import BRANCH_RESULT, branch_pass_dir
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
+from attractor_core.runtime.rundir import branch_pass_dir
 
 from .cancellation import is_cancellation
 from .checkpointing import Checkpointer
@@ -54,11 +51,10 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     A run cancellation propagates; a cancellation of this branch alone (the stall
     watchdog) becomes a failed result."""
     root = branch_root(parent, node_id, pass_number, index, key)
-    recorded = read_branch_result(root)
-    if recorded is not None:
-        return recorded
-    root.mkdir(parents=True, exist_ok=True)
     checkpoint = read_checkpoint(root / CHECKPOINT_NAME)
+    if checkpoint is not None and checkpoint.branch_result is not None:
+        return checkpoint.branch_result
+    root.mkdir(parents=True, exist_ok=True)
     if checkpoint is None:
         state = RunState(context=context, restart_count=parent.state.restart_count)
         first: tuple[str, Outcome | None] = (start, None)
@@ -79,11 +75,10 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
         if is_cancellation(exc):  # stopped on purpose: a resume does not count it a crash
             checkpoints.snapshot(stopped_cleanly=True)
         raise
+    else:
+        checkpoints.record_result(result)
     finally:
         checkpoints.close()
-    checkpoints.snapshot()
-    write_json_atomic(root / BRANCH_RESULT, {"finished_ns": time.time_ns(),
-                                             "result": CONVERTER.unstructure(result)})
     return result
 
 
@@ -118,28 +113,18 @@ def _journal_seq(checkpoint: Checkpoint | None) -> int:
     return checkpoint.journal_seq if checkpoint is not None else 0
 
 
-def read_branch_result(root: Path) -> BranchResult | None:
-    """The recorded result of a finished branch, or None (not finished, or unreadable:
-    then the branch continues from its checkpoint)."""
-    entry = _read_entry(root / BRANCH_RESULT)
-    return entry[1] if entry is not None else None
-
-
 def finished_branches(pass_dir: Path) -> list[BranchResult]:
-    """The branches of one dispatch that recorded a result, in the order they finished."""
-    entries = [e for p in sorted(pass_dir.glob(f"*/{BRANCH_RESULT}"))
-               if (e := _read_entry(p)) is not None]
-    return [result for _, result in sorted(entries, key=lambda e: e[0])]
-
-
-def _read_entry(path: Path) -> tuple[int, BranchResult] | None:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return int(raw["finished_ns"]), CONVERTER.structure(raw["result"], BranchResult)
-    except FileNotFoundError:
-        return None
-    except Exception:
-        return None
+    """The branches of one dispatch whose checkpoint records how they ended, in the
+    order they ended (by the time of that entry)."""
+    ended = []
+    for path in pass_dir.glob(f"*/{CHECKPOINT_NAME}"):
+        try:
+            cp = read_checkpoint(path)
+        except CheckpointError:
+            continue  # unreadable: the branch runs again when it is dispatched
+        if cp is not None and cp.branch_result is not None:
+            ended.append((cp.timestamp, cp.branch_result.index, cp.branch_result))
+    return [result for *_, result in sorted(ended, key=lambda e: (e[0], e[1]))]
 
 
 def _last(state: RunState) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from attractor_core.model.branch import BranchResult
 from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 
 from .state import RunState
@@ -57,6 +58,12 @@ class Checkpointer:
             self._journal = CheckpointJournal(self.path)
         self._journal.reset()
         self._entries = 0
+
+    def record_result(self, result: BranchResult) -> None:
+        """A branch's ending, as one more entry at its last position."""
+        self.state.branch_result = result
+        if self._last_position is not None:
+            self.write(*self._last_position)
 
     def close(self) -> None:
         if self._journal is not None:

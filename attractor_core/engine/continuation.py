@@ -94,6 +94,7 @@ def nested_stage_in_flight(stage_root: Path, node_id: str, execution: int) -> bo
             cp = read_checkpoint(path)
         except CheckpointError:
             continue
-        if cp is not None and cp.in_flight is not None and not cp.stopped_cleanly:
+        if (cp is not None and cp.in_flight is not None and not cp.stopped_cleanly
+                and cp.branch_result is None):
             return True
     return False

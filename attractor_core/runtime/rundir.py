@@ -16,7 +16,6 @@ from attrs import frozen
 
 ATTEMPT_PREFIX = "attempt-"
 CHILD_DIR = "child"  # a sub-pipeline's run directory, inside its stage dir
-BRANCH_RESULT = "branch_result.json"  # how a parallel branch ended, in its branch dir
 
 
 @frozen

@@ -1,0 +1,245 @@
+"""Crash-resume inside a fan-out: ``attractor run`` SIGKILLed mid-fan-out, then resumed.
+
+Every stage is a real ``tool`` that appends its node id to a side-effect
+file of its branch. The run is killed once a random number of branches (or
+child stages) have finished, then ``attractor resume`` finishes it. Each
+stage must have run exactly once over both processes, except a stage that
+a lane (the main path, a branch, a child run) had in flight at the kill,
+which may have run twice; the join verdict and final.json must be those of
+an uninterrupted run. The same holds for a nested parallel inside each
+branch and for a sub-pipeline whose child fans out.
+
+The seed is printed (``-s`` shows it) and can be replayed with
+``ATTRACTOR_CRASH_SEED=<seed>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from tests.engine.test_crash_resume import attractor
+
+pytestmark = pytest.mark.slow
+
+POLL_S = 0.003
+RUN_TIMEOUT_S = 120
+STAGE = "sleep 0.01; echo {node} >> side/{lane}.txt; sleep 0.01"
+
+
+def _seed() -> int:
+    seed = int(os.environ.get("ATTRACTOR_CRASH_SEED", random.randrange(2**32)))
+    print(f"fan-out crash seed: {seed} (replay with ATTRACTOR_CRASH_SEED={seed})")
+    return seed
+
+
+def tool(node: str, lane: str) -> str:
+    return f'  {node} [shape=parallelogram, tool_command="{STAGE.format(node=node, lane=lane)}"]'
+
+
+def flat_fanout(n: int) -> str:
+    """``par`` fans out to n branches of two stages each (a_i then b_i), max 8 at a time."""
+    lines = ["  par [shape=component, max_parallel=8]", "  join [shape=tripleoctagon]",
+             "  start -> par", "  join -> exit"]
+    for i in range(1, n + 1):
+        lines += [tool(f"a{i}", f"b{i}"), tool(f"b{i}", f"b{i}"),
+                  f"  par -> a{i} -> b{i} -> join"]
+    return _digraph(lines)
+
+
+def nested_fanout(n: int, m: int) -> str:
+    """Each of n outer branches runs o_i, then its own parallel p_i over m inner
+    branches (one stage each) joined at j_i, then z_i."""
+    lines = ["  par [shape=component, max_parallel=4]", "  join [shape=tripleoctagon]",
+             "  start -> par", "  join -> exit"]
+    for i in range(1, n + 1):
+        lane = f"o{i}"
+        lines += [tool(f"o{i}", lane), tool(f"z{i}", lane),
+                  f"  p{i} [shape=component, max_parallel=3]", f"  j{i} [shape=tripleoctagon]",
+                  f"  par -> o{i} -> p{i}", f"  j{i} -> z{i} -> join"]
+        for k in range(1, m + 1):
+            lines += [tool(f"i{i}_{k}", f"o{i}_{k}"), f"  p{i} -> i{i}_{k} -> j{i}"]
+    return _digraph(lines)
+
+
+def subpipeline_parent() -> str:
+    return _digraph([tool("pre", "main"), tool("post", "main"),
+                     '  sub [type="subgraph", subgraph.dotfile="child.dot"]',
+                     "  start -> pre -> sub -> post -> exit"])
+
+
+def subpipeline_child(stages: int, n: int) -> str:
+    """A chain of stages c1..cK, then a fan-out over n one-stage branches."""
+    chain = [f"c{k}" for k in range(1, stages + 1)]
+    lines = [*(tool(c, "child") for c in chain), "  cpar [shape=component, max_parallel=6]",
+             "  cjoin [shape=tripleoctagon]", "  " + " -> ".join(["start", *chain, "cpar"]),
+             "  cjoin -> exit"]
+    for i in range(1, n + 1):
+        lines += [tool(f"cb{i}", f"cb{i}"), f"  cpar -> cb{i} -> cjoin"]
+    return _digraph(lines, name="Child")
+
+
+def _digraph(lines: list[str], name: str = "Fan") -> str:
+    return "\n".join([f"digraph {name} {{", '  graph [goal="fan out, crash, resume"]',
+                      "  start [shape=Mdiamond]", "  exit [shape=Msquare]", *lines, "}"]) + "\n"
+
+
+def side_effects_done(work: Path) -> int:
+    """How many stage side effects have happened so far (the kill moment's clock)."""
+    total = 0
+    for path in (work / "side").glob("*.txt"):
+        try:
+            total += path.read_bytes().count(b"\n")
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def run_until(cmd: list[str], log: Path, kill_when: Callable[[], bool]) -> None:
+    """Start ``cmd`` and SIGKILL it as soon as ``kill_when()`` holds (it must not end first)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            while not kill_when():
+                assert proc.poll() is None, f"the run ended before the kill; see {log}"
+                assert time.monotonic() < deadline, f"kill moment never came; see {log}"
+                time.sleep(POLL_S)
+            proc.send_signal(signal.SIGKILL)
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def in_flight_at_kill(logs: Path) -> set[str]:
+    """The stages each lane had in flight, from every checkpoint in the logs root."""
+    nodes = set()
+    for path in logs.rglob("checkpoint.json"):
+        if any(p.startswith("attempt-") for p in path.relative_to(logs).parts):
+            continue
+        try:
+            cp = load_checkpoint(path)
+        except CheckpointError:
+            continue
+        if cp.in_flight is not None:
+            nodes.add(cp.in_flight.node_id)
+    return nodes
+
+
+def side_effects(work: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in (work / "side").glob("*.txt"):
+        counts.update(path.read_text().split())
+    return counts
+
+
+def crash_and_resume(tmp_path: Path, dot_text: str, kill_after: int,
+                     extra_files: dict[str, str] | None = None) -> tuple[Path, Path, set[str]]:
+    """Run the pipeline, SIGKILL it once ``kill_after`` stage side effects have happened,
+    resume it to its end. Returns the logs root, the workdir and the stages in flight
+    at the kill."""
+    dot = tmp_path / "fan.dot"
+    dot.write_text(dot_text)
+    for name, text in (extra_files or {}).items():
+        (tmp_path / name).write_text(text)
+    logs, work, log = tmp_path / "logs", tmp_path / "work", tmp_path / "output.log"
+    (work / "side").mkdir(parents=True)
+    run_until(attractor("run", dot, "--workdir", work, "--logs-root", logs, "--quiet"), log,
+              lambda: side_effects_done(work) >= kill_after)
+    assert not (logs / "final.json").exists()
+    in_flight = in_flight_at_kill(logs)
+    done = subprocess.run(attractor("resume", "--logs-root", logs, "--quiet"),
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}{log.read_text()}"
+    final = json.loads((logs / "final.json").read_text())
+    assert (final["status"], final["exit_path"]) == ("success", "success"), final
+    return logs, work, in_flight
+
+
+def check_once(work: Path, stages: list[str], in_flight: set[str], where: str) -> None:
+    counts = side_effects(work)
+    assert set(counts) == set(stages), where
+    for stage in stages:
+        allowed = 2 if stage in in_flight else 1
+        assert 1 <= counts[stage] <= allowed, f"{stage} ran {counts[stage]}x; {where}"
+
+
+def check_join(results_file: Path, n: int) -> None:
+    data = json.loads(results_file.read_text())
+    assert (data["status"], data["failure_reason"]) == ("success", ""), data
+    rows = data["results"]
+    assert [r["index"] for r in rows] == list(range(1, n + 1))
+    assert {r["status"] for r in rows} == {"success"}
+    assert sorted(r["finish_order"] for r in rows) == list(range(1, n + 1))
+
+
+def test_sigkill_mid_fanout_then_resume_runs_each_finished_branch_once(tmp_path: Path) -> None:
+    n, rng = 60, random.Random(_seed())
+    stages = [s for i in range(1, n + 1) for s in (f"a{i}", f"b{i}")]
+    for trial in range(3):
+        kill_after = rng.randrange(10, 2 * n - 20)  # a random moment inside the fan-out
+        where = f"trial {trial}, killed after {kill_after} stages"
+        root = tmp_path / f"trial-{trial}"
+        root.mkdir()
+        logs, work, in_flight = crash_and_resume(root, flat_fanout(n), kill_after)
+        # Only the stages in flight at the kill are repeated: never a finished branch,
+        # never an in-flight branch's completed first stage.
+        assert in_flight - {"par"} and in_flight <= {"par", *stages}, where
+        check_once(work, stages, in_flight, where)
+        check_join(logs / "par" / "parallel_results.json", n)
+        final = json.loads((logs / "final.json").read_text())
+        assert final["completed_nodes"] == ["start", "par", "join", "exit"], where
+        # The resumed attempt continued the interrupted dispatch: one pass, no second.
+        assert [p.name for p in (logs / "parallel" / "par").iterdir()] == ["pass-1"], where
+
+
+def test_sigkill_in_nested_fanout_then_resume(tmp_path: Path) -> None:
+    n, m, rng = 8, 4, random.Random(_seed())
+    stages = [s for i in range(1, n + 1)
+              for s in (f"o{i}", f"z{i}", *(f"i{i}_{k}" for k in range(1, m + 1)))]
+    for trial in range(2):
+        kill_after = rng.randrange(6, len(stages) - 10)
+        where = f"trial {trial}, killed after {kill_after} stages"
+        root = tmp_path / f"trial-{trial}"
+        root.mkdir()
+        logs, work, in_flight = crash_and_resume(root, nested_fanout(n, m), kill_after)
+        check_once(work, stages, in_flight, where)
+        check_join(logs / "par" / "parallel_results.json", n)
+        for i in range(1, n + 1):
+            check_join(logs / "parallel" / "par" / "pass-1" / f"{i}-o{i}" / f"p{i}"
+                       / "parallel_results.json", m)
+
+
+def test_sigkill_in_subpipeline_fanout_then_resume(tmp_path: Path) -> None:
+    chain, n, rng = 6, 24, random.Random(_seed())
+    stages = ["pre", "post", *(f"c{k}" for k in range(1, chain + 1)),
+              *(f"cb{i}" for i in range(1, n + 1))]
+    child_root = Path("sub") / "child"
+    for trial in range(2):
+        root = tmp_path / f"trial-{trial}"
+        root.mkdir()
+        # Half the trials kill in the child's chain, half in its fan-out.
+        kill_after = rng.randrange(2, 1 + chain) if trial % 2 == 0 else \
+            rng.randrange(2 + chain, len(stages) - 6)
+        where = f"trial {trial}, killed after {kill_after} stages"
+        logs, work, in_flight = crash_and_resume(
+            root, subpipeline_parent(), kill_after, {"child.dot": subpipeline_child(chain, n)})
+        assert "sub" in in_flight, where
+        check_once(work, stages, in_flight, where)
+        check_join(logs / child_root / "cpar" / "parallel_results.json", n)
+        child_final = json.loads((logs / child_root / "final.json").read_text())
+        assert child_final["status"] == "success", where
+        assert child_final["completed_nodes"] == ["start", *(f"c{k}" for k in range(1, chain + 1)),
+                                                  "cpar", "cjoin", "exit"], where
