@@ -109,8 +109,10 @@ def side_effects_done(work: Path) -> int:
     return total
 
 
-def run_until(cmd: list[str], log: Path, kill_when: Callable[[], bool]) -> None:
-    """Start ``cmd`` and SIGKILL it as soon as ``kill_when()`` holds (it must not end first)."""
+def run_until(cmd: list[str], log: Path, kill_when: Callable[[], bool],
+              sig: signal.Signals = signal.SIGKILL, expect_rc: int = -signal.SIGKILL) -> None:
+    """Start ``cmd`` and send it ``sig`` as soon as ``kill_when()`` holds (it must not end
+    first); it must then exit with ``expect_rc``."""
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -119,8 +121,8 @@ def run_until(cmd: list[str], log: Path, kill_when: Callable[[], bool]) -> None:
                 assert proc.poll() is None, f"the run ended before the kill; see {log}"
                 assert time.monotonic() < deadline, f"kill moment never came; see {log}"
                 time.sleep(POLL_S)
-            proc.send_signal(signal.SIGKILL)
-            assert proc.wait(timeout=30) == -signal.SIGKILL
+            proc.send_signal(sig)
+            assert proc.wait(timeout=60) == expect_rc, log.read_text()
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -268,3 +270,31 @@ def test_a_fanout_interrupted_more_often_than_the_crash_limit_still_completes(
     assert in_flight["par"] == 5, where
     check_once(work, stages, in_flight, where)
     check_join(logs / "par" / "parallel_results.json", n)
+
+
+def test_sigint_mid_fanout_then_resume_reruns_no_finished_branch_and_charges_no_crash(
+        tmp_path: Path) -> None:
+    n, rng = 30, random.Random(_seed())
+    stages = [s for i in range(1, n + 1) for s in (f"a{i}", f"b{i}")]
+    dot = tmp_path / "fan.dot"
+    dot.write_text(flat_fanout(n))
+    logs, work, log = tmp_path / "logs", tmp_path / "work", tmp_path / "output.log"
+    (work / "side").mkdir(parents=True)
+    stop_after = rng.randrange(5, 2 * n - 15)
+    run_until(attractor("run", dot, "--workdir", work, "--logs-root", logs, "--quiet"), log,
+              lambda: side_effects_done(work) >= stop_after, signal.SIGINT, 3)
+    assert json.loads((logs / "final.json").read_text())["exit_path"] == "canceled"
+    in_flight = Counter(in_flight_at_kill(logs))
+    branch_checkpoints = list((logs / "parallel" / "par" / "pass-1").glob("*/checkpoint.json"))
+    assert all(load_checkpoint(p).stopped_cleanly or load_checkpoint(p).in_flight is None
+               for p in branch_checkpoints)
+    done = subprocess.run(attractor("resume", "--logs-root", logs, "--quiet"),
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}"
+    where = f"stopped after {stop_after} stages"
+    check_once(work, stages, in_flight, where)
+    check_join(logs / "par" / "parallel_results.json", n)
+    # A stop on purpose is not a crash: nothing is charged, in the run or in any branch.
+    charged = [load_checkpoint(p).crash_reruns for p in [logs / "checkpoint.json",
+                                                         *branch_checkpoints]]
+    assert not any(charged), where
