@@ -51,7 +51,14 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     A run cancellation propagates; a cancellation of this branch alone (the stall
     watchdog) becomes a failed result."""
     root = branch_root(parent, node_id, pass_number, index, key)
-    checkpoint = read_checkpoint(root / CHECKPOINT_NAME)
+    try:
+        checkpoint = read_checkpoint(root / CHECKPOINT_NAME)
+    except CheckpointError as exc:
+        # Its state is unknowable: running it again could repeat what it did. The branch
+        # fails and the join policy decides, instead of the whole fan-out failing.
+        return BranchResult(key, index, start, "fail", (
+            f"cannot continue branch {key}: {exc}; counted as failed rather than run again "
+            f"(inspect {root})"), "structural", logs_root=str(root))
     if checkpoint is not None and checkpoint.branch_result is not None:
         return checkpoint.branch_result
     root.mkdir(parents=True, exist_ok=True)

@@ -298,3 +298,31 @@ def test_sigint_mid_fanout_then_resume_reruns_no_finished_branch_and_charges_no_
     charged = [load_checkpoint(p).crash_reruns for p in [logs / "checkpoint.json",
                                                          *branch_checkpoints]]
     assert not any(charged), where
+
+
+def test_a_branch_whose_checkpoint_is_unreadable_fails_alone_and_is_not_rerun(
+        tmp_path: Path) -> None:
+    n = 12
+    dot = tmp_path / "fan.dot"
+    dot.write_text(flat_fanout(n))
+    logs, work, log = tmp_path / "logs", tmp_path / "work", tmp_path / "output.log"
+    (work / "side").mkdir(parents=True)
+    run_until(attractor("run", dot, "--workdir", work, "--logs-root", logs, "--quiet"), log,
+              lambda: side_effects_done(work) >= 6)
+    pass_dir = logs / "parallel" / "par" / "pass-1"
+    branch = next(p.parent for p in sorted(pass_dir.glob("*/checkpoint.json"))
+                  if load_checkpoint(p).branch_result is None)
+    (branch / "checkpoint.json").write_text("{not json")
+    before = side_effects(work)
+    done = subprocess.run(attractor("resume", "--logs-root", logs, "--quiet"),
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}"
+    rows = {r["logs_root"]: r for r in
+            json.loads((logs / "par" / "parallel_results.json").read_text())["results"]}
+    bad = rows[str(branch)]
+    assert (bad["status"], bad["failure_class"]) == ("fail", "structural")
+    assert bad["failure_reason"].startswith(f"cannot continue branch {bad['branch_key']}: ")
+    assert str(branch / "checkpoint.json") in bad["failure_reason"]
+    assert [r["status"] for r in rows.values()].count("success") == n - 1
+    index = bad["index"]
+    assert side_effects(work)[f"a{index}"] == before[f"a{index}"]  # not run again
