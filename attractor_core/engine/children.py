@@ -28,7 +28,7 @@ from attractor_core.runtime.manifest import Manifest, write_manifest
 from attractor_core.runtime.rundir import CHILD_DIR, RunDir
 from attractor_core.validation import Diagnostic, Severity, ValidationError
 
-from .continuation import RESUMABLE_EXIT_PATHS, fresh_state, read_checkpoint, resume_point
+from .continuation import RESUMABLE_EXIT_PATHS, read_checkpoint, resume_point
 from .run import Engine
 from .services import Lane, RunServices
 from .setup import build_services
@@ -103,11 +103,17 @@ class ChildPlan:
     final: FinalRecord | None = None
 
 
-def _continue(run_dir: RunDir, graph: Graph) -> ChildPlan:
+def _seeded_state(graph: Graph, context: Mapping[str, Any] | None) -> RunState:
+    state = RunState(context=Context(dict(context or {})))
+    mirror_graph_attributes(dict(graph.attrs), state.context)
+    return state
+
+
+def _continue(run_dir: RunDir, graph: Graph, context: Mapping[str, Any] | None) -> ChildPlan:
     """The child of an interrupted attempt: read back if it ended, else continued from
     its own checkpoint. Raises ``CheckpointError`` if that cannot be read."""
     checkpoint = read_checkpoint(run_dir.checkpoint)
-    state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
+    state = RunState.from_checkpoint(checkpoint) if checkpoint else _seeded_state(graph, context)
     final = read_final(run_dir.final)
     if final is not None and final.exit_path not in RESUMABLE_EXIT_PATHS:
         return ChildPlan(state, "", final=final)
@@ -169,11 +175,9 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     child.liveness = services.liveness
     child.ancestry = (*_chain(services), dot_path)
     if continuing:
-        plan = _continue(run_dir, graph)
+        plan = _continue(run_dir, graph, context)
     else:
-        state = RunState(context=Context(dict(context or {})))
-        mirror_graph_attributes(dict(graph.attrs), state.context)
-        plan = ChildPlan(state, find_start(graph).id)
+        plan = ChildPlan(_seeded_state(graph, context), find_start(graph).id)
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
     engine = Engine(child, plan.state, started_at=utc_now_iso(), handle_signals=False,
                     lane_key=key, parent_lane=lane.live_key, journal_seq=plan.journal_seq)
