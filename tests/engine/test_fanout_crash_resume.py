@@ -23,6 +23,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,14 @@ def check_once(work: Path, stages: list[str], in_flight: Counter[str], where: st
         assert 1 <= counts[stage] <= 1 + in_flight[stage], f"{stage} ran {counts[stage]}x; {where}"
 
 
+def run_trials(trial: Callable[[int], None], count: int) -> None:
+    """Run the trials side by side (each waits on its own subprocesses); the first
+    failure is raised."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for future in [pool.submit(trial, i) for i in range(count)]:
+            future.result()
+
+
 def check_join(results_file: Path, n: int) -> None:
     data = json.loads(results_file.read_text())
     assert (data["status"], data["failure_reason"]) == ("success", ""), data
@@ -199,12 +208,13 @@ def check_join(results_file: Path, n: int) -> None:
 def test_sigkill_mid_fanout_then_resume_runs_each_finished_branch_once(tmp_path: Path) -> None:
     n, rng = 60, random.Random(_seed())
     stages = [s for i in range(1, n + 1) for s in (f"a{i}", f"b{i}")]
-    for trial in range(3):
-        kill_after = rng.randrange(10, 2 * n - 20)  # a random moment inside the fan-out
-        where = f"trial {trial}, killed after {kill_after} stages"
-        root = tmp_path / f"trial-{trial}"
+    kills = [rng.randrange(10, 2 * n - 20) for _ in range(3)]  # moments inside the fan-out
+
+    def trial(index: int) -> None:
+        where = f"trial {index}, killed after {kills[index]} stages"
+        root = tmp_path / f"trial-{index}"
         root.mkdir()
-        logs, work, in_flight = crash_and_resume(root, flat_fanout(n), [kill_after])
+        logs, work, in_flight = crash_and_resume(root, flat_fanout(n), [kills[index]])
         # Only the stages in flight at the kill are repeated: never a finished branch,
         # never an in-flight branch's completed first stage.
         assert set(in_flight) - {"par"} and set(in_flight) <= {"par", *stages}, where
@@ -215,22 +225,27 @@ def test_sigkill_mid_fanout_then_resume_runs_each_finished_branch_once(tmp_path:
         # The resumed attempt continued the interrupted dispatch: one pass, no second.
         assert [p.name for p in (logs / "parallel" / "par").iterdir()] == ["pass-1"], where
 
+    run_trials(trial, len(kills))
+
 
 def test_sigkill_in_nested_fanout_then_resume(tmp_path: Path) -> None:
     n, m, rng = 8, 4, random.Random(_seed())
     stages = [s for i in range(1, n + 1)
               for s in (f"o{i}", f"z{i}", *(f"i{i}_{k}" for k in range(1, m + 1)))]
-    for trial in range(2):
-        kill_after = rng.randrange(6, len(stages) - 10)
-        where = f"trial {trial}, killed after {kill_after} stages"
-        root = tmp_path / f"trial-{trial}"
+    kills = [rng.randrange(6, len(stages) - 10) for _ in range(2)]
+
+    def trial(index: int) -> None:
+        where = f"trial {index}, killed after {kills[index]} stages"
+        root = tmp_path / f"trial-{index}"
         root.mkdir()
-        logs, work, in_flight = crash_and_resume(root, nested_fanout(n, m), [kill_after])
+        logs, work, in_flight = crash_and_resume(root, nested_fanout(n, m), [kills[index]])
         check_once(work, stages, in_flight, where)
         check_join(logs / "par" / "parallel_results.json", n)
         for i in range(1, n + 1):
             check_join(logs / "parallel" / "par" / "pass-1" / f"{i}-o{i}" / f"p{i}"
                        / "parallel_results.json", m)
+
+    run_trials(trial, len(kills))
 
 
 def test_sigkill_in_subpipeline_fanout_then_resume(tmp_path: Path) -> None:
@@ -240,14 +255,16 @@ def test_sigkill_in_subpipeline_fanout_then_resume(tmp_path: Path) -> None:
     child_root = Path("sub") / "child"
     # A subgraph node killed in its child's chain, then in its child's fan-out; then a
     # manager loop's child killed in its fan-out.
-    for trial, node in enumerate((SUBGRAPH, SUBGRAPH, MANAGER)):
-        root = tmp_path / f"trial-{trial}"
+    nodes = (SUBGRAPH, SUBGRAPH, MANAGER)
+    kills = [rng.randrange(2, 1 + chain), *(rng.randrange(2 + chain, len(stages) - 10)
+                                             for _ in nodes[1:])]
+
+    def trial(index: int) -> None:
+        where = f"trial {index}, killed after {kills[index]} stages"
+        root = tmp_path / f"trial-{index}"
         root.mkdir()
-        kill_after = rng.randrange(2, 1 + chain) if trial == 0 else \
-            rng.randrange(2 + chain, len(stages) - 6)
-        where = f"trial {trial}, killed after {kill_after} stages"
         logs, work, in_flight = crash_and_resume(
-            root, subpipeline_parent(node), [kill_after],
+            root, subpipeline_parent(nodes[index]), [kills[index]],
             {"child.dot": subpipeline_child(chain, n)})
         assert "sub" in in_flight, where
         check_once(work, stages, in_flight, where)
@@ -256,6 +273,8 @@ def test_sigkill_in_subpipeline_fanout_then_resume(tmp_path: Path) -> None:
         assert child_final["status"] == "success", where
         assert child_final["completed_nodes"] == ["start", *(f"c{k}" for k in range(1, chain + 1)),
                                                   "cpar", "cjoin", "exit"], where
+
+    run_trials(trial, len(kills))
 
 
 def test_a_fanout_interrupted_more_often_than_the_crash_limit_still_completes(
