@@ -62,7 +62,9 @@ class StageRun(Protocol):
     @property
     def execution(self) -> int:
         """1-based count of executions of this node in the run, across visits,
-        attempts, loop restarts and resumes (the checkpoint keeps it)."""
+        attempts, loop restarts and resumes (the checkpoint keeps it). An attempt
+        re-run because an interruption found it in flight continues the same
+        execution, so it keeps this number."""
 
     @property
     def branch_key(self) -> str:
