@@ -1,13 +1,14 @@
 """Crash-resume inside a fan-out: ``attractor run`` SIGKILLed mid-fan-out, then resumed.
 
 Every stage is a real ``tool`` that appends its node id to a side-effect
-file of its branch. The run is killed once a random number of branches (or
-child stages) have finished, then ``attractor resume`` finishes it. Each
-stage must have run exactly once over both processes, except a stage that
-a lane (the main path, a branch, a child run) had in flight at the kill,
-which may have run twice; the join verdict and final.json must be those of
-an uninterrupted run. The same holds for a nested parallel inside each
-branch and for a sub-pipeline whose child fans out.
+file of its branch. The run is killed once a random number of those side
+effects have happened, then ``attractor resume`` finishes it. Each stage
+must have run exactly once over all processes, plus at most once more per
+kill that found it in flight in its lane (the main path, a branch, a child
+run); the join verdict and final.json must be those of an uninterrupted
+run. The same holds for a nested parallel inside each branch, for a
+sub-pipeline and a manager loop whose child fans out, for five kills in a
+row, and for a SIGINT instead of a SIGKILL.
 
 The seed is printed (``-s`` shows it) and can be replayed with
 ``ATTRACTOR_CRASH_SEED=<seed>``.
