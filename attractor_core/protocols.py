@@ -74,7 +74,9 @@ class StageRun(Protocol):
     @property
     def execution(self) -> int:
         """1-based count of executions of this node in the run, across visits,
-        attempts, loop restarts and resumes (the checkpoint keeps it)."""
+        attempts, loop restarts and resumes (the checkpoint keeps it). An attempt
+        re-run because an interruption found it in flight continues the same
+        execution, so it keeps this number."""
 
     @property
     def branch_key(self) -> str:
@@ -123,7 +125,18 @@ class StageRun(Protocol):
         ``{logs_root}/parallel/{node_id}/pass-{execution}/{index}-{key}/``. A
         run cancellation propagates as ``trio.Cancelled``; a branch cancelled
         alone by the stall watchdog returns a failed result.
+
+        Each branch checkpoints in its own directory. In an attempt that continues
+        one interrupted by a crash or a cancel (``attractor resume``), a branch
+        that had finished returns its recorded result without running, and one
+        that was in flight continues from its own last completed stage.
         """
+
+    def finished_branches(self) -> list[BranchResult]:
+        """The branches of this dispatch that finished before an interruption, in the
+        order they finished (empty unless this attempt continues an interrupted one).
+        Record them before starting any branch, so an early termination they cause
+        holds before anything runs again."""
 
 
 class StatusSource(Protocol):

@@ -14,7 +14,7 @@ from attractor_core.registry import UnknownHandlerError
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
-from attractor_core.runtime.rundir import prepare_stage_dir
+from attractor_core.runtime.rundir import CHILD_DIR, prepare_stage_dir
 from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
@@ -28,13 +28,14 @@ STATUS_FILE = "status.json"
 
 
 async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int,
-                      execution: int) -> Outcome:
+                      execution: int, *, continued: bool = False) -> Outcome:
     # Even if a handler swallowed a cancellation, no attempt starts after one. And every
     # attempt yields once: in a stretch of stages that never wait, signals, the watchdog
     # and the live view still get their turn.
     await trio.lowlevel.checkpoint()
     stage_dir = lane.stage_root() / node.id
-    prepare_stage_dir(stage_dir)
+    # An attempt continuing an interrupted one resumes the child run it had started.
+    prepare_stage_dir(stage_dir, keep=(CHILD_DIR,) if continued else ())
     attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)

@@ -2,8 +2,15 @@
 
 The branch traverses with the same attempt, retry and routing code as
 the main path, on its own context clone, with stage dirs under
-``{logs_root}/parallel/{node_id}/pass-N/{index}-{branch_key}/``. It stops
+``{stage_root}/parallel/{node_id}/pass-N/{index}-{branch_key}/``. It stops
 before the join node (or an exit node) and never executes it.
+
+A branch checkpoints in its own directory with the main path's code
+(``checkpoint.json`` plus ``checkpoint.journal``) and records how it ended
+as one more entry of that journal (``branch_result``). When an interrupted
+dispatch is continued (``resume``), a finished branch is read back from
+its checkpoint and not run again, and a branch that was in flight
+continues from its own last stage.
 """
 
 from __future__ import annotations
@@ -11,11 +18,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 
-from attractor_core.model import Context
+from attractor_core.model import Context, Outcome
 from attractor_core.model.branch import BranchResult
+from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
+from attractor_core.runtime.rundir import branch_pass_dir
 
+from .cancellation import is_cancellation
+from .checkpointing import Checkpointer
+from .continuation import CHECKPOINT_NAME, read_checkpoint, resume_point
 from .services import Lane, RunServices
 from .state import RunState
 from .traversal import traverse
@@ -28,42 +41,97 @@ _ENGINE_KEYS = frozenset({"outcome", "preferred_label", "failure_reason", "failu
 def branch_root(parent: Lane, node_id: str, pass_number: int, index: int, key: str) -> Path:
     """Under the parent lane's stage root: the logs root (or ``restart-N/``) for the main
     path, the enclosing branch's directory for a nested parallel node."""
-    return parent.stage_root() / "parallel" / node_id / f"pass-{pass_number}" / f"{index}-{key}"
+    return branch_pass_dir(parent.stage_root(), node_id, pass_number) / f"{index}-{key}"
 
 
 async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_number: int,
                      start: str, join: str, key: str, index: int,
                      context: Context) -> BranchResult:
-    """Run the branch to its end. A run cancellation propagates; a cancellation
-    of this branch alone (the stall watchdog) becomes a failed result."""
+    """Run the branch to its end (or continue it, or read back its recorded result).
+    A run cancellation propagates; a cancellation of this branch alone (the stall
+    watchdog) becomes a failed result."""
+    root = branch_root(parent, node_id, pass_number, index, key)
+    try:
+        checkpoint = read_checkpoint(root / CHECKPOINT_NAME)
+    except CheckpointError as exc:
+        # Its state is unknowable: running it again could repeat what it did. The branch
+        # fails and the join policy decides, instead of the whole fan-out failing.
+        return BranchResult(key, index, start, "fail", (
+            f"cannot continue branch {key}: {exc}; counted as failed rather than run again "
+            f"(inspect {root})"), "structural", logs_root=str(root))
+    if checkpoint is not None and checkpoint.branch_result is not None:
+        return checkpoint.branch_result
+    root.mkdir(parents=True, exist_ok=True)
+    if checkpoint is None:
+        state = RunState(context=context, restart_count=parent.state.restart_count)
+        first: tuple[str, Outcome | None] = (start, None)
+    else:
+        state = RunState.from_checkpoint(checkpoint)
+        first = resume_point(checkpoint, state, services.graph, root)
+    checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.run_id, state,
+                               journal_seq=_journal_seq(checkpoint))
     full_key = f"{parent.branch_key}/{key}" if parent.branch_key else key
     live_key = f"{parent.live_key}/{key}" if parent.live_key else key
-    root = branch_root(parent, node_id, pass_number, index, key)
-    root.mkdir(parents=True, exist_ok=True)
-    state = RunState(context=context, restart_count=parent.state.restart_count)
-    lane = Lane(state, lambda: root, branch_key=full_key, liveness_key=live_key)
-    before = context.shallow()
+    lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
+                liveness_key=live_key)
+    base = BranchResult(key, index, start, "", logs_root=str(root))
+    before = context.shallow()  # the context the branch was given, to tell its changes
+    try:
+        result = await _traverse(services, lane, parent.live_key, first, join, base, before)
+    except BaseException as exc:
+        if is_cancellation(exc):  # stopped on purpose: a resume does not count it a crash
+            checkpoints.snapshot(stopped_cleanly=True)
+        raise
+    else:
+        checkpoints.record_result(result)
+    finally:
+        checkpoints.close()
+    return result
+
+
+async def _traverse(services: RunServices, lane: Lane, parent_key: str | None,
+                    first: tuple[str, Outcome | None], join: str, base: BranchResult,
+                    before: dict[str, Any]) -> BranchResult:
+    state, live_key = lane.state, lane.live_key
     t0 = trio.current_time()
     with trio.CancelScope() as scope:
-        services.liveness.open_lane(live_key, parent=parent.live_key, scope=scope)
+        services.liveness.open_lane(live_key, parent=parent_key, scope=scope)
         try:
-            ending = await traverse(services, lane, start, stop_at=join)
+            ending = await traverse(services, lane, first[0], first[1], stop_at=join)
         finally:
             stalled = services.liveness.stalled_reason(live_key)
             services.liveness.close_lane(live_key)
-    duration_ms = int((trio.current_time() - t0) * 1000)
+    done = attrs.evolve(
+        base, last_node=_last(state), completed_nodes=tuple(state.completed_nodes),
+        duration_ms=int((trio.current_time() - t0) * 1000))
     if scope.cancelled_caught:
-        return BranchResult(key, index, start, "fail", stalled or "branch canceled",
-                            "transient_infra" if stalled else "canceled", last_node=_last(state),
-                            completed_nodes=tuple(state.completed_nodes), logs_root=str(root),
-                            duration_ms=duration_ms)
+        return attrs.evolve(done, status="fail", failure_reason=stalled or "branch canceled",
+                            failure_class="transient_infra" if stalled else "canceled")
     last = state.last_outcome
     status = ending.status if ending.status != "success" or last is None else last.status
-    return BranchResult(
-        key, index, start, status, ending.failure_reason, ending.failure_class,
-        ending.failure_signature, ending.failed_node_id, _last(state),
-        tuple(state.completed_nodes), str(root), duration_ms, state.last_score,
-        _changes(before, context.shallow()))
+    return attrs.evolve(done, status=status, failure_reason=ending.failure_reason,
+                        failure_class=ending.failure_class,
+                        failure_signature=ending.failure_signature,
+                        failed_node_id=ending.failed_node_id, score=state.last_score,
+                        context_updates=_changes(before, state.context.shallow()))
+
+
+def _journal_seq(checkpoint: Checkpoint | None) -> int:
+    return checkpoint.journal_seq if checkpoint is not None else 0
+
+
+def finished_branches(pass_dir: Path) -> list[BranchResult]:
+    """The branches of one dispatch whose checkpoint records how they ended, in the
+    order they ended (by the time of that entry)."""
+    ended = []
+    for path in pass_dir.glob(f"*/{CHECKPOINT_NAME}"):
+        try:
+            cp = read_checkpoint(path)
+        except CheckpointError:
+            continue  # unreadable: the branch runs again when it is dispatched
+        if cp is not None and cp.branch_result is not None:
+            ended.append((cp.timestamp, cp.branch_result.index, cp.branch_result))
+    return [result for *_, result in sorted(ended, key=lambda e: (e[0], e[1]))]
 
 
 def _last(state: RunState) -> str:
@@ -71,7 +139,8 @@ def _last(state: RunState) -> str:
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Keys the branch set (updates replace values, so identity tells what changed)."""
+    """Keys the branch set to a new value. Updates replace values, so identity usually
+    tells; a branch restored from its checkpoint holds equal copies, so equality decides."""
     return {k: v for k, v in after.items()
             if k not in _ENGINE_KEYS and not k.startswith("internal.")
-            and (k not in before or before[k] is not v)}
+            and (k not in before or (before[k] is not v and before[k] != v))}

@@ -4,7 +4,9 @@ The child shares the parent's plugins, policy and liveness tree (so the
 parent's stall watchdog watches it and a parent cancellation cancels it),
 keeps its own artifacts (manifest, checkpoint, final, progress), and
 forwards every event into the parent's stream as ``child_run_event``.
-A :class:`ChildHandle` lets a supervisor observe and steer it.
+A :class:`ChildHandle` lets a supervisor observe and steer it. When the
+enclosing stage continues an interrupted attempt (``resume``), the child it
+had started is continued from its own checkpoint, or read back if it ended.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from attrs import frozen
 
-from attractor_core.model import Context
+from attractor_core.model import Context, Graph, Outcome
 from attractor_core.pipeline import load_pipeline
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import ChildRunEvent
-from attractor_core.runtime.final import FinalRecord
+from attractor_core.runtime.final import FinalRecord, read_final
 from attractor_core.runtime.manifest import Manifest, write_manifest
-from attractor_core.runtime.rundir import RunDir
+from attractor_core.runtime.rundir import CHILD_DIR, RunDir
 from attractor_core.validation import Diagnostic, Severity, ValidationError
 
+from .continuation import RESUMABLE_EXIT_PATHS, read_checkpoint, resume_point
 from .run import Engine
 from .services import Lane, RunServices
 from .setup import build_services
@@ -74,11 +78,50 @@ class ChildHandle:
         assert self.final is not None
         return self.final
 
-    async def _run(self, start: str) -> None:
+    async def _run(self, plan: ChildPlan) -> None:
         try:
-            self.final = await self._engine.execute(start)
+            self.final = await self._engine.execute(plan.start, resumed=plan.resumed,
+                                                    first_outcome=plan.first)
         finally:
             self._done.set()
+
+    def _ended(self, final: FinalRecord) -> None:
+        """The child had ended before its parent's attempt was interrupted."""
+        self.final = final
+        self._done.set()
+
+
+@frozen
+class ChildPlan:
+    """How a child run starts: afresh, continued from its checkpoint, or already ended."""
+
+    state: RunState
+    start: str
+    first: Outcome | None = None
+    resumed: bool = False
+    journal_seq: int = 0
+    final: FinalRecord | None = None
+
+
+def _seeded_state(graph: Graph, context: Mapping[str, Any] | None) -> RunState:
+    state = RunState(context=Context(dict(context or {})))
+    mirror_graph_attributes(dict(graph.attrs), state.context)
+    return state
+
+
+def _continue(run_dir: RunDir, graph: Graph, context: Mapping[str, Any] | None) -> ChildPlan:
+    """The child of an interrupted attempt: read back if it ended, else continued from
+    its own checkpoint. Raises ``CheckpointError`` if that cannot be read."""
+    checkpoint = read_checkpoint(run_dir.checkpoint)
+    state = RunState.from_checkpoint(checkpoint) if checkpoint else _seeded_state(graph, context)
+    final = read_final(run_dir.final)
+    if final is not None and final.exit_path not in RESUMABLE_EXIT_PATHS:
+        return ChildPlan(state, "", final=final)
+    start, first = resume_point(checkpoint, state, graph,
+                                run_dir.stage_root(state.restart_count))
+    run_dir.final.unlink(missing_ok=True)
+    return ChildPlan(state, start, first, resumed=True,
+                     journal_seq=checkpoint.journal_seq if checkpoint else 0)
 
 
 def _chain(services: RunServices) -> tuple[Path, ...]:
@@ -114,14 +157,16 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     """
     _refuse_cycle(services, dot_path, node_id)
     graph = load_pipeline(dot_path, services.pm)
-    run_dir = RunDir(stage_dir / "child")
-    run_dir.root.mkdir(parents=True, exist_ok=True)
+    run_dir = RunDir(stage_dir / CHILD_DIR)
     run_id = f"{services.run_id}.{node_id}"
     work = workdir or services.workdir
     work.mkdir(parents=True, exist_ok=True)  # stack.child_workdir may name a new directory
-    write_manifest(run_dir.manifest, Manifest(
-        run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),
-        workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
+    continuing = run_dir.manifest.exists()  # the stage continues an interrupted attempt
+    if not continuing:
+        run_dir.root.mkdir(parents=True, exist_ok=True)
+        write_manifest(run_dir.manifest, Manifest(
+            run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),
+            workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
     child = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
                            dot_path=dot_path, pm=services.pm, policy=services.policy,
                            options=services.options,
@@ -130,14 +175,19 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     child.liveness = services.liveness
     child.processes = services.processes
     child.ancestry = (*_chain(services), dot_path)
-    state = RunState(context=Context(dict(context or {})))
-    mirror_graph_attributes(dict(graph.attrs), state.context)
+    if continuing:
+        plan = _continue(run_dir, graph, context)
+    else:
+        plan = ChildPlan(_seeded_state(graph, context), find_start(graph).id)
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
-    engine = Engine(child, state, started_at=utc_now_iso(),
-                    lane_key=key, parent_lane=lane.live_key)
+    engine = Engine(child, plan.state, started_at=utc_now_iso(),
+                    lane_key=key, parent_lane=lane.live_key, journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(handle._run, find_start(graph).id)
+        if plan.final is not None:
+            handle._ended(plan.final)
+        else:
+            nursery.start_soon(handle._run, plan)
         try:
             yield handle
         finally:

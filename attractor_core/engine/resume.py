@@ -3,7 +3,9 @@
 Restores context, completed nodes, node outcomes (for goal gates), retry
 counters, execution counts and the restart count; clears a stale
 final.json of a canceled run; appends to progress.ndjson; re-runs the
-node that was in flight. A run that already ended is refused.
+node that was in flight (continuing its branches and child run, each from
+its own checkpoint: engine/continuation.py). A run that already ended is
+refused.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import pluggy
 from attractor_core.config_file import llm_table
 from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
-from attractor_core.model import Context, Graph, Outcome, StageStatus
+from attractor_core.model import Graph, Outcome
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import make_plugin_manager
 from attractor_core.runtime.atomic import sweep_stale_temp_files
-from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final
 from attractor_core.runtime.lock import RunLock
@@ -30,12 +32,12 @@ from attractor_core.runtime.rundir import RunDir, base_run_root
 from attractor_core.validation import ValidationError
 
 from .api import resolve_policy
+from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
 from .run import Engine
 from .setup import EventObserver, build_services
 from .signals import RunSignals, watching_signals
-from .stage import crash_rerun_outcome
-from .state import RunState, mirror_graph_attributes
+from .state import RunState
 from .topology import find_start
 
 
@@ -78,7 +80,7 @@ async def _resume_pipeline_watched(
             workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
             policy=policy, options=_options(manifest.options, options), on_event=on_event)
         checkpoint = _load(run_dir)
-        state = _state_for(checkpoint, graph)
+        state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)
         signals.attach(engine)
@@ -87,7 +89,7 @@ async def _resume_pipeline_watched(
                 f"the run's graph no longer validates: {invalid}"), failure_class="structural"))
             run_dir.final.unlink(missing_ok=True)
             return await engine.execute(find_start(graph).id if graph.nodes else "", resumed=True)
-        start, first = _where_to_continue(checkpoint, state, graph)
+        start, first = _where_to_continue(checkpoint, state, graph, run_dir)
         # Only now, with every input accepted, does the interrupted run's ending go.
         run_dir.final.unlink(missing_ok=True)
         return await engine.execute(start, resumed=True, first_outcome=first)
@@ -117,44 +119,16 @@ def _options(recorded: Mapping[str, str], given: Mapping[str, Any] | None) -> di
 
 
 def _load(run_dir: RunDir) -> Checkpoint | None:
-    if not run_dir.checkpoint.exists():
-        return None  # killed before its first stage: start from the beginning
+    """None if the run was killed before its first stage: it starts from the beginning."""
     try:
-        return load_checkpoint(run_dir.checkpoint)
+        return read_checkpoint(run_dir.checkpoint)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _state_for(checkpoint: Checkpoint | None, graph: Graph) -> RunState:
-    if checkpoint is not None:
-        return RunState.from_checkpoint(checkpoint)
-    context = Context()
-    mirror_graph_attributes(dict(graph.attrs), context)
-    return RunState(context=context)
-
-
 def _where_to_continue(checkpoint: Checkpoint | None, state: RunState,
-                       graph: Graph) -> tuple[str, Outcome | None]:
-    if checkpoint is None:
-        return find_start(graph).id, None
-    for node_id in (checkpoint.current_node, checkpoint.next_node):
-        if node_id and node_id not in graph.nodes:
-            raise UsageError(f"checkpoint names node {node_id!r}, which the graph lacks")
-    if checkpoint.in_flight is not None:
-        node = graph.nodes[checkpoint.in_flight.node_id]
-        reruns = state.crash_reruns.get(node.id, 0)
-        if not checkpoint.stopped_cleanly:  # a cancel or stall is not a crash
-            reruns += 1
-            state.crash_reruns[node.id] = reruns
-        return node.id, crash_rerun_outcome(node, reruns)
-    if checkpoint.next_node:
-        return checkpoint.next_node, None
-    # The run ended but died before final.json: replay its last routing decision.
-    current = checkpoint.current_node
-    record = state.node_outcomes.get(current)
-    if state.completed_nodes and state.completed_nodes[-1] == current:
-        state.completed_nodes.pop()
-    return current, Outcome.named(record.status if record else StageStatus.SUCCESS.value,
-                                  failure_reason=record.failure_reason if record else "",
-                                  failure_class=record.failure_class if record else "",
-                                  failed_node_id=record.failed_node_id if record else "")
+                       graph: Graph, run_dir: RunDir) -> tuple[str, Outcome | None]:
+    try:
+        return resume_point(checkpoint, state, graph, run_dir.stage_root(state.restart_count))
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None

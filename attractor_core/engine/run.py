@@ -16,7 +16,6 @@ from attractor_core.model import Outcome
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.process_group import kill_all_now
 from attractor_core.runtime.atomic import write_text_atomic
-from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import (
     CancellationEscalated,
@@ -40,6 +39,7 @@ from attractor_core.runtime.rundir import RunDir
 from attractor_core.runtime.serialization import CONVERTER
 
 from .cancellation import is_cancellation
+from .checkpointing import Checkpointer
 from .ending import Ending
 from .heartbeat import run_heartbeats
 from .preflight import warn_unknown_types
@@ -47,9 +47,6 @@ from .services import Lane, RunServices
 from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
-
-# A snapshot at least this often, and whenever the journal is as long as the history.
-SNAPSHOT_EVERY = 256
 
 
 class Engine:
@@ -65,10 +62,8 @@ class Engine:
         self._cancel_scope: trio.CancelScope | None = None
         self._cancel_ending: Ending | None = None
         self._final: FinalRecord | None = None
-        self._journal: CheckpointJournal | None = None
-        self._journal_seq = journal_seq
-        self._entries = 0
-        self._last_position: tuple[str, str, InFlight | None] | None = None
+        self.checkpoints = Checkpointer(services.run_dir.checkpoint, services.run_id, state,
+                                        journal_seq=journal_seq)
         self._t0 = trio.current_time()
 
     # -- cancellation ----------------------------------------------------
@@ -94,36 +89,7 @@ class Engine:
     def main_lane(self) -> Lane:
         run_dir = self.services.run_dir
         return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
-                    checkpoint=self._checkpoint, liveness_key=self.lane_key)
-
-    def _checkpoint(self, current: str, next_node: str, in_flight: InFlight | None) -> None:
-        """A journal entry per call; a full snapshot when the journal has grown as long
-        as the run's history (so the total cost stays linear in the run's length)."""
-        state = self.state
-        self._last_position = (current, next_node, in_flight)
-        limit = max(SNAPSHOT_EVERY, len(state.completed_nodes))
-        if self._journal is None or state.needs_snapshot() or self._entries >= limit:
-            self._snapshot()
-            return
-        self._journal_seq += 1
-        delta = state.take_delta(current, next_node, in_flight)
-        delta["seq"] = self._journal_seq
-        self._journal.append(delta)
-        self._entries += 1
-
-    def _snapshot(self, *, stopped_cleanly: bool = False) -> None:
-        if self._last_position is None:
-            return
-        current, next_node, in_flight = self._last_position
-        cp = self.state.to_checkpoint(self.services.run_id, current, next_node, in_flight,
-                                      journal_seq=self._journal_seq,
-                                      stopped_cleanly=stopped_cleanly and in_flight is not None)
-        save_checkpoint(self.services.run_dir.checkpoint, cp)
-        self.state.mark_snapshot()
-        if self._journal is None:
-            self._journal = CheckpointJournal(self.services.run_dir.checkpoint)
-        self._journal.reset()
-        self._entries = 0
+                    checkpoint=self.checkpoints.write, liveness_key=self.lane_key)
 
     # -- lifecycle -------------------------------------------------------
     async def execute(self, start: str, *, resumed: bool = False,
@@ -202,9 +168,9 @@ class Engine:
     def _name_stage_in_flight(self, ending: Ending) -> Ending:
         """A cancel or stall stops the stage in flight: that is the failed node."""
         stopped = ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL)
-        if ending.failed_node_id or not stopped or self._last_position is None:
+        in_flight = self.checkpoints.in_flight
+        if ending.failed_node_id or not stopped:
             return ending
-        in_flight = self._last_position[2]
         return attrs.evolve(ending, failed_node_id=in_flight.node_id) if in_flight else ending
 
     def _terminalize(self, ending: Ending) -> FinalRecord:
@@ -212,10 +178,9 @@ class Engine:
             return self._final
         ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
-        self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
-                                                            ExitPath.WATCHDOG_STALL))
-        if self._journal is not None:
-            self._journal.close()
+        self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
+                                                                       ExitPath.WATCHDOG_STALL))
+        self.checkpoints.close()
         s = self.services
         record = FinalRecord(
             run_id=s.run_id, status=ending.status, exit_path=ending.exit_path,

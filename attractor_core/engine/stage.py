@@ -28,11 +28,12 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
     retries = lane.state.node_retries
     attempt = retries.get(node.id, 0) + 1
     while True:
-        # Counted before the checkpoint, so an attempt re-run after a crash is a new
-        # execution (a new parallel pass-N, the next sim.outcome entry).
-        execution = lane.state.next_execution(node.id)
+        # Counted before the checkpoint: the checkpoint names the execution in flight,
+        # which an attempt re-run after an interruption continues.
+        execution, continued = lane.state.next_execution(node.id)
         lane.checkpoint(node.id, node.id, InFlight(node.id, attempt))
-        outcome = await run_attempt(services, lane, node, attempt, execution)
+        outcome = await run_attempt(services, lane, node, attempt, execution,
+                                    continued=continued)
         if outcome.status not in (StageStatus.FAIL, StageStatus.RETRY):
             retries.pop(node.id, None)
             return outcome

@@ -16,6 +16,7 @@ from attractor_core.model import Context, Node
 from attractor_core.model.branch import BranchResult
 from attractor_core.policy import KEYS as POLICY_KEYS
 from attractor_core.runtime.events import Event
+from attractor_core.runtime.rundir import branch_pass_dir
 
 from .services import Lane, RunServices
 
@@ -105,3 +106,9 @@ class AttemptRun:
         return await run_branch(self.services, self.lane, node_id=self.node.id,
                                 pass_number=self.execution, start=start, join=join, key=key,
                                 index=index, context=context)
+
+    def finished_branches(self) -> list[BranchResult]:
+        from .branches import finished_branches
+
+        return finished_branches(branch_pass_dir(self.lane.stage_root(), self.node.id,
+                                                 self.execution))

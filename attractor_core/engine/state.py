@@ -7,6 +7,7 @@ from typing import Any
 from attrs import define, field
 
 from attractor_core.model import Context, Outcome
+from attractor_core.model.branch import BranchResult
 from attractor_core.runtime.checkpoint import Checkpoint, InFlight, NodeRecord
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.serialization import CONVERTER
@@ -39,14 +40,23 @@ class RunState:
     failure_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
     restart_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
     node_visits: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    branch_result: BranchResult | None = None  # set when a parallel branch ends
+    # The node whose next attempt continues an interrupted one (set on resume; not saved).
+    continuing: str = ""
     # What the last snapshot already holds (journal bookkeeping).
     _snapshot_context: Context | None = None
     _completed_written: int = 0
     _logs_written: int = 0
 
-    def next_execution(self, node_id: str) -> int:
+    def next_execution(self, node_id: str) -> tuple[int, bool]:
+        """The execution number of the node's next attempt, and whether that attempt
+        continues an interrupted one: it then keeps the interrupted execution's number,
+        so it finds the branches and the child run that execution started."""
+        if self.continuing == node_id:
+            self.continuing = ""
+            return self.node_executions.get(node_id, 1), True
         self.node_executions[node_id] = self.node_executions.get(node_id, 0) + 1
-        return self.node_executions[node_id]
+        return self.node_executions[node_id], False
 
     def to_checkpoint(self, run_id: str, current: str, next_node: str,
                       in_flight: InFlight | None, *, journal_seq: int = 0,
@@ -58,6 +68,7 @@ class RunState:
             crash_reruns=dict(self.crash_reruns), in_flight=in_flight,
             last_outcome=self.last_outcome, context=self.context.snapshot(),
             logs=self.context.logs, restart_count=self.restart_count,
+            last_score=self.last_score, branch_result=self.branch_result,
             failure_signatures=dict(self.failure_signatures),
             restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
             journal_seq=journal_seq, stopped_cleanly=stopped_cleanly,
@@ -86,7 +97,8 @@ class RunState:
             "timestamp": utc_now_iso(), "current_node": current, "next_node": next_node,
             "in_flight": CONVERTER.unstructure(in_flight),
             "last_outcome": CONVERTER.unstructure(self.last_outcome),
-            "restart_count": self.restart_count,
+            "restart_count": self.restart_count, "last_score": self.last_score,
+            "branch_result": CONVERTER.unstructure(self.branch_result),
             "completed": self.completed_nodes[self._completed_written:],
             "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
                      for name in _MAPS if getattr(self, name).changed},
@@ -104,6 +116,7 @@ class RunState:
             node_outcomes=cp.node_outcomes, node_retries=cp.node_retries,
             node_executions=cp.node_executions, crash_reruns=cp.crash_reruns,
             last_outcome=cp.last_outcome, restart_count=cp.restart_count,
+            last_score=cp.last_score, branch_result=cp.branch_result,
             failure_signatures=cp.failure_signatures,
             restart_signatures=cp.restart_signatures, node_visits=cp.node_visits,
         )

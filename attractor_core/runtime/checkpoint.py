@@ -16,6 +16,7 @@ from typing import Any
 from attrs import field, frozen
 
 from attractor_core.errors import RunError
+from attractor_core.model.branch import BranchResult
 from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
@@ -58,6 +59,7 @@ class Checkpoint:
     context: dict[str, Any] = field(factory=dict)
     logs: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    last_score: float = 0.0  # the last outcome's score (a parallel branch's fan-in rank)
     failure_signatures: dict[str, int] = field(factory=dict)
     restart_signatures: dict[str, int] = field(factory=dict)
     node_visits: dict[str, int] = field(factory=dict)
@@ -65,6 +67,9 @@ class Checkpoint:
     # resume re-runs it without counting a crash against it.
     stopped_cleanly: bool = False
     journal_seq: int = 0  # the last journal entry this snapshot includes
+    # A parallel branch's checkpoint: how the branch ended, once it has (null until then,
+    # and always on the main path).
+    branch_result: BranchResult | None = None
     schema_version: int = SCHEMA_VERSION
 
 
@@ -102,6 +107,8 @@ class CheckpointJournal:
         """After a snapshot: the entries it includes are no longer needed."""
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if os.fstat(self._fd).st_size == 0:
+            return  # a new journal (each parallel branch starts one): nothing to drop
         os.ftruncate(self._fd, 0)
         os.fsync(self._fd)
 
@@ -141,7 +148,7 @@ def _journal_entries(path: Path) -> list[dict[str, Any]]:
 
 
 _SCALARS = ("timestamp", "current_node", "next_node", "in_flight", "last_outcome",
-            "restart_count")
+            "restart_count", "last_score", "branch_result")
 
 
 def apply_delta(raw: dict[str, Any], delta: dict[str, Any]) -> None:

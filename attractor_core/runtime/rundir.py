@@ -15,6 +15,7 @@ from pathlib import Path
 from attrs import frozen
 
 ATTEMPT_PREFIX = "attempt-"
+CHILD_DIR = "child"  # a sub-pipeline's run directory, inside its stage dir
 
 
 @frozen
@@ -64,11 +65,18 @@ class RunDir:
         return self.stage_root(restart_count) / node_id
 
 
-def prepare_stage_dir(stage_dir: Path) -> None:
+def branch_pass_dir(stage_root: Path, node_id: str, pass_number: int) -> Path:
+    """The branch directories of one dispatch of a parallel node live here, as
+    ``{index}-{branch_key}/``."""
+    return stage_root / "parallel" / node_id / f"pass-{pass_number}"
+
+
+def prepare_stage_dir(stage_dir: Path, keep: tuple[str, ...] = ()) -> None:
     """Create the stage dir, moving what an earlier attempt left into ``attempt-N/``.
 
-    Afterwards the directory holds only archives, so any file in it was
-    written during the new attempt.
+    Afterwards the directory holds only archives (and the entries named in
+    ``keep``, which an attempt continued after an interruption carries on),
+    so any other file in it was written during the new attempt.
     """
     try:
         os.mkdir(stage_dir)
@@ -77,7 +85,8 @@ def prepare_stage_dir(stage_dir: Path) -> None:
         stage_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         pass
-    leftovers = [p for p in stage_dir.iterdir() if not p.name.startswith(ATTEMPT_PREFIX)]
+    leftovers = [p for p in stage_dir.iterdir()
+                 if not p.name.startswith(ATTEMPT_PREFIX) and p.name not in keep]
     if not leftovers:
         return
     archives = sum(1 for p in stage_dir.iterdir() if p.name.startswith(ATTEMPT_PREFIX))

@@ -143,10 +143,11 @@ class FanOut:
     async def run_all(self, plans: Sequence[BranchPlan]) -> list[BranchResult]:
         """Every branch's result: finished ones in completion order, then the canceled."""
         self.total = len(plans)
+        done = self._replay(plans)
         limiter = trio.CapacityLimiter(self.settings.limit(len(plans)))
         async with trio.open_nursery() as nursery:
             with self.dispatch:
-                for plan in plans:
+                for plan in (p for p in plans if p.index not in done):
                     # Acquire before starting the task, so branches start in edge order
                     # and a branch never begins after an early termination.
                     await limiter.acquire_on_behalf_of(plan.index)
@@ -158,6 +159,17 @@ class FanOut:
         seen = {r.index for r in (*self.finished, *self.canceled)}
         never = [self._canceled(p, started=False) for p in plans if p.index not in seen]
         return [*self.finished, *self.canceled, *never]
+
+    def _replay(self, plans: Sequence[BranchPlan]) -> set[int]:
+        """Record the branches an interrupted dispatch finished (a resumed run): they are
+        not run again, and their early termination holds before any other branch starts."""
+        planned = {(p.index, p.key) for p in plans}
+        done = set()
+        for result in self.stage.finished_branches():
+            if (result.index, result.branch_key) in planned:
+                done.add(result.index)
+                self._record(result)
+        return done
 
     async def _branch(self, plan: BranchPlan, scope: trio.CancelScope,
                       limiter: trio.CapacityLimiter) -> None:

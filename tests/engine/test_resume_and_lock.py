@@ -323,3 +323,20 @@ def test_cli_resume_can_be_canceled_and_resumed_again(tmp_path: Path) -> None:
     assert (tmp_path / "runs.txt").read_text().count("x") == 3
     assert [e["resumed"] for e in events(root, "run_started")] == [False, True, True]
     assert seqs_strictly_increase(root)
+
+
+async def test_an_attempt_rerun_after_an_interruption_continues_its_execution(
+        tmp_path: Path) -> None:
+    """The re-run attempt is the interrupted execution again: it gets the same
+    ``sim.outcome`` entry and ``attempt_id``, not the next ones."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, """
+  r [shape=box, sim.outcome="partial_success,success", sim.delay=50ms]
+  start -> r -> exit""")
+    await _run_until(dot, root, "r")
+    record = await resume(root)
+    assert record.status == "success"
+    assert read_json(root / "r" / "status.json")["outcome"] == "partial_success"
+    ids = [e["attempt_id"] for e in events(root, "stage_attempt_start") if e["node_id"] == "r"]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert checkpoint(root)["node_executions"]["r"] == 1
