@@ -1,17 +1,83 @@
-"""Checks made before a run starts, so a mistake is caught before hours of work."""
+"""Checks made before a run starts, so a mistake is caught before hours of work.
+
+Beyond validation, every node is asked whether it can run as configured:
+the handler that will execute it answers through its optional
+``preflight`` method (:class:`~attractor_core.protocols.NodePreflight`).
+The kernel knows nothing of what a handler checks (the codergen handler
+asks its backend for provider, model, key or executable); it collects
+every answer and refuses the run, listing them all, before any stage has
+had a side effect.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
+from attrs import frozen
 
 from attractor_core.errors import UsageError
-from attractor_core.model import Graph
+from attractor_core.model import Graph, Node
+from attractor_core.protocols import NodePreflight
+from attractor_core.registry import HandlerRegistry, UnknownHandlerError
 from attractor_core.runtime.events import Warning
 
 from .services import RunServices
+
+
+class PreflightError(UsageError):
+    """Some nodes cannot run as configured; the message lists each with what to set."""
+
+
+@frozen
+class PreflightRun:
+    """The :class:`~attractor_core.protocols.RunSettings` of a run that has not started."""
+
+    options: Mapping[str, Any]
+    pm: pluggy.PluginManager
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def plugin_hook(self) -> Any:
+        return self.pm.hook
+
+
+def check_nodes(pm: pluggy.PluginManager, graph: Graph, options: Mapping[str, Any]) -> None:
+    """Raise :class:`PreflightError` naming every node whose handler says it cannot run."""
+    registry = HandlerRegistry.from_plugins(pm)
+    run = PreflightRun(options, pm)
+    found = [f"  {_where(graph, node)}: {problem}"
+             for node in graph.nodes.values()
+             for problem in _node_problems(registry, node, graph, run)]
+    if found:
+        count = f"{len(found)} problem{'s' if len(found) != 1 else ''}"
+        raise PreflightError("\n".join(
+            [f"pipeline cannot run ({count} found before the first stage):", *found]))
+
+
+def _node_problems(registry: HandlerRegistry, node: Node, graph: Graph,
+                   run: PreflightRun) -> Sequence[str]:
+    try:
+        handler = registry.resolve(node)
+    except UnknownHandlerError:
+        return ()  # nothing can run it; the engine reports that at the node
+    if not isinstance(handler, NodePreflight):
+        return ()
+    try:
+        return [str(p) for p in handler.preflight(node, graph, run)]
+    except Exception as exc:  # a plugin's check must not hide the other nodes' answers
+        return [f"the preflight check of {type(handler).__name__} raised "
+                f"{type(exc).__name__}: {exc}; fix or uninstall the plugin that provides it"]
+
+
+def _where(graph: Graph, node: Node) -> str:
+    return f"{graph.source_file or '<string>'}:{node.line}: node {node.id}"
 
 
 def check_interviewer(pm: pluggy.PluginManager, graph: Graph, options: Mapping[str, Any]) -> None:

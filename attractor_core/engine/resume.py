@@ -31,6 +31,7 @@ from attractor_core.validation import ValidationError
 
 from .api import resolve_policy
 from .ending import Ending
+from .preflight import check_nodes
 from .run import Engine
 from .setup import EventObserver, build_services
 from .stage import crash_rerun_outcome
@@ -63,10 +64,13 @@ async def resume_pipeline(
         else:
             invalid = ""
         policy = resolve_policy(graph, config or manifest.policy, policy_overrides or {})
+        run_options = _options(manifest.options, options)
+        if not invalid:
+            check_nodes(pm, graph, run_options)
         services = build_services(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
-            policy=policy, options=_options(manifest.options, options), on_event=on_event)
+            policy=policy, options=run_options, on_event=on_event)
         checkpoint = _load(run_dir)
         state = _state_for(checkpoint, graph)
         engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals,
