@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.human import Answer, AnswerValue, Question, QuestionType
 from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome, StageStatus
 from attractor_core.model.values import ValueFormatError
@@ -34,6 +35,12 @@ DEFAULT_INTERVIEWER = "auto"
 # When the engine enforces the same node timeout on the attempt, answer with
 # the default this much earlier, so the gate's timeout rule wins over a kill.
 _DEADLINE_MARGIN_SECONDS = 0.1
+
+ATTRIBUTES = (
+    AttributeSpec("human.default_choice", "string", "",
+                  "Choice (target id, key or label) taken when the gate times out."),
+    AttributeSpec("human.timeout", "duration", "node timeout", "How long the gate waits."),
+)
 
 
 class GateConfigError(ValueError):

@@ -31,6 +31,7 @@ from typing import TypeVar
 
 from attrs import frozen
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.model import FailureClass, Node, StageStatus
 from attractor_core.model.branch import BranchResult
 from attractor_core.model.values import ValueFormatError
@@ -38,6 +39,18 @@ from attractor_core.model.values import ValueFormatError
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_QUORUM_FRACTION = 0.5
 SIGNATURE_LIMIT = 512
+
+ATTRIBUTES = (
+    AttributeSpec("join_policy", "wait_all|first_success|k_of_n|quorum", "wait_all",
+                  "How the fan-out joins its branches."),
+    AttributeSpec("error_policy", "continue|fail_fast|ignore", "continue",
+                  "What a failed branch does to the fan-out."),
+    AttributeSpec("k", "integer", "1", "Successes a k_of_n join needs."),
+    AttributeSpec("quorum_fraction", "float", str(DEFAULT_QUORUM_FRACTION),
+                  "Share of branches a quorum join needs."),
+    AttributeSpec("max_parallel", "integer", str(DEFAULT_MAX_PARALLEL),
+                  "Branches run at once (0: all)."),
+)
 
 _E = TypeVar("_E", bound=enum.Enum)
 

@@ -33,6 +33,7 @@ import attrs
 import trio
 from attrs import frozen
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.conditions import ConditionSyntaxError, evaluate_condition, parse_condition
 from attractor_core.dot import ParseError
 from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
@@ -46,6 +47,26 @@ ACTIONS = ("observe", "steer", "wait")
 DEFAULT_POLL_INTERVAL = Duration.parse("45s")
 DEFAULT_MAX_CYCLES = 1000
 NO_COOLDOWN = Duration(0)
+
+# Read from the graph when the node does not set them.
+GRAPH_ATTRIBUTES = (
+    AttributeSpec("stack.child_dotfile", "string", "",
+                  "Child pipeline, relative to this file (also a graph attribute)."),
+    AttributeSpec("stack.child_workdir", "string", "run workdir",
+                  "Working directory of the child run (also a graph attribute)."),
+)
+ATTRIBUTES = (
+    *GRAPH_ATTRIBUTES,
+    AttributeSpec("stack.child_autostart", "boolean", "true", "Start the child (must be true)."),
+    AttributeSpec("manager.poll_interval", "duration", "45s", "Cycle period."),
+    AttributeSpec("manager.max_cycles", "integer", str(DEFAULT_MAX_CYCLES), "Cycle cap."),
+    AttributeSpec("manager.stop_condition", "condition", "", "Stops the loop when true."),
+    AttributeSpec("manager.actions", "comma list", "observe,wait",
+                  "Actions of each cycle: " + ", ".join(ACTIONS) + "."),
+    AttributeSpec("manager.steer_prompt", "string", "",
+                  "What the steer action hands to the child's next stage."),
+    AttributeSpec("manager.steer_cooldown", "duration", "0", "Minimum time between steers."),
+)
 
 
 class ManagerConfigError(ValueError):

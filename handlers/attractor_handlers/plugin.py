@@ -12,7 +12,9 @@ from typing import Any
 
 import pluggy
 
-from attractor_handlers import interviewers
+from attractor_core.attributes import GRAPH, AttributeSpec
+from attractor_handlers import human, interviewers, join_policies, manager_loop, subgraph, tool
+from attractor_handlers.backends import simulate
 from attractor_handlers.backends.simulate import SimulateBackend
 from attractor_handlers.codergen import CodergenHandler
 from attractor_handlers.concurrency_rules import concurrency_rules
@@ -41,6 +43,23 @@ def attractor_handler_types() -> Mapping[str, Any]:
         "parallel.fan_in": FanInHandler(),
         "subgraph": SubgraphHandler(),
         "stack.manager_loop": ManagerLoopHandler(),
+    }
+
+
+@hookimpl
+def attractor_attribute_schema() -> Mapping[str, Sequence[AttributeSpec]]:
+    """Each handler's attributes; the fan-in's ranker runs on the codergen backend, so the
+    simulate backend's attributes apply to both."""
+    return {
+        "start": (), "exit": (), "conditional": (),
+        "tool": tool.ATTRIBUTES,
+        "wait.human": human.ATTRIBUTES,
+        "codergen": simulate.ATTRIBUTES,
+        "parallel": join_policies.ATTRIBUTES,
+        "parallel.fan_in": simulate.ATTRIBUTES,
+        "subgraph": subgraph.ATTRIBUTES,
+        "stack.manager_loop": manager_loop.ATTRIBUTES,
+        GRAPH: (tool.SHELL_ATTRIBUTE, *manager_loop.GRAPH_ATTRIBUTES),
     }
 
 

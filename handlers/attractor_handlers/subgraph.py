@@ -17,11 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.dot import ParseError
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.validation.diagnostics import ValidationError
+
+ATTRIBUTES = (
+    AttributeSpec("subgraph.dotfile", "string", "", "Child pipeline, relative to this file."),
+    AttributeSpec("subgraph.pass_context", "comma list", "",
+                  "Context keys copied into the child's context."),
+)
 
 
 class SubgraphHandler:

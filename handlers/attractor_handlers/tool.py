@@ -23,6 +23,7 @@ from pathlib import Path
 
 from attrs import frozen
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
 from attractor_core.process_group import GroupTable, kill_grace_seconds, run_in_group
 from attractor_core.protocols import StageRun
@@ -34,6 +35,13 @@ DEFAULT_SHELL = "/bin/sh"
 TRUNCATION_MARKER = "\n[... truncated: {total} bytes in total, full output in {path}]"
 _REASON_LIMIT = 500
 _STDERR_TAIL_BYTES = 8 * 1024
+
+SHELL_ATTRIBUTE = AttributeSpec("tool_shell", "string", DEFAULT_SHELL,
+                                "Shell that runs tool_command with -c (also a graph attribute).")
+ATTRIBUTES = (
+    AttributeSpec("tool_command", "string", "", "Shell command of the stage; exit 0 is success."),
+    SHELL_ATTRIBUTE,
+)
 
 
 @frozen

@@ -26,6 +26,7 @@ from typing import Any
 import trio
 from attrs import evolve
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.model import Context, FailureClass, Node, Outcome, StageStatus
 from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
@@ -34,6 +35,18 @@ from attractor_core.runtime.status_files import write_status_file
 from attractor_handlers.codergen import response_context
 
 DEFAULT_FAILURE_REASON = "simulated failure"
+
+ATTRIBUTES = (
+    AttributeSpec("sim.outcome", "status or comma list", "success",
+                  "One status per execution of the node; the last repeats."),
+    AttributeSpec("sim.failure_reason", "string", DEFAULT_FAILURE_REASON,
+                  "Reason of a fail/retry."),
+    AttributeSpec("sim.failure_class", "failure class", "", "e.g. transient_infra."),
+    AttributeSpec("sim.preferred_label", "string", "", "Edge label the outcome prefers."),
+    AttributeSpec("sim.suggested_next_ids", "comma list", "", "Suggested next nodes."),
+    AttributeSpec("sim.context_updates", "json", "{}", "Merged into the context."),
+    AttributeSpec("sim.delay", "duration", "", "How long the simulated call takes."),
+)
 
 
 class SimulationScriptError(ValueError):
