@@ -128,6 +128,16 @@ class RunSettings(Protocol):
         """The pluggy hook relay, for handlers that consult other plugins."""
 
 
+class PreflightSettings(RunSettings, Protocol):
+    """What a node's preflight check is given: the run's settings, and a way to check the
+    nodes of a sub-pipeline the node would start."""
+
+    def child_problems(self, dot_file: str) -> Sequence[str]:
+        """The problems of the sub-pipeline ``dot_file`` (relative to this pipeline's file),
+        each naming its file, line and node. Nothing when it cannot be loaded or would
+        include itself: the stage reports those when it runs."""
+
+
 @runtime_checkable
 class NodePreflight(Protocol):
     """A handler that can tell, before the run starts, whether a node of its type can run.
@@ -139,10 +149,11 @@ class NodePreflight(Protocol):
     when the node can run. Any problem stops the run with exit code 2, all
     of them listed. Must be quick and side-effect free: no network, no
     process started. A handler that delegates (the codergen handler and its
-    backends) asks its delegate the same question.
+    backends) asks its delegate the same question; one that starts a
+    sub-pipeline passes on ``run.child_problems(dot_file)``.
     """
 
-    def preflight(self, node: Node, graph: Graph, run: RunSettings) -> Sequence[str]: ...
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]: ...
 
 
 class StatusSource(Protocol):

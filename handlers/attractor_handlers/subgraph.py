@@ -14,13 +14,13 @@ fails the node as ``structural`` with the parse or validation message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attractor_core.attributes import AttributeSpec
 from attractor_core.dot import ParseError
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import PreflightSettings, StageRun
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.validation.diagnostics import ValidationError
 
@@ -32,6 +32,11 @@ ATTRIBUTES = (
 
 
 class SubgraphHandler:
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]:
+        """The child pipeline's own nodes can run."""
+        dotfile = node.get("subgraph.dotfile").strip()
+        return [f"in {dotfile}: {p}" for p in run.child_problems(dotfile)] if dotfile else []
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         dotfile = node.get("subgraph.dotfile").strip()
         if not dotfile:
