@@ -135,3 +135,11 @@ def test_every_built_in_handler_declares_its_attributes(handler_type: str) -> No
     assert schema.declares(handler_type)
     for spec in schema.specs(handler_type).values():
         assert spec.name and spec.type and spec.doc.endswith(".")
+
+
+def test_every_declared_attribute_is_documented_in_the_dot_reference() -> None:
+    reference = (Path(__file__).parents[2] / "docs" / "dot-reference.md").read_text()
+    schema = AttributeSchema.from_plugins(make_plugin_manager())
+    missing = sorted({name for specs in schema.by_key.values() for name in specs
+                      if f"`{name}`" not in reference})
+    assert missing == []
