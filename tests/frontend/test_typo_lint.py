@@ -143,3 +143,21 @@ def test_every_declared_attribute_is_documented_in_the_dot_reference() -> None:
     missing = sorted({name for specs in schema.by_key.values() for name in specs
                       if f"`{name}`" not in reference})
     assert missing == []
+
+
+def test_run_prints_the_warnings_before_running_and_quiet_does_not(tmp_path: Path) -> None:
+    path = tmp_path / "p.dot"
+    path.write_text('digraph P {\n  start [shape=Mdiamond]\n  exit [shape=Msquare]\n'
+                    '  t [shape=parallelogram, tool_command="true", tool_shel="/bin/sh"]\n'
+                    "  start -> t -> exit\n}\n")
+    command = [sys.executable, "-m", "attractor_core", "run", str(path), "--workdir",
+               str(tmp_path)]
+    loud = subprocess.run([*command, "--logs-root", str(tmp_path / "a")], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stderr.startswith(f"{path}:4: warning unknown_attribute: node t (tool node): "
+                                  "unknown attribute 'tool_shel', ignored by the run "
+                                  "(did you mean 'tool_shell'?)\n    fix: ")
+    quiet = subprocess.run([*command, "--logs-root", str(tmp_path / "b"), "--quiet"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
