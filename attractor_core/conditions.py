@@ -7,8 +7,11 @@ and then evaluated against an outcome and the run context.
 Keys: ``outcome`` (the status, lowercase: ``success``, ``fail``..., or a
 custom outcome such as ``needs_dod``),
 ``preferred_label``, ``context.PATH`` (looked up as ``context.PATH``, then
-as ``PATH``) and any other bare key, looked up in the context as is. A
-missing value is the empty string. Operators: ``=`` and ``!=``; a clause
+as ``PATH``) and any other bare key, looked up in the context as is (spec
+§10.4). Edge conditions must stick to the grammar of §10.2, which has no
+bare keys: :func:`foreign_keys` finds them for the ``condition_key`` lint,
+since ``outcom=success`` would otherwise never be true. A missing value
+is the empty string. Operators: ``=`` and ``!=``; a clause
 that is a bare key is true when its value is non-empty. Comparison is
 exact and case-sensitive; booleans in the context compare as ``true`` /
 ``false``.
@@ -71,6 +74,15 @@ class Condition:
 
     def holds(self, outcome: Outcome | None, context: Context) -> bool:
         return all(clause.holds(outcome, context) for clause in self.clauses)
+
+
+ROUTING_KEYS: tuple[str, ...] = ("outcome", "preferred_label")
+
+
+def foreign_keys(condition: Condition) -> list[str]:
+    """The keys of ``condition`` outside spec §10.2: neither a routing key nor ``context.*``."""
+    return [c.key for c in condition.clauses
+            if c.key not in ROUTING_KEYS and not c.key.startswith("context.")]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from attractor_core.attributes import AttributeSpec
     from attractor_core.model import Node, Outcome
     from attractor_core.protocols import (
         CodergenBackend,
@@ -39,6 +40,23 @@ def attractor_handler_types() -> Mapping[str, Handler]:
     provide the same type, the plugin registered later wins (entry-point
     plugins are registered after the kernel's own), so a third-party
     package can replace a built-in handler.
+    """
+
+
+@hookspec
+def attractor_attribute_schema() -> Mapping[str, Sequence[AttributeSpec]]:
+    """Declare the DOT attributes this plugin reads: name, type, default and a doc line.
+
+    Called once per validation. Return a mapping from where the attributes
+    are written to their :class:`~attractor_core.attributes.AttributeSpec`
+    entries: a handler type (``"tool"``) for nodes that type runs, ``"*"``
+    for every node, ``"edge"`` for edges, ``"graph"`` for the graph. A
+    plugin that reads attributes on another plugin's nodes (a codergen
+    backend) declares them under that handler type. All declarations are
+    merged. The ``unknown_attribute`` lint warns about any attribute that
+    no declaration names (Graphviz layout attributes excepted), suggesting
+    the closest declared one; the nodes of a handler type that has no
+    declaration at all are not checked.
     """
 
 

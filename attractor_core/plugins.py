@@ -35,6 +35,7 @@ hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 # The kernel's internal plugins, by module path; imported lazily so that
 # ``import attractor_core`` stays cheap.
 INTERNAL_PLUGINS: tuple[str, ...] = (
+    "attractor_core.kernel_attributes",
     "attractor_core.validation.builtin_rules",
     "attractor_core.transforms",
 )

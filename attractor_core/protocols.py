@@ -139,6 +139,48 @@ class StageRun(Protocol):
         holds before anything runs again."""
 
 
+class RunSettings(Protocol):
+    """What a run offers before its first stage as well as during one: its options, the
+    process environment and the plugins. A :class:`StageRun` offers the same three."""
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """A run option (CLI ``--backend``, ``--interviewer``, config values)."""
+
+    def environment(self) -> dict[str, str]:
+        """The environment the run's stages will see (``os.environ`` before the run)."""
+
+    def plugin_hook(self) -> Any:
+        """The pluggy hook relay, for handlers that consult other plugins."""
+
+
+class PreflightSettings(RunSettings, Protocol):
+    """What a node's preflight check is given: the run's settings, and a way to check the
+    nodes of a sub-pipeline the node would start."""
+
+    def child_problems(self, dot_file: str) -> Sequence[str]:
+        """The problems of the sub-pipeline ``dot_file`` (relative to this pipeline's file),
+        each naming its file, line and node. Nothing when it cannot be loaded or would
+        include itself: the stage reports those when it runs."""
+
+
+@runtime_checkable
+class NodePreflight(Protocol):
+    """A handler that can tell, before the run starts, whether a node of its type can run.
+
+    Optional: the engine calls ``preflight`` once for every node the handler
+    will execute, after validation and before anything is written. Return
+    one sentence per problem, saying what is wrong and what to set (without
+    naming the node: the engine adds node, file and line); return nothing
+    when the node can run. Any problem stops the run with exit code 2, all
+    of them listed. Must be quick and side-effect free: no network, no
+    process started. A handler that delegates (the codergen handler and its
+    backends) asks its delegate the same question; one that starts a
+    sub-pipeline passes on ``run.child_problems(dot_file)``.
+    """
+
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]: ...
+
+
 class StatusSource(Protocol):
     """Where a stage's agent may leave its ``status.json`` (issue step 4).
 
@@ -181,7 +223,12 @@ class EventSink(Protocol):
 
 
 class CodergenBackend(Protocol):
-    """Produces a codergen stage's response (spec §4.5)."""
+    """Produces a codergen stage's response (spec §4.5).
+
+    A backend may also implement ``preflight(node, run: RunSettings) ->
+    Sequence[str]`` (see :class:`BackendPreflight`): the codergen handler
+    calls it before the run for every node that will use the backend.
+    """
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         ...
@@ -200,3 +247,11 @@ class Interviewer(Protocol):
     async def ask(self, question: Question) -> Answer: ...
 
     def inform(self, message: str, stage: str) -> None: ...
+
+
+@runtime_checkable
+class BackendPreflight(Protocol):
+    """A codergen backend's check that a node can run on it (provider, model, credentials,
+    executable), with the contract of :class:`NodePreflight`."""
+
+    def preflight(self, node: Node, run: RunSettings) -> Sequence[str]: ...

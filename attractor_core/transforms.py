@@ -19,7 +19,12 @@ from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
 from attractor_core.protocols import Transform
-from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
+from attractor_core.stylesheet import (
+    PROPERTIES,
+    Stylesheet,
+    StylesheetSyntaxError,
+    parse_stylesheet,
+)
 
 
 class TransformError(AttractorError):
@@ -51,26 +56,37 @@ class ExpandGoal:
 
 
 class ApplyStylesheet:
-    """Give nodes the stylesheet's ``llm_*`` properties they do not set themselves (spec §8.5).
+    """Give nodes the LLM properties they do not set themselves (spec §8.5).
 
-    An invalid stylesheet leaves the graph unchanged; the ``stylesheet_syntax``
-    rule reports it with its line.
+    For each of ``llm_model``, ``llm_provider`` and ``reasoning_effort``: the
+    node's own attribute, else the best stylesheet rule, else the graph
+    attribute of the same name (so ``--set llm_model=...`` reaches every
+    node). An invalid stylesheet contributes nothing; the
+    ``stylesheet_syntax`` rule reports it with its line.
     """
 
     name = "apply_stylesheet"
 
     def apply(self, graph: Graph) -> Graph:
-        if not graph.model_stylesheet.strip():
-            return graph
-        try:
-            sheet = parse_stylesheet(graph.model_stylesheet)
-        except StylesheetSyntaxError:
+        sheet = _stylesheet_or_empty(graph.model_stylesheet)
+        defaults = {k: graph.attrs[k] for k in PROPERTIES if graph.attrs.get(k)}
+        if not sheet.rules and not defaults:
             return graph
         nodes: dict[str, Node] = {}
         for node_id, node in graph.nodes.items():
-            extra = {k: v for k, v in sheet.properties_for(node).items() if k not in node.attrs}
+            given = {**defaults, **sheet.properties_for(node)}
+            extra = {k: v for k, v in given.items() if k not in node.attrs}
             nodes[node_id] = attrs.evolve(node, attrs={**node.attrs, **extra}) if extra else node
         return graph.with_nodes(nodes)
+
+
+def _stylesheet_or_empty(text: str) -> Stylesheet:
+    if not text.strip():
+        return Stylesheet()
+    try:
+        return parse_stylesheet(text)
+    except StylesheetSyntaxError:
+        return Stylesheet()
 
 
 @hookimpl

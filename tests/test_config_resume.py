@@ -20,7 +20,7 @@ def test_resume_rereads_the_llm_table_of_the_recorded_config(tmp_path: Path) -> 
       start -> wait -> write -> exit
     }""")
     config = tmp_path / "attractor.toml"
-    config.write_text('[llm]\ndefault_provider = "p"\n[llm.providers.p]\nbackend = "nonexistent"\n')
+    config.write_text('[llm]\ndefault_provider = "p"\n[llm.providers.p]\nbackend = "simulate"\n')
     logs = tmp_path / "logs"
     proc = start_attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--config", config,
                            "--quiet")
@@ -34,9 +34,9 @@ def test_resume_rereads_the_llm_table_of_the_recorded_config(tmp_path: Path) -> 
     assert proc.wait(timeout=30) == 3
     manifest = json.loads((logs / "manifest.json").read_text())
     assert manifest["options"]["config_file"] == str(config.resolve())
+    # The resume must read the file again: route the provider to a backend that does not exist.
+    config.write_text(config.read_text().replace('"simulate"', '"nonexistent"'))
     result = attractor("resume", "--logs-root", logs, "--quiet")
-    assert result.returncode == 1
-    final = json.loads((logs / "final.json").read_text())
-    # The provider table routed the codergen stage to the configured backend again.
-    assert final["failed_node_id"] == "write"
-    assert "unknown codergen backend 'nonexistent'" in final["failure_reason"]
+    assert result.returncode == 2, result.stderr
+    assert "node write: unknown codergen backend 'nonexistent'" in result.stderr
+    assert json.loads((logs / "final.json").read_text())["status"] == "canceled"  # untouched

@@ -23,7 +23,10 @@ from attractor_core.cli.common import (
 from attractor_core.cli.main import COMMANDS
 from attractor_core.cli.progress_view import ProgressView
 from attractor_core.engine import run_pipeline
+from attractor_core.pipeline import prepare_pipeline
+from attractor_core.plugins import make_plugin_manager
 from attractor_core.runtime.final import ExitPath, FinalRecord, resume_command
+from attractor_core.validation.validate import sorted_diagnostics
 
 
 def add_parser(sub: Any) -> None:
@@ -43,11 +46,14 @@ def _run(args: argparse.Namespace) -> int:
     view = None if args.quiet else ProgressView()
     overrides = parse_assignments(args.overrides, "--set")
     config = load_config(args.config)
+    pm = make_plugin_manager()
+    if not args.quiet:
+        print_warnings(args.graph, pm, overrides)
     with signals_left_to_the_run():
         record = trio.run(with_view, view, lambda: run_pipeline(
             args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
             options=run_options(args), overrides=overrides, config=config,
-            policy_overrides=policy_flags(args), on_event=view))
+            policy_overrides=policy_flags(args), on_event=view, pm=pm))
     print_summary(record)
     return record.exit_code
 
@@ -90,6 +96,14 @@ async def with_view(view: ProgressView | None,
     if failure is not None:
         raise failure
     return record
+
+
+def print_warnings(graph: Path, pm: Any, overrides: dict[str, str]) -> None:
+    """The lint warnings of the pipeline, on stderr, before it runs (errors stop the run
+    later with the usual message)."""
+    diagnostics = prepare_pipeline(graph, pm, overrides).diagnostics
+    for diagnostic in sorted_diagnostics([d for d in diagnostics if not d.is_error]):
+        sys.stderr.write(diagnostic.format() + "\n")
 
 
 def print_summary(record: FinalRecord) -> None:

@@ -78,6 +78,8 @@ class _NodeDraft:
     attrs: dict[str, str]
     line: int
     classes: list[str] = field(factory=list)
+    # Lines of the node statements that gave it attributes (the first one included).
+    attribute_lines: list[int] = field(factory=list)
 
 
 
@@ -162,6 +164,8 @@ class _Parser:
 
     def build(self, name: str) -> Graph:
         nodes: dict[str, Node] = {}
+        redeclared = {node_id: tuple(draft.attribute_lines) for node_id, draft
+                      in self.nodes.items() if len(draft.attribute_lines) > 1}
         for node_id, draft in self.nodes.items():
             attrs = draft.attrs
             if draft.classes:
@@ -170,7 +174,7 @@ class _Parser:
                 attrs = {**attrs, "class": ",".join(merged)}
             nodes[node_id] = Node(node_id, attrs, draft.line)
         return Graph(name, self.graph_attrs, nodes, tuple(self.edges), self.file,
-                     self.attr_lines)
+                     self.attr_lines, redeclared)
 
     # -- statements ----------------------------------------------------
     def parse_statements(self, scope: _Scope, depth: int) -> None:
@@ -303,9 +307,12 @@ class _Parser:
         draft = self.nodes.get(tok[1])
         if draft is None:
             # Defaults apply when a node is first declared, as in Graphviz.
-            self.nodes[tok[1]] = _NodeDraft({**scope.node_defaults, **values}, self.line(tok))
+            draft = _NodeDraft({**scope.node_defaults, **values}, self.line(tok))
+            self.nodes[tok[1]] = draft
         else:
             draft.attrs.update(values)
+        if values:
+            draft.attribute_lines.append(self.line(tok))
         # A redeclaration inside a subgraph also makes the node a member of it.
         scope.members.append(tok[1])
         self.reject_second_block()

@@ -34,6 +34,7 @@ from attractor_core.validation import ValidationError
 from .api import resolve_policy
 from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
+from .preflight import check_nodes
 from .run import Engine
 from .setup import EventObserver, build_services
 from .signals import RunSignals, watching_signals
@@ -75,10 +76,13 @@ async def _resume_pipeline_watched(
         else:
             invalid = ""
         policy = resolve_policy(graph, config or manifest.policy, policy_overrides or {})
+        run_options = _options(manifest.options, options)
+        if not invalid:
+            check_nodes(pm, graph, run_options)
         services = build_services(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
-            policy=policy, options=_options(manifest.options, options), on_event=on_event)
+            policy=policy, options=run_options, on_event=on_event)
         checkpoint = _load(run_dir)
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),

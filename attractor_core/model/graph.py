@@ -206,6 +206,8 @@ class Graph(_Typed):
 
     ``attr_lines`` maps a graph attribute to the line that set it, so
     diagnostics about graph attributes can point at the file.
+    ``redeclared`` maps a node given attributes by more than one node
+    statement to the lines of those statements (DOT merges them).
     """
 
     name: str
@@ -214,6 +216,7 @@ class Graph(_Typed):
     edges: tuple[Edge, ...] = ()
     source_file: str = ""
     attr_lines: Mapping[str, int] = field(factory=dict)
+    redeclared: Mapping[str, tuple[int, ...]] = field(factory=dict)
 
     def _owner(self) -> str:
         return f"graph {self.name}"

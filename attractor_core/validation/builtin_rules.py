@@ -2,8 +2,10 @@
 
 Each rule function of ``rules.py`` is wrapped in a :class:`FunctionRule`
 and contributed through ``attractor_lint_rules`` exactly like a
-third-party rule. ``type_known`` and ``condition_outcome_value`` are the
-exceptions: they need the handler registry, so ``validate`` adds them.
+third-party rule. ``type_known``, ``condition_outcome_value`` and
+``unknown_attribute`` are the exceptions: they need what the plugins provide
+(the handler registry, the attribute schema), so ``validate`` adds them with
+what it resolved.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import hookimpl
 from attractor_core.protocols import LintRule
-from attractor_core.validation import parallel_rules, rules
+from attractor_core.validation import attribute_rules, condition_rules, parallel_rules, rules
 from attractor_core.validation.diagnostics import Diagnostic
 
 
@@ -59,6 +61,7 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.start_no_incoming,
     rules.exit_no_outgoing,
     rules.condition_syntax,
+    condition_rules.condition_key,
     rules.stylesheet_syntax,
     rules.fidelity_valid,
     rules.retry_target_exists,
@@ -70,6 +73,8 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.tool_command_present,
     rules.retry_policy_known,
     parallel_rules.parallel_join,
+    attribute_rules.shape_known,
+    attribute_rules.node_redeclared,
 )
 
 BUILTIN_RULES: tuple[LintRule, ...] = tuple(FunctionRule(f.__name__, f) for f in _RULE_FUNCTIONS)

@@ -1,8 +1,9 @@
 """``validate`` and ``validate_or_raise`` (spec §7.3).
 
 Rules come from the ``attractor_lint_rules`` hook (the built-ins are an
-internal plugin), plus ``type_known`` and ``condition_outcome_value``,
-which ask the handler registry.
+internal plugin), plus ``type_known`` and ``condition_outcome_value``, which
+ask the handler registry, and ``unknown_attribute`` with the attribute schema
+the plugins declare.
 A rule that raises, or returns something that is not a diagnostic,
 becomes an error diagnostic naming the rule: one broken plugin never
 hides the other findings. Every diagnostic gets the graph's file.
@@ -15,10 +16,13 @@ from collections.abc import Collection, Iterable, Sequence
 import attrs
 import pluggy
 
+from attractor_core import kernel_attributes
+from attractor_core.attributes import AttributeSchema
 from attractor_core.model import SHAPE_TO_TYPE, Graph, Node
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.protocols import LintRule
 from attractor_core.registry import HandlerRegistry
+from attractor_core.validation.attribute_rules import UnknownAttributeRule
 from attractor_core.validation.builtin_rules import (
     BUILTIN_RULES,
     ConditionOutcomeValueRule,
@@ -43,7 +47,8 @@ def validate(
     routes_custom = registry.routes_custom_outcomes if registry is not None else _any_node
     found: list[Diagnostic] = []
     every_rule: list[LintRule] = [*_plugin_rules(pm), TypeKnownRule(handler_types),
-                                  ConditionOutcomeValueRule(routes_custom)]
+                                  ConditionOutcomeValueRule(routes_custom),
+                                  UnknownAttributeRule(_schema(pm))]
     for rule in every_rule:
         found.extend(_run_rule(rule, graph))
     return [_locate(d, graph) for d in found]
@@ -69,6 +74,12 @@ def _plugin_rules(pm: pluggy.PluginManager | None) -> list[LintRule]:
     if pm is None:
         return list(BUILTIN_RULES)
     return collect_in_registration_order(pm.hook.attractor_lint_rules())
+
+
+def _schema(pm: pluggy.PluginManager | None) -> AttributeSchema:
+    if pm is None:
+        return AttributeSchema.merge([kernel_attributes.attractor_attribute_schema()])
+    return AttributeSchema.from_plugins(pm)
 
 
 def _rule_name(rule: object) -> str:

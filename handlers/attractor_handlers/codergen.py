@@ -8,13 +8,13 @@ the run option ``backend`` (``--backend``; default ``simulate``), writes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.protocols import CodergenBackend, StageRun
+from attractor_core.protocols import BackendPreflight, CodergenBackend, RunSettings, StageRun
 from attractor_core.runtime.atomic import write_text_atomic
 
 DEFAULT_BACKEND = "simulate"
@@ -39,7 +39,7 @@ def available_backends(hook: Any) -> dict[str, CodergenBackend]:
     return merged
 
 
-def backend_name(node: Node, run: StageRun) -> str:
+def backend_name(node: Node, run: RunSettings) -> str:
     """``--backend`` when given; else the ``backend`` of the node's provider in the run's
     ``[llm]`` table (run option ``llm``, see docs/llm.md); else ``simulate``."""
     chosen = run.option("backend")
@@ -54,6 +54,11 @@ def backend_name(node: Node, run: StageRun) -> str:
     return str(backend) if backend else DEFAULT_BACKEND
 
 
+def unknown_backend(name: str, backends: Mapping[str, CodergenBackend]) -> str:
+    known = ", ".join(sorted(backends)) or "none installed"
+    return f"unknown codergen backend {name!r} (available: {known})"
+
+
 class CodergenHandler:
     # The agent may report a custom outcome (needs_dod) for edges to route on.
     custom_outcomes = True
@@ -62,6 +67,18 @@ class CodergenHandler:
         # The plugin set is fixed for a run (and a handler instance lives for one run),
         # so the backends are collected once, not at every stage.
         self._backends: dict[str, CodergenBackend] | None = None
+
+    def preflight(self, node: Node, graph: Graph, run: RunSettings) -> Sequence[str]:
+        """The backend this node will use exists, and has nothing against the node."""
+        name = backend_name(node, run)
+        backends = available_backends(run.plugin_hook())
+        backend = backends.get(name)
+        if backend is None:
+            return [f"{unknown_backend(name, backends)}: pass --backend with one of them, or "
+                    "install the plugin that provides it"]
+        if not isinstance(backend, BackendPreflight):
+            return []
+        return [f"backend {name}: {problem}" for problem in backend.preflight(node, run)]
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
@@ -72,11 +89,8 @@ class CodergenHandler:
         backends = self._backends
         backend = backends.get(name)
         if backend is None:
-            known = ", ".join(sorted(backends)) or "none installed"
-            return Outcome.fail(
-                f"node {node.id}: unknown codergen backend {name!r}; available: {known}",
-                FailureClass.DETERMINISTIC.value,
-            )
+            return Outcome.fail(f"node {node.id}: {unknown_backend(name, backends)}",
+                                FailureClass.DETERMINISTIC.value)
         result = await backend.run(node, prompt, context, run)
         if isinstance(result, Outcome):
             return _with_response_context(result, node, run)

@@ -37,6 +37,7 @@ DEFAULT_INTERVIEWER = "auto"
 _DEADLINE_MARGIN_SECONDS = 0.1
 
 
+
 class GateConfigError(ValueError):
     """A wait.human node's attributes cannot be used."""
 

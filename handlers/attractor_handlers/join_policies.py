@@ -40,6 +40,7 @@ DEFAULT_MAX_PARALLEL = 4
 DEFAULT_QUORUM_FRACTION = 0.5
 SIGNATURE_LIMIT = 512
 
+
 _E = TypeVar("_E", bound=enum.Enum)
 
 

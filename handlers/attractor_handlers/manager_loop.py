@@ -26,7 +26,7 @@ and edge conditions see it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -37,15 +37,17 @@ from attractor_core.conditions import ConditionSyntaxError, evaluate_condition, 
 from attractor_core.dot import ParseError
 from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
 from attractor_core.model.values import ValueFormatError
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import PreflightSettings, StageRun
 from attractor_core.runtime.events import ManagerLoopCycle, ManagerLoopFinished, ManagerSteer
 from attractor_core.validation.diagnostics import ValidationError
+from attractor_handlers.attribute_schema import DEFAULT_MAX_CYCLES
+from attractor_handlers.attribute_schema import MANAGER_ACTIONS as ACTIONS
 from attractor_handlers.subgraph import child_outcome, invalid_child_reason
 
-ACTIONS = ("observe", "steer", "wait")
 DEFAULT_POLL_INTERVAL = Duration.parse("45s")
-DEFAULT_MAX_CYCLES = 1000
 NO_COOLDOWN = Duration(0)
+
+# Read from the graph when the node does not set them.
 
 
 class ManagerConfigError(ValueError):
@@ -143,6 +145,11 @@ def telemetry_updates(telemetry: Mapping[str, Any], child_run_id: str) -> dict[s
 class ManagerLoopHandler:
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
+
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]:
+        """The supervised child pipeline's own nodes can run."""
+        dotfile = (node.get("stack.child_dotfile") or graph.get("stack.child_dotfile")).strip()
+        return [f"in {dotfile}: {p}" for p in run.child_problems(dotfile)] if dotfile else []
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         try:

@@ -44,6 +44,26 @@ def attractor_handler_types() -> Mapping[str, Any]:
 
 
 @hookimpl
+def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
+    """Each handler's attributes; the fan-in's ranker runs on the codergen backend, so the
+    simulate backend's attributes apply to both."""
+    from attractor_core.attributes import GRAPH
+    from attractor_handlers import attribute_schema as schema
+
+    return {
+        "start": (), "exit": (), "conditional": (),
+        "tool": schema.TOOL,
+        "wait.human": schema.HUMAN,
+        "codergen": schema.SIMULATE,
+        "parallel": schema.PARALLEL,
+        "parallel.fan_in": schema.SIMULATE,
+        "subgraph": schema.SUBGRAPH,
+        "stack.manager_loop": schema.MANAGER_LOOP,
+        GRAPH: (schema.TOOL_SHELL, *schema.MANAGER_LOOP_GRAPH),
+    }
+
+
+@hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_handlers.concurrency_rules import concurrency_rules

@@ -14,12 +14,12 @@ fails the node as ``structural`` with the parse or validation message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attractor_core.dot import ParseError
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import PreflightSettings, StageRun
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.validation.diagnostics import ValidationError
 
@@ -27,6 +27,11 @@ from attractor_core.validation.diagnostics import ValidationError
 class SubgraphHandler:
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
+
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]:
+        """The child pipeline's own nodes can run."""
+        dotfile = node.get("subgraph.dotfile").strip()
+        return [f"in {dotfile}: {p}" for p in run.child_problems(dotfile)] if dotfile else []
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         dotfile = node.get("subgraph.dotfile").strip()

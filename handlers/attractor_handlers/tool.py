@@ -28,12 +28,13 @@ from attractor_core.process_group import GroupTable, kill_grace_seconds, run_in_
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER
+from attractor_handlers.attribute_schema import DEFAULT_SHELL
 
 OUTPUT_LIMIT = 64 * 1024
-DEFAULT_SHELL = "/bin/sh"
 TRUNCATION_MARKER = "\n[... truncated: {total} bytes in total, full output in {path}]"
 _REASON_LIMIT = 500
 _STDERR_TAIL_BYTES = 8 * 1024
+
 
 
 @frozen

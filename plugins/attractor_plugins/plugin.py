@@ -66,6 +66,16 @@ def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | Non
 
 
 @hookimpl
+def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
+    """The api and cli backends' attributes, on the nodes that reach a codergen backend
+    (codergen stages, and fan-ins that rank with a prompt)."""
+    from attractor_core.attributes import GRAPH
+    from attractor_plugins.backends.node_settings import ATTRIBUTES, GRAPH_ATTRIBUTES
+
+    return {"codergen": ATTRIBUTES, "parallel.fan_in": ATTRIBUTES, GRAPH: GRAPH_ATTRIBUTES}
+
+
+@hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
     """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse."""
     from attractor_plugins.backends.lint_rule import BackendAttributesRule

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from attractor_core.errors import UsageError
 from tests.llm.fake_server import Reply
 
 from .support import events, read_json
@@ -77,9 +80,9 @@ async def test_authentication_errors_never_fail_over(tmp_path, fake):
     assert read_json(logs / "ask" / "status.json")["failure_class"] == "deterministic"
 
 
-async def test_unknown_policy_is_a_configuration_failure(tmp_path, fake):
-    record, _, _ = await run_in_process(
-        tmp_path, fake, PIPELINE, {"backend": "api", "llm": two_providers(fake, "roulette")})
-    assert record.status == "fail"
-    assert "policy = 'roulette': no plugin provides it" in record.failure_reason
+async def test_unknown_policy_is_refused_before_the_run(tmp_path, fake):
+    with pytest.raises(UsageError, match=r"policy = 'roulette': no plugin provides it"):
+        await run_in_process(
+            tmp_path, fake, PIPELINE, {"backend": "api", "llm": two_providers(fake, "roulette")})
     assert fake.requests == []
+    assert not (tmp_path / "logs").exists()

@@ -165,18 +165,35 @@ async def test_output_growth_keeps_a_slow_cli_alive_and_drives_heartbeats(tmp_pa
     assert len(set(sizes)) >= 3 and sizes == sorted(sizes)
 
 
-async def test_missing_executable_is_a_deterministic_failure(tmp_path):
+async def test_missing_executable_is_refused_before_the_run(tmp_path):
     env = {**AGENT_ENV, "ATTRACTOR_GEMINI_PATH": str(tmp_path / "no-such-gemini")}
     done, logs, _ = await attractor_run(tmp_path, pipeline("gemini"), "--backend", "cli", env=env)
-    assert done.returncode == 1
+    assert done.returncode == 2
+    assert ("node work: backend cli: gemini executable not found on PATH; install it or set "
+            "ATTRACTOR_GEMINI_PATH") in done.stderr.decode()
+    assert not (logs / "final.json").exists()
+
+
+async def test_executable_gone_by_the_time_the_stage_runs_is_a_deterministic_failure(tmp_path):
+    agent = tmp_path / "gemini"
+    agent.write_text(f'#!/bin/sh\nexec python3 "{FAKE_CLI / "fake_agent.py"}" gemini "$@"\n')
+    agent.chmod(0o755)
+    dot = pipeline("gemini").replace(
+        "start -> work", f'gone [shape=parallelogram, tool_command="rm {agent}"]\n'
+                         "  start -> gone -> work")
+    done, logs, _ = await attractor_run(tmp_path, dot, "--backend", "cli",
+                                        env={**AGENT_ENV, "ATTRACTOR_GEMINI_PATH": str(agent)})
+    assert done.returncode == 1, done.stderr.decode()
     assert "gemini executable not found" in final(logs)["failure_reason"]
+    assert final(logs)["failure_class"] == "deterministic"
 
 
-async def test_node_without_a_cli_provider_fails_with_a_clear_reason(tmp_path):
-    done, logs, _ = await attractor_run(tmp_path, pipeline("mistral"), "--backend", "cli",
+async def test_node_without_a_cli_provider_is_refused_with_a_clear_reason(tmp_path):
+    done, _, _ = await attractor_run(tmp_path, pipeline("mistral"), "--backend", "cli",
                                         env=AGENT_ENV)
-    assert done.returncode == 1
-    assert "set cli.agent" in final(logs)["failure_reason"]
+    assert done.returncode == 2
+    assert "node work: backend cli: no agent CLI for provider 'mistral'; set cli.agent" in (
+        done.stderr.decode())
 
 
 async def test_the_status_contract_offers_the_custom_outcomes_the_edges_route_on(tmp_path):

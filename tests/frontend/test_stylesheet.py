@@ -143,3 +143,26 @@ def test_invalid_stylesheet_is_a_stylesheet_syntax_error_at_its_file_line() -> N
 def test_invalid_stylesheet_leaves_nodes_unstyled() -> None:
     graph = styled(with_sheet("* { colour: red; }", "a"))
     assert graph.nodes["a"].attrs == {}
+
+
+def test_graph_level_llm_attributes_are_the_default_below_the_stylesheet_and_the_node() -> None:
+    source = (
+        'digraph G {\n  llm_model=graph-m\n  llm_provider=openai\n  reasoning_effort=low\n'
+        '  model_stylesheet=".fast { llm_model: sheet-m; }"\n'
+        '  own [llm_model=own-m, reasoning_effort=high]\n  styled [class="fast"]\n  plain\n}\n'
+    )
+    graph = styled(source)
+    assert [graph.nodes[n].llm_model for n in ("own", "styled", "plain")] == [
+        "own-m", "sheet-m", "graph-m"]
+    assert {graph.nodes[n].llm_provider for n in ("own", "styled", "plain")} == {"openai"}
+    assert [graph.nodes[n].reasoning_effort for n in ("own", "styled", "plain")] == [
+        "high", "low", "low"]
+
+
+def test_graph_level_default_applies_without_a_stylesheet_and_through_set() -> None:
+    from attractor_core.pipeline import prepare_source
+
+    pm = make_plugin_manager(entry_points=False)
+    prepared = prepare_source("digraph G { a [prompt=x] }", "g.dot", pm,
+                              {"llm_model": "from-set"})
+    assert prepared.graph.nodes["a"].llm_model == "from-set"

@@ -134,3 +134,20 @@ def test_tool_definitions_are_validated_when_defined() -> None:
     with pytest.raises(ValueError, match="root must have"):
         ToolDefinition("ok", "bad", {"type": "array"})
     assert ToolDefinition("a" * 64, "fine").parameters["type"] == "object"
+
+
+def test_each_builtin_provider_has_the_default_model_docs_llm_md_lists() -> None:
+    from pathlib import Path
+
+    from attractor_plugins.llm.config import DEFAULT_MODELS, LlmConfig
+
+    doc = (Path(__file__).parents[2] / "docs" / "llm.md").read_text()
+    config = LlmConfig()
+    for provider, model in DEFAULT_MODELS.items():
+        assert model and config.provider(provider).model == model
+        assert f"| `{provider}` | `{model}` |" in doc
+    # A table without ``model`` keeps the built-in default; a custom provider has none.
+    table = LlmConfig.from_table({"providers": {"openai": {"base_url": "http://x"},
+                                                "local": {"protocol": "openai_chat"}}})
+    assert table.provider("openai").model == DEFAULT_MODELS["openai"]
+    assert table.provider("local").model == ""

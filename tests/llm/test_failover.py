@@ -141,8 +141,9 @@ async def test_ordered_walks_the_primarys_list_in_order_skipping_keyless_targets
 
 
 async def test_ordered_target_without_a_model_is_a_configuration_error() -> None:
-    table = llm_table("ordered", {"openai": ["gemini"]})
-    with pytest.raises(e.ConfigurationError, match=r"'gemini' names no model"):
+    table = llm_table("ordered", {"openai": ["local"]})
+    table["providers"]["local"] = {"protocol": "openai_chat", "api_key_env": ""}
+    with pytest.raises(e.ConfigurationError, match=r"'local' names no model"):
         policy_from_plugins(make_plugin_manager(), LlmConfig.from_table(table))
 
 

@@ -41,9 +41,8 @@ from attractor_core.model.values import Duration, ValueFormatError
 from attractor_core.protocols import StageRun
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.status_files import write_status_file
+from attractor_handlers.attribute_schema import DEFAULT_FAILURE_REASON
 from attractor_handlers.codergen import response_context
-
-DEFAULT_FAILURE_REASON = "simulated failure"
 
 
 class SimulationScriptError(ValueError):

@@ -21,11 +21,11 @@ records the decision under ``fidelity`` (mode, thread key, history size).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from attractor_core.model import Context, FailureClass, Node, Outcome
 from attractor_core.process_group import kill_grace_seconds
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import RunSettings, StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import AgentToolCall
 from attractor_core.runtime.serialization import CONVERTER
@@ -39,7 +39,7 @@ from .agent_loop import AgentConfig, AgentHooks, AgentResult, AgentSession, Call
 from .llm_caller import LlmCaller, run_policy
 from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
-from .selection import llm_config, resolve_target
+from .selection import llm_config, missing_key, resolve_target, without_node
 from .stage_prompt import assemble_prompt
 from .threads import ThreadPlan, ThreadStore
 from .tool_hooks import ToolHookRunner
@@ -62,6 +62,21 @@ class ApiBackend:
     def __init__(self, client_factory: ClientFactory = _default_client):
         self._client_factory = client_factory
         self._threads = ThreadStore()  # one instance serves one run (the handler collects it)
+
+    def preflight(self, node: Node, run: RunSettings) -> Sequence[str]:
+        """Provider, model, key and failover policy resolve as the stage would resolve them.
+
+        Nothing is sent: a key that is set but wrong still fails at the first call.
+        """
+        try:
+            config = llm_config(run.option("llm"))
+            env = run.environment()
+            target = resolve_target(node, config, env)
+            run_policy(run, config)
+            missing = missing_key(config.provider(target.provider), env)
+        except SDKError as exc:
+            return [without_node(node, exc.message)]
+        return [missing] if missing else []
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:

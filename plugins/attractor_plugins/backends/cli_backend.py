@@ -19,22 +19,24 @@ Idle and total timeouts, and a stream disconnect the agent reports, are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from attrs import frozen
 
 from attractor_core.model import Context, FailureClass, Node, Outcome
 from attractor_core.process_group import kill_grace_seconds
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import RunSettings, StageRun
 from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
 from attractor_core.runtime.events import ProviderSelected
+from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
 from .cli_agents import AGENTS, PROVIDER_AGENTS, CliAgent
 from .cli_streams import StreamResult, parse_stream
 from .cli_supervision import Limits, ProcessEnd, supervise
 from .node_settings import NodeSettingError, cli_agent_name, duration_ms
-from .selection import llm_config
+from .selection import llm_config, without_node
 from .stage_prompt import assemble_prompt
 
 SCRUBBED_ENV = ("CLAUDECODE",)  # Claude Code's nested-session guard would refuse to start
@@ -49,17 +51,29 @@ class CliPlan:
 
 
 class CliBackend:
+    def preflight(self, node: Node, run: RunSettings) -> Sequence[str]:
+        """The node's agent is known and its executable is found (it is not started)."""
+        try:
+            agent = cli_agent(node, llm_config(run.option("llm")))
+        except NodeSettingError as exc:
+            return [without_node(node, str(exc))]
+        except ConfigurationError as exc:
+            return [without_node(node, exc.message)]
+        if agent.executable(agent_environment(run)) is None:
+            return [executable_missing(agent)]
+        return []
+
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
             plan = cli_plan(node, context, run)
         except (NodeSettingError, ConfigurationError) as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
-        env = {k: v for k, v in run.environment().items() if k not in SCRUBBED_ENV}
+        env = agent_environment(run)
         executable = plan.agent.executable(env)
         if executable is None:
             return Outcome.fail(
-                f"node {node.id}: {plan.agent.name} executable not found on PATH; install it or "
-                f"set {plan.agent.path_env}", FailureClass.DETERMINISTIC.value,
+                f"node {node.id}: {executable_missing(plan.agent)}",
+                FailureClass.DETERMINISTIC.value,
                 failure_signature=f"provider_executable_missing|{plan.agent.provider}|not_found")
         assemble_prompt(node, prompt, context, run, with_status_contract=True)
         argv = plan.agent.argv(executable, plan.model, run.workdir)
@@ -79,15 +93,29 @@ class CliBackend:
         return decide(node, plan, end, stream, run)
 
 
-def cli_plan(node: Node, context: Context, run: StageRun) -> CliPlan:
-    config = llm_config(run.option("llm"))
+def agent_environment(run: RunSettings) -> dict[str, str]:
+    return {k: v for k, v in run.environment().items() if k not in SCRUBBED_ENV}
+
+
+def executable_missing(agent: CliAgent) -> str:
+    return (f"{agent.name} executable not found on PATH; install it or set {agent.path_env} "
+            "to its path")
+
+
+def cli_agent(node: Node, config: LlmConfig) -> CliAgent:
+    """``cli.agent``, else the agent of the node's provider; NodeSettingError when neither."""
     provider = node.llm_provider or config.default_provider
     name = cli_agent_name(node) or PROVIDER_AGENTS.get(provider, "")
     if name not in AGENTS:
         raise NodeSettingError(
             f"node {node.id}: no agent CLI for provider {provider or '(none)'!r}; set cli.agent "
             "to claude, codex or gemini, or llm_provider to anthropic, openai or gemini")
-    agent = AGENTS[name]
+    return AGENTS[name]
+
+
+def cli_plan(node: Node, context: Context, run: StageRun) -> CliPlan:
+    config = llm_config(run.option("llm"))
+    agent = cli_agent(node, config)
     table = config.providers.get(agent.provider)
     model = agent.normalize_model(node.llm_model or (table.model if table else ""))
     limits = Limits(duration_ms(node, context, "cli.idle_timeout", 300_000) / 1000,

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import attrs
 
-from attractor_core.protocols import StageRun
+from attractor_core.protocols import RunSettings, StageRun
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
@@ -34,7 +34,7 @@ from attractor_plugins.llm.failover import (
 from attractor_plugins.llm.types import Request, Response, StreamEvent, StreamEventType
 
 
-def run_policy(run: StageRun, config: LlmConfig) -> FailoverPolicy:
+def run_policy(run: RunSettings, config: LlmConfig) -> FailoverPolicy:
     """The failover policy named in the config, from whichever plugin provides it."""
     return policy_from_plugins(SimpleNamespace(hook=run.plugin_hook()), config)
 

@@ -10,11 +10,39 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.model import Context, Node
 from attractor_core.model.values import Duration, ValueFormatError
 
 MODES = ("agent", "oneshot")
 CLI_AGENTS = ("claude", "codex", "gemini")
+
+# Also read from the graph when the node does not set them.
+GRAPH_ATTRIBUTES = (
+    AttributeSpec("cli.idle_timeout", "duration", "5m", "cli: stop after this long without "
+                  "output growth."),
+    AttributeSpec("cli.total_timeout", "duration", "20m", "cli: stop after this long."),
+    AttributeSpec("tool_hooks.pre", "string", "", "api agent: shell command before each tool "
+                  "call; failing skips the call."),
+    AttributeSpec("tool_hooks.post", "string", "", "api agent: shell command after each tool "
+                  "call."),
+)
+# What the api and cli backends read on the nodes that use them.
+ATTRIBUTES = (
+    *GRAPH_ATTRIBUTES,
+    AttributeSpec("codergen.mode", "|".join(MODES), "agent",
+                  "api: the coding-agent loop, or one completion.", ("agent_mode",)),
+    AttributeSpec("agent.max_rounds", "integer", "200", "api agent: tool rounds before the "
+                  "stage fails budget_exhausted.", ("max_agent_turns",)),
+    AttributeSpec("agent.command_timeout", "duration", "10s", "api agent: shell timeout when "
+                  "the model gives none."),
+    AttributeSpec("agent.max_command_timeout", "duration", "10m", "api agent: upper bound on "
+                  "any shell timeout."),
+    AttributeSpec("fidelity.full_max_chars", "integer", "200000", "api: history size above "
+                  "which a full-fidelity thread is compacted."),
+    AttributeSpec("cli.agent", "|".join(CLI_AGENTS), "the provider's",
+                  "cli: which agent CLI runs the stage.", ("agent_tool",)),
+)
 
 
 class NodeSettingError(ValueError):

@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.model import Node
-from attractor_plugins.llm.config import LlmConfig
+from attractor_plugins.llm.config import LlmConfig, ProviderConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
 # Other names pipelines use for a built-in provider (kilroy writes ``google`` for Gemini).
@@ -49,14 +49,31 @@ def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> Llm
         provider, reason = _first_keyed(config, env), "environment"
     if not provider:
         raise ConfigurationError(
-            f"node {node.id}: no LLM provider: set llm_provider on the node (or in the model "
-            "stylesheet), [llm] default_provider in the config, or an API key variable")
+            f"node {node.id}: no LLM provider: set llm_provider on the node, in the model "
+            "stylesheet or on the graph, [llm] default_provider in the config, or export an "
+            "API key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY)")
     model = node.llm_model or config.provider(provider).model
     if not model:
         raise ConfigurationError(
-            f"node {node.id}: no model for provider {provider}: set llm_model on the node (or "
-            f"in the model stylesheet) or model in [llm.providers.{provider}]", provider=provider)
+            f"node {node.id}: no model for provider {provider}: set llm_model on the node, in "
+            f"the model stylesheet or on the graph, or model in [llm.providers.{provider}]",
+            provider=provider)
     return LlmTarget(provider, model, reason)
+
+
+def missing_key(provider: ProviderConfig, env: Mapping[str, str]) -> str:
+    """What to export when none of the provider's key variables is set, else ""."""
+    keys = provider.api_key_env
+    if not keys or any(env.get(key) for key in keys):
+        return ""
+    return (f"provider {provider.name} needs {' or '.join(keys)}: export it (keys are read "
+            "only from the environment), or choose another provider with llm_provider")
+
+
+def without_node(node: Node, message: str) -> str:
+    """``message`` without its leading ``node ID:``, for reports that name the node already."""
+    prefix = f"node {node.id}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _first_keyed(config: LlmConfig, env: Mapping[str, str]) -> str:

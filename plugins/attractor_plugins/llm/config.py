@@ -31,8 +31,10 @@ The providers ``openai``, ``anthropic`` and ``gemini`` exist without a
 table: they are registered when their key (``OPENAI_API_KEY``,
 ``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``) is set, and
 ``*_BASE_URL`` moves their endpoint. A table's ``base_url`` beats the
-environment. Keys never live in the config file, only the variable name.
-Any mistake is a :class:`ConfigurationError` naming the key.
+environment. Each has a default model (:data:`DEFAULT_MODELS`), used when
+neither the node nor the provider's table names one. Keys never live in
+the config file, only the variable name. Any mistake is a
+:class:`ConfigurationError` naming the key.
 """
 
 from __future__ import annotations
@@ -63,16 +65,21 @@ class BuiltinProvider:
     key_envs: tuple[str, ...]
     base_url_env: str
     base_url: str
+    default_model: str
 
 
 BUILTIN_PROVIDERS: Mapping[str, BuiltinProvider] = {
     "openai": BuiltinProvider("openai_responses", ("OPENAI_API_KEY",), "OPENAI_BASE_URL",
-                              "https://api.openai.com/v1"),
+                              "https://api.openai.com/v1", "gpt-5.2"),
     "anthropic": BuiltinProvider("anthropic", ("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL",
-                                 "https://api.anthropic.com"),
+                                 "https://api.anthropic.com", "claude-sonnet-4-5"),
     "gemini": BuiltinProvider("gemini", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GEMINI_BASE_URL",
-                              "https://generativelanguage.googleapis.com"),
+                              "https://generativelanguage.googleapis.com",
+                              "gemini-3-flash-preview"),
 }
+# The model a built-in provider uses when neither the node nor its table names one
+# (docs/llm.md lists them; keep the two in step).
+DEFAULT_MODELS: Mapping[str, str] = {n: p.default_model for n, p in BUILTIN_PROVIDERS.items()}
 
 
 @frozen
@@ -138,7 +145,8 @@ class LlmConfig:
             raise ConfigurationError(f"unknown LLM provider {name!r}: add [llm.providers.{name}] "
                                      f"with protocol = one of {', '.join(PROTOCOLS)}",
                                      provider=name)
-        return ProviderConfig(name, builtin.protocol, builtin.key_envs, timeouts=self.timeouts)
+        return ProviderConfig(name, builtin.protocol, builtin.key_envs,
+                              model=builtin.default_model, timeouts=self.timeouts)
 
     def provider_names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*self.providers, *BUILTIN_PROVIDERS]))
@@ -159,7 +167,8 @@ def _provider(name: str, table: Mapping[str, Any], timeouts: AdapterTimeout) -> 
         env_names = builtin.key_envs if builtin else (f"{name.upper()}_API_KEY",)
     return ProviderConfig(
         name=name, protocol=protocol, api_key_env=env_names,
-        base_url=_str(table, "base_url", where), model=_str(table, "model", where),
+        base_url=_str(table, "base_url", where),
+        model=_str(table, "model", where) or (builtin.default_model if builtin else ""),
         failover=_str_list(table, "failover", where),
         headers={str(k): str(v) for k, v in _table(table.get("headers", {}),
                                                    f"{where} headers").items()},

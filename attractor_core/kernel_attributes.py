@@ -1,0 +1,87 @@
+"""The attributes the kernel itself reads (spec §2.5–2.7 plus the engine's own), as an
+internal plugin of the ``attractor_attribute_schema`` hook.
+
+Handler- and backend-specific attributes are declared by the plugins that read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from attractor_core.attributes import ANY_NODE, EDGE, GRAPH, AttributeSpec
+from attractor_core.plugins import hookimpl
+
+A = AttributeSpec
+FIDELITY = "full|truncate|compact|summary:low|summary:medium|summary:high"
+PRESET = "none|standard|aggressive|linear|patient"
+
+NODE: tuple[AttributeSpec, ...] = (
+    A("label", "string", "node id", "Display name; the prompt of an LLM node that has none."),
+    A("shape", "string", "box", "Picks the handler (see the shape table)."),
+    A("type", "string", "", "Explicit handler type; wins over shape."),
+    A("node_type", "string", "", "Another name for type."),
+    A("prompt", "string", "", "The stage's instruction; $goal is expanded."),
+    A("llm_prompt", "string", "", "Another name for prompt."),
+    A("max_retries", "integer", "graph default_max_retries",
+      "Extra attempts: 3 means up to 4 executions."),
+    A("retry_policy", PRESET, "graph's", "Backoff preset between attempts."),
+    A("retry_on", "transient", "", "Retry only transient failures (default: any fail/retry)."),
+    A("goal_gate", "boolean", "false",
+      "Must end in success/partial_success before the run may exit."),
+    A("retry_target", "node id", "", "Jump here when this node fails and retries are spent."),
+    A("fallback_retry_target", "node id", "", "Used when retry_target is missing or invalid."),
+    A("fidelity", FIDELITY, "inherited", "Context fidelity of this node's LLM session."),
+    A("thread_id", "string", "derived", "Session reuse key under full fidelity."),
+    A("class", "comma list", "", "Stylesheet classes; subgraph labels add derived classes."),
+    A("timeout", "duration", "", "Deadline of one attempt (capped by stage_timeout)."),
+    A("llm_model", "string", "stylesheet, graph, backend", "Model id."),
+    A("llm_provider", "string", "stylesheet, graph, backend", "Provider key."),
+    A("reasoning_effort", "low|medium|high", "high", "Reasoning depth."),
+    A("auto_status", "boolean", "false",
+      "If the handler writes no status, count the stage as success."),
+    A("allow_partial", "boolean", "false",
+      "Accept partial_success when retries are exhausted."),
+)
+
+EDGE_ATTRIBUTES: tuple[AttributeSpec, ...] = (
+    A("label", "string", "", "Caption and routing key for preferred_label; gate choices."),
+    A("condition", "condition", "", "Guard expression; empty means always."),
+    A("weight", "integer", "0", "Higher wins among equally eligible edges."),
+    A("fidelity", FIDELITY, "", "Fidelity of the target node; highest precedence."),
+    A("thread_id", "string", "", "Session key for the target node."),
+    A("loop_restart", "boolean", "false",
+      "Taking this edge restarts the run in a fresh log directory."),
+)
+
+GRAPH_ATTRIBUTES: tuple[AttributeSpec, ...] = (
+    A("goal", "string", "", "The pipeline's goal; replaces $goal, context key graph.goal."),
+    A("label", "string", "", "Display name."),
+    A("model_stylesheet", "string", "", "LLM defaults per node (CSS-like rules)."),
+    A("llm_model", "string", "", "Model of every node that sets none (below the stylesheet)."),
+    A("llm_provider", "string", "", "Provider of every node that sets none."),
+    A("reasoning_effort", "low|medium|high", "", "Reasoning depth of every node that sets none."),
+    A("default_max_retries", "integer", "0", "Retries for nodes without max_retries."),
+    A("default_max_retry", "integer", "0", "Legacy name of default_max_retries."),
+    A("retry_target", "node id", "", "Where an unmet goal gate at the exit jumps."),
+    A("fallback_retry_target", "node id", "", "Used when retry_target is missing or invalid."),
+    A("default_fidelity", FIDELITY, "", "Fidelity of nodes and edges that set none.",
+      ("context_fidelity_default",)),
+    A("thread_id", "string", "", "Session key of full-fidelity nodes that set none.",
+      ("context_thread_default",)),
+    A("retry_policy", PRESET, "", "Backoff preset for every node."),
+    A("max_restarts", "integer", "50", "Cap on loop_restart restarts in one run."),
+    A("max_node_visits", "integer", "0", "Visits of one node per loop iteration; 0: no cap."),
+    A("loop_restart_signature_limit", "integer", "3",
+      "How often one failure signature may recur before the run aborts."),
+    A("loop_restart_persist_keys", "comma list", "", "Context keys kept over a loop restart."),
+    A("stall_timeout", "duration", "600s", "No progress for this long cancels the run."),
+    A("stall_check_interval", "duration", "5s", "How often the watchdog looks."),
+    A("stage_timeout", "duration", "", "Cap on every stage's deadline."),
+    A("heartbeat_interval", "duration", "stall_timeout / 3", "Liveness report period."),
+    A("kill_grace", "duration", "2s", "Time between SIGTERM and SIGKILL of a process group."),
+)
+
+
+@hookimpl
+def attractor_attribute_schema() -> Mapping[str, Sequence[AttributeSpec]]:
+    return {ANY_NODE: NODE, EDGE: EDGE_ATTRIBUTES, GRAPH: GRAPH_ATTRIBUTES}
