@@ -89,11 +89,11 @@ def test_a_plugin_handler_declares_whether_it_reports_custom_outcomes() -> None:
 def test_llm_prompt_is_read_as_prompt_and_prompt_wins(tmp_path: Path) -> None:
     source = pipeline(
         '  a [llm_prompt="Reach $goal"]\n  b [llm_prompt="ignored", prompt="Mine"]\n'
-        "  start -> a -> b -> exit",
+        '  start -> a -> b -> exit\n  a -> exit [condition="outcome=fail"]',
         'graph [goal="consensus"]',
     )
     prepared = prepare_source(source, "t.dot", make_plugin_manager())
-    assert prepared.diagnostics == ()
+    assert prepared.diagnostics == ()  # no unknown-attribute warning for llm_prompt
     assert prepared.graph.nodes["a"].prompt == "Reach consensus"
     assert prepared.graph.nodes["b"].prompt == "Mine"
 
