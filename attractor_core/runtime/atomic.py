@@ -9,6 +9,7 @@ never a torn one, and a crash leaves at most a stale ``.tmp-*`` file that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -39,15 +40,21 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
                        f"{TEMP_PREFIX}{name}.{os.getpid()}.{random.getrandbits(32):08x}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
     try:
-        written = os.write(fd, data)
-        if written < len(data):
-            _write_rest(fd, memoryview(data)[written:])
-        os.fchmod(fd, FILE_MODE)  # whatever the umask
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        try:
+            written = os.write(fd, data)
+            if written < len(data):
+                _write_rest(fd, memoryview(data)[written:])
+            os.fchmod(fd, FILE_MODE)  # whatever the umask
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        # A full disk or a vanished directory: leave no half-written temp file behind.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     if durable:
         fsync_dir(directory or ".")
 
