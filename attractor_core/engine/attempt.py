@@ -128,7 +128,7 @@ async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, n
         returned = await handler.execute(node, lane.state.context, services.graph, run)
     except Exception as exc:
         return _crashed(run.stage_dir, exc)
-    found = await read_sources(paths)
+    found = await read_sources(paths, run.stage_dir)
     return ingest(services, paths, found, node, run, returned, run.started_wall)
 
 

@@ -82,14 +82,16 @@ class _Read:
 Found = _Read | StatusFileError | None  # None: nothing at the path
 
 
-async def read_sources(paths: SourcePaths) -> list[Found]:
+async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
     """Each source's file, read without letting it block the run.
 
     Opening is non-blocking and the type and size checks use the opened descriptor, so a
-    FIFO, a device or a directory is refused at once. Only regular files are read (and
-    decoded), in one worker thread that the caller's cancel scope can abandon: a read that
-    never returns (a pseudo-file, a hung network mount) then costs a stage timeout or a
-    stall, not the run.
+    FIFO, a device or a directory is refused at once. A regular file on the stage dir's own
+    file system is read in place: the engine writes its artifacts there without a thread
+    anyway, and a thread hop per stage would cost more than the rest of the ingestion.
+    Anything else (a symlink into /proc, a network or FUSE mount) is read in a worker
+    thread that the caller's cancel scope can abandon: a read that never returns then costs
+    a stage timeout or a stall, not the run.
     """
     found: list[Found | OpenStatusFile] = []
     for _, path in paths:
@@ -98,10 +100,14 @@ async def read_sources(paths: SourcePaths) -> list[Found]:
         except StatusFileError as exc:
             found.append(exc)
     opened = [f for f in found if isinstance(f, OpenStatusFile)]
-    if not opened:  # the usual case for stages that report through their handler: no hop
+    if not opened:  # the usual case for stages that report through their handler
         return [f for f in found if not isinstance(f, OpenStatusFile)]
-    contents = iter(await trio.to_thread.run_sync(_read_all, opened,
-                                                    abandon_on_cancel=True))
+    local = os.stat(stage_dir).st_dev
+    if all(f.device == local for f in opened):
+        contents = iter(_read_all(opened))
+    else:
+        contents = iter(await trio.to_thread.run_sync(_read_all, opened,
+                                                      abandon_on_cancel=True))
     return [next(contents) if isinstance(f, OpenStatusFile) else f for f in found]
 
 

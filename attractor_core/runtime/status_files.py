@@ -94,6 +94,7 @@ class OpenStatusFile:
     path: Path
     fd: int
     mtime: float
+    device: int
 
     def read(self) -> bytes:
         """Raises StatusFileError if the file is unreadable or grew past the limit (a
@@ -135,7 +136,7 @@ def open_status_file(path: Path) -> OpenStatusFile | None:
     if problem is not None:
         os.close(fd)
         raise problem
-    return OpenStatusFile(path, fd, info.st_mtime)
+    return OpenStatusFile(path, fd, info.st_mtime, info.st_dev)
 
 
 def _kind_problem(mode: int, path: Path) -> StatusFileError | None:

@@ -5,6 +5,7 @@ and every artifact stays strict JSON."""
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,20 @@ def test_non_finite_numbers_in_a_status_file_never_reach_the_checkpoint(
     assert named in _work_failure(logs)
     checkpoint = _strict(logs / "checkpoint.json")
     assert "score" not in checkpoint["context"]
+
+
+def test_a_pseudo_file_reporting_size_zero_is_cut_off_at_the_limit(tmp_path: Path) -> None:
+    # pagemap is a "regular file" of size 0 that reads as gigabytes.
+    logs = _run(tmp_path, 'ln -s /proc/self/pagemap "$ATTRACTOR_STATUS_PATH"')
+    assert _work_failure(logs).endswith("status file is larger than 1048576 bytes (1 MiB)")
+
+
+def test_a_status_file_on_another_file_system_is_read(tmp_path: Path) -> None:
+    elsewhere = Path("/dev/shm")  # a tmpfs of its own on Linux: read in a worker thread
+    assert elsewhere.stat().st_dev != tmp_path.stat().st_dev
+    with tempfile.NamedTemporaryFile("w", dir=elsewhere, suffix=".json") as target:
+        target.write('{"outcome":"fail","failure_reason":"from another file system"}')
+        target.flush()
+        logs = _run(tmp_path, f'ln -s {target.name} "$ATTRACTOR_STATUS_PATH"')
+    status = _strict(logs / "work" / "status.json")
+    assert status["outcome"] == "fail" and status["failure_reason"] == "from another file system"
