@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from attractor_core.runtime.atomic import ArtifactWriteError
+
 # Each command lives in attractor_core.cli.<name> and exposes add_parser().
 COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")
 
@@ -46,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("attractor: interrupted\n")
         return EXIT_CANCELED
+    except ArtifactWriteError as exc:  # before a run could record it: a full disk, say
+        sys.stderr.write(f"attractor: {exc}\n")
+        return EXIT_FAILED
     except Exception as exc:  # a bug in attractor: one line for the user, the trace in a file
         report = _save_traceback(exc)
         sys.stderr.write(f"attractor: internal error: {type(exc).__name__}: {exc}\n"

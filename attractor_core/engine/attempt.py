@@ -11,7 +11,7 @@ import trio
 from attractor_core.model import Duration, Node, Outcome
 from attractor_core.protocols import Handler
 from attractor_core.registry import UnknownHandlerError
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.atomic import artifact_write_error, write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
 from attractor_core.runtime.rundir import prepare_stage_dir
@@ -127,6 +127,8 @@ async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, n
     try:
         returned = await handler.execute(node, lane.state.context, services.graph, run)
     except Exception as exc:
+        if artifact_write_error(exc) is not None:
+            raise  # the run's own files cannot be written: the run fails, not the stage
         return _crashed(run.stage_dir, exc)
     found = await read_sources(paths, run.stage_dir)
     return ingest(services, paths, found, node, run, returned, run.started_wall)

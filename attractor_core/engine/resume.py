@@ -39,7 +39,8 @@ from .topology import find_start
 
 # A run that ended this way may be resumed; any other ending is final.
 RESUMABLE_EXIT_PATHS = frozenset({ExitPath.CANCELED, ExitPath.WATCHDOG_STALL,
-                                  ExitPath.ENGINE_ERROR, ExitPath.INVALID_GRAPH})
+                                  ExitPath.ENGINE_ERROR, ExitPath.INVALID_GRAPH,
+                                  ExitPath.ARTIFACT_WRITE_FAILED})
 
 
 async def resume_pipeline(

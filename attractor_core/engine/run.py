@@ -7,12 +7,18 @@ and then emits the terminal event as the last line of progress.ndjson.
 
 from __future__ import annotations
 
+import errno
 import traceback
 
+import attrs
 import trio
 
 from attractor_core.model import Outcome
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.atomic import (
+    ArtifactWriteError,
+    artifact_write_error,
+    write_text_atomic,
+)
 from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
@@ -114,7 +120,10 @@ class Engine:
                 raise
             if not isinstance(exc, Exception):
                 raise
-            ending = self._engine_error(exc)  # an engine bug must still end the run cleanly
+            failed_write = artifact_write_error(exc)
+            # An engine bug or a full disk must still end the run cleanly.
+            ending = (_write_failed(failed_write) if failed_write is not None
+                      else self._engine_error(exc))
         return self._terminalize(ending)
 
     async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
@@ -157,17 +166,25 @@ class Engine:
 
     def _engine_error(self, exc: BaseException) -> Ending:
         path = self.services.run_dir.engine_crash
-        write_text_atomic(path, "".join(traceback.format_exception(exc)))
+        try:
+            write_text_atomic(path, "".join(traceback.format_exception(exc)))
+            where = f"traceback in {path}"
+        except ArtifactWriteError as failed:
+            where = f"no traceback: {failed}"
         return Ending.failed(ExitPath.ENGINE_ERROR, reason=(
-            f"internal error in attractor: {type(exc).__name__}: {exc} (traceback in {path}); "
+            f"internal error in attractor: {type(exc).__name__}: {exc} ({where}); "
             "the run can be resumed with attractor resume"), failure_class="structural")
 
     def _terminalize(self, ending: Ending) -> FinalRecord:
         if self._final is not None:
             return self._final
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
-        self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
-                                                            ExitPath.WATCHDOG_STALL))
+        try:
+            self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
+                                                                ExitPath.WATCHDOG_STALL))
+        except ArtifactWriteError as exc:
+            if ending.status == "success":  # a failure already says why the run ended
+                ending = _write_failed(exc)
         if self._journal is not None:
             self._journal.close()
         s = self.services
@@ -180,9 +197,14 @@ class Engine:
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count)
-        write_final(s.run_dir.final, record)
+        try:
+            # Attempted whatever failed before: it is small, and may fit where a larger
+            # file did not.
+            write_final(s.run_dir.final, record)
+            write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
+        except ArtifactWriteError as exc:
+            record = attrs.evolve(record, failure_reason=_and_final_unwritten(record, exc))
         self._final = record
-        write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
         if ending.status == "success":
             s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,
                                 len(record.completed_nodes)))
@@ -191,6 +213,19 @@ class Engine:
                              ending.failure_class, ending.failed_node_id, record.duration_ms))
         s.bus.close()
         return record
+
+
+def _write_failed(exc: ArtifactWriteError) -> Ending:
+    if exc.errno == errno.ENOENT:
+        hint = "the run directory, or part of it, was removed while the run ran"
+    else:
+        hint = "free space (or fix the file system), then attractor resume"
+    return Ending.failed(ExitPath.ARTIFACT_WRITE_FAILED, reason=f"{exc}; {hint}",
+                         failure_class="transient_infra")
+
+
+def _and_final_unwritten(record: FinalRecord, exc: ArtifactWriteError) -> str:
+    return "; ".join(filter(None, [record.failure_reason, f"final.json not written: {exc}"]))
 
 
 def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,

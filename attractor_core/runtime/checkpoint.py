@@ -16,7 +16,7 @@ from typing import Any
 from attrs import field, frozen
 
 from attractor_core.model.values import to_str_tuple
-from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.runtime.atomic import ArtifactWriteError, write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER, compact_json
 
 SCHEMA_VERSION = 1
@@ -90,17 +90,27 @@ class CheckpointJournal:
         self._fd = -1
 
     def append(self, delta: dict[str, Any]) -> None:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, (compact_json(delta) + "\n").encode("utf-8"))
-        os.fsync(self._fd)
+        line = (compact_json(delta) + "\n").encode("utf-8")
+        try:
+            fd = self._open()
+            os.write(fd, line)
+            os.fsync(fd)
+        except OSError as exc:
+            raise ArtifactWriteError(self.path, exc) from exc
 
     def reset(self) -> None:
         """After a snapshot: the entries it includes are no longer needed."""
+        try:
+            fd = self._open()
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+        except OSError as exc:
+            raise ArtifactWriteError(self.path, exc) from exc
+
+    def _open(self) -> int:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.ftruncate(self._fd, 0)
-        os.fsync(self._fd)
+        return self._fd
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -32,10 +32,11 @@ class ExitPath:
     INVALID_GRAPH = "invalid_graph"  # discovered after the logs root existed (resume)
     RESUME_FAILED = "resume_failed"
     ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
+    ARTIFACT_WRITE_FAILED = "artifact_write_failed"  # a full disk, a deleted run directory
 
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
            CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
-           RESUME_FAILED, ENGINE_ERROR)
+           RESUME_FAILED, ENGINE_ERROR, ARTIFACT_WRITE_FAILED)
 
 
 @frozen

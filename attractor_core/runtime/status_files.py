@@ -6,6 +6,7 @@ failure naming the file and the problem, never a silent success.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -19,7 +20,11 @@ import attrs
 from attrs import frozen
 
 from attractor_core.model import Outcome, StageStatus
-from attractor_core.runtime.atomic import write_bytes_atomic, write_json_atomic
+from attractor_core.runtime.atomic import (
+    ArtifactWriteError,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 
 _STR_FIELDS = {
     "preferred_label": "preferred_label",
@@ -242,7 +247,9 @@ def _replacing_a_directory(path: Path, write: Callable[[], None]) -> None:
     the attempt already failed over it) and the write is retried once."""
     try:
         write()
-    except IsADirectoryError:
+    except ArtifactWriteError as exc:
+        if exc.errno != errno.EISDIR:
+            raise
         aside = path.with_name(path.name + REJECTED_SUFFIX)
         try:
             os.replace(path, aside)
