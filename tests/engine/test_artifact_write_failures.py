@@ -8,14 +8,12 @@ import json
 import resource
 import signal
 import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .support import attractor, cli_command, read_json
+from .support import attractor, cli_command, pipeline, read_json, read_strict_json
 
 # The stage's status file: larger than the whole 200 KiB file system the logs root is on,
 # so the engine's copy of it fails while final.json, a few hundred bytes, still fits.
@@ -67,23 +65,10 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 
 def _pipeline(tmp_path: Path, command: str) -> Path:
-    dot = tmp_path / "p.dot"
     # ``ulimit -f unlimited``: under the RLIMIT_FSIZE fallback only the engine is limited.
-    dot.write_text(textwrap.dedent(f"""
-        digraph P {{
-          start [shape=Mdiamond]
-          exit [shape=Msquare]
-          work [shape=parallelogram, tool_command={json.dumps("ulimit -f unlimited; " + command)}]
-          start -> work -> exit
-        }}
-    """))
-    return dot
-
-
-def _strict(path: Path) -> Any:
-    def refuse(name: str) -> Any:
-        raise ValueError(name)
-    return json.loads(path.read_text(), parse_constant=refuse)
+    tool = json.dumps("ulimit -f unlimited; " + command)
+    return pipeline(tmp_path, f"  work [shape=parallelogram, tool_command={tool}]\n"
+                              "  start -> work -> exit")
 
 
 def _leftovers(root: Path) -> list[Path]:
@@ -102,7 +87,7 @@ def test_a_full_disk_fails_the_run_cleanly_and_resume_finishes_it(
     failed_file = logs / "work" / "status.json"
     expected = f"could not write {failed_file}: {small_disk.errno_text}"
     assert "(artifact_write_failed): " + expected in result.stdout
-    final = _strict(logs / "final.json")
+    final = read_strict_json(logs / "final.json")
     assert final["status"] == "fail" and final["exit_path"] == "artifact_write_failed"
     assert final["failure_reason"].startswith(expected)
     assert final["failure_class"] == "transient_infra"
@@ -121,7 +106,7 @@ def test_a_full_disk_fails_the_run_cleanly_and_resume_finishes_it(
     final = read_json(logs / "final.json")
     assert final["status"] == "success"
     assert final["completed_nodes"] == ["start", "work", "exit"]
-    assert len(_strict(failed_file)["notes"]) == 250_000
+    assert len(read_strict_json(failed_file)["notes"]) == 250_000
     assert _leftovers(logs) == []
 
 

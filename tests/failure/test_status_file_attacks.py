@@ -6,30 +6,22 @@ from __future__ import annotations
 
 import json
 import tempfile
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.engine.support import attractor
+from tests.engine.support import attractor, pipeline, read_strict_json
 
 
 def _run(tmp_path: Path, command: str) -> Path:
     """``work`` runs ``command``; on failure the run goes on through ``fixed`` to the exit."""
-    dot = tmp_path / "p.dot"
-    dot.write_text(textwrap.dedent(f"""
-        digraph P {{
-          start [shape=Mdiamond]
-          exit [shape=Msquare]
+    dot = pipeline(tmp_path, f"""
           work [shape=parallelogram, tool_command={json.dumps(command)}]
           fixed [shape=parallelogram, tool_command="true"]
           start -> work
           work -> exit [condition="outcome=success"]
           work -> fixed [condition="outcome=fail"]
-          fixed -> exit
-        }}
-    """))
+          fixed -> exit""")
     logs = tmp_path / "logs"
     # The timeout is part of the assertion: each of these once hung the engine for good.
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet",
@@ -38,15 +30,9 @@ def _run(tmp_path: Path, command: str) -> Path:
     return logs
 
 
-def _strict(path: Path) -> Any:
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{path} holds {name}")
-    return json.loads(path.read_text(), parse_constant=refuse)
-
-
 def _work_failure(logs: Path, status_path: Path | None = None) -> str:
-    status = _strict(logs / "work" / "status.json")
-    final = _strict(logs / "final.json")
+    status = read_strict_json(logs / "work" / "status.json")
+    final = read_strict_json(logs / "final.json")
     assert final["status"] == "success" and final["exit_path"] == "success"
     assert final["completed_nodes"] == ["start", "work", "fixed", "exit"]
     assert status["outcome"] == "fail" and status["failure_class"] == "deterministic"
@@ -98,8 +84,8 @@ def test_a_status_file_nested_at_the_limit_is_accepted(tmp_path: Path) -> None:
                """\\"details\\":{\\"x\\":" + "[" * 98 + "]" * 98 + "}}")'"""
                """ > "$ATTRACTOR_STATUS_PATH" """)
     logs = _run(tmp_path, command)
-    assert _strict(logs / "work" / "status.json")["outcome"] == "success"
-    assert _strict(logs / "final.json")["completed_nodes"] == ["start", "work", "exit"]
+    assert read_strict_json(logs / "work" / "status.json")["outcome"] == "success"
+    assert read_strict_json(logs / "final.json")["completed_nodes"] == ["start", "work", "exit"]
 
 
 @pytest.mark.parametrize(("value", "named"), [
@@ -113,7 +99,7 @@ def test_non_finite_numbers_in_a_status_file_never_reach_the_checkpoint(
                """> "$ATTRACTOR_STATUS_PATH" """)
     logs = _run(tmp_path, command)
     assert named in _work_failure(logs)
-    checkpoint = _strict(logs / "checkpoint.json")
+    checkpoint = read_strict_json(logs / "checkpoint.json")
     assert "score" not in checkpoint["context"]
 
 
@@ -130,5 +116,5 @@ def test_a_status_file_on_another_file_system_is_read(tmp_path: Path) -> None:
         target.write('{"outcome":"fail","failure_reason":"from another file system"}')
         target.flush()
         logs = _run(tmp_path, f'ln -s {target.name} "$ATTRACTOR_STATUS_PATH"')
-    status = _strict(logs / "work" / "status.json")
+    status = read_strict_json(logs / "work" / "status.json")
     assert status["outcome"] == "fail" and status["failure_reason"] == "from another file system"
