@@ -8,8 +8,10 @@ import json
 import resource
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +125,53 @@ def test_a_run_directory_deleted_mid_run_is_a_run_failure(tmp_path: Path) -> Non
     assert f"final.json not written: could not write {logs / 'final.json'}" in summary
     assert not logs.exists()  # nothing recreated behind the user's back
 
+
+
+# Appends events to progress.ndjson while the file may grow by only 40 more bytes: the
+# write of the second event stops part way, as on a disk that fills up mid-line.
+SHORT_WRITE = """
+import resource, signal, sys
+from pathlib import Path
+from typing import Any
+from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
+root = Path(sys.argv[1])
+sink = ProgressNdjsonSink(root)
+sink.emit({"event": "first", "seq": 1})
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+size = (root / "progress.ndjson").stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, resource.RLIM_INFINITY))
+try:
+    sink.emit({"event": "second", "seq": 2, "padding": "x" * 200})
+except OSError as exc:
+    print("refused:", exc.errno)
+"""
+
+
+def _lines(progress: Path) -> list[dict[str, Any]]:
+    text = progress.read_text()
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_an_event_line_cut_short_by_a_full_disk_is_taken_back(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", SHORT_WRITE, str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "refused: 27"  # EFBIG after a 40-byte partial write
+    assert _lines(tmp_path / "progress.ndjson") == [{"event": "first", "seq": 1}]
+
+
+def test_resume_cuts_off_an_unterminated_last_event_line(tmp_path: Path) -> None:
+    dot = pipeline(tmp_path, '  work [shape=parallelogram, tool_command="exit 1"]\n'
+                             "  start -> work -> exit [condition=\"outcome=success\"]")
+    logs = tmp_path / "logs"
+    attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet")
+    progress = logs / "progress.ndjson"
+    before = _lines(progress)
+    (logs / "final.json").unlink()  # as if killed while writing the next event
+    with progress.open("a") as torn:
+        torn.write('{"event":"stage_attempt_st')
+    resumed = attractor("resume", "--logs-root", logs, "--quiet")
+    assert "Traceback" not in resumed.stderr
+    after = _lines(progress)
+    assert after[:len(before)] == before and len(after) > len(before)
+    assert after[len(before)]["event"] == "run_started"
