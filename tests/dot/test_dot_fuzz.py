@@ -131,7 +131,7 @@ FUZZ_INPUTS = 10_000
 SLOW_INPUT_S = 1.0
 WINDOW = 1_500  # characters of a seed file each input starts from
 SEEDS = [*CORPUS_TEXTS, *(f'digraph G {{ a [label="{"x" * n}"]; a -> b }}' for n in (0, 5))]
-# Inserted many times over, these reproduce the shapes that once made the lexer quadratic
+# Inserted many times over, these make the shapes on which a lexer that rescans is quadratic
 # (an unterminated string full of escaped quotes, runs of unclosed comments or strings).
 REPEATED = ['\\"', '"', "/*", "\\", '"\\', "{", "[", "->", "a=", "subgraph {", "//\n"]
 
@@ -186,8 +186,8 @@ def test_ten_thousand_mutated_inputs_fail_only_with_parse_errors_and_none_is_slo
                       + "; ".join(f"{t:.1f}s for {len(s)} chars {s[:120]!r}" for t, s in slow[:5]))
 
 
-# The shapes that once made validation quadratic, at the size of the report (80 KB: 48.6 s)
-# and at 1 MB. Each must be rejected with a ParseError well within the one-second budget.
+# Shapes on which a lexer that rescans the rest of the file at each quote or comment opener
+# is quadratic (80 KB would take close to a minute), at 80 KB and at 1 MB. Each must be rejected with a ParseError well within the one-second budget.
 SHAPES = {
     "unterminated string of escaped quotes": ('digraph G { a [label="', '\\"'),
     "unclosed block comments": ("digraph G { a ", "/* "),

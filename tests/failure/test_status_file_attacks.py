@@ -23,7 +23,7 @@ def _run(tmp_path: Path, command: str) -> Path:
           work -> fixed [condition="outcome=fail"]
           fixed -> exit""")
     logs = tmp_path / "logs"
-    # The timeout is part of the assertion: each of these once hung the engine for good.
+    # The timeout is part of the assertion: a blocking read of any of these hangs the engine.
     result = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet",
                        timeout=60)
     assert result.returncode == 0, result.stderr

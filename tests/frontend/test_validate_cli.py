@@ -119,8 +119,8 @@ def test_console_script_runs_too(tmp_path: Path) -> None:
     assert result.returncode == 0
 
 
-# Each once took time quadratic in its length (48 s for the 80 KB string): the lexer
-# rescanned the unterminated rest of the file at every later quote or comment opener.
+# A lexer that rescans the unterminated rest of the file at every later quote or comment
+# opener is quadratic on each of these (the 80 KB one alone would take close to a minute).
 PATHOLOGICAL = {
     "escaped-quotes-80k.dot": 'digraph G { a [label="' + '\\"' * 40_000,
     "escaped-quotes-1m.dot": 'digraph G { a [label="' + '\\"' * 500_000,
