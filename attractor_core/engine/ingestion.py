@@ -102,13 +102,19 @@ async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
     opened = [f for f in found if isinstance(f, OpenStatusFile)]
     if not opened:  # the usual case for stages that report through their handler
         return [f for f in found if not isinstance(f, OpenStatusFile)]
-    local = os.stat(stage_dir).st_dev
-    if all(f.device == local for f in opened):
+    if all(f.device == _device(stage_dir) for f in opened):
         contents = iter(_read_all(opened))
     else:
         contents = iter(await trio.to_thread.run_sync(_read_all, opened,
                                                       abandon_on_cancel=True))
     return [next(contents) if isinstance(f, OpenStatusFile) else f for f in found]
+
+
+def _device(directory: Path) -> int:
+    try:
+        return os.stat(directory).st_dev
+    except OSError:  # the stage removed it: read in the thread, whatever the device
+        return -1
 
 
 def _read_all(opened: Sequence[OpenStatusFile]) -> list[Found]:
@@ -218,5 +224,6 @@ def _promote(chosen: _Candidate, run: AttemptRun) -> bool:
     """Copy a chosen fallback, byte for byte as it was read, to the canonical path and
     remove it."""
     replace_status_file(run.stage_dir / "status.json", chosen.data)
-    chosen.path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # replaced by the stage meanwhile: cleared next attempt
+        os.unlink(chosen.path)
     return True
