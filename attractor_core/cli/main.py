@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from attractor_core.cli.output import guard_output
+from attractor_core.runtime.atomic import ArtifactWriteError
 
 # Each command lives in attractor_core.cli.<name> and exposes add_parser(); its one-line
 # help is kept here so that ``attractor --help`` imports no command module.
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("attractor: interrupted\n")
         return EXIT_CANCELED
+    except ArtifactWriteError as exc:  # before a run could record it: a full disk, say
+        sys.stderr.write(f"attractor: {exc}\n")
+        return EXIT_FAILED
     except Exception as exc:  # a bug in attractor: one line for the user, the trace in a file
         report = _save_traceback(exc)
         sys.stderr.write(f"attractor: internal error: {type(exc).__name__}: {exc}\n"

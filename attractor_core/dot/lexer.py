@@ -20,14 +20,17 @@ from attractor_core.dot.errors import ParseError
 # could be an identifier, a keyword or a bare value (numbers, durations,
 # ``gpt-5.3``, ``a:b``); a ``-`` followed by ``>`` or ``-`` ends the word, so
 # ``a->b`` needs no spaces. Group 5 catches any other character, so an
-# error is raised where the problem is instead of being skipped.
+# error is raised where the problem is instead of being skipped; it takes the
+# rest of the source with it, because ``findall`` would otherwise go on past
+# the error, and an unterminated string or comment rescanned to the end at
+# every later quote or ``/*`` makes tokenizing quadratic in the file's size.
 _TOKEN = re.compile(
     r"""
     ([ \t\r\n\f\v]*(?:(?://[^\n]*|/\*.*?\*/)[ \t\r\n\f\v]*)*)
     (?: ("[^"\\]*(?:\\.[^"\\]*)*")
       | ((?:[A-Za-z0-9_.:]+|-(?![->]))+)
       | (->|--|[\[\]{}=;,+])
-      | (.)
+      | (.+)
     )?
     """,
     re.VERBOSE | re.DOTALL,

@@ -10,8 +10,9 @@ import trio
 
 from attractor_core.model import Duration, Node, Outcome
 from attractor_core.process_group import StageOwner, stage_processes
+from attractor_core.protocols import Handler
 from attractor_core.registry import UnknownHandlerError
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.atomic import artifact_write_error, write_text_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
 from attractor_core.runtime.rundir import CHILD_DIR, prepare_stage_dir
@@ -19,7 +20,7 @@ from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
 from .failure import complete_failure
-from .ingestion import SourcePaths, clear_stale_fallbacks, ingest, source_paths
+from .ingestion import SourcePaths, clear_stale_fallbacks, ingest, read_sources, source_paths
 from .routing import settle_custom_outcome
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
@@ -121,18 +122,25 @@ async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRu
     except UnknownHandlerError as exc:
         return Outcome.fail(str(exc), "structural")
     deadline = services.policy.stage_deadline(node.timeout)
+    if deadline is None:  # no cancel scope to set up and tear down at every stage
+        return await _run_and_ingest(services, lane, handler, node, run, paths)
+    # The deadline covers reading the status files too: what the stage left there is
+    # part of its attempt.
+    with trio.move_on_after(deadline.seconds):
+        return await _run_and_ingest(services, lane, handler, node, run, paths)
+    return _timed_out(deadline)
+
+
+async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, node: Node,
+                          run: AttemptRun, paths: SourcePaths) -> Outcome:
     try:
-        call = handler.execute(node, lane.state.context, services.graph, run)
-        if deadline is None:  # no cancel scope to set up and tear down at every stage
-            returned = await call
-        else:
-            with trio.move_on_after(deadline.seconds) as scope:
-                returned = await call
-            if scope.cancelled_caught:
-                return _timed_out(deadline)
+        returned = await handler.execute(node, lane.state.context, services.graph, run)
     except Exception as exc:
+        if artifact_write_error(exc) is not None:
+            raise  # the run's own files cannot be written: the run fails, not the stage
         return _crashed(run.stage_dir, exc)
-    return ingest(services, paths, node, run, returned, run.started_wall)
+    found = await read_sources(paths, run.stage_dir)
+    return ingest(services, paths, found, node, run, returned, run.started_wall)
 
 
 def _timed_out(deadline: Duration | None) -> Outcome:

@@ -22,8 +22,7 @@ from .state import RunState, mirror_graph_attributes
 from .topology import find_start
 
 # A run that ended this way may be resumed; any other ending is final.
-RESUMABLE_EXIT_PATHS = frozenset({ExitPath.CANCELED, ExitPath.WATCHDOG_STALL,
-                                  ExitPath.ENGINE_ERROR, ExitPath.INVALID_GRAPH})
+RESUMABLE_EXIT_PATHS = ExitPath.RESUMABLE
 
 CHECKPOINT_NAME = "checkpoint.json"
 

@@ -15,12 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import trio
 from attrs import frozen
 
 from attractor_core.model import Node, Outcome
-from attractor_core.runtime.atomic import write_bytes_atomic
 from attractor_core.runtime.events import StatusIngestionDecision, Warning
-from attractor_core.runtime.status_files import StatusFileError, read_status_file
+from attractor_core.runtime.status_files import (
+    OpenStatusFile,
+    StatusFile,
+    StatusFileError,
+    decode_status,
+    open_status_file,
+    replace_status_file,
+)
 
 from .outcome_merge import merge_outcomes
 from .services import RunServices
@@ -55,11 +62,70 @@ def source_paths(sources: Sequence[Any], run: AttemptRun) -> SourcePaths:
 
 
 def clear_stale_fallbacks(paths: SourcePaths) -> None:
-    """Before an attempt: a fallback file left by anyone earlier must not decide it."""
+    """Before an attempt: a fallback file left by anyone earlier must not decide it. What
+    cannot be unlinked (a directory) stays, and ingestion reports it."""
     for source, path in paths:
         if not source.canonical:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+@frozen
+class _Read:
+    """What one source's path held when the attempt ended."""
+
+    status: StatusFile
+    data: bytes
+    mtime: float
+
+
+Found = _Read | StatusFileError | None  # None: nothing at the path
+
+
+async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
+    """Each source's file, read without letting it block the run.
+
+    Opening is non-blocking and the type and size checks use the opened descriptor, so a
+    FIFO, a device or a directory is refused at once. A regular file on the stage dir's own
+    file system is read in place: the engine writes its artifacts there without a thread
+    anyway, and a thread hop per stage would cost more than the rest of the ingestion.
+    Anything else (a symlink into /proc, a network or FUSE mount) is read in a worker
+    thread that the caller's cancel scope can abandon: a read that never returns then costs
+    a stage timeout or a stall, not the run.
+    """
+    found: list[Found | OpenStatusFile] = []
+    for _, path in paths:
+        try:
+            found.append(open_status_file(path))
+        except StatusFileError as exc:
+            found.append(exc)
+    opened = [f for f in found if isinstance(f, OpenStatusFile)]
+    if not opened:  # the usual case for stages that report through their handler
+        return [f for f in found if not isinstance(f, OpenStatusFile)]
+    if all(f.device == _device(stage_dir) for f in opened):
+        contents = iter(_read_all(opened))
+    else:
+        contents = iter(await trio.to_thread.run_sync(_read_all, opened,
+                                                      abandon_on_cancel=True))
+    return [next(contents) if isinstance(f, OpenStatusFile) else f for f in found]
+
+
+def _device(directory: Path) -> int:
+    try:
+        return os.stat(directory).st_dev
+    except OSError:  # the stage removed it: read in the thread, whatever the device
+        return -1
+
+
+def _read_all(opened: Sequence[OpenStatusFile]) -> list[Found]:
+    results: list[Found] = []
+    for handle in opened:
+        try:
+            data = handle.read()
+            results.append(_Read(decode_status(data, handle.path), data, handle.mtime))
+        except StatusFileError as exc:
+            results.append(exc)
+    return results
 
 
 @frozen
@@ -70,11 +136,13 @@ class _Candidate:
     outcome: Outcome | None = None
     problem: str = ""
     ownership: str = "not_applicable"
+    data: bytes = b""
 
 
-def ingest(services: RunServices, paths: SourcePaths, node: Node, run: AttemptRun,
-           returned: Outcome | None, started_wall: float) -> Outcome:
-    candidates = [_inspect(services, s, path, node, run, started_wall) for s, path in paths]
+def ingest(services: RunServices, paths: SourcePaths, found: Sequence[Found], node: Node,
+           run: AttemptRun, returned: Outcome | None, started_wall: float) -> Outcome:
+    candidates = [_inspect(services, s, path, f, node, run, started_wall)
+                  for (s, path), f in zip(paths, found, strict=True)]
     chosen = next((c for c in candidates if c.state == "valid"), None)
     canonical = next((c for c in candidates if c.source.canonical), None)
     decision, copied = _decide(node, chosen, canonical, candidates, returned)
@@ -114,23 +182,26 @@ def _fallback_name(decision: Outcome, returned: Outcome | None, node: Node) -> s
     return "none"
 
 
-def _inspect(services: RunServices, source: Any, path: Path, node: Node, run: AttemptRun,
-             started_wall: float) -> _Candidate:
-    try:
-        found = read_status_file(path)
-    except StatusFileError as exc:
-        return _Candidate(source, path, "malformed", problem=str(exc))
-    if found is None:
+def _inspect(services: RunServices, source: Any, path: Path, read: Found, node: Node,
+             run: AttemptRun, started_wall: float) -> _Candidate:
+    if read is None:
         return _Candidate(source, path, "missing")
+    if isinstance(read, StatusFileError):
+        return _Candidate(source, path, "malformed", problem=str(read))
+    found = read.status
     if found.unknown_keys:
         services.emit(Warning(f"{path}: unknown keys ignored: {', '.join(found.unknown_keys)}",
                               node.id))
     ownership, problem = _ownership(path, found.ownership, run)
     if ownership == "mismatch":
         return _Candidate(source, path, "foreign", problem=problem, ownership=ownership)
-    if ownership == "no_fields" and not source.canonical and _older_than(path, started_wall):
+    if (ownership == "no_fields" and not source.canonical
+            and read.mtime < started_wall - MTIME_SLACK_S):
+        # Fallbacks are deleted at attempt start, so this is a file moved or copied into
+        # place with an old mtime.
         return _Candidate(source, path, "stale", ownership=ownership)
-    return _Candidate(source, path, "valid", found.outcome, ownership=ownership)
+    return _Candidate(source, path, "valid", found.outcome, ownership=ownership,
+                      data=read.data)
 
 
 def _ownership(path: Path, fields: dict[str, str], run: AttemptRun) -> tuple[str, str]:
@@ -149,17 +220,10 @@ def _ownership(path: Path, fields: dict[str, str], run: AttemptRun) -> tuple[str
 MTIME_SLACK_S = 2.0
 
 
-def _older_than(path: Path, started_wall: float) -> bool:
-    """Written before the attempt started (fallbacks are deleted at attempt start, so this
-    catches a file moved or copied into place with an old mtime)."""
-    try:
-        return os.stat(path).st_mtime < started_wall - MTIME_SLACK_S
-    except OSError:
-        return True
-
-
 def _promote(chosen: _Candidate, run: AttemptRun) -> bool:
-    """Copy a chosen fallback, byte for byte, to the canonical path and remove it."""
-    write_bytes_atomic(run.stage_dir / "status.json", chosen.path.read_bytes())
-    chosen.path.unlink(missing_ok=True)
+    """Copy a chosen fallback, byte for byte as it was read, to the canonical path and
+    remove it."""
+    replace_status_file(run.stage_dir / "status.json", chosen.data)
+    with contextlib.suppress(OSError):  # replaced by the stage meanwhile: cleared next attempt
+        os.unlink(chosen.path)
     return True

@@ -7,6 +7,7 @@ and then emits the terminal event as the last line of progress.ndjson.
 
 from __future__ import annotations
 
+import errno
 import traceback
 
 import attrs
@@ -15,7 +16,11 @@ import trio
 from attractor_core.model import Outcome
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.process_group import kill_all_now
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.runtime.atomic import (
+    ArtifactWriteError,
+    artifact_write_error,
+    write_text_atomic,
+)
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import (
     CancellationEscalated,
@@ -107,7 +112,10 @@ class Engine:
                 raise
             if not isinstance(exc, Exception):
                 raise
-            ending = self._engine_error(exc)  # an engine bug must still end the run cleanly
+            failed_write = artifact_write_error(exc)
+            # An engine bug or a full disk must still end the run cleanly.
+            ending = (_write_failed(failed_write) if failed_write is not None
+                      else self._engine_error(exc))
         return self._terminalize(ending)
 
     async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
@@ -160,9 +168,13 @@ class Engine:
 
     def _engine_error(self, exc: BaseException) -> Ending:
         path = self.services.run_dir.engine_crash
-        write_text_atomic(path, "".join(traceback.format_exception(exc)))
+        try:
+            write_text_atomic(path, "".join(traceback.format_exception(exc)))
+            where = f"traceback in {path}"
+        except ArtifactWriteError as failed:
+            where = f"no traceback: {failed}"
         return Ending.failed(ExitPath.ENGINE_ERROR, reason=(
-            f"internal error in attractor: {type(exc).__name__}: {exc} (traceback in {path}); "
+            f"internal error in attractor: {type(exc).__name__}: {exc} ({where}); "
             "the run can be resumed with attractor resume"), failure_class="structural")
 
     def _name_stage_in_flight(self, ending: Ending) -> Ending:
@@ -178,8 +190,12 @@ class Engine:
             return self._final
         ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
-        self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
-                                                                       ExitPath.WATCHDOG_STALL))
+        try:
+            self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in (
+                ExitPath.CANCELED, ExitPath.WATCHDOG_STALL))
+        except ArtifactWriteError as exc:
+            if ending.status == "success":  # a failure already says why the run ended
+                ending = _write_failed(exc)
         self.checkpoints.close()
         s = self.services
         record = FinalRecord(
@@ -192,9 +208,14 @@ class Engine:
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count, exit_node=ending.exit_node,
             fan_outs=failed_fan_outs(self.state))
-        write_final(s.run_dir.final, record)
+        try:
+            # Attempted whatever failed before: it is small, and may fit where a larger
+            # file did not.
+            write_final(s.run_dir.final, record)
+            write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
+        except ArtifactWriteError as exc:
+            record = attrs.evolve(record, failure_reason=_and_final_unwritten(record, exc))
         self._final = record
-        write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
         if ending.status == "success":
             s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,
                                 len(record.completed_nodes)))
@@ -216,6 +237,19 @@ def failed_fan_outs(state: RunState) -> tuple[FanOutEnding, ...]:
                      record.fan_out.failed_branches)
         for node_id, record in state.node_outcomes.items()
         if record.fan_out is not None and record.fan_out.failed_branches)
+
+
+def _write_failed(exc: ArtifactWriteError) -> Ending:
+    if exc.errno == errno.ENOENT:
+        hint = "the run directory, or part of it, was removed while the run ran"
+    else:
+        hint = "free space (or fix the file system), then attractor resume"
+    return Ending.failed(ExitPath.ARTIFACT_WRITE_FAILED, reason=f"{exc}; {hint}",
+                         failure_class="transient_infra")
+
+
+def _and_final_unwritten(record: FinalRecord, exc: ArtifactWriteError) -> str:
+    return "; ".join(filter(None, [record.failure_reason, f"final.json not written: {exc}"]))
 
 
 def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,

@@ -9,6 +9,8 @@ never a torn one, and a crash leaves at most a stale ``.tmp-*`` file that
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import random
@@ -20,6 +22,29 @@ from attractor_core.runtime.serialization import compact_json
 
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
+
+
+class ArtifactWriteError(Exception):
+    """One of the run's own files could not be written: a full disk, a run directory
+    deleted under the run. The run ends with ``artifact_write_failed``."""
+
+    def __init__(self, path: Path | str, error: OSError):
+        self.path = os.fspath(path)
+        self.errno = error.errno
+        code = errno.errorcode.get(error.errno or 0, "")
+        super().__init__(f"could not write {self.path}: [Errno {error.errno}"
+                         f"{' ' + code if code else ''}] {error.strerror or error}")
+
+
+def artifact_write_error(exc: BaseException) -> ArtifactWriteError | None:
+    """The ArtifactWriteError that ``exc`` is or (through nurseries) holds, if any."""
+    if isinstance(exc, ArtifactWriteError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := artifact_write_error(inner)) is not None:
+                return found
+    return None
 
 
 def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -> None:
@@ -37,19 +62,32 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     # is reseeded in a forked child and, unlike os.urandom, costs no system call.
     tmp = os.path.join(directory,
                        f"{TEMP_PREFIX}{name}.{os.getpid()}.{random.getrandbits(32):08x}")
+    try:
+        _write_and_rename(tmp, target, data, durable)
+        if durable:
+            fsync_dir(directory or ".")
+    except OSError as exc:
+        raise ArtifactWriteError(target, exc) from exc
+
+
+def _write_and_rename(tmp: str, target: str, data: bytes, durable: bool) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
     try:
-        written = os.write(fd, data)
-        if written < len(data):
-            _write_rest(fd, memoryview(data)[written:])
-        os.fchmod(fd, FILE_MODE)  # whatever the umask
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    if durable:
-        fsync_dir(directory or ".")
+        try:
+            written = os.write(fd, data)
+            if written < len(data):
+                _write_rest(fd, memoryview(data)[written:])
+            os.fchmod(fd, FILE_MODE)  # whatever the umask
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        # A full disk or a vanished directory: leave no half-written temp file behind.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _write_rest(fd: int, view: memoryview) -> None:

@@ -19,7 +19,7 @@ from attractor_core.errors import RunError
 from attractor_core.model.branch import BranchResult
 from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
-from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.runtime.atomic import ArtifactWriteError, write_json_atomic
 from attractor_core.runtime.serialization import CONVERTER, compact_json
 
 SCHEMA_VERSION = 1
@@ -98,19 +98,27 @@ class CheckpointJournal:
         self._fd = -1
 
     def append(self, delta: dict[str, Any]) -> None:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, (compact_json(delta) + "\n").encode("utf-8"))
-        os.fsync(self._fd)
+        line = (compact_json(delta) + "\n").encode("utf-8")
+        try:
+            fd = self._open()
+            os.write(fd, line)
+            os.fsync(fd)
+        except OSError as exc:
+            raise ArtifactWriteError(self.path, exc) from exc
 
     def reset(self) -> None:
         """After a snapshot: the entries it includes are no longer needed."""
+        try:
+            fd = self._open()
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+        except OSError as exc:
+            raise ArtifactWriteError(self.path, exc) from exc
+
+    def _open(self) -> int:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if os.fstat(self._fd).st_size == 0:
-            return  # a new journal (each parallel branch starts one): nothing to drop
-        os.ftruncate(self._fd, 0)
-        os.fsync(self._fd)
+        return self._fd
 
     def close(self) -> None:
         if self._fd >= 0:

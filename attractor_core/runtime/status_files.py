@@ -6,9 +6,13 @@ failure naming the file and the problem, never a silent success.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
-from collections.abc import Mapping
+import shutil
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,11 @@ from attrs import frozen
 
 from attractor_core.errors import RunError
 from attractor_core.model import Outcome, OutcomeTokenError, parse_outcome
-from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.runtime.atomic import (
+    ArtifactWriteError,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 
 _STR_FIELDS = {
     "preferred_label": "preferred_label",
@@ -74,34 +82,139 @@ def parse_status(raw: Any, path: Path) -> StatusFile:
     return StatusFile(Outcome(**fields), unknown, ownership)
 
 
-def read_status_file(path: Path) -> StatusFile | None:
-    """None if the file does not exist; raises StatusFileError if it is bad."""
+# Limits on what a stage may leave at a status path (docs/spec-deltas.md): anything larger
+# or deeper is a deterministic failure of the stage, never a hazard to the engine.
+MAX_STATUS_BYTES = 1 << 20
+MAX_STATUS_NESTING = 100
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+@frozen
+class OpenStatusFile:
+    """A status path opened and checked to be a regular file of bounded size; ``read``
+    takes the content and closes the descriptor."""
+
+    path: Path
+    fd: int
+    mtime: float
+    device: int
+
+    def read(self) -> bytes:
+        """Raises StatusFileError if the file is unreadable or grew past the limit (a
+        pseudo-file reports size 0 whatever it holds)."""
+        try:
+            chunks, size = [], 0
+            while size <= MAX_STATUS_BYTES and (chunk := os.read(self.fd, 65536)):
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise StatusFileError(f"{self.path}: unreadable: {exc.strerror}") from None
+        finally:
+            os.close(self.fd)
+        if size > MAX_STATUS_BYTES:
+            raise _too_large(self.path)
+        return b"".join(chunks)
+
+
+def open_status_file(path: Path) -> OpenStatusFile | None:
+    """Open ``path`` without ever blocking: None if nothing is there; raises StatusFileError
+    for anything but a regular file of at most MAX_STATUS_BYTES.
+
+    ``O_NONBLOCK`` keeps the open of a FIFO from waiting for a writer, and the type and size
+    come from the opened descriptor, so the path cannot be swapped after the check.
+    """
     try:
-        data = read_small_file(path)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise StatusFileError(f"{path}: unreadable: {exc}") from None
+        raise StatusFileError(f"{path}: unreadable: {exc.strerror}") from None
     try:
-        raw = json.loads(data)
+        info = os.fstat(fd)
+        problem = _kind_problem(info.st_mode, path)
+        if problem is None and info.st_size > MAX_STATUS_BYTES:
+            problem = _too_large(path)
+    except OSError as exc:
+        problem = StatusFileError(f"{path}: unreadable: {exc.strerror}")
+    if problem is not None:
+        os.close(fd)
+        raise problem
+    return OpenStatusFile(path, fd, info.st_mtime, info.st_dev)
+
+
+def _kind_problem(mode: int, path: Path) -> StatusFileError | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return StatusFileError(f"{path}: status file is a directory")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    return StatusFileError(f"{path}: status file is not a regular file but {kind}")
+
+
+def _too_large(path: Path) -> StatusFileError:
+    return StatusFileError(f"{path}: status file is larger than {MAX_STATUS_BYTES} bytes (1 MiB)")
+
+
+class _NotFinite(ValueError):
+    """A number strict JSON does not have; decode_status names the file."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotFinite(f"{name} is not a JSON number (status files are strict JSON: write a "
+                     "finite number, a string or null)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(f"number {text} is out of range (status files hold finite numbers "
+                         "only)")
+    return value
+
+
+# Built once: json.loads with options builds a decoder at every call, a third of the cost
+# of reading a small status file. Decoding keeps no state between calls (thread safe).
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def decode_status(data: bytes, path: Path) -> StatusFile:
+    """Strict JSON only: NaN and infinities would be copied into checkpoint.json, which
+    strict readers reject."""
+    try:
+        raw = _STRICT.decode(data.decode(json.detect_encoding(data)))
+    except _NotFinite as exc:
+        raise StatusFileError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise _too_deep(path) from None
     except UnicodeDecodeError as exc:
         raise StatusFileError(f"{path}: unreadable: {exc}") from None
     except ValueError as exc:
         raise StatusFileError(f"{path}: malformed JSON: {exc}") from None
+    # Only a file with enough brackets can be too deep: most never pay for the walk.
+    brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_STATUS_NESTING and _depth(raw) > MAX_STATUS_NESTING:
+        raise _too_deep(path)
     return parse_status(raw, path)
 
 
-def read_small_file(path: Path) -> bytes:
-    """The whole file, with plain system calls: ``open()`` adds five (fstat twice, an isatty
-    probe, two seeks) to every read, and status files are read at every attempt."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
+def _too_deep(path: Path) -> StatusFileError:
+    return StatusFileError(f"{path}: status file nested too deep (at most {MAX_STATUS_NESTING} "
+                           "levels of arrays and objects)")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in decoded JSON; iterative, for any depth."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def _expect(value: Any, kind: type, key: str, path: Path) -> Any:
@@ -122,4 +235,29 @@ def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> 
             payload[field.name] = list(value) if isinstance(value, tuple) else value
     payload.update(meta)
     # One compact line: written twice per stage, and the C encoder is several times faster.
-    write_json_atomic(path, payload, compact=True)
+    _replacing_a_directory(path, lambda: write_json_atomic(path, payload, compact=True))
+
+
+def replace_status_file(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` atomically, whatever a stage left there."""
+    _replacing_a_directory(path, lambda: write_bytes_atomic(path, data))
+
+
+REJECTED_SUFFIX = ".rejected"
+
+
+def _replacing_a_directory(path: Path, write: Callable[[], None]) -> None:
+    """A rename replaces a FIFO, a symlink or a file, but not a directory: a directory a
+    stage left at a status path is moved to ``status.json.rejected`` (kept for inspection,
+    the attempt already failed over it) and the write is retried once."""
+    try:
+        write()
+    except ArtifactWriteError as exc:
+        if exc.errno != errno.EISDIR:
+            raise
+        aside = path.with_name(path.name + REJECTED_SUFFIX)
+        try:
+            os.replace(path, aside)
+        except OSError:  # a non-empty directory of that name is in the way
+            shutil.rmtree(path, ignore_errors=True)
+        write()

@@ -3,13 +3,19 @@ locations are real positions, and well-formed graphs round-trip."""
 
 from __future__ import annotations
 
+import os
+import random
 import tempfile
+import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attractor_core.dot import ParseError, parse_dot, parse_file
+from attractor_core.pipeline import prepare_source
+from attractor_core.plugins import make_plugin_manager
 from tests.corpus import CORPUS
 
 CORPUS_TEXTS = (
@@ -115,3 +121,89 @@ def test_generated_graphs_round_trip(nodes: dict[str, dict[str, str]], data: st.
     assert [n.line for n in graph.nodes.values()] == list(range(2, len(nodes) + 2))
     assert [(e.source, e.target, dict(e.attrs)) for e in graph.edges] == edges
     assert [e.line for e in graph.edges] == list(range(len(nodes) + 2, len(nodes) + 2 + len(edges)))
+
+
+# The mutation harness: many cheap inputs rather than a few large ones, so that it covers
+# 10,000 per run in a few seconds. Each input is timed on its own, in CPU time so that other
+# load on the machine does not count: one that takes over a second is a super-linear path in
+# the front end, whatever the machine.
+FUZZ_INPUTS = 10_000
+SLOW_INPUT_S = 1.0
+WINDOW = 1_500  # characters of a seed file each input starts from
+SEEDS = [*CORPUS_TEXTS, *(f'digraph G {{ a [label="{"x" * n}"]; a -> b }}' for n in (0, 5))]
+# Inserted many times over, these make the shapes on which a lexer that rescans is quadratic
+# (an unterminated string full of escaped quotes, runs of unclosed comments or strings).
+REPEATED = ['\\"', '"', "/*", "\\", '"\\', "{", "[", "->", "a=", "subgraph {", "//\n"]
+
+
+def _long_tail(rng: random.Random) -> int:
+    """10 to 20,000, log-uniform: mostly short runs, and a few long enough that a quadratic
+    path would take seconds."""
+    return int(10 ** rng.uniform(1, 4.3))
+
+
+def _mutate(rng: random.Random, text: str) -> str:
+    start = rng.randrange(len(text) + 1)
+    text = text[start:start + WINDOW]
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(text) + 1)
+        end = min(len(text), at + rng.randint(0, 40))
+        op = rng.randrange(5)
+        if op == 0:
+            text = text[:at] + text[end:]
+        elif op == 1:
+            text = text[:at] + rng.choice(FRAGMENTS) + text[at:]
+        elif op == 2:
+            text = text[:end] + text[at:end] + text[end:]
+        elif op == 3:
+            text = text[:at]
+        else:
+            text = text[:at] + rng.choice(REPEATED) * _long_tail(rng) + text[at:]
+    return text
+
+
+def test_ten_thousand_mutated_inputs_fail_only_with_parse_errors_and_none_is_slow() -> None:
+    seed = int(os.environ.get("ATTRACTOR_FUZZ_SEED", time.time_ns() % 2**32))
+    rng = random.Random(seed)
+    pm = make_plugin_manager(entry_points=False)
+    foreign: list[str] = []
+    slow: list[tuple[float, str]] = []
+    for _ in range(FUZZ_INPUTS):
+        source = _mutate(rng, rng.choice(SEEDS))
+        began = time.process_time()
+        try:
+            prepare_source(source, "fuzz.dot", pm)
+        except ParseError as error:
+            _assert_real_location(error, source)
+        except Exception as exc:  # anything else escaping the front end is the finding
+            foreign.append(f"{type(exc).__name__}: {exc} on {source[:200]!r}")
+        elapsed = time.process_time() - began
+        if elapsed > SLOW_INPUT_S:
+            slow.append((elapsed, source))
+    replay = f"(replay with ATTRACTOR_FUZZ_SEED={seed})"
+    assert not foreign, f"{len(foreign)} foreign exceptions {replay}: {foreign[:5]}"
+    assert not slow, (f"{len(slow)} inputs over {SLOW_INPUT_S}s {replay}: "
+                      + "; ".join(f"{t:.1f}s for {len(s)} chars {s[:120]!r}" for t, s in slow[:5]))
+
+
+# Shapes on which a lexer that rescans the rest of the file at each quote or comment opener
+# is quadratic (80 KB would take close to a minute), at 80 KB and at 1 MB. Each must be rejected with a ParseError well within the one-second budget.
+SHAPES = {
+    "unterminated string of escaped quotes": ('digraph G { a [label="', '\\"'),
+    "unclosed block comments": ("digraph G { a ", "/* "),
+    "escaped quotes outside a string": ("digraph G { a ", '\\"'),
+    "strings opened after an error": ("digraph G { a ; ", '# "'),
+}
+
+
+@pytest.mark.parametrize("size", [80_000, 1_000_000])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_pathological_shapes_are_rejected_in_linear_time(shape: str, size: int) -> None:
+    head, unit = SHAPES[shape]
+    source = head + unit * ((size - len(head)) // len(unit))
+    began = time.process_time()
+    with pytest.raises(ParseError) as info:
+        parse_dot(source, "fuzz.dot")
+    elapsed = time.process_time() - began
+    _assert_real_location(info.value, source)
+    assert elapsed < SLOW_INPUT_S, f"{shape} at {size} bytes took {elapsed:.1f}s"

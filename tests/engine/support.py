@@ -68,6 +68,13 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def read_strict_json(path: Path) -> Any:
+    """Like read_json, but NaN and Infinity, which strict JSON readers reject, fail it."""
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{path} holds {name}, which is not JSON")
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
 def final(root: Path) -> dict[str, Any]:
     data: dict[str, Any] = read_json(root / "final.json")
     return data

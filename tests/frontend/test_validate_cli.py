@@ -117,3 +117,27 @@ def test_console_script_runs_too(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0
+
+
+# A lexer that rescans the unterminated rest of the file at every later quote or comment
+# opener is quadratic on each of these (the 80 KB one alone would take close to a minute).
+PATHOLOGICAL = {
+    "escaped-quotes-80k.dot": 'digraph G { a [label="' + '\\"' * 40_000,
+    "escaped-quotes-1m.dot": 'digraph G { a [label="' + '\\"' * 500_000,
+    "escaped-quotes-10m.dot": 'digraph G { a [label="' + '\\"' * 5_000_000,
+    "open-comments-1m.dot": "digraph G { a " + "/* " * 350_000,
+}
+
+
+def test_malformed_files_of_megabytes_are_rejected_in_linear_time(tmp_path: Path) -> None:
+    paths = [write(tmp_path, name, text) for name, text in PATHOLOGICAL.items()]
+    # The timeout is the assertion: quadratic lexing of these takes hours.
+    result = attractor("validate", *paths)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"{paths[0]}:1:22: unterminated string; close it with a matching \"",
+        f"{paths[1]}:1:22: unterminated string; close it with a matching \"",
+        f"{paths[2]}:1:22: unterminated string; close it with a matching \"",
+        f"{paths[3]}:1:15: unterminated block comment; close it with */",
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
