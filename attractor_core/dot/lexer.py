@@ -63,8 +63,13 @@ class SourceMap:
 
 
 def tokenize(source: str, file: str) -> list[Token]:
-    """Split ``source`` into tokens ending with two ``eof`` sentinels; raise
-    ``ParseError`` on anything that is not DOT."""
+    """Split ``source`` into tokens ending with two ``eof`` sentinels.
+
+    Tokenizing stops at the first character that is not DOT: a ``bad`` token stands
+    there, and :func:`bad_token_error` says what is wrong with it. The parser reports
+    it only if nothing before it is already wrong, so a file that stops being DOT at
+    line 1 is reported at line 1, not at a stray character deep inside.
+    """
     tokens: list[Token] = []
     append = tokens.append
     pos = 0
@@ -81,11 +86,17 @@ def tokenize(source: str, file: str) -> list[Token]:
             append(("string", unescape(body) if "\\" in body else body, pos))
             pos += len(string)
         elif bad:
-            raise _bad_character(source, pos, file)
+            append(("bad", "", pos))
+            break
     # Two sentinels let the parser look one token past the end without checks.
     append(("eof", "", pos))
     append(("eof", "", pos))
     return tokens
+
+
+def bad_token_error(source: str, token: Token, file: str) -> ParseError:
+    """The error a ``bad`` token stands for (an unterminated string, a stray character...)."""
+    return _bad_character(source, token[2], file)
 
 
 def unescape(body: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from attrs import define, field
 
 from attractor_core.dot.errors import ParseError
-from attractor_core.dot.lexer import SourceMap, Token, tokenize
+from attractor_core.dot.lexer import SourceMap, Token, bad_token_error, tokenize
 from attractor_core.model.graph import Edge, Graph, Node
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -29,7 +29,14 @@ def parse_dot(source: str, file: str = "<string>") -> Graph:
     """Parse one pipeline. Raises :class:`ParseError` (and nothing else) on bad input."""
     if source.startswith("\ufeff"):  # a UTF-8 byte-order mark some editors write
         source = source[1:]
-    return _Parser(tokenize(source, file), SourceMap(source), file).parse_graph()
+    parser = _Parser(tokenize(source, file), SourceMap(source), file)
+    try:
+        return parser.parse_graph()
+    except ParseError as exc:
+        bad = parser.tokens[-3] if len(parser.tokens) >= 3 else None
+        if bad is not None and bad[0] == "bad" and parser.reached(bad):
+            raise bad_token_error(source, bad, file) from None
+        raise exc
 
 
 def parse_file(path: str | Path) -> Graph:
@@ -115,6 +122,10 @@ class _Parser:
 
     def line(self, tok: Token) -> int:
         return self.lines.line(tok[2])
+
+    def reached(self, tok: Token) -> bool:
+        """Whether parsing got as far as ``tok`` (its error is then the one to report)."""
+        return self.tokens[min(self.pos, len(self.tokens) - 1)][2] >= tok[2]
 
     def error(self, tok: Token, message: str, hint: str = "") -> ParseError:
         line, column = self.lines.position(tok[2])
