@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 # Each command lives in attractor_core.cli.<name> and exposes add_parser().
 COMMANDS: tuple[str, ...] = ("validate", "run", "resume", "status")
@@ -33,10 +34,28 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="attractor", description="Run and check Attractor DOT pipelines.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    pm = _plugins()
     for name in COMMANDS:
         module = importlib.import_module(f"attractor_core.cli.{name}")
-        module.add_parser(sub)
+        command = module.add_parser(sub)
+        if pm is not None and command is not None:
+            dests = pm.hook.attractor_cli_options(command=name, parser=command)
+            command.set_defaults(plugin_options=[d for found in dests for d in found])
+    if pm is not None:
+        pm.hook.attractor_cli_commands(subparsers=sub)
+    parser.set_defaults(pm=pm)
     return parser
+
+
+def _plugins() -> Any:
+    """The plugin manager, for the options and commands plugins add. A plugin that fails to
+    load adds none here: the command reports it when it loads the plugins itself."""
+    from attractor_core.plugins import PluginLoadError, make_plugin_manager
+
+    try:
+        return make_plugin_manager()
+    except PluginLoadError:
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

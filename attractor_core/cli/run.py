@@ -23,8 +23,8 @@ from attractor_core.engine import run_pipeline
 from attractor_core.runtime.final import FinalRecord
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="run a pipeline")
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser("run", help="run a pipeline")
     p.add_argument("graph", type=Path, help="the pipeline's DOT file")
     p.add_argument("--logs-root", type=Path, help="run directory (default .attractor/runs/<id>)")
     p.add_argument("--run-id", help="the run's id (default: time-stamped)")
@@ -34,6 +34,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     add_run_options(p)
     p.set_defaults(handler=guarded(_run))
+    return p
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     record = trio.run(with_view, view, lambda: run_pipeline(
         args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
         options=run_options(args), overrides=overrides, config=config,
-        policy_overrides=policy_flags(args), on_event=view))
+        policy_overrides=policy_flags(args), pm=args.pm, on_event=view))
     print_summary(record)
     return record.exit_code
 

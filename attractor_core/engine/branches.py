@@ -42,6 +42,15 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     root.mkdir(parents=True, exist_ok=True)
     state = RunState(context=context, restart_count=parent.state.restart_count)
     lane = Lane(state, lambda: root, branch_key=full_key, liveness_key=live_key)
+    if services.workspace is not None:
+        try:
+            lane.workdir = await services.workspace.open_branch(
+                node_id=node_id, pass_number=pass_number, index=index, key=full_key,
+                branch_root=root, parent_workdir=parent.work_dir(services), emit=services.emit)
+        except Exception as exc:
+            return BranchResult(key, index, start, "fail",
+                                f"cannot prepare the branch's workspace: {exc}",
+                                "transient_infra", logs_root=str(root))
     before = context.shallow()
     t0 = trio.current_time()
     with trio.CancelScope() as scope:
@@ -52,18 +61,21 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
             stalled = services.liveness.stalled_reason(live_key)
             services.liveness.close_lane(live_key)
     duration_ms = int((trio.current_time() - t0) * 1000)
+    if lane.workdir is not None and services.workspace is not None:
+        state.workspace = await services.workspace.close_branch(
+            key=full_key, workdir=lane.workdir, emit=services.emit)
     if scope.cancelled_caught:
         return BranchResult(key, index, start, "fail", stalled or "branch canceled",
                             "transient_infra" if stalled else "canceled", last_node=_last(state),
                             completed_nodes=tuple(state.completed_nodes), logs_root=str(root),
-                            duration_ms=duration_ms)
+                            duration_ms=duration_ms, workspace=state.workspace)
     last = state.last_outcome
     status = ending.status if ending.status != "success" or last is None else last.status
     return BranchResult(
         key, index, start, status, ending.failure_reason, ending.failure_class,
         ending.failure_signature, ending.failed_node_id, _last(state),
         tuple(state.completed_nodes), str(root), duration_ms, state.last_score,
-        _changes(before, context.shallow()))
+        _changes(before, context.shallow()), state.workspace)
 
 
 def _last(state: RunState) -> str:

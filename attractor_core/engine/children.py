@@ -117,7 +117,7 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     run_dir = RunDir(stage_dir / "child")
     run_dir.root.mkdir(parents=True, exist_ok=True)
     run_id = f"{services.run_id}.{node_id}"
-    work = workdir or services.workdir
+    work = workdir or lane.work_dir(services)
     work.mkdir(parents=True, exist_ok=True)  # stack.child_workdir may name a new directory
     write_manifest(run_dir.manifest, Manifest(
         run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),

@@ -36,6 +36,7 @@ from .setup import EventObserver, build_services
 from .stage import crash_rerun_outcome
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
+from .workspace import open_workspace
 
 # A run that ended this way may be resumed; any other ending is final.
 RESUMABLE_EXIT_PATHS = frozenset({ExitPath.CANCELED, ExitPath.WATCHDOG_STALL,
@@ -63,11 +64,17 @@ async def resume_pipeline(
         else:
             invalid = ""
         policy = resolve_policy(graph, config or manifest.policy, policy_overrides or {})
+        run_options = _options(manifest.options, options)
+        checkpoint = _load(run_dir)
+        workspace = await open_workspace(
+            pm, workdir=Path(manifest.workdir), logs_root=run_dir.root, run_id=manifest.run_id,
+            options=run_options, resume_from=checkpoint.workspace if checkpoint else {})
         services = build_services(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
-            workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
-            policy=policy, options=_options(manifest.options, options), on_event=on_event)
-        checkpoint = _load(run_dir)
+            workdir=workspace.workdir if workspace else Path(manifest.workdir),
+            dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=run_options,
+            on_event=on_event)
+        services.workspace = workspace
         state = _state_for(checkpoint, graph)
         engine = Engine(services, state, started_at=utc_now_iso(), handle_signals=handle_signals,
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)

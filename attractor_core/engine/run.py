@@ -8,6 +8,7 @@ and then emits the terminal event as the last line of progress.ndjson.
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 import trio
 
@@ -15,7 +16,7 @@ from attractor_core.model import Outcome
 from attractor_core.runtime.atomic import write_text_atomic
 from attractor_core.runtime.checkpoint import CheckpointJournal, InFlight, save_checkpoint
 from attractor_core.runtime.event_bus import utc_now_iso
-from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted
+from attractor_core.runtime.events import RunCompleted, RunFailed, RunStarted, Warning
 from attractor_core.runtime.final import ExitPath, FinalRecord, write_final
 from attractor_core.runtime.live import write_live
 from attractor_core.runtime.rundir import RunDir
@@ -115,7 +116,20 @@ class Engine:
             if not isinstance(exc, Exception):
                 raise
             ending = self._engine_error(exc)  # an engine bug must still end the run cleanly
-        return self._terminalize(ending)
+        return self._terminalize(ending, await self._finish_workspace(ending))
+
+    async def _finish_workspace(self, ending: Ending) -> dict[str, Any]:
+        """The workspace plugin's last word (final commit, diff, push), before final.json."""
+        workspace = self.services.workspace
+        if workspace is None:
+            return {}
+        with trio.CancelScope(shield=True):  # the run's ending must be recorded whole
+            try:
+                return await workspace.finish(status=ending.status, emit=self.services.emit)
+            except Exception as exc:  # a plugin bug must not cost the run its final.json
+                self.services.emit(Warning(f"the workspace plugin failed at the run's end: "
+                                           f"{type(exc).__name__}: {exc}"))
+        return workspace.record()
 
     async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
         if self._cancel_ending is not None:
@@ -162,9 +176,12 @@ class Engine:
             f"internal error in attractor: {type(exc).__name__}: {exc} (traceback in {path}); "
             "the run can be resumed with attractor resume"), failure_class="structural")
 
-    def _terminalize(self, ending: Ending) -> FinalRecord:
+    def _terminalize(self, ending: Ending,
+                     workspace: dict[str, Any] | None = None) -> FinalRecord:
         if self._final is not None:
             return self._final
+        if workspace is None:
+            workspace = self.services.workspace.record() if self.services.workspace else {}
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         self._snapshot(stopped_cleanly=ending.exit_path in (ExitPath.CANCELED,
                                                             ExitPath.WATCHDOG_STALL))
@@ -179,7 +196,7 @@ class Engine:
             failure_class=ending.failure_class, failure_signature=ending.failure_signature,
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
-            restart_count=self.state.restart_count)
+            restart_count=self.state.restart_count, workspace=workspace)
         write_final(s.run_dir.final, record)
         self._final = record
         write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)

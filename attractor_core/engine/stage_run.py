@@ -60,7 +60,7 @@ class AttemptRun:
 
     @property
     def workdir(self) -> Path:
-        return self.services.workdir
+        return self.lane.work_dir(self.services)
 
     @property
     def dot_path(self) -> Path | None:
@@ -105,3 +105,11 @@ class AttemptRun:
         return await run_branch(self.services, self.lane, node_id=self.node.id,
                                 pass_number=self.execution, start=start, join=join, key=key,
                                 index=index, context=context)
+
+    async def adopt_branch(self, result: BranchResult) -> str:
+        workspace = self.services.workspace
+        if workspace is None or not result.workspace:
+            return ""
+        return await workspace.adopt_branch(
+            node_id=self.node.id, branch_key=result.branch_key,
+            branch_workspace=result.workspace, workdir=self.workdir, emit=self.services.emit)

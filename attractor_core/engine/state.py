@@ -39,6 +39,7 @@ class RunState:
     failure_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
     restart_signatures: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
     node_visits: TrackedDict[int] = field(factory=TrackedDict, converter=TrackedDict)
+    workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's last record
     # What the last snapshot already holds (journal bookkeeping).
     _snapshot_context: Context | None = None
     _completed_written: int = 0
@@ -61,6 +62,7 @@ class RunState:
             failure_signatures=dict(self.failure_signatures),
             restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
             journal_seq=journal_seq, stopped_cleanly=stopped_cleanly,
+            workspace=dict(self.workspace),
         )
 
     def needs_snapshot(self) -> bool:
@@ -87,6 +89,7 @@ class RunState:
             "in_flight": CONVERTER.unstructure(in_flight),
             "last_outcome": CONVERTER.unstructure(self.last_outcome),
             "restart_count": self.restart_count,
+            "workspace": self.workspace,
             "completed": self.completed_nodes[self._completed_written:],
             "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
                      for name in _MAPS if getattr(self, name).changed},
@@ -106,6 +109,7 @@ class RunState:
             last_outcome=cp.last_outcome, restart_count=cp.restart_count,
             failure_signatures=cp.failure_signatures,
             restart_signatures=cp.restart_signatures, node_visits=cp.node_visits,
+            workspace=dict(cp.workspace),
         )
 
 

@@ -62,6 +62,8 @@ class Checkpoint:
     # resume re-runs it without counting a crash against it.
     stopped_cleanly: bool = False
     journal_seq: int = 0  # the last journal entry this snapshot includes
+    # The workspace plugin's record of the main path (e.g. the commit of the last stage).
+    workspace: dict[str, Any] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -138,7 +140,7 @@ def _journal_entries(path: Path) -> list[dict[str, Any]]:
 
 
 _SCALARS = ("timestamp", "current_node", "next_node", "in_flight", "last_outcome",
-            "restart_count")
+            "restart_count", "workspace")
 
 
 def apply_delta(raw: dict[str, Any], delta: dict[str, Any]) -> None:

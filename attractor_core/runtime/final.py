@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from attrs import field, frozen
 
@@ -54,6 +55,8 @@ class FinalRecord:
     abort_reason: str = ""
     completed_nodes: tuple[str, ...] = field(default=(), converter=to_str_tuple)
     restart_count: int = 0
+    # The workspace plugin's final record (git: base_sha, run_branch, final_sha, diff_stat...).
+    workspace: dict[str, Any] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property
