@@ -34,5 +34,11 @@ def _status(args: argparse.Namespace) -> int:
                      f"{status.last_event.get('ts')}")
     if status.explanation:
         lines.append(status.explanation)
+    if status.workspace:
+        lines.append("workspace:")
+        for key, value in status.workspace.items():
+            text = str(value).rstrip("\n")
+            lines.append(f"  {key}: {text}" if "\n" not in text
+                         else f"  {key}:\n" + "\n".join(f"    {t}" for t in text.splitlines()))
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

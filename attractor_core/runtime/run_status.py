@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
-from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import read_final
 from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
@@ -30,6 +30,7 @@ class RunStatus:
     completed_nodes: tuple[str, ...] = ()
     last_event: dict[str, Any] | None = None
     explanation: str = ""
+    workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's record, if any
 
 
 def read_run_status(root: Path) -> RunStatus:
@@ -47,25 +48,31 @@ def read_run_status(root: Path) -> RunStatus:
                          completed_nodes=final.completed_nodes, last_event=last,
                          explanation=explain(final.status, final.failed_node_id,
                                              final.failure_class, final.failure_reason,
-                                             final.exit_path, final.completed_nodes))
+                                             final.exit_path, final.completed_nodes),
+                         workspace=final.workspace)
     state = "running" if _owner_alive(run_dir, manifest.run_id) else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
-    if state == "interrupted":
-        node, attempt = _resume_point(run_dir, node, attempt)
+    checkpoint = _checkpoint(run_dir)
+    if state == "interrupted" and checkpoint is not None:
+        node, attempt = _resume_point(checkpoint)
     return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
                      attempt=attempt, last_event=last,
+                     workspace=checkpoint.workspace if checkpoint else {},
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'attractor resume --logs-root {run_dir.root}'"
                                   if state == "interrupted" else ""))
 
 
-def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
+def _checkpoint(run_dir: RunDir) -> Checkpoint | None:
+    try:
+        return load_checkpoint(run_dir.checkpoint)
+    except CheckpointError:
+        return None
+
+
+def _resume_point(cp: Checkpoint) -> tuple[str, int]:
     """Where an interrupted run stopped, from its durable checkpoint: live.json is a view
     refreshed at most every 50 ms and may lag the last stage a killed run started."""
-    try:
-        cp = load_checkpoint(run_dir.checkpoint)
-    except CheckpointError:
-        return node, attempt
     if cp.in_flight is not None:
         return cp.in_flight.node_id, cp.in_flight.attempt
     return cp.next_node or cp.current_node, 0
