@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.git.support import cli, commits, dot, events, files_at, git, logs, make_repo, read_json
 
 STAGES = """
