@@ -108,7 +108,10 @@ async def run_pipeline(
             record_setup_failure(run_dir, run_id, started, exc)
             raise
         services.workspace = workspace
-        state = RunState(context=_initial_context_state(graph))
+        # Every checkpoint, the first included, says where the run works: a resume then
+        # finds the same workspace whenever it was interrupted.
+        state = RunState(context=_initial_context_state(graph),
+                         workspace=workspace.record() if workspace else {})
         engine = Engine(services, state, started_at=started, handle_signals=handle_signals)
         return await engine.execute(find_start(graph).id)
     finally:

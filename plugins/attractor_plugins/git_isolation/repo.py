@@ -8,8 +8,6 @@ from attractor_core.errors import UsageError
 
 from .gitcmd import GitError, git
 
-# What git hashes as the empty tree; every git knows it without storing it.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 # Used when the user has no identity configured, so commits never fail for want of one.
 FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "attractor", "GIT_AUTHOR_EMAIL": "attractor@localhost",
                      "GIT_COMMITTER_NAME": "attractor",

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from .events import GitCommitFailed
 from .gitcmd import GitError, git
-from .repo import EMPTY_TREE
 
 if TYPE_CHECKING:
     from .workspace import GitWorkspace
@@ -37,7 +36,9 @@ async def save_run_meta(ws: GitWorkspace, emit: Callable[[Any], None]) -> bool:
                        "run_branch": ws.run_branch, "subdir": ws.subdir}, indent=1)
     message = f"{META_HEADER} {ws.run_id}\n\n{body}\n"
     try:
-        sha = (await git(ws.repo, "commit-tree", EMPTY_TREE, stdin=message.encode(),
+        # Written, not assumed: git knows the empty tree, but fsck wants it stored.
+        tree = (await git(ws.repo, "mktree", stdin=b"")).stdout.strip()
+        sha = (await git(ws.repo, "commit-tree", tree, stdin=message.encode(),
                          env=ws.env)).stdout.strip()
         await git(ws.repo, "update-ref", meta_ref(ws.run_id), sha)
     except GitError as exc:
