@@ -140,3 +140,19 @@ def test_push_sends_the_run_branch_to_a_remote_and_reports_failure_without_faili
     failed = events(logs(repo, "r2"), "git_push_failed")
     assert len(failed) == 1 and "missing.git" in failed[0]["error"]
     assert events(logs(repo, "r2"), "run_completed")
+
+
+def test_a_stage_that_commits_on_its_own_is_built_upon(tmp_path):
+    repo = make_repo(tmp_path)
+    head = git(repo, "rev-parse", "HEAD")
+    body = """
+  one [shape=parallelogram, tool_command="echo a > agent.txt && git add agent.txt && git -c user.name=A -c user.email=a@a commit -q -m 'agent commit' && echo left > left.txt"]
+  two [shape=parallelogram, tool_command="echo b > two.txt"]
+  start -> one -> two -> exit
+"""
+    result = cli("run", dot(tmp_path, body), "--run-id", "r1", "--quiet", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert commits(repo, "attractor/run/r1", head) == [
+        "agent commit", "attractor(r1): one (success)", "attractor(r1): two (success)"]
+    assert files_at(repo, "attractor/run/r1") == {"a.txt", "agent.txt", "left.txt", "two.txt"}
+    assert events(logs(repo, "r1"), "git_commit_failed") == []

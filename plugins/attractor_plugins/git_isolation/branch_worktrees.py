@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import trio
+
 from .commits import GitLane
 from .gitcmd import GitError, git
 
@@ -19,12 +21,20 @@ def branch_ref(run_id: str, node_id: str, pass_number: int, index: int, key: str
     return f"attractor/branch/{run_id}/{flat.replace('..', '.').strip('.')}"
 
 
-async def add_worktree(repo: Path, path: Path, ref: str, base: str) -> GitLane:
-    """A fresh worktree at ``path`` on branch ``ref`` reset to ``base``."""
-    if path.exists() or await _registered(repo, path):
-        await git(repo, "worktree", "remove", "--force", str(path), check=False)
-        await git(repo, "worktree", "prune")
-    await git(repo, "worktree", "add", "-q", "-f", "-B", ref, str(path), base)
+async def add_worktree(repo: Path, path: Path, ref: str, base: str,
+                       registry: trio.Lock) -> GitLane:
+    """A fresh worktree at ``path`` on branch ``ref`` reset to ``base``.
+
+    Only git's bookkeeping (registering the worktree, moving the ref) holds
+    ``registry``; filling in the files, the slow part, runs alongside other branches.
+    """
+    async with registry:
+        if path.exists() or await _registered(repo, path):
+            await git(repo, "worktree", "remove", "--force", str(path), check=False)
+            await git(repo, "worktree", "prune")
+        await git(repo, "worktree", "add", "-q", "-f", "--no-checkout", "-B", ref, str(path),
+                  base)
+    await git(path, "-c", "checkout.workers=0", "reset", "-q", "--hard", base)
     return GitLane(path, ref, base, base)
 
 
@@ -57,5 +67,5 @@ async def merge_into(lane: GitLane, head: str, message: str,
         return before, False, files
     after = (await git(lane.worktree, "rev-parse", "HEAD")).stdout.strip()
     fast_forward = after == head
-    lane.head, lane.tree = after, ""
+    lane.head, lane.tree, lane.index_clean = after, "", False
     return after, fast_forward, []

@@ -111,8 +111,8 @@ class GitWorkspace:
         self._announce(emit)
         parent = self._lane_at(parent_workdir)
         ref = branch_ref(self.run_id, node_id, pass_number, index, key)
-        async with self._worktree_lock:
-            lane = await add_worktree(self.repo, branch_root / "worktree", ref, parent.head)
+        lane = await add_worktree(self.repo, branch_root / "worktree", ref, parent.head,
+                                  self._worktree_lock)
         self.lanes[key] = lane
         emit(BranchWorkspaceOpened(node_id, key, ref, lane.base, str(lane.worktree)))
         return lane.worktree / self.subdir if self.subdir else lane.worktree
@@ -121,8 +121,7 @@ class GitWorkspace:
         lane = self.lanes.pop(key, None)
         if lane is None:
             return {}
-        async with self._worktree_lock:
-            await remove_worktree(self.repo, lane.worktree)
+        await remove_worktree(self.repo, lane.worktree)
         return {"kind": "git", "ref": lane.ref, "base_sha": lane.base, "head_sha": lane.head}
 
     async def adopt_branch(self, *, node_id: str, branch_key: str,
