@@ -156,3 +156,14 @@ def test_a_stage_that_commits_on_its_own_is_built_upon(tmp_path):
         "agent commit", "attractor(r1): one (success)", "attractor(r1): two (success)"]
     assert files_at(repo, "attractor/run/r1") == {"a.txt", "agent.txt", "left.txt", "two.txt"}
     assert events(logs(repo, "r1"), "git_commit_failed") == []
+
+
+def test_run_directories_of_earlier_runs_in_the_checkout_are_not_uncommitted_changes(tmp_path):
+    repo = make_repo(tmp_path)
+    old = repo / ".attractor" / "runs" / "old"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text("{}")  # a run made with --no-git, before
+    pipeline = dot(tmp_path, '  t [shape=parallelogram, tool_command="true"]\n  start -> t -> exit')
+    result = cli("run", pipeline, "--run-id", "r1", "--quiet", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""

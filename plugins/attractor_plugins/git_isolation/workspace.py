@@ -30,6 +30,7 @@ from .run_meta import save_run_meta
 
 Emit = Callable[[Any], None]
 RUN_BRANCH_PREFIX = "attractor/run/"
+RUN_FILES_DIR = ".attractor"
 PUSH_TIMEOUT_S = 120.0
 _SHOWN_DIRTY = 5
 
@@ -233,11 +234,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _ignore_logs_root(logs_root: Path, repo: Path) -> None:
-    """A logs root inside the repository (the default ``.attractor/runs/<id>``) must not
-    show up in the user's ``git status``."""
+    """A logs root inside the repository must not show up in the user's ``git status``; the
+    default place, ``.attractor/runs/<id>``, gets the whole ``.attractor/`` ignored (runs
+    made before isolation existed live there too)."""
     if repo not in logs_root.parents:
         return
-    marker = logs_root / ".gitignore"
+    top = repo / logs_root.relative_to(repo).parts[0]
+    marker = (top if top.name == RUN_FILES_DIR else logs_root) / ".gitignore"
     if not marker.exists():
         write_text_atomic(marker, "# attractor run files: never part of the repository\n*\n")
 
