@@ -133,3 +133,47 @@ def test_gc_removes_the_worktrees_of_finished_runs_only(tmp_path):
     listing = git(repo, "worktree", "list", "--porcelain")
     assert str(finished) not in listing and str(interrupted) in listing
     assert git(repo, "rev-parse", "--verify", "attractor/run/done")  # the branch stays
+
+
+def test_resume_refuses_when_the_run_branch_is_gone(tmp_path):
+    repo = make_repo(tmp_path)
+    _interrupted_run(tmp_path, repo)
+    root = logs(repo, "r1")
+    git(repo, "worktree", "remove", "--force", str(root / "worktree"))
+    git(repo, "branch", "-D", "attractor/run/r1")
+    result = cli("resume", "--logs-root", root, cwd=repo)
+    assert result.returncode == 2
+    assert "attractor/run/r1 is gone" in result.stderr and "Traceback" not in result.stderr
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_pushed_run_resumes_in_another_clone_from_its_branch(tmp_path):
+    repo = make_repo(tmp_path)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    body = f"""
+  one [shape=parallelogram, tool_command="echo one > one.txt"]
+  gate [shape=parallelogram, tool_command="test -e {marks}/go"]
+  two [shape=parallelogram, tool_command="echo two > two.txt"]
+  start -> one -> gate
+  gate -> two [condition="outcome=success"]
+  two -> exit
+"""
+    pipeline = dot(tmp_path, body)
+    first = cli("run", pipeline, "--run-id", "r1", "--push", remote, "--quiet", cwd=repo)
+    assert first.returncode == 1  # gate failed: the run ended, pushed
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    git(clone, "fetch", "-q", "origin", "attractor/run/r1:attractor/run/r1",
+        "refs/attractor/runs/*:refs/attractor/runs/*")
+    (marks / "go").touch()
+    shutil.rmtree(logs(repo, "r1"))
+    # The failed run cannot be resumed where it ran; a fresh logs root in the clone resumes
+    # from the last committed stage (one) and goes on.
+    result = cli("resume", "--run-branch", "attractor/run/r1", "--quiet", cwd=clone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "two.txt" in git(clone, "ls-tree", "-r", "--name-only", "attractor/run/r1")
+    assert read_json(logs(clone, "r1") / "final.json")["status"] == "success"
+    assert not logs(repo, "r1").exists()

@@ -69,7 +69,10 @@ def _repo(cwd: Path) -> Path:
 
 
 def _new_root(recorded: Path, repo: Path, run_id: str) -> Path:
-    for candidate in (recorded, repo / ".attractor" / "runs" / run_id):
+    """The recorded place if it belongs to this repository, else the default place in it
+    (a clone on another machine)."""
+    default = repo / ".attractor" / "runs" / run_id
+    for candidate in ((recorded, default) if repo in recorded.parents else (default,)):
         try:
             candidate.mkdir(parents=True, exist_ok=True)
         except OSError:

@@ -26,7 +26,7 @@ from .events import (
 )
 from .gitcmd import GitError, git
 from .repo import head_commit, identity, run_file_pathspecs, snapshot_commit, toplevel, uncommitted
-from .run_meta import save_run_meta
+from .run_meta import meta_ref, save_run_meta
 
 Emit = Callable[[Any], None]
 RUN_BRANCH_PREFIX = "attractor/run/"
@@ -59,7 +59,7 @@ class GitWorkspace:
         self.main = GitLane(logs_root / "worktree", self.run_branch, "", "")
         self.lanes: dict[str, GitLane] = {}
         self._worktree_lock = trio.Lock()  # git's worktree bookkeeping is not concurrent-safe
-        self._meta_saved = resume_from is not None
+        self._meta_saved = False  # the run record in the repository (run_meta.py)
         self._announced = False
 
     # -- the protocol ------------------------------------------------------
@@ -73,13 +73,25 @@ class GitWorkspace:
                 "worktree": str(self.main.worktree), "subdir": self.subdir}
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except GitError as exc:
+            raise UsageError(f"git isolation cannot set up the run: {exc}; fix that, or pass "
+                             "--no-git to run in the workdir itself") from None
+
+    async def _start(self) -> None:
         self.repo = await toplevel(self.user_workdir)
         self.subdir = _relative(self.user_workdir, self.repo)
         self.excludes = run_file_pathspecs(self.subdir)
         self.env = await identity(self.repo)
         _ignore_logs_root(self.logs_root, self.repo)
-        if self.resume_from is not None and await self._branch_exists():
+        exists = await self._branch_exists()
+        if self.resume_from is not None and exists:
             await self._restore(self.resume_from)
+        elif self.resume_from and self.resume_from.get("kind") == "git":
+            raise UsageError(f"the run's branch {self.run_branch} is gone from {self.repo}, "
+                             "and with it the run's code; fetch or restore the branch, or "
+                             "start a new run")
         else:
             await self._create()
 
@@ -202,6 +214,8 @@ class GitWorkspace:
 
     async def _push(self, remote: str, emit: Emit) -> None:
         refs = [f"refs/heads/{self.run_branch}:refs/heads/{self.run_branch}"]
+        if self._meta_saved:  # the run record too, so the run can be resumed elsewhere
+            refs.append(f"{meta_ref(self.run_id)}:{meta_ref(self.run_id)}")
         try:
             await git(self.repo, "push", "-q", remote, *refs, timeout=PUSH_TIMEOUT_S)
         except GitError as exc:
