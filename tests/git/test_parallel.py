@@ -73,3 +73,17 @@ def test_a_merge_conflict_fails_the_fan_in_naming_the_files(tmp_path):
     worktree = root / "worktree"
     assert git(worktree, "status", "--porcelain") == ""
     assert (worktree / "shared.txt").read_text() == "from-main\n"
+
+
+def test_the_winner_is_merged_with_a_merge_commit_when_the_lane_moved_on(tmp_path):
+    repo = make_repo(tmp_path)
+    a = "echo A > mine.txt; echo P > $ATTRACTOR_LOGS_ROOT/worktree/other.txt"
+    result = cli("run", dot(tmp_path, _fan_out(a, "exit 1")), "--run-id", "r1", "--quiet",
+                 cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = events(logs(repo, "r1"), "branch_merged")
+    assert [(e["branch_key"], e["fast_forward"]) for e in merged] == [("a", False)]
+    merge = merged[0]["sha"]
+    assert len(git(repo, "rev-list", "--parents", "-n", "1", merge).split()) == 3
+    assert "merges branch a" in git(repo, "log", "-1", "--format=%s", merge)
+    assert {"mine.txt", "other.txt"} <= files_at(repo, "attractor/run/r1")
