@@ -53,17 +53,21 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
                                 "transient_infra", logs_root=str(root))
     before = context.shallow()
     t0 = trio.current_time()
-    with trio.CancelScope() as scope:
-        services.liveness.open_lane(live_key, parent=parent.live_key, scope=scope)
-        try:
-            ending = await traverse(services, lane, start, stop_at=join)
-        finally:
-            stalled = services.liveness.stalled_reason(live_key)
-            services.liveness.close_lane(live_key)
+    try:
+        with trio.CancelScope() as scope:
+            services.liveness.open_lane(live_key, parent=parent.live_key, scope=scope)
+            try:
+                ending = await traverse(services, lane, start, stop_at=join)
+            finally:
+                stalled = services.liveness.stalled_reason(live_key)
+                services.liveness.close_lane(live_key)
+    finally:
+        if lane.workdir is not None and services.workspace is not None:
+            # Also when the fan-out cancels this branch: its workspace is released.
+            with trio.CancelScope(shield=True):
+                state.workspace = await services.workspace.close_branch(
+                    key=full_key, workdir=lane.workdir, emit=services.emit)
     duration_ms = int((trio.current_time() - t0) * 1000)
-    if lane.workdir is not None and services.workspace is not None:
-        state.workspace = await services.workspace.close_branch(
-            key=full_key, workdir=lane.workdir, emit=services.emit)
     if scope.cancelled_caught:
         return BranchResult(key, index, start, "fail", stalled or "branch canceled",
                             "transient_infra" if stalled else "canceled", last_node=_last(state),

@@ -87,3 +87,18 @@ def test_the_winner_is_merged_with_a_merge_commit_when_the_lane_moved_on(tmp_pat
     assert len(git(repo, "rev-list", "--parents", "-n", "1", merge).split()) == 3
     assert "merges branch a" in git(repo, "log", "-1", "--format=%s", merge)
     assert {"mine.txt", "other.txt"} <= files_at(repo, "attractor/run/r1")
+
+
+def test_a_branch_canceled_by_early_termination_leaves_no_worktree(tmp_path):
+    repo = make_repo(tmp_path)
+    body = _fan_out("echo a > a-only.txt", "echo b > b-only.txt; sleep 30").replace(
+        "par [shape=component]", 'par [shape=component, join_policy="first_success"]')
+    result = cli("run", dot(tmp_path, body), "--run-id", "r1", "--quiet", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = logs(repo, "r1")
+    rows = {r["branch_key"]: r for r in read_json(root / "par" / "parallel_results.json")["results"]}
+    assert rows["b"]["status"] == "canceled"
+    refs = git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/attractor/branch/r1")
+    assert len(refs.splitlines()) == 2  # the canceled branch's ref stays too
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2
+    assert "a-only.txt" in files_at(repo, "attractor/run/r1")
