@@ -48,6 +48,9 @@ def test_a_run_in_a_repository_works_on_its_own_branch_and_leaves_the_checkout_a
         ("one", git(repo, "rev-parse", f"{branch}~1")), ("three", tip)]
     status = cli("status", "--logs-root", root, "--json", cwd=repo)
     assert '"final_sha": "' + tip in status.stdout
+    text = cli("status", "--logs-root", root, cwd=repo).stdout
+    assert f"run_branch: {branch}" in text and f"final_sha: {tip}" in text
+    assert "a.txt" in text.split("diff_stat:")[1]
 
 
 def test_a_dirty_tree_is_refused_and_allow_dirty_snapshots_it_into_the_base(tmp_path):
