@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from attractor_core.attributes import AttributeSpec
     from attractor_core.model import Node, Outcome
     from attractor_core.protocols import (
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
         EventSink,
         Handler,
         LintRule,
+        RunWorkspace,
         StatusSource,
         Transform,
     )
+    from attractor_core.runtime.events import Event
 
 PROJECT = "attractor"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -144,4 +148,68 @@ def attractor_make_interviewer(spec: str) -> Any | None:
     Called once per run that reaches a human gate. Return an object with
     ``async ask(question) -> Answer`` and ``inform(message, stage)``, or
     ``None`` if ``spec`` is not yours. An unknown spec is a usage error.
+    """
+
+
+@hookspec
+def attractor_cli_options(command: str, parser: argparse.ArgumentParser) -> Sequence[str]:
+    """Add a plugin's own options to the ``attractor`` sub-command ``command``.
+
+    Called once per sub-command (``run``, ``resume``...) when the CLI builds
+    its parser. Add arguments to ``parser`` and return their ``dest`` names.
+    For ``run`` and ``resume``, each returned option whose value is neither
+    ``None`` nor ``False`` reaches the run's options under its ``dest`` name
+    (``True`` as ``"true"``), is recorded in manifest.json, and is therefore
+    seen again by a resume. Option names must not clash with the kernel's.
+    """
+
+
+@hookspec
+def attractor_cli_commands(subparsers: Any) -> None:
+    """Add whole sub-commands to ``attractor``.
+
+    Called once when the CLI builds its parser, with the ``add_subparsers``
+    object. A command's parser must ``set_defaults(handler=fn)`` where
+    ``fn(args) -> int`` returns the exit code (0 ok, 1 failed, 2 invalid
+    input); raising ``UsageError`` prints its message and exits 2.
+    """
+
+
+@hookspec
+def attractor_event_types() -> Sequence[type[Event]]:
+    """Contribute the event classes a plugin emits (frozen attrs ``Event`` subclasses).
+
+    Called by tooling that documents or checks every event (docs/events.md
+    lists them all); the engine itself emits any ``Event`` it is given.
+    """
+
+
+@hookspec(firstresult=True)
+def attractor_run_workspace(
+    workdir: Path, logs_root: Path, run_id: str, options: Mapping[str, Any],
+    resume_from: Mapping[str, Any] | None,
+) -> RunWorkspace | None:
+    """Take charge of where the run's stages work.
+
+    Called once when a run starts (after its logs root exists and its lock
+    is held, before manifest.json is written) with ``resume_from=None``, and
+    once when it resumes, with the workspace record of its checkpoint (``{}``
+    if the checkpoint holds none). ``workdir`` is the directory the user
+    gave. Return a :class:`~attractor_core.protocols.RunWorkspace` (the
+    engine then awaits its ``start()``), or ``None`` to leave the run in
+    ``workdir`` (the engine then calls nothing else). Raise ``UsageError``
+    here or from ``start()`` to refuse the run (exit 2, nothing runs).
+    The first non-``None`` answer wins. It is called on every run: a plugin
+    that passes must answer cheaply.
+    """
+
+
+@hookspec(firstresult=True)
+def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | None:
+    """Find (or rebuild) the logs root of a run that ``resume`` names by plugin options.
+
+    Called by ``attractor resume`` when no ``--logs-root`` is given, with the
+    plugin CLI options of that command and the current directory. Return the
+    logs root to resume, ``None`` if the options are not yours, or raise
+    ``UsageError`` saying why the run cannot be found.
     """

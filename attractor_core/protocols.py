@@ -6,7 +6,7 @@ or subclass anything from the kernel to provide one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -139,6 +139,11 @@ class StageRun(Protocol):
         holds before anything runs again."""
 
 
+    async def adopt_branch(self, result: BranchResult) -> str:
+        """Bring the work of a finished branch into this attempt's workdir (a fan-in
+        choosing its winner). Returns ``""`` on success or when the run has no
+        workspace plugin, else a failure reason naming what stood in the way."""
+
 class RunSettings(Protocol):
     """What a run offers before its first stage as well as during one: its options, the
     process environment and the plugins. A :class:`StageRun` offers the same three."""
@@ -255,3 +260,64 @@ class BackendPreflight(Protocol):
     executable), with the contract of :class:`NodePreflight`."""
 
     def preflight(self, node: Node, run: RunSettings) -> Sequence[str]: ...
+
+
+class RunWorkspace(Protocol):
+    """Where a run's stages do their work, owned by one plugin for the whole run.
+
+    Returned by the ``attractor_run_workspace`` hook. The engine runs every
+    stage of the main path in ``workdir`` and calls the methods below at fixed
+    points; each method may emit its own events through ``emit``. Every
+    ``dict`` returned is strict-JSON data the engine records verbatim
+    (``workspace`` in checkpoint.json, final.json and ``parallel.results``)
+    and hands back to the plugin on resume. A method raising ``UsageError``
+    during setup refuses the run (exit 2); later failures should be reported
+    through the returned data and events, never by raising.
+    """
+
+    async def start(self) -> None:
+        """Prepare the workspace (or restore it, on resume) before any stage runs.
+
+        Raise ``UsageError`` to refuse the run; nothing has run yet.
+        """
+
+    @property
+    def workdir(self) -> Path:
+        """The directory stages of the main path run in (``ATTRACTOR_WORKDIR``);
+        valid after ``start``."""
+
+    def record(self) -> dict[str, Any]:
+        """What to record about the workspace right now (cheap, no I/O)."""
+
+    async def stage_completed(self, *, node_id: str, status: str, failure_class: str,
+                              stage_dir: Path, workdir: Path, branch_key: str,
+                              emit: Callable[[Any], None]) -> dict[str, Any]:
+        """A stage ran to an outcome in ``workdir``: keep what it changed.
+
+        Called once per completed node (after its retries), before the
+        checkpoint that records it; ``stage_dir`` holds the node's final
+        ``status.json`` (with its ``attempt``). The result becomes the lane's workspace
+        record (a branch's record ends up in its ``BranchResult``).
+        """
+
+    async def open_branch(self, *, node_id: str, pass_number: int, index: int, key: str,
+                          branch_root: Path, parent_workdir: Path,
+                          emit: Callable[[Any], None]) -> Path:
+        """A parallel branch starts: return the directory it works in."""
+
+    async def close_branch(self, *, key: str, workdir: Path,
+                           emit: Callable[[Any], None]) -> dict[str, Any]:
+        """A parallel branch ended (however it ended): release its directory and say
+        where its work can be found; the result goes to ``BranchResult.workspace``."""
+
+    async def adopt_branch(self, *, node_id: str, branch_key: str,
+                           branch_workspace: Mapping[str, Any], workdir: Path,
+                           emit: Callable[[Any], None]) -> str:
+        """A fan-in chose this branch: bring its work into ``workdir``.
+
+        Returns ``""`` on success, else a failure reason (the fan-in fails
+        with class ``deterministic``).
+        """
+
+    async def finish(self, *, status: str, emit: Callable[[Any], None]) -> dict[str, Any]:
+        """The run is ending with ``status``: the final record of the workspace."""

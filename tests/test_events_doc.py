@@ -4,6 +4,8 @@ The doc is parsed: a ``## Envelope`` table, then under ``## Events`` one
 ``### name`` heading per event followed by a ``| field | type | meaning |``
 table. Names, fields and JSON types are compared in both directions, and
 the types are checked against the records the event bus really emits.
+Plugin events count too: every class a plugin returns from the
+``attractor_event_types`` hook must be documented.
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from typing import Any
 import attrs
 import pytest
 
+from attractor_core.plugins import collect_in_registration_order, make_plugin_manager
 from attractor_core.runtime.event_bus import EventBus
-from attractor_core.runtime.events import ALL_EVENTS, Event
+from attractor_core.runtime.events import ALL_EVENTS as KERNEL_EVENTS
+from attractor_core.runtime.events import Event
+
+# The kernel's events and those the installed plugins declare (``attractor_event_types``).
+ALL_EVENTS: tuple[type[Event], ...] = (*KERNEL_EVENTS, *collect_in_registration_order(
+    make_plugin_manager().hook.attractor_event_types()))
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 ENVELOPE = {"event": "string", "ts": "string", "run_id": "string", "seq": "integer"}

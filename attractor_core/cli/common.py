@@ -49,6 +49,10 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         if llm is not None:
             options["llm"] = llm
         options["config_file"] = str(Path(config).resolve())
+    for dest in getattr(args, "plugin_options", ()):
+        value = getattr(args, dest, None)
+        if value is not None and value is not False:
+            options[dest] = "true" if value is True else str(value)
     return options
 
 

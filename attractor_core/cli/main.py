@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "status": "show a run's state from its artifacts",
 }
 
+# The commands plugins may add options to (``attractor_cli_options``); only for them, and for
+# a command no built-in knows (``attractor_cli_commands``), are the plugins loaded up front.
+PLUGIN_OPTIONS = ("run", "resume")
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -50,12 +54,30 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    pm = _plugins() if chosen in PLUGIN_OPTIONS or (chosen and chosen not in COMMANDS) else None
     for name, summary in COMMANDS.items():
-        if name == chosen:
-            importlib.import_module(f"attractor_core.cli.{name}").add_parser(sub)
-        else:
+        if name != chosen:
             sub.add_parser(name, help=summary)
+            continue
+        command = importlib.import_module(f"attractor_core.cli.{name}").add_parser(sub)
+        if pm is not None and command is not None:
+            dests = pm.hook.attractor_cli_options(command=name, parser=command)
+            command.set_defaults(plugin_options=[d for found in dests for d in found])
+    if pm is not None:
+        pm.hook.attractor_cli_commands(subparsers=sub)
+    parser.set_defaults(pm=pm)
     return parser
+
+
+def _plugins() -> Any:
+    """The plugin manager, for the options and commands plugins add. A plugin that fails to
+    load adds none here: the command reports it when it loads the plugins itself."""
+    from attractor_core.plugins import PluginLoadError, make_plugin_manager
+
+    try:
+        return make_plugin_manager()
+    except PluginLoadError:
+        return None
 
 
 class _VersionAction(argparse.Action):

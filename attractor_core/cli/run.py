@@ -29,8 +29,8 @@ from attractor_core.runtime.final import ExitPath, FinalRecord, resume_command
 from attractor_core.validation.validate import sorted_diagnostics
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help=COMMANDS["run"])
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser("run", help=COMMANDS["run"])
     p.add_argument("graph", type=Path, help="the pipeline's DOT file")
     p.add_argument("--logs-root", type=Path, help="run directory (default .attractor/runs/<id>)")
     p.add_argument("--run-id", help="the run's id (default: time-stamped)")
@@ -40,20 +40,21 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     add_run_options(p)
     p.set_defaults(handler=guarded(_run))
+    return p
 
 
 def _run(args: argparse.Namespace) -> int:
     view = None if args.quiet else ProgressView()
     overrides = parse_assignments(args.overrides, "--set")
     config = load_config(args.config)
-    pm = make_plugin_manager()
+    pm = args.pm if args.pm is not None else make_plugin_manager()
     if not args.quiet:
         print_warnings(args.graph, pm, overrides)
     with signals_left_to_the_run():
         record = trio.run(with_view, view, lambda: run_pipeline(
             args.graph, logs_root=args.logs_root, workdir=args.workdir, run_id=args.run_id,
             options=run_options(args), overrides=overrides, config=config,
-            policy_overrides=policy_flags(args), on_event=view, pm=pm))
+            policy_overrides=policy_flags(args), pm=pm, on_event=view))
     print_summary(record)
     return record.exit_code
 

@@ -44,6 +44,12 @@ def _status(args: argparse.Namespace) -> int:
         lines.append(status.explanation)
     if status.stale_process_groups:
         lines.append(_stale_groups_text(status))
+    if status.workspace:
+        lines.append("workspace:")
+        for key, value in status.workspace.items():
+            text = str(value).rstrip("\n")
+            lines.append(f"  {key}: {text}" if "\n" not in text
+                         else f"  {key}:\n" + "\n".join(f"    {t}" for t in text.splitlines()))
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

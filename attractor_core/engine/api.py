@@ -10,6 +10,7 @@ Cancelling the caller's cancel scope ends the run as ``canceled``.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from .setup import EventObserver, build_services, new_run_id
 from .signals import RunSignals, watching_signals
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
+from .workspace import open_workspace
 
 # A run id names a directory under .attractor/runs: one safe path component.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -87,6 +89,7 @@ async def _run_pipeline_watched(
                          "--workdir")
     root = Path(logs_root).resolve() if logs_root else work / ".attractor" / "runs" / run_id
     run_dir = RunDir(root)
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -97,6 +100,14 @@ async def _run_pipeline_watched(
     try:
         _refuse_existing_run(run_dir)
         sweep_stale_temp_files(root)
+        try:
+            workspace = await open_workspace(pm, workdir=work, logs_root=root, run_id=run_id,
+                                             options=options or {}, resume_from=None)
+        except UsageError:
+            if created:  # refused before anything ran: leave no half-made run behind
+                lock.release()
+                shutil.rmtree(root, ignore_errors=True)
+            raise
         started = utc_now_iso()
         # The graph copy goes first: manifest.json marks a resumable run, so a
         # crash between the two writes must not leave a manifest without its graph.
@@ -108,12 +119,17 @@ async def _run_pipeline_watched(
             policy={**(config or {}), **(policy_overrides or {})}))
         try:
             services = build_services(graph=graph, run_id=run_id, run_dir=run_dir,
-                                      workdir=work, dot_path=source, pm=pm, policy=policy,
+                                      workdir=workspace.workdir if workspace else work,
+                                      dot_path=source, pm=pm, policy=policy,
                                       options=options or {}, on_event=on_event)
         except Exception as exc:  # a plugin failed while the run was being set up
             record_setup_failure(run_dir, run_id, started, exc)
             raise
-        state = RunState(context=_initial_context_state(graph))
+        services.workspace = workspace
+        # Every checkpoint, the first included, says where the run works: a resume then
+        # finds the same workspace whenever it was interrupted.
+        state = RunState(context=_initial_context_state(graph),
+                         workspace=workspace.record() if workspace else {})
         engine = Engine(services, state, started_at=started)
         signals.attach(engine)
         return await engine.execute(find_start(graph).id)

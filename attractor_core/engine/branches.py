@@ -75,10 +75,20 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
                 liveness_key=live_key)
     base = BranchResult(key, index, start, "", logs_root=str(root))
+    if services.workspace is not None:
+        try:
+            lane.workdir = await services.workspace.open_branch(
+                node_id=node_id, pass_number=pass_number, index=index, key=full_key,
+                branch_root=root, parent_workdir=parent.work_dir(services), emit=services.emit)
+        except Exception as exc:
+            return attrs.evolve(base, status="fail", failure_class="transient_infra",
+                                failure_reason=f"cannot prepare the branch's workspace: {exc}")
     before = context.shallow()  # the context the branch was given, to tell its changes
     try:
         result = await _traverse(services, lane, parent.live_key, first, join, base, before)
+        result = attrs.evolve(result, workspace=await _release_workspace(services, lane))
     except BaseException as exc:
+        await _release_workspace(services, lane)
         if is_cancellation(exc):  # stopped on purpose: a resume does not count it a crash
             checkpoints.snapshot(stopped_cleanly=True)
         raise
@@ -87,6 +97,17 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
     finally:
         checkpoints.close()
     return result
+
+
+async def _release_workspace(services: RunServices, lane: Lane) -> dict[str, Any]:
+    """Give the branch's workspace back (also when the fan-out cancels the branch)."""
+    if lane.workdir is None or services.workspace is None:
+        return lane.state.workspace
+    workdir, lane.workdir = lane.workdir, None
+    with trio.CancelScope(shield=True):
+        lane.state.workspace = await services.workspace.close_branch(
+            key=lane.branch_key, workdir=workdir, emit=services.emit)
+    return lane.state.workspace
 
 
 async def _traverse(services: RunServices, lane: Lane, parent_key: str | None,

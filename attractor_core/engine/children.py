@@ -159,7 +159,7 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     graph = load_pipeline(dot_path, services.pm)
     run_dir = RunDir(stage_dir / CHILD_DIR)
     run_id = f"{services.run_id}.{node_id}"
-    work = workdir or services.workdir
+    work = workdir or lane.work_dir(services)
     work.mkdir(parents=True, exist_ok=True)  # stack.child_workdir may name a new directory
     continuing = run_dir.manifest.exists()  # the stage continues an interrupted attempt
     if not continuing:

@@ -40,6 +40,7 @@ from .setup import EventObserver, build_services
 from .signals import RunSignals, watching_signals
 from .state import RunState
 from .topology import find_start
+from .workspace import open_workspace
 
 
 async def resume_pipeline(
@@ -79,11 +80,16 @@ async def _resume_pipeline_watched(
         run_options = _options(manifest.options, options)
         if not invalid:
             check_nodes(pm, graph, run_options)
+        checkpoint = _load(run_dir)
+        workspace = await open_workspace(
+            pm, workdir=Path(manifest.workdir), logs_root=run_dir.root, run_id=manifest.run_id,
+            options=run_options, resume_from=checkpoint.workspace if checkpoint else {})
         services = build_services(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
-            workdir=Path(manifest.workdir), dot_path=Path(manifest.dot_file), pm=pm,
-            policy=policy, options=run_options, on_event=on_event)
-        checkpoint = _load(run_dir)
+            workdir=workspace.workdir if workspace else Path(manifest.workdir),
+            dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=run_options,
+            on_event=on_event)
+        services.workspace = workspace
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import traceback
+from typing import Any
 
 import attrs
 import trio
@@ -29,6 +30,7 @@ from attractor_core.runtime.events import (
     RunFailed,
     RunStarted,
     StaleProcessGroupsStopped,
+    Warning,
 )
 from attractor_core.runtime.final import (
     ExitPath,
@@ -116,7 +118,20 @@ class Engine:
             # An engine bug or a full disk must still end the run cleanly.
             ending = (_write_failed(failed_write) if failed_write is not None
                       else self._engine_error(exc))
-        return self._terminalize(ending)
+        return self._terminalize(ending, await self._finish_workspace(ending))
+
+    async def _finish_workspace(self, ending: Ending) -> dict[str, Any]:
+        """The workspace plugin's last word (final commit, diff, push), before final.json."""
+        workspace = self.services.workspace
+        if workspace is None:
+            return {}
+        with trio.CancelScope(shield=True):  # the run's ending must be recorded whole
+            try:
+                return await workspace.finish(status=ending.status, emit=self.services.emit)
+            except Exception as exc:  # a plugin bug must not cost the run its final.json
+                self.services.emit(Warning(f"the workspace plugin failed at the run's end: "
+                                           f"{type(exc).__name__}: {exc}"))
+        return workspace.record()
 
     async def _traverse_cancellable(self, start: str, first_outcome: Outcome | None) -> Ending:
         if self._cancel_ending is not None:
@@ -185,9 +200,12 @@ class Engine:
             return ending
         return attrs.evolve(ending, failed_node_id=in_flight.node_id) if in_flight else ending
 
-    def _terminalize(self, ending: Ending) -> FinalRecord:
+    def _terminalize(self, ending: Ending,
+                     workspace: dict[str, Any] | None = None) -> FinalRecord:
         if self._final is not None:
             return self._final
+        if workspace is None:
+            workspace = self.services.workspace.record() if self.services.workspace else {}
         ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         try:
@@ -207,7 +225,7 @@ class Engine:
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count, exit_node=ending.exit_node,
-            fan_outs=failed_fan_outs(self.state))
+            fan_outs=failed_fan_outs(self.state), workspace=workspace)
         try:
             # Attempted whatever failed before: it is small, and may fit where a larger
             # file did not.

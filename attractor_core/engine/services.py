@@ -14,6 +14,7 @@ from attrs import Factory, define, field
 
 from attractor_core.model import Graph
 from attractor_core.policy import RunPolicy
+from attractor_core.protocols import RunWorkspace
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.checkpoint import InFlight
 from attractor_core.runtime.event_bus import EventBus
@@ -52,6 +53,7 @@ class RunServices:
     # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).
     ancestry: tuple[Path, ...] = ()
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
+    workspace: RunWorkspace | None = None  # the plugin owning the workdir, if any
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)
@@ -79,6 +81,10 @@ class Lane:
     checkpoint: CheckpointWriter = _no_checkpoint
     phase: str = "traversal"  # where a cancellation would find this lane
     liveness_key: str | None = None  # defaults to branch_key
+    workdir: Path | None = None  # a branch's own workspace; None: the run's workdir
+
+    def work_dir(self, services: RunServices) -> Path:
+        return self.workdir or services.workdir
 
     @property
     def live_key(self) -> str:

@@ -61,7 +61,7 @@ class AttemptRun:
 
     @property
     def workdir(self) -> Path:
-        return self.services.workdir
+        return self.lane.work_dir(self.services)
 
     @property
     def dot_path(self) -> Path | None:
@@ -112,3 +112,11 @@ class AttemptRun:
 
         return finished_branches(branch_pass_dir(self.lane.stage_root(), self.node.id,
                                                  self.execution))
+
+    async def adopt_branch(self, result: BranchResult) -> str:
+        workspace = self.services.workspace
+        if workspace is None or not result.workspace:
+            return ""
+        return await workspace.adopt_branch(
+            node_id=self.node.id, branch_key=result.branch_key,
+            branch_workspace=result.workspace, workdir=self.workdir, emit=self.services.emit)

@@ -43,6 +43,7 @@ class RunState:
     branch_result: BranchResult | None = None  # set when a parallel branch ends
     # The node whose next attempt continues an interrupted one (set on resume; not saved).
     continuing: str = ""
+    workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's last record
     # What the last snapshot already holds (journal bookkeeping).
     _snapshot_context: Context | None = None
     _completed_written: int = 0
@@ -72,6 +73,7 @@ class RunState:
             failure_signatures=dict(self.failure_signatures),
             restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
             journal_seq=journal_seq, stopped_cleanly=stopped_cleanly,
+            workspace=dict(self.workspace),
         )
 
     def needs_snapshot(self) -> bool:
@@ -99,6 +101,7 @@ class RunState:
             "last_outcome": CONVERTER.unstructure(self.last_outcome),
             "restart_count": self.restart_count, "last_score": self.last_score,
             "branch_result": CONVERTER.unstructure(self.branch_result),
+            "workspace": self.workspace,
             "completed": self.completed_nodes[self._completed_written:],
             "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
                      for name in _MAPS if getattr(self, name).changed},
@@ -119,6 +122,7 @@ class RunState:
             last_score=cp.last_score, branch_result=cp.branch_result,
             failure_signatures=cp.failure_signatures,
             restart_signatures=cp.restart_signatures, node_visits=cp.node_visits,
+            workspace=dict(cp.workspace),
         )
 
 

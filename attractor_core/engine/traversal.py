@@ -66,6 +66,8 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         first_outcome = None
         await trio.lowlevel.checkpoint_if_cancelled()  # a cancelled run selects no edge
         finish_stage(lane.state.context, lane, node, outcome)
+        if services.workspace is not None:
+            await keep_stage_work(services, lane, node, outcome)
         broken = check_failure(services, lane, node, outcome)
         if broken is not None:
             lane.checkpoint(node.id, "", None)
@@ -117,6 +119,18 @@ def finish_stage(context: Context, lane: Lane, node: Node, outcome: Outcome) -> 
     state.last_score = float(score) if isinstance(score, int | float) else 0.0
     context.apply_updates(outcome.context_updates)
     context.apply_updates(stage_context_keys(outcome))
+
+
+async def keep_stage_work(services: RunServices, lane: Lane, node: Node,
+                          outcome: Outcome) -> None:
+    """Let the workspace plugin keep what the stage changed (e.g. commit it); its record
+    goes into the lane's state and so into the checkpoint written next."""
+    assert services.workspace is not None
+    record = await services.workspace.stage_completed(
+        node_id=node.id, status=outcome.status.value, failure_class=outcome.failure_class,
+        stage_dir=lane.stage_root() / node.id, workdir=lane.work_dir(services),
+        branch_key=lane.branch_key, emit=services.emit)
+    lane.state.workspace = record
 
 
 def _gate_jump(services: RunServices, lane: Lane, node: Node) -> Ending | str:

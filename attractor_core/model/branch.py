@@ -34,6 +34,8 @@ class BranchResult:
     duration_ms: int = 0
     score: float = 0.0
     context_updates: dict[str, Any] = field(factory=dict)
+    # Where the workspace plugin kept the branch's work (e.g. its git ref and head commit).
+    workspace: dict[str, Any] = field(factory=dict)
 
     @property
     def succeeded(self) -> bool:

@@ -131,10 +131,17 @@ _OUR_TEMP = re.compile(re.escape(TEMP_PREFIX) + r".+\.\d+\.[0-9a-f]{8}")
 
 
 def sweep_stale_temp_files(root: Path) -> int:
-    """Remove temp files left by an interrupted write anywhere under ``root``."""
+    """Remove temp files left by an interrupted write anywhere under ``root``.
+
+    A directory holding ``.git`` (a git worktree a plugin keeps in the logs root) is the
+    user's code, not run files: it is neither searched nor touched.
+    """
     removed = 0
-    for tmp in root.rglob(f"{TEMP_PREFIX}*"):
-        if _OUR_TEMP.fullmatch(tmp.name) and tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            removed += 1
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not os.path.lexists(os.path.join(folder, d, ".git"))]
+        for name in files:
+            if _OUR_TEMP.fullmatch(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
     return removed

@@ -70,6 +70,8 @@ class Checkpoint:
     # A parallel branch's checkpoint: how the branch ended, once it has (null until then,
     # and always on the main path).
     branch_result: BranchResult | None = None
+    # The workspace plugin's record of the main path (e.g. the commit of the last stage).
+    workspace: dict[str, Any] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -156,7 +158,7 @@ def _journal_entries(path: Path) -> list[dict[str, Any]]:
 
 
 _SCALARS = ("timestamp", "current_node", "next_node", "in_flight", "last_outcome",
-            "restart_count", "last_score", "branch_result")
+            "restart_count", "last_score", "branch_result", "workspace")
 
 
 def apply_delta(raw: dict[str, Any], delta: dict[str, Any]) -> None:

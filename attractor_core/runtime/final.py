@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 from attrs import field, frozen
 
@@ -73,6 +74,8 @@ class FinalRecord:
     restart_count: int = 0
     exit_node: str = ""
     fan_outs: tuple[FanOutEnding, ...] = ()
+    # The workspace plugin's final record (git: base_sha, run_branch, final_sha, diff_stat...).
+    workspace: dict[str, Any] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property

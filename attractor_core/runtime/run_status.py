@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
-from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import (
     ExitPath,
     FanOutEnding,
@@ -43,6 +43,7 @@ class RunStatus:
     owner_pid: int | None = None  # the live process running it (state ``running``)
     # Process groups whose owner died (kill -9) but which still run; resume stops them.
     stale_process_groups: tuple[GroupRecord, ...] = ()
+    workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's record, if any
 
 
 def read_run_status(root: Path) -> RunStatus:
@@ -60,32 +61,37 @@ def read_run_status(root: Path) -> RunStatus:
                          failure_class=final.failure_class, failed_node_id=final.failed_node_id,
                          completed_nodes=final.completed_nodes, last_event=last,
                          explanation=explain_final(final), exit_node=final.exit_node,
-                         fan_outs=final.fan_outs, stale_process_groups=stale)
+                         fan_outs=final.fan_outs, stale_process_groups=stale,
+                         workspace=final.workspace)
     owner = live_owner(run_dir, manifest.run_id)
     state = "running" if owner is not None else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
-    if state == "interrupted":
-        node, attempt = _resume_point(run_dir, node, attempt)
-    else:
-        node, attempt = _stage_in_flight(run_dir, node, attempt)
+    checkpoint = _checkpoint(run_dir)
+    if checkpoint is not None:
+        node, attempt = (_resume_point(checkpoint) if state == "interrupted"
+                         else _stage_in_flight(checkpoint, node, attempt))
     return RunStatus(manifest.run_id, state, str(run_dir.root), current_node=node,
                      attempt=attempt, last_event=last, owner_pid=owner or None,
                      stale_process_groups=stale,
+                     workspace=checkpoint.workspace if checkpoint else {},
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'{resume_command(str(run_dir.root))}'"
                                   if state == "interrupted" else ""))
 
 
-def _stage_in_flight(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
+def _checkpoint(run_dir: RunDir) -> Checkpoint | None:
+    try:
+        return load_checkpoint(run_dir.checkpoint)
+    except CheckpointError:
+        return None
+
+
+def _stage_in_flight(cp: Checkpoint, node: str, attempt: int) -> tuple[str, int]:
     """The stage a running run is in. live.json is refreshed by the run's own event loop,
     so a stage that blocks that loop (a handler stuck in a blocking call) leaves it naming
     the stage before. The checkpoint records every attempt before it starts: when live.json
     still names the last completed stage while another is in flight, the checkpoint is
     right. (A parallel branch's stage is in live.json only, and is kept.)"""
-    try:
-        cp = load_checkpoint(run_dir.checkpoint)
-    except CheckpointError:
-        return node, attempt
     in_flight = cp.in_flight
     if in_flight is None or in_flight.node_id == node:
         return node, attempt
@@ -94,13 +100,9 @@ def _stage_in_flight(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int
     return node, attempt
 
 
-def _resume_point(run_dir: RunDir, node: str, attempt: int) -> tuple[str, int]:
+def _resume_point(cp: Checkpoint) -> tuple[str, int]:
     """Where an interrupted run stopped, from its durable checkpoint: live.json is a view
     refreshed at most every 50 ms and may lag the last stage a killed run started."""
-    try:
-        cp = load_checkpoint(run_dir.checkpoint)
-    except CheckpointError:
-        return node, attempt
     if cp.in_flight is not None:
         return cp.in_flight.node_id, cp.in_flight.attempt
     return cp.next_node or cp.current_node, 0

@@ -14,6 +14,10 @@ would use) to choose among the candidates; the answer names the key on a
 ``best: <key>`` line. The ranker only advises: an unusable answer, a
 failed or canceled branch, or a backend error falls back to the heuristic
 with a ``warning`` event, and never fails the stage.
+
+The winner's work joins the fan-in's workdir through ``run.adopt_branch``
+(with git isolation: its branch is merged); when that fails (a merge
+conflict) the fan-in fails with class ``deterministic``.
 """
 
 from __future__ import annotations
@@ -79,6 +83,11 @@ class FanInHandler:
             except RankerError as exc:
                 run.emit(Warning(f"fan-in node {node.id}: {exc}; the heuristic (status, score, "
                                  f"key) chose {best.branch_key} instead", node.id))
+        problem = await run.adopt_branch(best)
+        if problem:  # the winner's work cannot join the main line (e.g. a merge conflict)
+            return Outcome.fail(f"fan-in node {node.id}: {problem}",
+                                FailureClass.DETERMINISTIC.value,
+                                context_updates={"parallel.fan_in.best_id": best.branch_key})
         updates = _winner_updates(best, results)
         updates["parallel.fan_in.ranking"] = ranking
         return Outcome.success(
