@@ -114,7 +114,11 @@ def test_a_full_disk_fails_the_run_cleanly_and_resume_finishes_it(
 
 def test_a_run_directory_deleted_mid_run_is_a_run_failure(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    result = attractor("run", _pipeline(tmp_path, 'rm -rf "$ATTRACTOR_LOGS_ROOT"'),
+    result = attractor("run", _pipeline(
+        # Renamed away first: a plain rm -rf races the engine's own writes into the directory
+        # (live.json, processes.json) and may leave it half-deleted.
+        tmp_path, 'mv "$ATTRACTOR_LOGS_ROOT" "$ATTRACTOR_LOGS_ROOT.gone" && '
+                  'rm -rf "$ATTRACTOR_LOGS_ROOT.gone"'),
                        "--logs-root", logs, "--workdir", tmp_path, "--quiet")
     assert result.returncode == 1, result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
