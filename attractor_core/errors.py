@@ -8,6 +8,7 @@ else. Each class lives next to the code that raises it; the bases live here::
     ├── InputError                    bad input found before a run starts (CLI exit 2)
     │   ├── UsageError                the request cannot be honoured as given
     │   │   ├── LockHeldError         another live process owns the logs root (runtime.lock)
+    │   │   ├── PreflightError        some nodes cannot run as configured (engine.preflight)
     │   │   └── PluginLoadError       a plugin cannot load or misfits the hooks (plugins)
     │   ├── ParseError                a DOT source is not a pipeline; file, line, column (dot)
     │   └── ValidationError           a pipeline has error diagnostics (validation)
@@ -18,6 +19,7 @@ else. Each class lives next to the code that raises it; the bases live here::
     │   ├── OutcomeTokenError         an outcome word written by a stage (model)
     │   └── StylesheetSyntaxError     a model stylesheet (stylesheet)
     └── RunError                      a run's own records or wiring cannot be used
+        ├── ArtifactWriteError        one of the run's own files cannot be written (runtime.atomic)
         ├── CheckpointError           checkpoint.json is missing or unreadable (runtime.checkpoint)
         ├── StatusFileError           a stage's status.json is malformed (runtime.status_files)
         └── UnknownHandlerError       no plugin handles a node's type (registry)

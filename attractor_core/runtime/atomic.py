@@ -18,13 +18,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from attractor_core.errors import RunError
 from attractor_core.runtime.serialization import compact_json
 
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
 
 
-class ArtifactWriteError(Exception):
+class ArtifactWriteError(RunError):
     """One of the run's own files could not be written: a full disk, a run directory
     deleted under the run. The run ends with ``artifact_write_failed``."""
 

@@ -157,7 +157,7 @@ def _too_large(path: Path) -> StatusFileError:
     return StatusFileError(f"{path}: status file is larger than {MAX_STATUS_BYTES} bytes (1 MiB)")
 
 
-class _NotFinite(ValueError):
+class _NotFinite(StatusFileError):
     """A number strict JSON does not have; decode_status names the file."""
 
 

@@ -5,9 +5,11 @@ the ``attractor_attribute_schema`` hook, nor Graphviz, is most likely a
 typo that the run would silently ignore. A node is checked against what
 every node takes plus what its own handler declares, so a tool attribute on
 an LLM node is named as such; nodes of a handler type that declares nothing
-are not checked. ``shape_known`` (error): a shape outside the spec's table
-would silently make the node an LLM stage. ``node_redeclared`` (warning): two
-node statements with attributes for one id are merged, which is rarely meant.
+are not checked. ``shape_known``: a shape outside the spec's table makes the
+node an LLM stage; an error for a word that is no Graphviz shape (``boxx``),
+a warning for a real shape (``trapezium``), which kilroy pipelines use.
+``node_redeclared`` (warning): two node statements with attributes for one
+id are merged, which is rarely meant.
 """
 
 from __future__ import annotations
@@ -125,10 +127,14 @@ def shape_known(graph: Graph) -> list[Diagnostic]:
         # An explicit type picks the handler; the shape is then only drawn.
         if shape is None or shape in SHAPE_TO_TYPE or node.type or node.attrs.get("node_type"):
             continue
-        what = ("picks no handler" if shape in graphviz_names.SHAPES
+        # A real Graphviz shape runs as an LLM stage, as the spec's default says, and
+        # real pipelines draw stages that way: a warning. A word that is no shape at all
+        # is a typo: an error.
+        drawable = shape in graphviz_names.SHAPES
+        what = ("picks no handler" if drawable
                 else "is not a shape" + _did_you_mean(shape, SHAPE_TO_TYPE))
         out.append(Diagnostic(
-            "shape_known", Severity.ERROR,
+            "shape_known", Severity.WARNING if drawable else Severity.ERROR,
             f"node {node.id}: shape {shape!r} {what}; the node would run as an LLM stage",
             node_id=node.id, line=node.line,
             fix=f"use a shape of the handler table ({shapes}), or set type=... to choose the "

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from attractor_core.runtime.events import Event
+if TYPE_CHECKING:
+    from attractor_core.runtime.events import Event
 
-from .events import GIT_EVENTS
-from .repo import find_repo_marker
+# The git modules (and trio with them) load only when a hook needs them: `attractor validate`
+# loads this plugin too, and must stay cheap.
 
 hookimpl = pluggy.HookimplMarker("attractor")
 
@@ -52,6 +53,8 @@ def attractor_cli_commands(subparsers: Any) -> None:
 
 @hookimpl
 def attractor_event_types() -> Sequence[type[Event]]:
+    from .events import GIT_EVENTS
+
     return GIT_EVENTS
 
 
@@ -59,6 +62,8 @@ def attractor_event_types() -> Sequence[type[Event]]:
 def attractor_run_workspace(workdir: Path, logs_root: Path, run_id: str,
                             options: Mapping[str, Any],
                             resume_from: Mapping[str, Any] | None) -> Any | None:
+    from .repo import find_repo_marker
+
     if options.get("no_git") == "true" or find_repo_marker(workdir) is None:
         return None
     if resume_from is not None and resume_from.get("kind") != "git" \
