@@ -64,11 +64,7 @@ async def git(cwd: Path, *args: str, check: bool = True, stdin: bytes | None = N
         raise GitError(f"{_show(argv)} in {cwd} took longer than {timeout:g}s") from None
     except OSError as exc:
         raise GitError(f"cannot run {_show(argv)} in {cwd}: {exc.strerror or exc}") from None
-    result = GitResult(done.returncode, done.stdout.decode("utf-8", "replace"),
-                       done.stderr.decode("utf-8", "replace"))
-    if check and result.returncode != 0:
-        raise GitError(f"{_show(argv)} failed in {cwd}: {_said(result)}")
-    return result
+    return _checked(argv, cwd, done.returncode, done.stdout, done.stderr, check)
 
 
 def git_sync(cwd: Path, *args: str, check: bool = True,
@@ -82,8 +78,14 @@ def git_sync(cwd: Path, *args: str, check: bool = True,
         raise GitError(f"{_show(argv)} in {cwd} took longer than {timeout:g}s") from None
     except OSError as exc:
         raise GitError(f"cannot run {_show(argv)} in {cwd}: {exc.strerror or exc}") from None
-    result = GitResult(done.returncode, done.stdout.decode("utf-8", "replace"),
-                       done.stderr.decode("utf-8", "replace"))
+    return _checked(argv, cwd, done.returncode, done.stdout, done.stderr, check)
+
+
+def _checked(argv: Sequence[str], cwd: Path, returncode: int, stdout: bytes, stderr: bytes,
+             check: bool) -> GitResult:
+    """The command's result; a ``GitError`` naming it when ``check`` and it failed."""
+    result = GitResult(returncode, stdout.decode("utf-8", "replace"),
+                       stderr.decode("utf-8", "replace"))
     if check and result.returncode != 0:
         raise GitError(f"{_show(argv)} failed in {cwd}: {_said(result)}")
     return result
