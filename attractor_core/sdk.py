@@ -3,6 +3,7 @@
 Everything a handler, policy, status source, event sink, lint rule,
 transform, codergen backend or interviewer may use is re-exported here, and
 nothing else is promised: other kernel modules can change between releases.
+The built-in handlers and plugins import nothing else from the kernel either.
 docs/plugins.md is the tutorial and the hook reference.
 
 Names load on first use, so ``from attractor_core.sdk import hookimpl`` in a
@@ -15,26 +16,50 @@ Plugin wiring
 Interfaces (structural: implement them, no need to subclass)
     ``Handler``, ``StageRun`` (what a handler is given), ``StatusSource``,
     ``EventSink``, ``LintRule``, ``Transform``, ``CodergenBackend``,
-    ``Interviewer``.
+    ``Interviewer``, ``BackendPreflight``, ``NodePreflight``,
+    ``RunWorkspace``; ``RunSettings`` and ``PreflightSettings`` (what a run
+    and its preflight are given).
 The model
     ``Graph``, ``Node``, ``Edge``, ``Outcome``, ``StageStatus``,
-    ``FailureClass``, ``Context``, ``Duration``.
+    ``FailureClass``, ``Context``, ``Duration``, ``parse_outcome``,
+    ``is_custom_outcome``, ``to_str_tuple``, ``BranchResult``,
+    ``BranchFailure``, ``FanOutReport`` (a fan-out's branches).
+Pipelines
+    ``parse_file``, ``parse_condition``, ``evaluate_condition``,
+    ``branch_starts``, ``find_join``, ``join_problem``, ``is_start``,
+    ``is_exit``, ``select_unconditional`` and ``failure_retry_target`` (the
+    engine's edge selection and retry targets), ``Route``, ``FIDELITY_MODES``.
+Attributes
+    ``AttributeSpec`` (one declared attribute), ``GRAPH`` (the schema key of
+    graph attributes).
 Events
     ``Event`` (the base of typed events: a frozen attrs class with a ``name``
-    class variable), ``Warning``; send one with ``run.emit(event)``.
+    class variable), ``Warning``; send one with ``run.emit(event)``. The
+    built-ins' own events: ``InterviewStarted``, ``InterviewCompleted``,
+    ``InterviewTimeout``, ``ParallelStarted``, ``ParallelBranchStarted``,
+    ``ParallelBranchCompleted``, ``ParallelCompleted``, ``EarlyTermination``,
+    ``ManagerLoopCycle``, ``ManagerSteer``, ``ManagerLoopFinished``,
+    ``ProviderSelected``, ``LlmFailover``, ``AgentToolCall`` (docs/events.md).
 Files and processes
     ``write_bytes_atomic``, ``write_text_atomic``, ``write_json_atomic`` (the
     one atomic-write primitive), ``run_in_group`` and ``kill_grace_seconds``
     (run a command in its own process group, stopped as a whole on
-    cancellation), ``stage_environment`` (the ``ATTRACTOR_*`` variables of a
-    stage).
+    cancellation), ``terminate_group``, ``GroupTable``,
+    ``stage_environment`` (the ``ATTRACTOR_*`` variables of a stage),
+    ``utc_now_iso`` (the artifacts' timestamp form).
+Run artifacts
+    ``FinalRecord`` and ``read_final``, ``load_checkpoint``, ``RunLock``,
+    ``write_status_file``, ``CanonicalSource`` (the stage dir's own status
+    file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
+    value classes).
 Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
-    ``Diagnostic``, ``Severity``.
+    ``Diagnostic``, ``Severity``, ``FunctionRule`` (a rule from a function).
 Errors
     ``AttractorError``, ``InputError``, ``UsageError``, ``ParseError``,
-    ``ValidationError``, ``ValueFormatError``, ``RunError``.
+    ``ValidationError``, ``ValueFormatError``, ``RunError``,
+    ``OutcomeTokenError``, ``ConditionSyntaxError``, ``CheckpointError``.
 """
 
 from __future__ import annotations
@@ -43,10 +68,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from attractor_core.attributes import GRAPH, AttributeSpec
+    from attractor_core.conditions import ConditionSyntaxError, evaluate_condition, parse_condition
+    from attractor_core.dot import parse_file
     from attractor_core.dot.errors import ParseError
+    from attractor_core.edge_selection import Route, failure_retry_target, select_unconditional
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
     from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
+    from attractor_core.joins import branch_starts, find_join
     from attractor_core.model import (
         Context,
         Duration,
@@ -55,17 +85,33 @@ if TYPE_CHECKING:
         Graph,
         Node,
         Outcome,
+        OutcomeTokenError,
         StageStatus,
         ValueFormatError,
+        parse_outcome,
     )
+    from attractor_core.model.branch import BranchResult
+    from attractor_core.model.fan_out import BranchFailure, FanOutReport
+    from attractor_core.model.outcome import is_custom_outcome
+    from attractor_core.model.values import to_str_tuple
     from attractor_core.plugins import hookimpl
-    from attractor_core.process_group import kill_grace_seconds, run_in_group
+    from attractor_core.process_group import (
+        GroupTable,
+        kill_grace_seconds,
+        run_in_group,
+        terminate_group,
+    )
     from attractor_core.protocols import (
+        BackendPreflight,
         CodergenBackend,
         EventSink,
         Handler,
         Interviewer,
         LintRule,
+        NodePreflight,
+        PreflightSettings,
+        RunSettings,
+        RunWorkspace,
         StageRun,
         StatusSource,
         Transform,
@@ -76,56 +122,147 @@ if TYPE_CHECKING:
         write_json_atomic,
         write_text_atomic,
     )
-    from attractor_core.runtime.events import Event, Warning
+    from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+    from attractor_core.runtime.clock import utc_now_iso
+    from attractor_core.runtime.events import (
+        AgentToolCall,
+        EarlyTermination,
+        Event,
+        InterviewCompleted,
+        InterviewStarted,
+        InterviewTimeout,
+        LlmFailover,
+        ManagerLoopCycle,
+        ManagerLoopFinished,
+        ManagerSteer,
+        ParallelBranchCompleted,
+        ParallelBranchStarted,
+        ParallelCompleted,
+        ParallelStarted,
+        ProviderSelected,
+        Warning,
+    )
+    from attractor_core.runtime.final import FinalRecord, read_final
+    from attractor_core.runtime.lock import RunLock
+    from attractor_core.runtime.serialization import CONVERTER, compact_json
+    from attractor_core.runtime.status_files import CanonicalSource, write_status_file
+    from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
+    from attractor_core.validation.parallel_rules import join_problem
+    from attractor_core.validation.rules import FIDELITY_MODES, is_exit, is_start
 
 # name -> the module that defines it
 _SOURCES: dict[str, str] = {
     "hookimpl": "attractor_core.plugins",
     "DeferredHandler": "attractor_core.registry",
-    **dict.fromkeys(("CodergenBackend", "EventSink", "Handler", "Interviewer", "LintRule",
-                     "StageRun", "StatusSource", "Transform"), "attractor_core.protocols"),
+    **dict.fromkeys(("BackendPreflight", "CodergenBackend", "EventSink", "Handler", "Interviewer",
+                    "LintRule", "NodePreflight", "PreflightSettings", "RunSettings", "RunWorkspace",
+                    "StageRun", "StatusSource", "Transform"),
+                    "attractor_core.protocols"),
     **dict.fromkeys(("Context", "Duration", "Edge", "FailureClass", "Graph", "Node", "Outcome",
-                     "StageStatus", "ValueFormatError"), "attractor_core.model"),
-    **dict.fromkeys(("Event", "Warning"), "attractor_core.runtime.events"),
+                    "OutcomeTokenError", "StageStatus", "ValueFormatError", "parse_outcome"),
+                    "attractor_core.model"),
+    "is_custom_outcome": "attractor_core.model.outcome",
+    "to_str_tuple": "attractor_core.model.values",
+    "BranchResult": "attractor_core.model.branch",
+    **dict.fromkeys(("BranchFailure", "FanOutReport"), "attractor_core.model.fan_out"),
+    **dict.fromkeys(("AttributeSpec", "GRAPH"), "attractor_core.attributes"),
+    "parse_file": "attractor_core.dot",
+    "ParseError": "attractor_core.dot.errors",
+    **dict.fromkeys(("ConditionSyntaxError", "evaluate_condition", "parse_condition"),
+                    "attractor_core.conditions"),
+    **dict.fromkeys(("branch_starts", "find_join"), "attractor_core.joins"),
+    **dict.fromkeys(("Route", "failure_retry_target", "select_unconditional"),
+                    "attractor_core.edge_selection"),
+    **dict.fromkeys(("AgentToolCall", "EarlyTermination", "Event", "InterviewCompleted",
+                    "InterviewStarted", "InterviewTimeout", "LlmFailover", "ManagerLoopCycle",
+                    "ManagerLoopFinished", "ManagerSteer", "ParallelBranchCompleted",
+                    "ParallelBranchStarted", "ParallelCompleted", "ParallelStarted",
+                    "ProviderSelected", "Warning"),
+                    "attractor_core.runtime.events"),
     **dict.fromkeys(("write_bytes_atomic", "write_json_atomic", "write_text_atomic"),
                     "attractor_core.runtime.atomic"),
-    **dict.fromkeys(("kill_grace_seconds", "run_in_group"), "attractor_core.process_group"),
+    "utc_now_iso": "attractor_core.runtime.clock",
+    **dict.fromkeys(("CONVERTER", "compact_json"), "attractor_core.runtime.serialization"),
+    **dict.fromkeys(("CanonicalSource", "write_status_file"),
+                    "attractor_core.runtime.status_files"),
+    **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),
+    **dict.fromkeys(("FinalRecord", "read_final"), "attractor_core.runtime.final"),
+    "RunLock": "attractor_core.runtime.lock",
+    **dict.fromkeys(("GroupTable", "kill_grace_seconds", "run_in_group", "terminate_group"),
+                    "attractor_core.process_group"),
     "stage_environment": "attractor_core.engine.stage_run",
     **dict.fromkeys(("Answer", "AnswerValue", "Option", "Question", "QuestionType"),
                     "attractor_core.human"),
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
                     "attractor_core.validation.diagnostics"),
+    "FunctionRule": "attractor_core.validation.builtin_rules",
+    "join_problem": "attractor_core.validation.parallel_rules",
+    **dict.fromkeys(("FIDELITY_MODES", "is_exit", "is_start"), "attractor_core.validation.rules"),
     **dict.fromkeys(("AttractorError", "InputError", "RunError", "UsageError"),
                     "attractor_core.errors"),
-    "ParseError": "attractor_core.dot.errors",
 }
 
 __all__ = [
+    "CONVERTER",
+    "FIDELITY_MODES",
+    "GRAPH",
+    "AgentToolCall",
     "Answer",
     "AnswerValue",
     "AttractorError",
+    "AttributeSpec",
+    "BackendPreflight",
+    "BranchFailure",
+    "BranchResult",
+    "CanonicalSource",
+    "CheckpointError",
     "CodergenBackend",
+    "ConditionSyntaxError",
     "Context",
     "DeferredHandler",
     "Diagnostic",
     "Duration",
+    "EarlyTermination",
     "Edge",
     "Event",
     "EventSink",
     "FailureClass",
+    "FanOutReport",
+    "FinalRecord",
+    "FunctionRule",
     "Graph",
+    "GroupTable",
     "Handler",
     "InputError",
+    "InterviewCompleted",
+    "InterviewStarted",
+    "InterviewTimeout",
     "Interviewer",
     "LintRule",
+    "LlmFailover",
+    "ManagerLoopCycle",
+    "ManagerLoopFinished",
+    "ManagerSteer",
     "Node",
+    "NodePreflight",
     "Option",
     "Outcome",
+    "OutcomeTokenError",
+    "ParallelBranchCompleted",
+    "ParallelBranchStarted",
+    "ParallelCompleted",
+    "ParallelStarted",
     "ParseError",
+    "PreflightSettings",
+    "ProviderSelected",
     "Question",
     "QuestionType",
+    "Route",
     "RunError",
+    "RunLock",
+    "RunSettings",
+    "RunWorkspace",
     "Severity",
     "StageRun",
     "StageStatus",
@@ -135,12 +272,31 @@ __all__ = [
     "ValidationError",
     "ValueFormatError",
     "Warning",
+    "branch_starts",
+    "compact_json",
+    "evaluate_condition",
+    "failure_retry_target",
+    "find_join",
     "hookimpl",
+    "is_custom_outcome",
+    "is_exit",
+    "is_start",
+    "join_problem",
     "kill_grace_seconds",
+    "load_checkpoint",
+    "parse_condition",
+    "parse_file",
+    "parse_outcome",
+    "read_final",
     "run_in_group",
+    "select_unconditional",
     "stage_environment",
+    "terminate_group",
+    "to_str_tuple",
+    "utc_now_iso",
     "write_bytes_atomic",
     "write_json_atomic",
+    "write_status_file",
     "write_text_atomic",
 ]
 

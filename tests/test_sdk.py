@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,12 @@ def test_importing_the_sdk_loads_nothing_heavy():
     assert "attractor_core.plugins" in loaded
     assert not loaded & {"trio", "attractor_core.engine.stage_run", "attractor_core.runtime.events",
                          "attractor_core.process_group"}
+
+
+def test_the_docs_and_the_docstring_list_exactly_what_the_sdk_exports():
+    plugins_md = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    table = plugins_md[plugins_md.index("| Group | Names |"):]
+    table = table[:table.index("\n\n")]
+    assert set(re.findall(r"`(\w+)`", table)) == set(sdk.__all__)
+    assert sdk.__doc__ is not None
+    assert set(re.findall(r"``(\w+)``", sdk.__doc__)) >= set(sdk.__all__)

@@ -16,11 +16,3 @@ def unsatisfied_gates(graph: Graph, outcomes: Mapping[str, NodeRecord]) -> list[
         if node.goal_gate and node_id in outcomes and not outcome_passes(outcomes[node_id].status)
     ]
 
-
-def gate_retry_target(gate: Node, graph: Graph) -> str:
-    """The gate's retry target, its fallback, then the graph's two; "" if none exists."""
-    for target in (gate.retry_target, gate.fallback_retry_target,
-                   graph.retry_target, graph.fallback_retry_target):
-        if target and target in graph.nodes:
-            return target
-    return ""

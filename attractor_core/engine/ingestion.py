@@ -21,6 +21,7 @@ from attrs import frozen
 from attractor_core.model import Node, Outcome
 from attractor_core.runtime.events import StatusIngestionDecision, Warning
 from attractor_core.runtime.status_files import (
+    CanonicalSource,
     OpenStatusFile,
     StatusFile,
     StatusFileError,
@@ -32,18 +33,6 @@ from attractor_core.runtime.status_files import (
 from .outcome_merge import merge_outcomes
 from .services import RunServices
 from .stage_run import AttemptRun
-
-
-@frozen
-class CanonicalSource:
-    """The stage dir's own file; used when no plugin contributes sources."""
-
-    name: str = "canonical"
-    precedence: int = 0
-    canonical: bool = True
-
-    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
-        return stage_dir / "status.json"
 
 
 def status_sources(services: RunServices) -> list[Any]:

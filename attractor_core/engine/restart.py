@@ -3,13 +3,13 @@ context, bounded by the graph's ``max_restarts``."""
 
 from __future__ import annotations
 
+from attractor_core.edge_selection import Route
 from attractor_core.model import Context, FailureClass, Node, Outcome, StageStatus
 from attractor_core.runtime.events import LoopRestart, LoopRestartBlocked
 from attractor_core.runtime.final import ExitPath
 
 from .cycle_breaker import check_restart
 from .ending import Ending
-from .routing import Route
 from .services import Lane, RunServices
 from .state import mirror_graph_attributes
 

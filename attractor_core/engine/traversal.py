@@ -9,6 +9,7 @@ from __future__ import annotations
 import attrs
 import trio
 
+from attractor_core.edge_selection import Route, gate_retry_target
 from attractor_core.model import Context, Node, Outcome, StageStatus
 from attractor_core.runtime.events import (
     CancellationExit,
@@ -21,9 +22,9 @@ from attractor_core.runtime.final import ExitPath
 from .cancellation import is_cancellation
 from .cycle_breaker import check_failure, check_visit
 from .ending import Ending
-from .goal_gates import gate_retry_target, unsatisfied_gates
+from .goal_gates import unsatisfied_gates
 from .restart import loop_restart
-from .routing import Route, route, stage_context_keys
+from .routing import route, stage_context_keys
 from .services import Lane, RunServices
 from .stage import run_node
 from .state import record_of

@@ -46,6 +46,21 @@ class StatusFileError(RunError, ValueError):
 
 
 @frozen
+class CanonicalSource:
+    """The status source for the stage dir's own file (``ATTRACTOR_STATUS_PATH``).
+
+    The engine reads it even when no plugin contributes status sources.
+    """
+
+    name: str = "canonical"
+    precedence: int = 0
+    canonical: bool = True
+
+    def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
+        return stage_dir / "status.json"
+
+
+@frozen
 class StatusFile:
     outcome: Outcome
     unknown_keys: tuple[str, ...]

@@ -7,7 +7,7 @@ importing any handler (and trio with it); the handlers take their defaults from 
 
 from __future__ import annotations
 
-from attractor_core.attributes import AttributeSpec
+from attractor_core.sdk import AttributeSpec
 from attractor_handlers.join_policies import DEFAULT_MAX_PARALLEL, DEFAULT_QUORUM_FRACTION
 
 DEFAULT_SHELL = "/bin/sh"

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
-from attractor_core.human import Answer, AnswerValue, Option
-from attractor_core.model import Graph
+from attractor_core.sdk import Answer, AnswerValue, Graph, Option
 
 # "[A] Approve", "A) Approve", "A - Approve": the key is one character or word.
 _ACCELERATOR_PATTERNS = (

@@ -13,9 +13,18 @@ from typing import Any
 
 import attrs
 
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.protocols import BackendPreflight, CodergenBackend, RunSettings, StageRun
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.sdk import (
+    BackendPreflight,
+    CodergenBackend,
+    Context,
+    FailureClass,
+    Graph,
+    Node,
+    Outcome,
+    RunSettings,
+    StageRun,
+    write_text_atomic,
+)
 
 DEFAULT_BACKEND = "simulate"
 LAST_RESPONSE_LIMIT = 200

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from attractor_core.joins import branch_starts
-from attractor_core.model import Graph, Node
-from attractor_core.validation.diagnostics import Diagnostic, Severity
+from attractor_core.sdk import Diagnostic, Graph, Node, Severity, branch_starts
 from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
 
 

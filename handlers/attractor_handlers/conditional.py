@@ -10,16 +10,16 @@ and a diamond is never recorded as the cause of a failure.
 
 from __future__ import annotations
 
-from attractor_core.model import (
+from attractor_core.sdk import (
     Context,
     Graph,
     Node,
     Outcome,
     OutcomeTokenError,
+    StageRun,
     StageStatus,
     parse_outcome,
 )
-from attractor_core.protocols import StageRun
 
 
 class ConditionalHandler:

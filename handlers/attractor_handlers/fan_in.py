@@ -29,12 +29,20 @@ from typing import Any
 
 import cattrs
 
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome, StageStatus
-from attractor_core.model.branch import BranchResult
-from attractor_core.protocols import CodergenBackend, StageRun
-from attractor_core.runtime.atomic import write_text_atomic
-from attractor_core.runtime.events import Warning
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.sdk import (
+    CONVERTER,
+    BranchResult,
+    CodergenBackend,
+    Context,
+    FailureClass,
+    Graph,
+    Node,
+    Outcome,
+    StageRun,
+    StageStatus,
+    Warning,
+    write_text_atomic,
+)
 from attractor_handlers.codergen import available_backends, backend_name, build_prompt
 from attractor_handlers.join_policies import all_failed
 

@@ -15,12 +15,25 @@ from typing import Any
 
 import trio
 
-from attractor_core.human import Answer, AnswerValue, Question, QuestionType
-from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome, StageStatus
-from attractor_core.model.values import ValueFormatError
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.events import InterviewCompleted, InterviewStarted, InterviewTimeout
-from attractor_core.runtime.events import Warning as WarningEvent
+from attractor_core.sdk import (
+    Answer,
+    AnswerValue,
+    Context,
+    Duration,
+    FailureClass,
+    Graph,
+    InterviewCompleted,
+    InterviewStarted,
+    InterviewTimeout,
+    Node,
+    Outcome,
+    Question,
+    QuestionType,
+    StageRun,
+    StageStatus,
+    ValueFormatError,
+)
+from attractor_core.sdk import Warning as WarningEvent
 from attractor_handlers.choices import (
     Choice,
     choice_for_answer,

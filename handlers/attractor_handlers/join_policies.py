@@ -1,6 +1,6 @@
 """How a parallel node's branch results become its outcome (spec §4.8).
 
-Pure functions over :class:`~attractor_core.model.branch.BranchResult`s,
+Pure functions over :class:`~attractor_core.sdk.BranchResult`s,
 so every rule here can be read, and tested, without running a branch.
 
 Vocabulary. A branch *succeeded* when it ended ``success`` or
@@ -31,10 +31,15 @@ from typing import TypeVar
 
 from attrs import frozen
 
-from attractor_core.model import FailureClass, Node, StageStatus
-from attractor_core.model.branch import BranchResult
-from attractor_core.model.fan_out import BranchFailure, FanOutReport
-from attractor_core.model.values import ValueFormatError
+from attractor_core.sdk import (
+    BranchFailure,
+    BranchResult,
+    FailureClass,
+    FanOutReport,
+    Node,
+    StageStatus,
+    ValueFormatError,
+)
 
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_QUORUM_FRACTION = 0.5

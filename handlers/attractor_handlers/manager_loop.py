@@ -33,13 +33,25 @@ import attrs
 import trio
 from attrs import frozen
 
-from attractor_core.conditions import ConditionSyntaxError, evaluate_condition, parse_condition
-from attractor_core.dot import ParseError
-from attractor_core.model import Context, Duration, FailureClass, Graph, Node, Outcome
-from attractor_core.model.values import ValueFormatError
-from attractor_core.protocols import PreflightSettings, StageRun
-from attractor_core.runtime.events import ManagerLoopCycle, ManagerLoopFinished, ManagerSteer
-from attractor_core.validation.diagnostics import ValidationError
+from attractor_core.sdk import (
+    ConditionSyntaxError,
+    Context,
+    Duration,
+    FailureClass,
+    Graph,
+    ManagerLoopCycle,
+    ManagerLoopFinished,
+    ManagerSteer,
+    Node,
+    Outcome,
+    ParseError,
+    PreflightSettings,
+    StageRun,
+    ValidationError,
+    ValueFormatError,
+    evaluate_condition,
+    parse_condition,
+)
 from attractor_handlers.attribute_schema import DEFAULT_MAX_CYCLES
 from attractor_handlers.attribute_schema import MANAGER_ACTIONS as ACTIONS
 from attractor_handlers.subgraph import child_outcome, invalid_child_reason

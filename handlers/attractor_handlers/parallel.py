@@ -1,7 +1,7 @@
 """The parallel handler (spec §4.8, ``shape=component``): fan out, wait, judge.
 
 The branches are the node's unconditional outgoing edges; the join is
-where they meet again (:func:`attractor_core.joins.find_join`). Each
+where they meet again (:func:`attractor_core.sdk.find_join`). Each
 branch runs in its own task of one nursery, on its own clone of the
 context, through ``run.run_branch`` (the engine's traversal, retries and
 checkpoints), at most ``max_parallel`` at a time, started in edge order.
@@ -29,21 +29,26 @@ from typing import Any
 import trio
 from attrs import frozen
 
-from attractor_core.joins import branch_starts, find_join
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.model.branch import BranchResult
-from attractor_core.model.fan_out import FanOutReport
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.events import (
+from attractor_core.sdk import (
+    CONVERTER,
+    BranchResult,
+    Context,
     EarlyTermination,
+    FailureClass,
+    FanOutReport,
+    Graph,
+    Node,
+    Outcome,
     ParallelBranchCompleted,
     ParallelBranchStarted,
     ParallelCompleted,
     ParallelStarted,
+    StageRun,
+    branch_starts,
+    find_join,
+    join_problem,
+    write_json_atomic,
 )
-from attractor_core.runtime.serialization import CONVERTER
-from attractor_core.validation.parallel_rules import join_problem
 from attractor_handlers.join_policies import (
     JoinPolicy,
     JoinVerdict,

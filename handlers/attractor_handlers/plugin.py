@@ -14,7 +14,7 @@ from typing import Any
 
 import pluggy
 
-from attractor_core.registry import DeferredHandler
+from attractor_core.sdk import DeferredHandler
 
 hookimpl = pluggy.HookimplMarker("attractor")
 
@@ -47,7 +47,7 @@ def attractor_handler_types() -> Mapping[str, Any]:
 def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     """Each handler's attributes; the fan-in's ranker runs on the codergen backend, so the
     simulate backend's attributes apply to both."""
-    from attractor_core.attributes import GRAPH
+    from attractor_core.sdk import GRAPH
     from attractor_handlers import attribute_schema as schema
 
     return {
@@ -65,7 +65,7 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
-    from attractor_core.validation.builtin_rules import FunctionRule
+    from attractor_core.sdk import FunctionRule
     from attractor_handlers.concurrency_rules import concurrency_rules
     from attractor_handlers.routing_rules import RULE, failure_route, unrouted_diamond
 

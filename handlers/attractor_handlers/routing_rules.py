@@ -19,12 +19,22 @@ gate fails only when nobody can answer, where stopping is what is wanted.
 
 from __future__ import annotations
 
-from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.engine.routing import failure_retry_target, select_unconditional
-from attractor_core.joins import find_join
-from attractor_core.model import Context, Edge, Graph, Node, Outcome
-from attractor_core.validation.diagnostics import Diagnostic, Severity
-from attractor_core.validation.rules import is_exit, is_start
+from attractor_core.sdk import (
+    ConditionSyntaxError,
+    Context,
+    Diagnostic,
+    Edge,
+    Graph,
+    Node,
+    Outcome,
+    Severity,
+    failure_retry_target,
+    find_join,
+    is_exit,
+    is_start,
+    parse_condition,
+    select_unconditional,
+)
 from attractor_handlers.conditional import ConditionalHandler
 
 RULE = "failure_route"

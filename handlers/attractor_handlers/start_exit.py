@@ -5,8 +5,7 @@ Goal gates are the engine's business (§3.4), not the exit handler's.
 
 from __future__ import annotations
 
-from attractor_core.model import Context, Graph, Node, Outcome
-from attractor_core.protocols import StageRun
+from attractor_core.sdk import Context, Graph, Node, Outcome, StageRun
 
 
 class StartHandler:

@@ -17,11 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attractor_core.dot import ParseError
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.protocols import PreflightSettings, StageRun
-from attractor_core.runtime.final import FinalRecord
-from attractor_core.validation.diagnostics import ValidationError
+from attractor_core.sdk import (
+    Context,
+    FailureClass,
+    FinalRecord,
+    Graph,
+    Node,
+    Outcome,
+    ParseError,
+    PreflightSettings,
+    StageRun,
+    ValidationError,
+)
 
 
 class SubgraphHandler:

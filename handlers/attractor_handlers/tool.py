@@ -23,11 +23,19 @@ from pathlib import Path
 
 from attrs import frozen
 
-from attractor_core.model import Context, FailureClass, Graph, Node, Outcome
-from attractor_core.process_group import GroupTable, kill_grace_seconds, run_in_group
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.sdk import (
+    CONVERTER,
+    Context,
+    FailureClass,
+    Graph,
+    GroupTable,
+    Node,
+    Outcome,
+    StageRun,
+    kill_grace_seconds,
+    run_in_group,
+    write_json_atomic,
+)
 from attractor_handlers.attribute_schema import DEFAULT_SHELL
 
 OUTPUT_LIMIT = 64 * 1024

@@ -69,7 +69,7 @@ def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | Non
 def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     """The api and cli backends' attributes, on the nodes that reach a codergen backend
     (codergen stages, and fan-ins that rank with a prompt)."""
-    from attractor_core.attributes import GRAPH
+    from attractor_core.sdk import GRAPH
     from attractor_plugins.backends.node_settings import ATTRIBUTES, GRAPH_ATTRIBUTES
 
     return {"codergen": ATTRIBUTES, "parallel.fan_in": ATTRIBUTES, GRAPH: GRAPH_ATTRIBUTES}

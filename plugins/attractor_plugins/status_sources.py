@@ -10,7 +10,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from attractor_core.engine.ingestion import CanonicalSource
+from attractor_core.sdk import CanonicalSource
 
 
 @frozen

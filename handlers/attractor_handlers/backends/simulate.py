@@ -28,19 +28,20 @@ from typing import Any
 import trio
 from attrs import evolve
 
-from attractor_core.model import (
+from attractor_core.sdk import (
     Context,
+    Duration,
     FailureClass,
     Node,
     Outcome,
     OutcomeTokenError,
+    StageRun,
     StageStatus,
+    ValueFormatError,
     parse_outcome,
+    write_status_file,
+    write_text_atomic,
 )
-from attractor_core.model.values import Duration, ValueFormatError
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.atomic import write_text_atomic
-from attractor_core.runtime.status_files import write_status_file
 from attractor_handlers.attribute_schema import DEFAULT_FAILURE_REASON
 from attractor_handlers.codergen import response_context
 

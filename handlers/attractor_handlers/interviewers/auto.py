@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attractor_core.human import Answer, AnswerValue, Question, QuestionType
+from attractor_core.sdk import Answer, AnswerValue, Question, QuestionType
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 

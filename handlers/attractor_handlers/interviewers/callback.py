@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from attractor_core.human import Answer, Question
+from attractor_core.sdk import Answer, Question
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 AnswerFunction = Callable[[Question], "Answer | str | Awaitable[Answer | str]"]

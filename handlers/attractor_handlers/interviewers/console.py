@@ -14,7 +14,7 @@ from typing import TextIO
 
 import trio
 
-from attractor_core.human import Answer, AnswerValue, Question, QuestionType
+from attractor_core.sdk import Answer, AnswerValue, Question, QuestionType
 from attractor_handlers.choices import find_option, option_text
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 

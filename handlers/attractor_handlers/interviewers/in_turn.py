@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from attractor_core.human import Answer, Question
+from attractor_core.sdk import Answer, Question
 
 
 class AsksInTurn:

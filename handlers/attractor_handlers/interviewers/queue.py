@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from attractor_core.human import Answer, AnswerValue, Question
-from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.sdk import Answer, AnswerValue, Question, write_json_atomic
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 STATE_FILE = "interviewer_queue.json"

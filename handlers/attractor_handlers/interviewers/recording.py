@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from attractor_core.human import Answer, Question
-from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.sdk import CONVERTER, Answer, Question, write_json_atomic
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 RECORD_FILE = "interviews.json"

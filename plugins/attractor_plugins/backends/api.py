@@ -23,12 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from attractor_core.model import Context, FailureClass, Node, Outcome
-from attractor_core.process_group import kill_grace_seconds
-from attractor_core.protocols import RunSettings, StageRun
-from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
-from attractor_core.runtime.events import AgentToolCall
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.sdk import (
+    CONVERTER,
+    AgentToolCall,
+    Context,
+    FailureClass,
+    Node,
+    Outcome,
+    RunSettings,
+    StageRun,
+    kill_grace_seconds,
+    write_json_atomic,
+    write_text_atomic,
+)
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import SDKError

@@ -24,11 +24,18 @@ from typing import Any
 
 from attrs import frozen
 
-from attractor_core.model import Context, FailureClass, Node, Outcome
-from attractor_core.process_group import kill_grace_seconds
-from attractor_core.protocols import RunSettings, StageRun
-from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
-from attractor_core.runtime.events import ProviderSelected
+from attractor_core.sdk import (
+    Context,
+    FailureClass,
+    Node,
+    Outcome,
+    ProviderSelected,
+    RunSettings,
+    StageRun,
+    kill_grace_seconds,
+    write_json_atomic,
+    write_text_atomic,
+)
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
 

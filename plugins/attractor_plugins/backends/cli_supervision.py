@@ -18,7 +18,7 @@ from pathlib import Path
 import trio
 from attrs import frozen
 
-from attractor_core.process_group import run_in_group
+from attractor_core.sdk import run_in_group
 
 POLL_SECONDS = 0.25
 

@@ -13,9 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from attractor_core.dot import ParseError, parse_file
-from attractor_core.model import Edge, Graph, Node
-from attractor_core.validation.rules import FIDELITY_MODES
+from attractor_core.sdk import FIDELITY_MODES, Edge, Graph, Node, ParseError, parse_file
 
 DEFAULT_MODE = "compact"
 _TAIL_BYTES = 1 << 20

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from attractor_core.model import Graph
-from attractor_core.validation.diagnostics import Diagnostic, Severity
+from attractor_core.sdk import Diagnostic, Graph, Severity
 
 from .node_settings import NodeSettingError, check_node
 

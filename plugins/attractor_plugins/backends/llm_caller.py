@@ -20,8 +20,7 @@ from typing import Any, cast
 
 import attrs
 
-from attractor_core.protocols import RunSettings, StageRun
-from attractor_core.runtime.atomic import write_json_atomic
+from attractor_core.sdk import RunSettings, StageRun, write_json_atomic
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import StreamError

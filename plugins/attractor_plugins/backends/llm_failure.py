@@ -8,7 +8,7 @@ repeated identical API failures are recognised by the cycle breaker.
 
 from __future__ import annotations
 
-from attractor_core.model import Node, Outcome
+from attractor_core.sdk import Node, Outcome
 from attractor_plugins.llm.errors import SDKError
 from attractor_plugins.llm.taxonomy import classify_error, error_record
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from attractor_core.attributes import AttributeSpec
-from attractor_core.model import Context, Node
-from attractor_core.model.values import Duration, ValueFormatError
+from attractor_core.sdk import AttributeSpec, Context, Duration, Node, ValueFormatError
 
 MODES = ("agent", "oneshot")
 CLI_AGENTS = ("claude", "codex", "gemini")

@@ -27,7 +27,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
+from attractor_core.sdk import CheckpointError, load_checkpoint
 
 # Keys the engine sets for routing; the preamble lists what stages produced.
 _ENGINE_KEYS = frozenset({"outcome", "preferred_label", "failure_reason", "failure_class",

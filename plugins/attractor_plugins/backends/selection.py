@@ -17,7 +17,7 @@ from typing import Any
 
 from attrs import frozen
 
-from attractor_core.model import Node
+from attractor_core.sdk import Node
 from attractor_plugins.llm.config import LlmConfig, ProviderConfig
 from attractor_plugins.llm.errors import ConfigurationError
 

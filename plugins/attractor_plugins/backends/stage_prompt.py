@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.model import Context, Graph, Node
-from attractor_core.model.outcome import is_custom_outcome
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.sdk import (
+    ConditionSyntaxError,
+    Context,
+    Graph,
+    Node,
+    StageRun,
+    is_custom_outcome,
+    parse_condition,
+    write_text_atomic,
+)
 
 from .fidelity import incoming_edge, resolve_fidelity, run_graph
 from .preamble import read_run_so_far, synthesize

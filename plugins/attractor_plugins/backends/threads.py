@@ -24,9 +24,7 @@ from typing import Any
 
 from attrs import frozen
 
-from attractor_core.model import Context, Edge, Node
-from attractor_core.protocols import StageRun
-from attractor_core.runtime.events import Warning
+from attractor_core.sdk import Context, Edge, Node, StageRun, Warning
 from attractor_plugins.llm.types import ContentPart, Message, Role
 
 from .fidelity import last_arrival

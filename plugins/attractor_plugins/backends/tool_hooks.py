@@ -19,7 +19,7 @@ from typing import Any
 import trio
 from attrs import define, field
 
-from attractor_core.process_group import run_in_group
+from attractor_core.sdk import run_in_group
 
 HOOK_TIMEOUT_S = 60.0
 _TAIL = 500

@@ -6,8 +6,7 @@ from typing import ClassVar
 
 from attrs import field, frozen
 
-from attractor_core.model.values import to_str_tuple
-from attractor_core.runtime.events import Event
+from attractor_core.sdk import Event, to_str_tuple
 
 
 @frozen

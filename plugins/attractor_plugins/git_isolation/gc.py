@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attractor_core.errors import UsageError
-from attractor_core.runtime.final import read_final
-from attractor_core.runtime.lock import RunLock
+from attractor_core.sdk import RunLock, UsageError, read_final
 
 from .gitcmd import GitError, git_sync
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import trio
 from attrs import frozen
 
-from attractor_core.process_group import terminate_group
+from attractor_core.sdk import terminate_group
 
 DEFAULT_TIMEOUT_S = 120.0
 _KILL_GRACE_S = 2.0

@@ -13,9 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from attractor_core.errors import UsageError
-from attractor_core.runtime.atomic import write_json_atomic, write_text_atomic
-from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.sdk import UsageError, utc_now_iso, write_json_atomic, write_text_atomic
 
 from .commits import parse_trailers
 from .gitcmd import GitError, git_sync

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from attractor_core.runtime.events import Event
+    from attractor_core.sdk import Event
 
 # The git modules (and trio with them) load only when a hook needs them: `attractor validate`
 # loads this plugin too, and must stay cheap.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attractor_core.errors import UsageError
+from attractor_core.sdk import UsageError
 
 from .gitcmd import GitError, git
 

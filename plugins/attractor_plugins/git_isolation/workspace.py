@@ -8,8 +8,7 @@ from typing import Any
 
 import trio
 
-from attractor_core.errors import UsageError
-from attractor_core.runtime.atomic import write_text_atomic
+from attractor_core.sdk import UsageError, write_text_atomic
 
 from . import repair
 from .branch_worktrees import add_worktree, branch_ref, merge_into, remove_worktree
@@ -40,7 +39,7 @@ def run_branch_name(run_id: str) -> str:
 
 
 class GitWorkspace:
-    """Implements ``attractor_core.protocols.RunWorkspace`` with git branches and worktrees."""
+    """Implements ``attractor_core.sdk.RunWorkspace`` with git branches and worktrees."""
 
     def __init__(self, *, workdir: Path, logs_root: Path, run_id: str,
                  options: Mapping[str, Any], resume_from: Mapping[str, Any] | None):

@@ -29,7 +29,7 @@ from typing import Any
 import trio
 from attrs import frozen
 
-from attractor_core.model import FailureClass
+from attractor_core.sdk import FailureClass
 
 from .error_mapping import error_type_for_status
 from .errors import SDKError

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from attractor_core.runtime.serialization import compact_json
+from attractor_core.sdk import compact_json
 
 PROGRESS_FILE = "progress.ndjson"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from attractor_core.process_group import run_in_group
+from attractor_core.sdk import run_in_group
 
 from .base import ToolEnv, ToolFailure, define
 
