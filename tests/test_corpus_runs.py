@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,8 +32,8 @@ from attractor_core.conditions import parse_condition
 from attractor_core.dot import parse_file
 from attractor_core.model.outcome import is_custom_outcome
 from tests.corpus import CORPUS
+from tests.corpus_agent import WORKDIR, agent_environment, write_plan
 
-FIXTURE = Path(__file__).parent / "fixtures" / "corpus_run"
 NOT_PIPELINES = frozenset({"specs_simple_example_integration_smoke_test.dot",
                            "demo_substack-spec-v01-ui.gv"})
 RUN_TIMEOUT_S = 300  # a loaded 2-core box; a healthy run takes a few seconds
@@ -106,43 +105,14 @@ class Ran:
     output: str
 
 
-def _environment(home: Path, plan: Path, state: Path) -> dict[str, str]:
-    agent = str(FIXTURE / "fake_agent")
-    env = {k: v for k, v in os.environ.items() if k != "USERPROFILE"}
-    env.update({
-        "PATH": f"{FIXTURE / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        # Tool commands put $HOME/.cargo/bin first: an empty home keeps the fakes in front.
-        "HOME": str(home),
-        "ATTRACTOR_CLAUDE_PATH": agent, "ATTRACTOR_CODEX_PATH": agent,
-        "ATTRACTOR_GEMINI_PATH": agent,
-        "CORPUS_AGENT_PLAN": str(plan), "CORPUS_AGENT_STATE": str(state),
-    })
-    return env
-
-
-def _write_plan(plan: Mapping[str, Sequence[Any]], into: Path) -> None:
-    """The agent's plan as files a shell script can read: ``<node>/<n>.json`` is the status
-    body of the node's n-th call, ``<node>/<n>.files/`` the files that call writes."""
-    for node, steps in plan.items():
-        (into / node).mkdir(parents=True)
-        for number, step in enumerate(steps, start=1):
-            body = {"outcome": step} if isinstance(step, str) else dict(step)
-            for relative, content in body.pop("files", {}).items():
-                path = into / node / f"{number}.files" / relative
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(content, encoding="utf-8")
-                path.chmod(0o755 if content.startswith("#!") else 0o644)
-            (into / node / f"{number}.json").write_text(json.dumps(body), encoding="utf-8")
-
-
 def _run(name: str, scenario: Scenario, base: Path) -> Ran:
     root = base / name
     for sub in ("home", "state", "plan"):
         (root / sub).mkdir(parents=True)
     workdir = root / "workdir"
-    shutil.copytree(FIXTURE / "workdir", workdir)
+    shutil.copytree(WORKDIR, workdir)
     plan = root / "plan"
-    _write_plan(scenario.plan, plan)
+    write_plan(scenario.plan, plan)
     config = root / "run.toml"
     # The kilroy validator fixtures name no provider; the run's default is openai (codex).
     config.write_text('[llm]\ndefault_provider = "openai"\n', encoding="utf-8")
@@ -151,7 +121,7 @@ def _run(name: str, scenario: Scenario, base: Path) -> Ran:
                "--logs-root", str(root / "logs"), "--workdir", str(workdir),
                "--backend", "cli", "--interviewer", "auto", "--config", str(config),
                "--quiet", *sets]
-    done = subprocess.run(command, env=_environment(root / "home", plan, root / "state"),
+    done = subprocess.run(command, env=agent_environment(root / "home", plan, root / "state"),
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
     return Ran(done.returncode, root / "logs", done.stdout + done.stderr)
 
