@@ -81,6 +81,21 @@ def test_validate_reports_only_the_diagnostics_spec_deltas_justifies() -> None:
     assert "`provenance_version`" in section
 
 
+
+def test_the_release_gate_validates_the_corpus_as_documented() -> None:
+    """The corpus command of docs/release-gate.md, run as written, passes."""
+    text = (REPO / "docs" / "release-gate.md").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines()
+             if line.startswith(("CORPUS=", "attractor validate "))]
+    assert len(lines) == 2, lines
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-ec", "\n".join(lines)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo_rogue_rogue-fast.dot: valid" in done.stdout
+    # Every .dot of the corpus but the shell transcript.
+    assert done.stdout.count(": valid (") == len(list(CORPUS.glob("*.dot"))) - 1
+
 def test_a_run_in_a_git_repository_commits_once_per_stage(tmp_path: Path) -> None:
     setup = prepare(tmp_path)
     done = run(setup, run_command(setup, "rogue-fast"))
