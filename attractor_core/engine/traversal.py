@@ -77,7 +77,7 @@ async def _walk(services: RunServices, lane: Lane, current: str,
             lane.checkpoint(node.id, "", None)
             return Ending.success(exit_node=node.id)
         hop = route(node, outcome, lane.state.context, services.graph,
-                    services.registry.routes_outcome)
+                    services.registry)
         if hop is None:
             lane.checkpoint(node.id, "", None)
             return _dead_end(lane, node, outcome)
