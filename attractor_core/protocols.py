@@ -195,7 +195,7 @@ class NodePreflight(Protocol):
 
 
 class StatusSource(Protocol):
-    """Where a stage's agent may leave its ``status.json`` (issue step 4).
+    """Where a stage's agent may leave its ``status.json``.
 
     ``canonical`` is true for the stage dir's own file (``ATTRACTOR_STATUS_PATH``);
     any other source is a fallback, copied to the canonical path when chosen.

@@ -1,6 +1,6 @@
 """The core loop (spec §3.2): execute a node, record it, pick the next hop.
 
-The same loop drives the main path and (step 3) each parallel branch; a
+The same loop drives the main path and each parallel branch; a
 ``Lane`` carries what differs between them.
 """
 
