@@ -83,3 +83,75 @@ async def test_a_pipeline_runs_through_one_hand_registered_plugin(tmp_path: Path
     assert checkpoint["context"]["stamp.by"] == "work"
     # No event sink is installed: the run's artifacts are the kernel's own.
     assert not (logs / "progress.ndjson").exists()
+
+
+class Jump:
+    """Continues at the node named by ``land``, whatever its edges say."""
+
+    custom_outcomes = False
+
+    async def execute(self, node: Node, context: Context, graph: Graph,
+                      run: StageRun) -> Outcome:
+        return Outcome.success("jumped", resume_at=node.attrs["land"])
+
+
+class FailsOnce:
+    """Fails (deterministic) on its first attempt, succeeds on the next."""
+
+    custom_outcomes = False
+
+    def __init__(self, retries_any_failure: bool):
+        self.retries_any_failure = retries_any_failure
+
+    async def execute(self, node: Node, context: Context, graph: Graph,
+                      run: StageRun) -> Outcome:
+        if run.attempt == 1:
+            return Outcome.fail("first attempt fails", "deterministic")
+        return Outcome.success("second attempt")
+
+
+class DeclaringPlugin:
+    def __init__(self, retries_any_failure: bool):
+        self.retries_any_failure = retries_any_failure
+
+    @hookimpl
+    def attractor_handler_types(self) -> Mapping[str, Any]:
+        return {"start": PassThrough(), "exit": PassThrough(), "test.jump": Jump(),
+                "test.fails_once": FailsOnce(self.retries_any_failure)}
+
+
+DECLARATIONS = """digraph declarations {
+    start   [shape=Mdiamond]
+    jump    [type="test.jump", land="flaky"]
+    skipped [type="test.jump", land="exit"]
+    flaky   [type="test.fails_once", max_retries=1]
+    exit    [shape=Msquare]
+    start -> jump -> skipped -> flaky -> exit
+}
+"""
+
+
+async def _run_declarations(tmp_path: Path, retries_any_failure: bool) -> dict[str, Any]:
+    dot = tmp_path / "declarations.dot"
+    dot.write_text(DECLARATIONS, encoding="utf-8")
+    logs = tmp_path / f"logs-{retries_any_failure}"
+    pm = make_plugin_manager(entry_points=False,
+                             extra_plugins=[DeclaringPlugin(retries_any_failure)])
+    await run_pipeline(dot, logs_root=logs, workdir=tmp_path, pm=pm, handle_signals=False)
+    final: dict[str, Any] = json.loads((logs / "final.json").read_text(encoding="utf-8"))
+    return final
+
+
+@pytest.mark.trio
+async def test_a_plugin_handler_steers_the_engine_by_declarations_and_resume_at(
+        tmp_path: Path) -> None:
+    """``resume_at`` skips edge selection; ``retries_any_failure`` lets a deterministic
+    failure be retried, and without it the same failure ends the run."""
+    declared = await _run_declarations(tmp_path, retries_any_failure=True)
+    assert declared["status"] == "success"
+    assert declared["completed_nodes"] == ["start", "jump", "flaky", "exit"]
+
+    undeclared = await _run_declarations(tmp_path, retries_any_failure=False)
+    assert undeclared["status"] == "fail"
+    assert undeclared["failed_node_id"] == "flaky"
+    assert undeclared["failure_reason"] == "first attempt fails"
