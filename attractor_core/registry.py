@@ -9,7 +9,7 @@ from typing import Any
 import pluggy
 
 from attractor_core.errors import RunError
-from attractor_core.model import Context, Graph, Node, Outcome
+from attractor_core.model import DEFAULT_HANDLER_TYPE, Context, Graph, Node, Outcome
 from attractor_core.protocols import Handler, StageRun
 
 
@@ -78,7 +78,7 @@ class HandlerRegistry:
     def resolve(self, node: Node) -> Handler:
         """Explicit ``type``, then shape mapping; the spec's default handler (§4.2),
         ``codergen``, runs a node whose type no plugin provides."""
-        for candidate in (node.type, node.handler_type, "codergen"):
+        for candidate in (node.type, node.handler_type, DEFAULT_HANDLER_TYPE):
             if candidate and candidate in self._handlers:
                 return self._handlers[candidate]
         raise UnknownHandlerError(
