@@ -43,6 +43,14 @@ class Handler(Protocol):
     nodes are routing points that pass the previous outcome on (the diamond).
     After a failed stage, an unconditional edge is followed only into such a
     node; into any other node the failure goes through failure routing.
+
+    Other optional ``True`` declarations the engine reads:
+    ``fans_out`` (its unconditional edges are branches it runs itself; after a
+    failure they are never followed, and a successful outcome's ``resume_at``
+    names where traversal continues), ``retries_any_failure`` (any failure
+    but a cancellation may be retried, not only the retryable classes, unless
+    the node sets ``retry_on=transient``) and ``asks_human`` (it asks the
+    run's interviewer, so an unknown ``--interviewer`` is refused up front).
     """
 
     async def execute(
@@ -187,7 +195,7 @@ class NodePreflight(Protocol):
 
 
 class StatusSource(Protocol):
-    """Where a stage's agent may leave its ``status.json`` (issue step 4).
+    """Where a stage's agent may leave its ``status.json``.
 
     ``canonical`` is true for the stage dir's own file (``ATTRACTOR_STATUS_PATH``);
     any other source is a fallback, copied to the canonical path when chosen.

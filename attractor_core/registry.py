@@ -9,7 +9,7 @@ from typing import Any
 import pluggy
 
 from attractor_core.errors import RunError
-from attractor_core.model import Context, Graph, Node, Outcome
+from attractor_core.model import DEFAULT_HANDLER_TYPE, Context, Graph, Node, Outcome
 from attractor_core.protocols import Handler, StageRun
 
 
@@ -50,15 +50,35 @@ class HandlerRegistry:
         """Whether ``node``'s handler declares itself a routing point (``routes_outcome =
         True``): it passes the previous outcome on for its edges' conditions to route, so
         a failure may walk into it on an unconditional edge (docs/spec-deltas.md §1.1)."""
+        return self._declares(node, "routes_outcome")
+
+    def fans_out(self, node: Node) -> bool:
+        """Whether ``node``'s handler declares ``fans_out = True``: its unconditional
+        edges are branches it runs itself, so a failure never walks them onward."""
+        return self._declares(node, "fans_out")
+
+    def retries_any_failure(self, node: Node) -> bool:
+        """Whether ``node``'s handler declares ``retries_any_failure = True``: its
+        failures carry no class worth judging, so any but a cancellation may be retried
+        (a node's ``retry_on=transient`` narrows it back to the retryable classes)."""
+        return self._declares(node, "retries_any_failure")
+
+    def asks_human(self, node: Node) -> bool:
+        """Whether ``node``'s handler declares ``asks_human = True``: it puts a question to
+        the run's interviewer, so the ``--interviewer`` option must name a known one."""
+        return self._declares(node, "asks_human")
+
+    def _declares(self, node: Node, declaration: str) -> bool:
         try:
             handler = self.resolve(node)
         except UnknownHandlerError:
             return False
-        return getattr(handler, "routes_outcome", False) is True
+        return getattr(handler, declaration, False) is True
 
     def resolve(self, node: Node) -> Handler:
-        """Explicit ``type``, then shape mapping; the codergen handler is the default."""
-        for candidate in (node.type, node.handler_type, "codergen"):
+        """Explicit ``type``, then shape mapping; the spec's default handler (§4.2),
+        ``codergen``, runs a node whose type no plugin provides."""
+        for candidate in (node.type, node.handler_type, DEFAULT_HANDLER_TYPE):
             if candidate and candidate in self._handlers:
                 return self._handlers[candidate]
         raise UnknownHandlerError(
@@ -76,7 +96,8 @@ class DeferredHandler:
     class is instantiated without arguments, once per ``DeferredHandler``.
 
     The handler's class-level declarations that validation and routing ask
-    about (``routes_outcome``, ``custom_outcomes``) are passed as keywords so
+    about (``routes_outcome``, ``custom_outcomes``, ``fans_out``,
+    ``retries_any_failure``, ``asks_human``) are passed as keywords so
     that asking does not import the class; any other attribute loads it.
     """
 

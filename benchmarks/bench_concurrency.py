@@ -1,4 +1,4 @@
-"""Concurrency and liveness costs (issue step 3).
+"""Concurrency and liveness costs.
 
 1. Fan-out: one parallel node with N simulate branches (max_parallel 64),
    overhead per branch against a one-branch run.

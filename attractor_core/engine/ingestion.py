@@ -1,4 +1,4 @@
-"""Status ingestion: which status file, if any, decides an attempt (issue step 4).
+"""Status ingestion: which status file, if any, decides an attempt.
 
 Precedence: the canonical ``{stage_dir}/status.json``, then each fallback
 source in order, then the handler's own outcome, then ``auto_status``,

@@ -115,8 +115,10 @@ def _where(graph: Graph, node: Node) -> str:
 def check_interviewer(pm: pluggy.PluginManager, graph: Graph, options: Mapping[str, Any]) -> None:
     """An unknown ``--interviewer`` is a usage error now, not when the first gate asks."""
     spec = options.get("interviewer")
-    if not isinstance(spec, str) or not any(
-            n.handler_type == "wait.human" for n in graph.nodes.values()):
+    if not isinstance(spec, str):
+        return
+    registry = HandlerRegistry.from_plugins(pm)
+    if not any(registry.asks_human(n) for n in graph.nodes.values()):
         return
     if pm.hook.attractor_make_interviewer(spec=spec) is None:
         raise UsageError(f"unknown interviewer {spec!r}: use auto, console or queue:FILE "

@@ -58,17 +58,18 @@ class RetryPolicy:
         return cls(max(1, retries + 1), backoff)
 
 
-def retry_gate(node: Node, outcome: Outcome) -> tuple[bool, str]:
-    """May this outcome be retried at all (budget aside)? Returns (allowed, why)."""
+def retry_gate(node: Node, outcome: Outcome, retries_any_failure: bool) -> tuple[bool, str]:
+    """May this outcome be retried at all (budget aside)? Returns (allowed, why).
+    ``retries_any_failure`` is the node's handler's declaration of that name."""
     if outcome.status is StageStatus.RETRY:
         return True, "stage asked for a retry"
     if outcome.status is not StageStatus.FAIL:
         return False, "stage did not fail"
     cls = outcome.failure_class
-    if node.handler_type == "tool" and node.get("retry_on") != "transient":
+    if retries_any_failure and node.get("retry_on") != "transient":
         if cls == FailureClass.CANCELED.value:
             return False, "canceled failures are never retried"
-        return True, "tool nodes retry any failure"
+        return True, f"{node.handler_type} nodes retry any failure"
     if cls in RETRYABLE_CLASSES:
         return True, f"failure class {cls} is retryable"
     return False, f"failure class {cls or 'deterministic'} is not retryable"

@@ -5,8 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -20,11 +19,18 @@ from attractor_core.edge_selection import (
 )
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome, StageStatus
 
-RouterTest = Callable[[Node], bool]
+
+class NodeRoles(Protocol):
+    """What routing asks about a node's handler (its declarations, read by the
+    handler registry): is the node a routing point, does it fan out?"""
+
+    def routes_outcome(self, node: Node) -> bool: ...
+
+    def fans_out(self, node: Node) -> bool: ...
 
 
 def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph,
-                  routes_outcome: RouterTest) -> Route | None:
+                  roles: NodeRoles) -> Route | None:
     """Routing after FAIL (docs/spec-deltas.md §1.1): a matching condition, the
     node's retry targets, then an unconditional edge into a routing point (a
     diamond, which routes on the outcome it passes on) or one that restarts the
@@ -38,22 +44,22 @@ def route_failure(node: Node, outcome: Outcome, context: Context, graph: Graph,
     target = failure_retry_target(node, graph)
     if target:
         return Route(target, "retry_target", 0)
-    if node.handler_type == "parallel":
+    if roles.fans_out(node):
         return None  # its unconditional edges are its branches
     onward = [e for e in edges if not e.condition and e.target in graph.nodes
-              and (e.loop_restart or routes_outcome(graph.nodes[e.target]))]
+              and (e.loop_restart or roles.routes_outcome(graph.nodes[e.target]))]
     return select_unconditional(onward, outcome)
 
 
 def route(node: Node, outcome: Outcome, context: Context, graph: Graph,
-          routes_outcome: RouterTest) -> Route | None:
-    """The next hop after ``node`` ended with ``outcome``; ``routes_outcome`` says
-    which nodes are routing points (from the handler registry)."""
+          roles: NodeRoles) -> Route | None:
+    """The next hop after ``node`` ended with ``outcome``; ``roles`` (the handler
+    registry) says which nodes are routing points and which fan out. An outcome's
+    ``resume_at`` (a fan-out's join) wins over edge selection."""
     if outcome.status is StageStatus.FAIL:
-        return route_failure(node, outcome, context, graph, routes_outcome)
-    join = outcome.context_updates.get("parallel.join_node")
-    if node.handler_type == "parallel" and isinstance(join, str) and join in graph.nodes:
-        return Route(join, "parallel_join", 0)
+        return route_failure(node, outcome, context, graph, roles)
+    if outcome.resume_at and outcome.resume_at in graph.nodes:
+        return Route(outcome.resume_at, "parallel_join", 0)
     return select_edge(node, outcome, context, graph)
 
 

@@ -37,7 +37,8 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
         if outcome.status not in (StageStatus.FAIL, StageStatus.RETRY):
             retries.pop(node.id, None)
             return outcome
-        will_retry, why = _decide(node, outcome, attempt, policy.max_attempts)
+        will_retry, why = _decide(node, outcome, attempt, policy.max_attempts,
+                                  services.registry.retries_any_failure(node))
         services.emit(RetryDecision(node.id, attempt, will_retry, outcome.failure_class, why,
                                     policy.max_attempts - 1))
         if not will_retry:
@@ -56,13 +57,14 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
         attempt += 1
 
 
-def _decide(node: Node, outcome: Outcome, attempt: int, max_attempts: int) -> tuple[bool, str]:
+def _decide(node: Node, outcome: Outcome, attempt: int, max_attempts: int,
+            retries_any_failure: bool) -> tuple[bool, str]:
     if outcome.failed_node_id and outcome.failed_node_id != node.id:
         return False, f"failure passed through from {outcome.failed_node_id}; not retried here"
     unmatched = outcome.details.get(UNMATCHED_OUTCOME)
     if unmatched:
         return False, f"outcome '{unmatched}' matched no edge; another attempt cannot add one"
-    allowed, why = retry_gate(node, outcome)
+    allowed, why = retry_gate(node, outcome, retries_any_failure)
     if not allowed:
         return False, why
     if attempt >= max_attempts:

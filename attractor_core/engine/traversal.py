@@ -1,6 +1,6 @@
 """The core loop (spec §3.2): execute a node, record it, pick the next hop.
 
-The same loop drives the main path and (step 3) each parallel branch; a
+The same loop drives the main path and each parallel branch; a
 ``Lane`` carries what differs between them.
 """
 
@@ -77,7 +77,7 @@ async def _walk(services: RunServices, lane: Lane, current: str,
             lane.checkpoint(node.id, "", None)
             return Ending.success(exit_node=node.id)
         hop = route(node, outcome, lane.state.context, services.graph,
-                    services.registry.routes_outcome)
+                    services.registry)
         if hop is None:
             lane.checkpoint(node.id, "", None)
             return _dead_end(lane, node, outcome)

@@ -1,7 +1,7 @@
 """The value model: graph, typed values, outcomes and the run context."""
 
 from attractor_core.model.context import Context
-from attractor_core.model.graph import SHAPE_TO_TYPE, Edge, Graph, Node
+from attractor_core.model.graph import DEFAULT_HANDLER_TYPE, SHAPE_TO_TYPE, Edge, Graph, Node
 from attractor_core.model.outcome import (
     FailureClass,
     Outcome,
@@ -13,6 +13,7 @@ from attractor_core.model.outcome import (
 from attractor_core.model.values import Duration, ValueFormatError
 
 __all__ = [
+    "DEFAULT_HANDLER_TYPE",
     "SHAPE_TO_TYPE",
     "Context",
     "Duration",

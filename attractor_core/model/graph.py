@@ -25,11 +25,15 @@ from attractor_core.model.values import (
 
 T = TypeVar("T")
 
+# The spec's shape-to-handler table (§2.8) and its default handler (§4.2): the LLM stage
+# runs a node whose shape the table lacks, and a node whose type no plugin provides.
+DEFAULT_HANDLER_TYPE = "codergen"
+
 SHAPE_TO_TYPE: Mapping[str, str] = {
     "Mdiamond": "start",
     "Msquare": "exit",
     "doublecircle": "exit",
-    "box": "codergen",
+    "box": DEFAULT_HANDLER_TYPE,
     "hexagon": "wait.human",
     "diamond": "conditional",
     "component": "parallel",
@@ -101,8 +105,8 @@ class Node(_Typed):
 
     @property
     def handler_type(self) -> str:
-        """Explicit ``type`` wins, then the shape mapping, then ``codergen``."""
-        return self.type or SHAPE_TO_TYPE.get(self.shape, "codergen")
+        """Explicit ``type`` wins, then the shape mapping, then the default handler."""
+        return self.type or SHAPE_TO_TYPE.get(self.shape, DEFAULT_HANDLER_TYPE)
 
     @property
     def prompt(self) -> str:

@@ -114,6 +114,9 @@ class Outcome:
     ``custom`` is a custom outcome token (``needs_dod``); its ``status`` is
     ``SUCCESS``, and ``name`` is what conditions, the context key
     ``outcome`` and status files see.
+    ``resume_at`` names the node where traversal continues, bypassing edge
+    selection: a fan-out has already run its branches (its unconditional
+    edges), so its successful stage resumes at the join they meet at.
     """
 
     status: StageStatus
@@ -129,6 +132,7 @@ class Outcome:
     custom: str = field(default="")
     # A parallel fan-out's verdict and failed branches (final.json ``fan_outs``).
     fan_out: FanOutReport | None = None
+    resume_at: str = ""
 
     @custom.validator
     def _custom_is_a_decision(self, _: Any, value: str) -> None:

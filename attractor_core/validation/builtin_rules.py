@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import hookimpl
 from attractor_core.protocols import LintRule
-from attractor_core.validation import attribute_rules, condition_rules, parallel_rules, rules
+from attractor_core.validation import attribute_rules, condition_rules, rules
 from attractor_core.validation.diagnostics import Diagnostic
 
 
@@ -72,7 +72,6 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.reasoning_effort_valid,
     rules.tool_command_present,
     rules.retry_policy_known,
-    parallel_rules.parallel_join,
     attribute_rules.shape_known,
     attribute_rules.node_redeclared,
 )

@@ -1,17 +1,16 @@
-"""Lint rules for parallel fan-outs (spec §4.8).
+"""The wording of a fan-out without branches or without a join (spec §4.8).
 
-``parallel_join``: a parallel node needs branches (its unconditional
-outgoing edges) and a join where they all meet again, found exactly as
-the engine finds it (:func:`attractor_core.joins.find_join`). Without one
-the node could only fail at run time, so it is an error before the run.
-:func:`join_problem` holds the wording, which the parallel handler reuses.
+A fan-out's branches are its unconditional outgoing edges; its join is
+where they all meet again, found exactly as the engine finds it
+(:func:`attractor_core.joins.find_join`). :func:`join_problem` says what is
+missing and how to fix it, for the handler that fans out and for its lint
+rule (``parallel_join``, contributed with that handler), so both read alike.
 """
 
 from __future__ import annotations
 
 from attractor_core.joins import branch_starts, find_join
 from attractor_core.model import Graph
-from attractor_core.validation.diagnostics import Diagnostic, Severity
 
 
 def join_problem(graph: Graph, node_id: str) -> tuple[str, str] | None:
@@ -27,14 +26,3 @@ def join_problem(graph: Graph, node_id: str) -> tuple[str, str] | None:
                 "add a fan-in node (shape=tripleoctagon) and an edge from the last node of "
                 "every branch to it")
     return None
-
-
-def parallel_join(graph: Graph) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for node in graph.nodes.values():
-        problem = join_problem(graph, node.id) if node.handler_type == "parallel" else None
-        if problem is not None:
-            message, fix = problem
-            out.append(Diagnostic("parallel_join", Severity.ERROR, message, node_id=node.id,
-                                  fix=fix, line=node.line))
-    return out

@@ -14,7 +14,15 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.model import Duration, Edge, FailureClass, Graph, Node, StageStatus
+from attractor_core.model import (
+    DEFAULT_HANDLER_TYPE,
+    Duration,
+    Edge,
+    FailureClass,
+    Graph,
+    Node,
+    StageStatus,
+)
 from attractor_core.model.outcome import (
     CANONICAL_OUTCOMES,
     OUTCOME_TOKEN,
@@ -318,9 +326,11 @@ def goal_gate_has_retry(graph: Graph) -> list[Diagnostic]:
 
 
 def prompt_on_llm_nodes(graph: Graph) -> list[Diagnostic]:
+    """The spec's default handler (§4.2) is the LLM stage; its nodes need a prompt."""
     out: list[Diagnostic] = []
     for node in graph.nodes.values():
-        if node.handler_type != "codergen" or node.prompt or is_start(node) or is_exit(node):
+        llm = node.handler_type == DEFAULT_HANDLER_TYPE
+        if not llm or node.prompt or is_start(node) or is_exit(node):
             continue
         given = (
             f"only its label {node.attrs['label']!r}" if node.attrs.get("label") else "only its id"

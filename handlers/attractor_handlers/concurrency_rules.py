@@ -4,6 +4,9 @@ They read the attributes with the very code the handlers use
 (:meth:`ParallelSettings.from_node`, :meth:`ManagerSettings.from_node`),
 so a value the handler would reject mid-run is an error before the run:
 
+* ``parallel_join``: a parallel node has branches and a join where they all
+  meet again; without one it could only fail at run time (the wording is
+  the handler's own, :func:`join_problem`);
 * ``parallel_policy``: ``join_policy``, ``error_policy``, ``k`` (at most the
   branch count), ``quorum_fraction``, ``max_parallel`` of a parallel node;
 * ``manager_loop_config``: a manager loop's child dotfile, actions, stop
@@ -15,12 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from attractor_core.sdk import Diagnostic, Graph, Node, Severity, branch_starts
+from attractor_core.sdk import Diagnostic, Graph, Node, Severity, branch_starts, join_problem
 from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
 
 
 def _error(rule: str, node: Node, message: str, fix: str) -> Diagnostic:
     return Diagnostic(rule, Severity.ERROR, message, node_id=node.id, fix=fix, line=node.line)
+
+
+def parallel_join(graph: Graph) -> list[Diagnostic]:
+    out = []
+    for node in graph.nodes.values():
+        problem = join_problem(graph, node.id) if node.handler_type == "parallel" else None
+        if problem is not None:
+            out.append(_error("parallel_join", node, *problem))
+    return out
 
 
 def parallel_policy(graph: Graph) -> list[Diagnostic]:
@@ -83,4 +95,5 @@ class ConcurrencyRule:
 
 
 def concurrency_rules() -> list[ConcurrencyRule]:
-    return [ConcurrencyRule(f) for f in (parallel_policy, manager_loop_config, subgraph_dotfile)]
+    return [ConcurrencyRule(f) for f in (parallel_join, parallel_policy, manager_loop_config,
+                                         subgraph_dotfile)]

@@ -58,6 +58,8 @@ class GateConfigError(ValueError):
 class WaitForHumanHandler:
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
+    # It asks the run's interviewer, so a run checks --interviewer before it starts.
+    asks_human = True
 
     # The node timeout bounds the question (then the default choice applies);
     # an engine that honours this flag does not also cancel the attempt.

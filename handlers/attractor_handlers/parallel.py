@@ -88,6 +88,8 @@ def plan_branches(graph: Graph, node_id: str) -> list[BranchPlan]:
 class ParallelHandler:
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
+    # Its unconditional edges are its branches: a failed fan-out never walks them onward.
+    fans_out = True
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         try:
@@ -263,4 +265,5 @@ def _outcome(verdict: JoinVerdict, join: str, results: Sequence[BranchResult],
     return Outcome(verdict.status, context_updates=updates,
                    notes=f"{notes}; {verdict.notes}" if verdict.notes else notes,
                    failure_reason=verdict.reason, failure_class=verdict.failure_class,
-                   failure_signature=verdict.failure_signature, fan_out=report)
+                   failure_signature=verdict.failure_signature, fan_out=report,
+                   resume_at=join)

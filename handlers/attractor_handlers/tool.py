@@ -60,6 +60,9 @@ class ToolInvocation:
 class ToolHandler:
     # A command may write a status file with a custom outcome for edges to route on.
     custom_outcomes = True
+    # A command's failure says nothing about its class, so any failure but a cancellation
+    # is worth another attempt (unless the node sets retry_on=transient).
+    retries_any_failure = True
 
     def __init__(self) -> None:
         # Shared by this run's tool stages: one /proc scan serves every cancelled group.

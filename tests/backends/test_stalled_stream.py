@@ -1,4 +1,4 @@
-"""A provider stream that stops sending is caught by the stall watchdog (issue step 5)."""
+"""A provider stream that stops sending is caught by the stall watchdog."""
 
 from __future__ import annotations
 

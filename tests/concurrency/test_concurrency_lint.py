@@ -1,5 +1,5 @@
-"""Concurrency lint rules through ``attractor validate``: ``parallel_join`` (kernel),
-``parallel_policy``, ``manager_loop_config`` and ``subgraph_dotfile`` (handlers)."""
+"""Concurrency lint rules through ``attractor validate``: ``parallel_join``,
+``parallel_policy``, ``manager_loop_config`` and ``subgraph_dotfile`` (all from the handlers)."""
 
 from __future__ import annotations
 

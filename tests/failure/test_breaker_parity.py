@@ -1,5 +1,5 @@
 """The deterministic-failure cycle breaker runs the same code in parallel
-branches and sub-pipelines as in the main loop (remediation-plan task 6)."""
+branches and sub-pipelines as in the main loop."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Status ingestion: precedence, ownership, malformed files (issue step 4)."""
+"""Status ingestion: precedence, ownership, malformed files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Failure classes, retry gating, signatures and cycle breakers (issue step 4)."""
+"""Failure classes, retry gating, signatures and cycle breakers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fan-out-aware liveness (remediation-plan task 4): a hung branch is caught
+"""Fan-out-aware liveness: a hung branch is caught
 even while its siblings are busy, and a sub-pipeline is watched by its parent."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cancellation precedence, as a property (issue step 3).
+"""Cancellation precedence, as a property.
 
 Random pipelines with nested parallel nodes and tool or simulate stages
 are cancelled through the Python API at a random moment. Whatever the

@@ -1,5 +1,5 @@
 """Stage timeouts, attempt-scoped heartbeats, the stall watchdog and run-policy
-precedence (issue step 3; remediation-plan tasks 3 and 4)."""
+precedence."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Failover policies none / ordered / pinned, and a third-party one through the hook (task 10)."""
+"""Failover policies none / ordered / pinned, and a third-party one through the hook."""
 
 from __future__ import annotations
 

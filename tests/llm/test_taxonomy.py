@@ -1,6 +1,6 @@
 """Every unified error type and every status of the spec's tables -> class and signature.
 
-Spec §6.3/§6.4 tables and remediation task 9. Status rows go through the
+Spec §6.3/§6.4 tables. Status rows go through the
 real HTTP path (fake server -> adapter -> error) and then the taxonomy, so
 the two tables cannot drift apart.
 """

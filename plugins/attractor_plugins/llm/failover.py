@@ -1,4 +1,4 @@
-"""Failover policies (remediation task 10) and the loop that applies one.
+"""Failover policies and the loop that applies one.
 
 One policy governs a run, chosen by ``[llm.failover] policy``:
 

@@ -1,4 +1,4 @@
-"""Unified LLM errors -> failure classes and signatures (remediation task 9).
+"""Unified LLM errors -> failure classes and signatures (spec §6.3, §6.4).
 
 Contract with the codergen backends: an LLM failure is returned as a
 ``fail`` outcome **without** a ``failure_class`` and with
