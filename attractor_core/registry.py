@@ -40,11 +40,7 @@ class HandlerRegistry:
         """Can this node end with a custom outcome (``needs_dod``)? Each handler declares
         it with a ``custom_outcomes`` attribute; a handler that does not say may (a
         plugin's handler can report any word), and so may a node without a handler."""
-        try:
-            handler = self.resolve(node)
-        except UnknownHandlerError:
-            return True
-        return bool(getattr(handler, "custom_outcomes", True))
+        return bool(self._declared(node, "custom_outcomes", default=True))
 
     def routes_outcome(self, node: Node) -> bool:
         """Whether ``node``'s handler declares itself a routing point (``routes_outcome =
@@ -69,11 +65,16 @@ class HandlerRegistry:
         return self._declares(node, "asks_human")
 
     def _declares(self, node: Node, declaration: str) -> bool:
+        return self._declared(node, declaration, default=False) is True
+
+    def _declared(self, node: Node, declaration: str, *, default: bool) -> object:
+        """What ``node``'s handler declares, else ``default`` (no declaration, or no
+        handler for the node at all)."""
         try:
             handler = self.resolve(node)
         except UnknownHandlerError:
-            return False
-        return getattr(handler, declaration, False) is True
+            return default
+        return getattr(handler, declaration, default)
 
     def resolve(self, node: Node) -> Handler:
         """Explicit ``type``, then shape mapping; the spec's default handler (§4.2),

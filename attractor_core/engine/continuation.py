@@ -14,15 +14,11 @@ from pathlib import Path
 
 from attractor_core.model import Context, Graph, Outcome, StageStatus
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from attractor_core.runtime.final import ExitPath
 from attractor_core.runtime.rundir import CHILD_DIR, branch_pass_dir
 
 from .stage import crash_rerun_outcome
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
-
-# A run that ended this way may be resumed; any other ending is final.
-RESUMABLE_EXIT_PATHS = ExitPath.RESUMABLE
 
 CHECKPOINT_NAME = "checkpoint.json"
 
