@@ -34,6 +34,7 @@ from .run import Engine, record_setup_failure
 from .setup import EventObserver, build_services, new_run_id
 from .signals import RunSignals, watching_signals
 from .state import RunState, mirror_graph_attributes
+from .subruns import SUBRUNS
 from .topology import find_start
 from .workspace import open_workspace
 
@@ -121,7 +122,7 @@ async def _run_pipeline_watched(
             services = build_services(graph=graph, run_id=run_id, run_dir=run_dir,
                                       workdir=workspace.workdir if workspace else work,
                                       dot_path=source, pm=pm, policy=policy,
-                                      options=options or {}, on_event=on_event)
+                                      options=options or {}, on_event=on_event, subruns=SUBRUNS)
         except Exception as exc:  # a plugin failed while the run was being set up
             record_setup_failure(run_dir, run_id, started, exc)
             raise

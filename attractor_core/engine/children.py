@@ -142,11 +142,6 @@ def _refuse_cycle(services: RunServices, dot_path: Path, node_id: str) -> None:
             fix="a sub-pipeline must not include a pipeline that encloses it")])
 
 
-def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
-    base = parent_dot.parent if parent_dot is not None else Path.cwd()
-    return (base / child).resolve()
-
-
 @asynccontextmanager
 async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
                      dot_path: Path, context: Mapping[str, Any] | None = None,
@@ -169,7 +164,7 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
             workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
     child = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
                            dot_path=dot_path, pm=services.pm, policy=services.policy,
-                           options=services.options,
+                           options=services.options, subruns=services.subruns,
                            on_event=lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                           dict(e))))
     child.liveness = services.liveness

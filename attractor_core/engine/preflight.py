@@ -23,7 +23,7 @@ from attrs import frozen
 from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
 from attractor_core.model import Graph, Node
-from attractor_core.pipeline import load_pipeline
+from attractor_core.pipeline import load_pipeline, resolve_child_path
 from attractor_core.protocols import NodePreflight
 from attractor_core.registry import HandlerRegistry, UnknownHandlerError
 from attractor_core.runtime.events import Warning
@@ -60,9 +60,6 @@ class PreflightRun:
         return self.pm.hook
 
     def child_problems(self, dot_file: str) -> Sequence[str]:
-        # Imported here: the children module imports the engine, which imports this one.
-        from .children import resolve_child_path
-
         path = resolve_child_path(self.dot_path, dot_file)
         if path in self.visiting:
             return []

@@ -39,6 +39,7 @@ from .run import Engine
 from .setup import EventObserver, build_services
 from .signals import RunSignals, watching_signals
 from .state import RunState
+from .subruns import SUBRUNS
 from .topology import find_start
 from .workspace import open_workspace
 
@@ -88,7 +89,7 @@ async def _resume_pipeline_watched(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=workspace.workdir if workspace else Path(manifest.workdir),
             dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=run_options,
-            on_event=on_event)
+            on_event=on_event, subruns=SUBRUNS)
         services.workspace = workspace
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),

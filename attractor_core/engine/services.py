@@ -1,18 +1,21 @@
-"""What every part of a running engine shares (``RunServices``) and what a
-single line of traversal owns (``Lane``: the main path, or one parallel branch)."""
+"""What every part of a running engine shares (``RunServices``), what a
+single line of traversal owns (``Lane``: the main path, or one parallel branch),
+and how a stage starts more traversal (``SubRuns``)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 import trio
 from attrs import Factory, define, field
 
-from attractor_core.model import Graph
+from attractor_core.model import Context, Graph
+from attractor_core.model.branch import BranchResult
 from attractor_core.policy import RunPolicy
 from attractor_core.protocols import RunWorkspace
 from attractor_core.registry import HandlerRegistry
@@ -40,6 +43,7 @@ class RunServices:
     bus: EventBus
     policy: RunPolicy
     options: Mapping[str, Any]
+    subruns: SubRuns  # how a stage starts a branch or a child run
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
@@ -90,3 +94,26 @@ class Lane:
     def live_key(self) -> str:
         """This lane's key in the run's liveness tracker."""
         return self.branch_key if self.liveness_key is None else self.liveness_key
+
+
+class SubRuns(Protocol):
+    """How a stage starts more traversal: a parallel branch or a child run.
+
+    Both run the traversal loop again, which is above the stage that asks for
+    them. The top of the engine (``api``, ``resume``) hands the implementation
+    in (``engine.subruns.SUBRUNS``) through the run's services, so no module
+    below the traversal imports the traversal (tests/test_engine_layers.py).
+    """
+
+    async def run_branch(self, services: RunServices, parent: Lane, *, node_id: str,
+                         pass_number: int, start: str, join: str, key: str, index: int,
+                         context: Context) -> BranchResult:
+        """Run one branch of a parallel node up to ``join`` (``engine.branches``)."""
+
+    def finished_branches(self, pass_dir: Path) -> list[BranchResult]:
+        """The branches of one dispatch that recorded how they ended, in that order."""
+
+    def open_child(self, services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
+                   dot_path: Path, context: Mapping[str, Any] | None = None,
+                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+        """Start a sub-pipeline under ``{stage_dir}/child/`` (``engine.children``)."""

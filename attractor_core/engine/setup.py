@@ -19,7 +19,7 @@ from attractor_core.runtime.run_status import tail_events
 from attractor_core.runtime.rundir import RunDir
 
 from .ingestion import status_sources
-from .services import RunServices
+from .services import RunServices, SubRuns
 
 EventObserver = Callable[[Mapping[str, Any]], None]
 
@@ -39,7 +39,8 @@ def last_seq(progress: Path) -> int:
 
 def build_services(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
                    dot_path: Path | None, pm: pluggy.PluginManager, policy: RunPolicy,
-                   options: Mapping[str, Any], on_event: EventObserver | None) -> RunServices:
+                   options: Mapping[str, Any], on_event: EventObserver | None,
+                   subruns: SubRuns) -> RunServices:
     sinks = collect_in_registration_order(
         pm.hook.attractor_event_sinks(logs_root=run_dir.root, run_id=run_id))
     bus = EventBus(run_id, sinks, first_seq=last_seq(run_dir.progress) + 1)
@@ -47,6 +48,7 @@ def build_services(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
         bus.subscribe(on_event)
     services = RunServices(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
                            dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
-                           bus=bus, policy=policy, options=dict(options))
+                           bus=bus, policy=policy, options=dict(options),
+                           subruns=subruns)
     services.status_sources = status_sources(services)
     return services

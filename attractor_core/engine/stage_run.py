@@ -14,6 +14,7 @@ from attrs import define
 
 from attractor_core.model import Context, Node
 from attractor_core.model.branch import BranchResult
+from attractor_core.pipeline import resolve_child_path
 from attractor_core.policy import KEYS as POLICY_KEYS
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.rundir import branch_pass_dir
@@ -92,26 +93,20 @@ class AttemptRun:
 
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
-        from .children import open_child, resolve_child_path
-
-        return open_child(self.services, self.lane, node_id=self.node.id,
-                          stage_dir=self.stage_dir,
-                          dot_path=resolve_child_path(self.dot_path, dot_file),
-                          context=context, workdir=workdir)
+        return self.services.subruns.open_child(
+            self.services, self.lane, node_id=self.node.id, stage_dir=self.stage_dir,
+            dot_path=resolve_child_path(self.dot_path, dot_file), context=context,
+            workdir=workdir)
 
     async def run_branch(self, start: str, *, join: str, key: str, index: int,
                          context: Context) -> BranchResult:
-        from .branches import run_branch
-
-        return await run_branch(self.services, self.lane, node_id=self.node.id,
-                                pass_number=self.execution, start=start, join=join, key=key,
-                                index=index, context=context)
+        return await self.services.subruns.run_branch(
+            self.services, self.lane, node_id=self.node.id, pass_number=self.execution,
+            start=start, join=join, key=key, index=index, context=context)
 
     def finished_branches(self) -> list[BranchResult]:
-        from .branches import finished_branches
-
-        return finished_branches(branch_pass_dir(self.lane.stage_root(), self.node.id,
-                                                 self.execution))
+        return self.services.subruns.finished_branches(
+            branch_pass_dir(self.lane.stage_root(), self.node.id, self.execution))
 
     async def adopt_branch(self, result: BranchResult) -> str:
         workspace = self.services.workspace
