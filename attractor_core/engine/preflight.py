@@ -124,8 +124,8 @@ def check_interviewer(pm: pluggy.PluginManager, graph: Graph, options: Mapping[s
 
 def warn_unknown_types(services: RunServices) -> None:
     """A node whose explicit type no plugin provides runs as codergen (spec §4.2): say so."""
-    for node in services.graph.nodes.values():
-        if node.type and node.type not in services.registry:
+    for node in services.config.graph.nodes.values():
+        if node.type and node.type not in services.config.registry:
             services.emit(Warning(
                 f"node {node.id}: no plugin provides type {node.type!r}; it will run with the "
                 "default codergen handler. Install the plugin or fix the type", node.id))
