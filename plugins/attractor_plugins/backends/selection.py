@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.sdk import Node
-from attractor_plugins.llm.config import LlmConfig, ProviderConfig
+from attractor_plugins.llm.config import BUILTIN_PROVIDERS, LlmConfig, ProviderConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
 # Other names pipelines use for a built-in provider (kilroy writes ``google`` for Gemini).
@@ -29,7 +29,7 @@ ALIASES = {"google": "gemini"}
 class LlmTarget:
     provider: str
     model: str
-    reason: str  # graph_attrs | config_default | environment
+    reason: str  # graph_attrs | config_default | environment | force_model
 
 
 def llm_config(option: Any) -> LlmConfig:
@@ -41,7 +41,9 @@ def llm_config(option: Any) -> LlmConfig:
     return LlmConfig()
 
 
-def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> LlmTarget:
+def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str],
+                   forced: Mapping[str, str] | None = None) -> LlmTarget:
+    """``forced``: ``--force-model`` (provider -> model), which beats the node's model."""
     provider, reason = ALIASES.get(node.llm_provider, node.llm_provider), "graph_attrs"
     if not provider:
         provider, reason = config.default_provider, "config_default"
@@ -52,6 +54,8 @@ def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> Llm
             f"node {node.id}: no LLM provider: set llm_provider on the node, in the model "
             "stylesheet or on the graph, [llm] default_provider in the config, or export an "
             "API key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY)")
+    if forced and forced.get(provider):
+        return LlmTarget(provider, forced[provider], "force_model")
     model = node.llm_model or config.provider(provider).model
     if not model:
         raise ConfigurationError(
@@ -66,8 +70,12 @@ def missing_key(provider: ProviderConfig, env: Mapping[str, str]) -> str:
     keys = provider.api_key_env
     if not keys or any(env.get(key) for key in keys):
         return ""
+    keyless = ""
+    if provider.name not in BUILTIN_PROVIDERS and keys == (f"{provider.name.upper()}_API_KEY",):
+        keyless = (f"; a server that needs no key is declared with api_key_env = \"\" in "
+                   f"[llm.providers.{provider.name}]")
     return (f"provider {provider.name} needs {' or '.join(keys)}: export it (keys are read "
-            "only from the environment), or choose another provider with llm_provider")
+            f"only from the environment), or choose another provider with llm_provider{keyless}")
 
 
 def without_node(node: Node, message: str) -> str:
