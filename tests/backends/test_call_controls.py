@@ -19,6 +19,16 @@ def llm(fake, protocol: str = "openai_responses", **extra) -> dict:
             "retry": {"max_retries": 0}, **extra}
 
 
+async def refused_by_validate(tmp_path, dot: str) -> str:
+    """``attractor validate`` output for ``dot``, which must exit 1."""
+    (tmp_path / "p.dot").write_text(dot)
+    done = await trio.run_process([*CLI, "validate", str(tmp_path / "p.dot")],
+                                  capture_stdout=True, capture_stderr=True, check=False)
+    out = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 1, out
+    return out
+
+
 def oneshot(extra: str = "", graph: str = "") -> str:
     dot = agent_pipeline(', codergen.mode="oneshot"' + extra)
     return dot.replace('goal="greet the world"', f'goal="greet the world" {graph}')
@@ -154,11 +164,25 @@ async def test_a_custom_provider_without_api_key_env_is_told_how_to_declare_keyl
 
 
 async def test_validate_refuses_control_values_the_run_could_not_use(tmp_path):
-    dot = oneshot(', max_tokens=lots, temperature=7, provider_options="{oops"')
-    (tmp_path / "p.dot").write_text(dot)
-    done = await trio.run_process([*CLI, "validate", str(tmp_path / "p.dot")],
-                                  capture_stdout=True, capture_stderr=True, check=False)
-    out = done.stdout.decode() + done.stderr.decode()
-    assert done.returncode == 1, out
+    out = await refused_by_validate(
+        tmp_path, oneshot(', max_tokens=lots, temperature=7, provider_options="{oops"'))
     assert "node code: max_tokens='lots': use a whole number of at least 1" in out
     assert "p.dot:4" in out
+
+
+async def test_the_model_stylesheet_sets_call_controls(tmp_path, fake):
+    fake.script(answer("Hello."), path=RESPONSES)
+    sheet = ('model_stylesheet="* { max_tokens: 900; temperature: 0.1; } '
+             '#code { max_tokens: 120; }"')
+    record, _, _ = await run_in_process(tmp_path, fake, oneshot(graph=sheet))
+    assert record.status == "success", record.failure_reason
+    body = fake.requests[0].body
+    assert (body["max_output_tokens"], body["temperature"]) == (120, 0.1)
+
+
+async def test_a_stylesheet_property_nobody_declares_is_refused(tmp_path):
+    out = await refused_by_validate(tmp_path,
+                                    oneshot(graph='model_stylesheet="* { max_token: 900; }"'))
+    assert "unknown property 'max_token'" in out
+    assert ("recognized properties are llm_model, llm_provider, reasoning_effort, max_tokens, "
+            "provider_options, temperature") in out

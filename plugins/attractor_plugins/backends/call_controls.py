@@ -1,10 +1,11 @@
 """Output limits and provider options of a stage's LLM calls.
 
 ``max_tokens``, ``temperature`` and ``provider_options`` come, first found,
-from the node's attribute, the graph attribute of the same name, and the
-``[llm]`` table of the run's config. ``provider_options`` is a JSON object
-keyed by provider name (``{"anthropic": {"auto_cache": false}}``); the
-three levels are merged per provider and key, the node winning.
+from the node's attribute (set in DOT or by the model stylesheet), the graph
+attribute of the same name, and the ``[llm]`` table of the run's config.
+``provider_options`` is a JSON object keyed by provider name
+(``{"anthropic": {"auto_cache": false}}``); the three levels are merged per
+provider and key, the node winning.
 
 Kept free of heavy imports: the ``codergen_backend_attrs`` lint rule parses
 these attributes at validation time with the same functions.
@@ -25,11 +26,11 @@ from .node_settings import NodeSettingError
 
 ATTRIBUTES = (
     AttributeSpec("max_tokens", "integer", "the provider's", "api: the most tokens one LLM "
-                  "call may generate; a cut answer is flagged truncated."),
+                  "call may generate; a cut answer is flagged truncated.", stylesheet=True),
     AttributeSpec("temperature", "float", "the provider's", "api: sampling temperature "
-                  "(0 to 2)."),
+                  "(0 to 2).", stylesheet=True),
     AttributeSpec("provider_options", "json", "", "api: per-provider request options, e.g. "
-                  "{\"anthropic\": {\"auto_cache\": false}}."),
+                  "{\"anthropic\": {\"auto_cache\": false}}.", stylesheet=True),
 )
 
 
