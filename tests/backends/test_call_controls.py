@@ -90,6 +90,23 @@ async def test_a_broken_stream_leaves_the_partial_answer_marked_incomplete(tmp_p
     assert response["error"].startswith("StreamError")
 
 
+async def test_an_agent_round_that_breaks_leaves_its_partial_answer_and_the_calls(tmp_path,
+                                                                                 fake):
+    broken = wire_stream("openai_responses", text=["I wrote a.txt ", "and then"])[:-1]
+    fake.script(call("c1", "write_file", {"file_path": "a.txt", "content": "a"}),
+                Reply(sse=broken), path=RESPONSES)
+    record, logs, work = await run_in_process(tmp_path, fake, agent_pipeline())
+    assert record.status == "fail" and (work / "a.txt").read_text() == "a"
+    stage = logs / "code"
+    assert (stage / "response.md").read_text() == "I wrote a.txt and then"
+    response = read_json(stage / "api_response.json")
+    assert (response["complete"], response["incomplete_reason"]) == (False, "stream_broken")
+    calls = read_json(stage / "agent_calls.json")
+    assert calls["stop"] == "interrupted" and [c["tool"] for c in calls["calls"]] == ["write_file"]
+    sent = read_json(stage / "api_request.json")
+    assert [m["role"] for m in sent["messages"]][-2:] == ["assistant", "tool"]
+
+
 async def test_a_stream_timeout_leaves_the_partial_answer(tmp_path, fake):
     chunks = wire_stream("openai_responses", text=["half ", "an answer"])
     fake.script(Reply(sse=[*chunks[:3], STALL]), path=RESPONSES)
@@ -186,3 +203,8 @@ async def test_a_stylesheet_property_nobody_declares_is_refused(tmp_path):
     assert "unknown property 'max_token'" in out
     assert ("recognized properties are llm_model, llm_provider, reasoning_effort, max_tokens, "
             "provider_options, temperature") in out
+
+
+async def test_validate_refuses_a_graph_default_the_nodes_could_not_use(tmp_path):
+    out = await refused_by_validate(tmp_path, oneshot(graph='temperature="hot"'))
+    assert "node code: graph temperature='hot': use a number from 0 to 2" in out

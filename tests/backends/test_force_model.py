@@ -8,7 +8,7 @@ import trio
 
 from tests.llm.fake_server import STALL, Reply, wire_stream
 
-from .support import CLI, attractor_run, read_json
+from .support import CLI, FAKE_CLI, attractor_run, read_json
 from .test_api_agent import RESPONSES, answer
 
 PIPELINE = """digraph forced {
@@ -49,3 +49,21 @@ async def test_a_malformed_force_model_is_a_usage_error(tmp_path):
     done, _, _ = await attractor_run(tmp_path, PIPELINE, "--force-model", "fake")
     assert done.returncode == 2
     assert "--force-model 'fake': expected PROVIDER=MODEL" in done.stderr.decode()
+
+
+async def test_the_cli_backend_gives_the_forced_model_to_the_providers_agent(tmp_path):
+    dot = """digraph cli {
+  start [shape=Mdiamond]; done [shape=Msquare]
+  a [prompt="one", llm_provider=anthropic, llm_model="claude-opus-4.6"]
+  b [prompt="two", llm_provider=openai, llm_model="gpt-5.2"]
+  start -> a -> b -> done
+}"""
+    env = {"ATTRACTOR_CLAUDE_PATH": str(FAKE_CLI / "claude"),
+           "ATTRACTOR_CODEX_PATH": str(FAKE_CLI / "codex"), "FAKE_CLI_SCENARIO": "ok"}
+    done, logs, _ = await attractor_run(tmp_path, dot, "--backend", "cli",
+                                        "--force-model", "anthropic=claude-haiku-4.5", env=env)
+    assert done.returncode == 0, done.stderr.decode()
+    claude = read_json(logs / "a" / "cli_invocation.json")["argv"]
+    codex = read_json(logs / "b" / "cli_invocation.json")["argv"]
+    assert claude[claude.index("--model") + 1] == "claude-haiku-4-5"
+    assert codex[codex.index("-m") + 1] == "gpt-5.2"  # not forced: the node's own model

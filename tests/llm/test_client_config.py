@@ -45,6 +45,10 @@ def test_default_provider_must_be_configured() -> None:
     ({"providers": {"local": {"protocol": "openai_chat", "api_key_env": ""}}},
      r"\[llm.providers.local\] needs base_url"),
     ({"bogus": 1}, r"\[llm\]: unknown key\(s\) bogus"),
+    ({"max_tokens": 0}, r"\[llm\] max_tokens = 0: expected a whole number >= 1"),
+    ({"temperature": "warm"}, r"\[llm\] temperature = 'warm': expected a number from 0 to 2"),
+    ({"provider_options": {"anthropic": 1}},
+     r"\[llm.provider_options.anthropic\] must be a table"),
 ])
 def test_config_mistakes_name_the_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(e.ConfigurationError, match=message):

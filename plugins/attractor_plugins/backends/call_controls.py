@@ -49,15 +49,20 @@ class CallControls:
 
 def call_controls(node: Node, context: Context, config: Any = None) -> CallControls:
     """The controls of ``node``; ``config`` is the run's ``LlmConfig`` (or None)."""
-    def raw(key: str) -> str:
-        return (node.get(key) or context.get_string(f"graph.{key}")).strip()
+    def value(key: str) -> tuple[str, str]:
+        """The attribute's text and where it came from, for messages."""
+        own = node.get(key).strip()
+        if own:
+            return own, f"node {node.id}: {key}"
+        return context.get_string(f"graph.{key}").strip(), f"node {node.id}: graph {key}"
 
-    max_tokens = _max_tokens(node, raw("max_tokens"))
-    temperature = _temperature(node, raw("temperature"))
+    max_tokens = _max_tokens(*value("max_tokens"))
+    temperature = _temperature(*value("temperature"))
     options: dict[str, dict[str, Any]] = {}
     for level in (getattr(config, "provider_options", {}),
-                  _options(node, context.get_string("graph.provider_options"), "graph"),
-                  _options(node, node.get("provider_options"), "node")):
+                  _options(context.get_string("graph.provider_options"),
+                           f"node {node.id}: graph provider_options"),
+                  _options(node.get("provider_options"), f"node {node.id}: provider_options")):
         for provider, values in level.items():
             options.setdefault(provider, {}).update(values)
     return CallControls(
@@ -66,23 +71,21 @@ def call_controls(node: Node, context: Context, config: Any = None) -> CallContr
         options)
 
 
-def check_controls(node: Node) -> None:
-    """Raise NodeSettingError when one of the node's own control attributes is wrong."""
-    _max_tokens(node, node.get("max_tokens").strip())
-    _temperature(node, node.get("temperature").strip())
-    _options(node, node.get("provider_options"), "node")
+def check_controls(node: Node, graph_attrs: Mapping[str, str] | None = None) -> None:
+    """Raise NodeSettingError when a control attribute of the node, or of the graph (the
+    defaults it would use), is wrong."""
+    call_controls(node, Context({f"graph.{k}": v for k, v in (graph_attrs or {}).items()}))
 
 
-def _max_tokens(node: Node, raw: str) -> int | None:
+def _max_tokens(raw: str, label: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < 1:
-        raise NodeSettingError(f"node {node.id}: max_tokens={raw!r}: use a whole number of at "
-                               "least 1")
+        raise NodeSettingError(f"{label}={raw!r}: use a whole number of at least 1")
     return int(raw)
 
 
-def _temperature(node: Node, raw: str) -> float | None:
+def _temperature(raw: str, label: str) -> float | None:
     if not raw:
         return None
     try:
@@ -90,16 +93,15 @@ def _temperature(node: Node, raw: str) -> float | None:
     except ValueError:
         value = math.nan
     if not 0 <= value <= 2:
-        raise NodeSettingError(f"node {node.id}: temperature={raw!r}: use a number from 0 to 2")
+        raise NodeSettingError(f"{label}={raw!r}: use a number from 0 to 2")
     return value
 
 
-def _options(node: Node, raw: str, where: str) -> dict[str, dict[str, Any]]:
+def _options(raw: str, label: str) -> dict[str, dict[str, Any]]:
     if not raw.strip():
         return {}
     hint = ("use a JSON object keyed by provider, e.g. "
             "provider_options=\"{\\\"anthropic\\\": {\\\"auto_cache\\\": false}}\"")
-    label = f"node {node.id}: provider_options" if where == "node" else "graph provider_options"
     try:
         value = json.loads(raw)
     except ValueError as exc:

@@ -29,7 +29,7 @@ class BackendAttributesRule:
                 continue
             try:
                 check_node(node)
-                check_controls(node)
+                check_controls(node, graph.attrs)
             except NodeSettingError as exc:
                 found.append(Diagnostic(self.name, Severity.ERROR, str(exc), node_id=node.id,
                                         fix=FIX, line=node.line))
