@@ -3,14 +3,13 @@ partial output, client retries, the zero-tool-call warning and clearer errors.""
 
 from __future__ import annotations
 
+import pytest
 import trio
 
-from tests.llm.fake_server import STALL, Reply, wire_stream
+from tests.llm.fake_server import STALL, Reply, sse, wire_stream
 
 from .support import CLI, attractor_run, events, read_json
 from .test_api_agent import RESPONSES, agent_pipeline, answer, call, run_in_process
-
-CHAT = "/v1/chat/completions"
 
 
 def llm(fake, protocol: str = "openai_responses", **extra) -> dict:
@@ -63,11 +62,31 @@ async def test_config_controls_apply_when_the_node_and_graph_set_none(tmp_path, 
     assert (body["max_output_tokens"], body["temperature"]) == (300, 0)
 
 
-async def test_an_answer_cut_at_the_output_limit_warns_and_is_flagged_truncated(tmp_path, fake):
-    chunks = [c.replace('"finish_reason": "stop"', '"finish_reason": "length"')
-              for c in wire_stream("openai_chat", text=["One short", " sentence that goes on"])]
-    fake.script(Reply(sse=chunks), path=CHAT)
-    options = {"backend": "api", "llm": llm(fake, "openai_chat")}
+def cut_stream(protocol: str, text: list[str]) -> tuple[list, str]:
+    """A streamed answer each provider ends at its output limit, and its native reason."""
+    if protocol == "openai_responses":
+        chunks = wire_stream(protocol, text=text)
+        chunks[-1] = sse({"type": "response.incomplete", "response": {
+            "id": "resp_1", "model": "gpt-test", "status": "incomplete",
+            "incomplete_details": {"reason": "max_output_tokens"}, "output": []}},
+            "response.incomplete")
+        return chunks, "max_output_tokens"
+    native = {"openai_chat": ('"finish_reason": "stop"', '"finish_reason": "length"', "length"),
+              "anthropic": ('"stop_reason": "end_turn"', '"stop_reason": "max_tokens"',
+                            "max_tokens"),
+              "gemini": ('"finishReason": "STOP"', '"finishReason": "MAX_TOKENS"', "MAX_TOKENS")}
+    done, cut, reason = native[protocol]
+    return [c.replace(done, cut) for c in wire_stream(protocol, text=text)], reason
+
+
+@pytest.mark.parametrize("protocol", ["openai_responses", "openai_chat", "anthropic", "gemini"])
+async def test_an_answer_cut_at_the_output_limit_warns_and_is_flagged_truncated(tmp_path, fake,
+                                                                                protocol):
+    chunks, reason = cut_stream(protocol, ["One short", " sentence that goes on"])
+    fake.script(Reply(sse=chunks))
+    base = fake.url if protocol in ("anthropic", "gemini") else f"{fake.url}/v1"
+    options = {"backend": "api", "llm": {**llm(fake, protocol), "providers": {"fake": {
+        "protocol": protocol, "api_key_env": "", "base_url": base}}}}
     record, logs, _ = await run_in_process(tmp_path, fake, oneshot(", max_tokens=5"),
                                            options=options)
     assert record.status == "success", record.failure_reason
@@ -75,7 +94,8 @@ async def test_an_answer_cut_at_the_output_limit_warns_and_is_flagged_truncated(
     assert status["outcome"] == "success" and status["details"]["truncated"] is True
     assert (logs / "code" / "response.md").read_text() == "One short sentence that goes on"
     warnings = [w for w in events(logs, "warning") if w["node_id"] == "code"]
-    assert len(warnings) == 1 and "output limit (max_tokens 5" in warnings[0]["message"]
+    assert len(warnings) == 1
+    assert f"output limit (max_tokens 5, finish reason {reason})" in warnings[0]["message"]
 
 
 async def test_a_broken_stream_leaves_the_partial_answer_marked_incomplete(tmp_path, fake):
