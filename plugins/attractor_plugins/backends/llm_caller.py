@@ -99,10 +99,11 @@ class LlmCaller:
             self._record()
         self.truncated = response.finish_reason.reason == "length"
         if self.truncated:
-            limit = request.max_tokens if request.max_tokens is not None else "the provider's"
+            limit = (f"max_tokens {request.max_tokens}" if request.max_tokens is not None
+                     else "the provider's default max_tokens")
             self._run.emit(Warning(
                 f"node {self._node_id}: the answer of {used.provider}/{used.model} was cut at "
-                f"the output limit (max_tokens {limit}, finish reason "
+                f"the output limit ({limit}, finish reason "
                 f"{response.finish_reason.raw or 'length'}); raise max_tokens or ask for less",
                 self._node_id))
         return response
