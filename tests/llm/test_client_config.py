@@ -155,3 +155,13 @@ def test_each_builtin_provider_has_the_default_model_docs_llm_md_lists() -> None
                                                 "local": {"protocol": "openai_chat"}}})
     assert table.provider("openai").model == DEFAULT_MODELS["openai"]
     assert table.provider("local").model == ""
+
+
+def test_a_custom_provider_without_api_key_env_is_told_how_to_declare_a_keyless_server() -> None:
+    table = {"default_provider": "local", "providers": {"local": {
+        "protocol": "openai_chat", "base_url": "http://127.0.0.1:9/v1"}}}
+    with pytest.raises(e.ConfigurationError) as info:
+        Client.from_env({}, {"llm": table})
+    assert info.value.message == (
+        "[llm] default_provider = 'local' is not available: set LOCAL_API_KEY; a server that "
+        'needs no key is declared with api_key_env = "" in [llm.providers.local]')

@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 
 from attractor_core.sdk import Node
-from attractor_plugins.llm.config import BUILTIN_PROVIDERS, LlmConfig, ProviderConfig
+from attractor_plugins.llm.config import LlmConfig, ProviderConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
 # Other names pipelines use for a built-in provider (kilroy writes ``google`` for Gemini).
@@ -70,12 +70,9 @@ def missing_key(provider: ProviderConfig, env: Mapping[str, str]) -> str:
     keys = provider.api_key_env
     if not keys or any(env.get(key) for key in keys):
         return ""
-    keyless = ""
-    if provider.name not in BUILTIN_PROVIDERS and keys == (f"{provider.name.upper()}_API_KEY",):
-        keyless = (f"; a server that needs no key is declared with api_key_env = \"\" in "
-                   f"[llm.providers.{provider.name}]")
     return (f"provider {provider.name} needs {' or '.join(keys)}: export it (keys are read "
-            f"only from the environment), or choose another provider with llm_provider{keyless}")
+            "only from the environment), or choose another provider with llm_provider"
+            + provider.keyless_hint())
 
 
 def without_node(node: Node, message: str) -> str:

@@ -104,6 +104,14 @@ class ProviderConfig:
     headers: Mapping[str, str] = field(factory=dict)
     timeouts: AdapterTimeout = field(factory=AdapterTimeout)
     backend: str = ""
+    key_env_defaulted: bool = False  # a custom table without api_key_env (<NAME>_API_KEY)
+
+    def keyless_hint(self) -> str:
+        """How to declare a keyless server, for messages about a defaulted key variable."""
+        if not self.key_env_defaulted:
+            return ""
+        return (f"; a server that needs no key is declared with api_key_env = \"\" in "
+                f"[llm.providers.{self.name}]")
 
 
 @frozen
@@ -182,7 +190,8 @@ def _provider(name: str, table: Mapping[str, Any], timeouts: AdapterTimeout) -> 
         headers={str(k): str(v) for k, v in _table(table.get("headers", {}),
                                                    f"{where} headers").items()},
         timeouts=_timeouts(table.get("timeouts", {}), f"{where} timeouts", timeouts),
-        backend=_str(table, "backend", where))
+        backend=_str(table, "backend", where),
+        key_env_defaulted=builtin is None and "api_key_env" not in table)
 
 
 def _call_controls(table: Mapping[str, Any]) -> dict[str, Any]:
