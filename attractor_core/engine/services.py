@@ -54,6 +54,12 @@ class RunServices:
     ancestry: tuple[Path, ...] = ()
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
     workspace: RunWorkspace | None = None  # the plugin owning the workdir, if any
+    # Run-wide plugin state by plugin name: the main lane's RunState.plugins (the engine
+    # links them), saved in checkpoint.json and final.json.
+    plugin_state: dict[str, Any] = field(factory=dict)
+    # Ends the run with a plugin's exit path (the engine sets it): (exit_path, reason,
+    # failure_class, resumable).
+    stop_run: Callable[[str, str, str, bool], None] | None = None
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)

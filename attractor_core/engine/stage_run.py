@@ -90,6 +90,14 @@ class AttemptRun:
     def plugin_hook(self) -> Any:
         return self.services.pm.hook
 
+    def plugin_state(self, name: str) -> dict[str, Any]:
+        return self.services.plugin_state.setdefault(name, {})
+
+    def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
+                 resumable: bool = False) -> None:
+        if self.services.stop_run is not None:
+            self.services.stop_run(exit_path, reason, failure_class, resumable)
+
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
         from .children import open_child, resolve_child_path

@@ -10,7 +10,6 @@ from attrs import field, frozen
 
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import (
-    ExitPath,
     FanOutEnding,
     FinalRecord,
     read_final,
@@ -112,7 +111,7 @@ def explain_final(final: FinalRecord) -> str:
     """How the run ended, how to continue it when it can be, and whether branches failed."""
     text = explain(final.status, final.failed_node_id, final.failure_class,
                    final.failure_reason, final.exit_path, final.completed_nodes)
-    if final.exit_path in ExitPath.RESUMABLE:
+    if final.can_resume:
         text += f" Continue it with '{resume_command(final.logs_root)}'."
     failed = failed_branch_count(final.fan_outs)
     if failed and final.status == "success":
