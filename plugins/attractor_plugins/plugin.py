@@ -81,3 +81,27 @@ def attractor_lint_rules() -> Sequence[Any]:
     from attractor_plugins.backends.lint_rule import BackendAttributesRule
 
     return [BackendAttributesRule()]
+
+
+@hookimpl
+def attractor_event_types() -> Sequence[Any]:
+    """``llm_usage`` and ``llm_budget_warning`` (LLM accounting and budgets)."""
+    from attractor_plugins.backends.spend import LlmBudgetWarning, LlmUsage
+
+    return [LlmUsage, LlmBudgetWarning]
+
+
+@hookimpl
+def attractor_cli_options(command: str, parser: Any) -> Sequence[str]:
+    """``--max-cost-usd``, ``--max-total-tokens`` and ``--max-llm-calls`` (run, resume)."""
+    from attractor_plugins.llm.cli import add_budget_flags
+
+    return add_budget_flags(command, parser)
+
+
+@hookimpl
+def attractor_cli_commands(subparsers: Any) -> None:
+    """``attractor models``: the model catalog."""
+    from attractor_plugins.llm.cli import add_models_command
+
+    add_models_command(subparsers)

@@ -11,7 +11,8 @@ Stage dir files: ``prompt.md`` (as sent, with the fidelity preamble),
 call), ``provider_used.json`` (the provider and model actually used, after
 any failover by the run's ``[llm.failover]`` policy), and in agent mode
 ``agent_calls.json`` (every tool call with its full output, also written
-when an LLM error ends the session). An LLM error ends the stage as a
+when an LLM error ends the session), and ``usage.json`` (every call's
+tokens and cost, see ``spend``). An LLM error ends the stage as a
 ``fail`` carrying the error in ``details["llm_error"]``.
 
 Under ``full`` fidelity a stage continues its conversation thread (see
@@ -36,6 +37,7 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.llm.budgets import BudgetSettingError
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import SDKError
@@ -47,6 +49,7 @@ from .llm_caller import LlmCaller, run_policy
 from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, missing_key, resolve_target, without_node
+from .spend import BudgetExhausted, StageSpend, run_budgets, run_catalog
 from .stage_prompt import assemble_prompt
 from .threads import ThreadPlan, ThreadStore
 from .tool_hooks import ToolHookRunner
@@ -81,8 +84,12 @@ class ApiBackend:
             target = resolve_target(node, config, env)
             run_policy(run, config)
             missing = missing_key(config.provider(target.provider), env)
+            run_catalog(run)
+            run_budgets(node, None, run)
         except SDKError as exc:
             return [without_node(node, exc.message)]
+        except BudgetSettingError as exc:
+            return [str(exc)]
         return [missing] if missing else []
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
@@ -93,8 +100,10 @@ class ApiBackend:
             env = run.environment()
             target = resolve_target(node, config, env)
             policy = run_policy(run, config)
+            spend = StageSpend.open(node, context, run,
+                                    lambda name: config.provider(name).protocol)
             client = self._client_factory(env, config)
-        except NodeSettingError as exc:
+        except (NodeSettingError, BudgetSettingError) as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
             return llm_failure(node, exc, node.llm_provider)
@@ -105,7 +114,7 @@ class ApiBackend:
             meter = OutputMeter(run)
             caller = LlmCaller(client, policy, Target(target.provider, target.model),
                                node_id=node.id, run=run, reason=target.reason,
-                               on_output=meter.add)
+                               on_output=meter.add, spend=spend)
             try:
                 if limits is None:
                     answer, messages = await _oneshot(caller, node, text, run, plan)
@@ -114,6 +123,11 @@ class ApiBackend:
                                                     _tool_hooks(node, context, run))
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
+            except BudgetExhausted as exc:
+                return Outcome.fail(str(exc), FailureClass.BUDGET_EXHAUSTED.value,
+                                    failure_signature=f"budget_exhausted|{node.id}")
+            finally:
+                spend.close()
         if messages:
             self._threads.save(run, node, plan, messages)
         return answer
@@ -172,9 +186,10 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits
         result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                    system=AGENT_SYSTEM.format(workdir=env.workspace.root),
                                    prompt=text, history=plan.history)
-    except SDKError as exc:
+    except (SDKError, BudgetExhausted) as exc:
         # Keep the evidence of the rounds that did happen before the error is classified.
-        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"), plan)
+        why = f"LLM error: {type(exc).__name__}: {exc}" if isinstance(exc, SDKError) else str(exc)
+        _record_agent(run, session.interrupted(why), plan)
         raise
     _record_agent(run, result, plan)
     # Only a finished conversation (ending in the model's answer) can be continued.

@@ -9,6 +9,11 @@ Calls are streamed: every text or reasoning delta is stage output for the
 liveness machinery, so a long generation is never mistaken for a stall,
 and a silent stream is caught by the client's ``stream_read`` deadline
 rather than by a whole-request timeout.
+
+With a ``StageSpend`` every call is accounted for and checked against the
+budgets (``spend``): a call that fails after its stream began is counted
+with unknown usage (the provider may bill it); one that never got an answer
+is not.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, cast
 import attrs
 
 from attractor_core.sdk import RunSettings, StageRun, write_json_atomic
+from attractor_plugins.llm.accounting import CallUsage, estimate_tokens, from_unified
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import StreamError
@@ -32,6 +38,8 @@ from attractor_plugins.llm.failover import (
 )
 from attractor_plugins.llm.types import Request, Response, StreamEvent, StreamEventType
 
+from .spend import StageSpend
+
 
 def run_policy(run: RunSettings, config: LlmConfig) -> FailoverPolicy:
     """The failover policy named in the config, from whichever plugin provides it."""
@@ -40,8 +48,10 @@ def run_policy(run: RunSettings, config: LlmConfig) -> FailoverPolicy:
 
 class LlmCaller:
     def __init__(self, client: Client, policy: FailoverPolicy, target: Target, *,
-                 node_id: str, run: StageRun, reason: str, on_output: Callable[[int], None]):
+                 node_id: str, run: StageRun, reason: str, on_output: Callable[[int], None],
+                 spend: StageSpend | None = None):
         self._client = client
+        self._spend = spend
         self._on_output = on_output
         self._policy = policy
         self._node_id = node_id
@@ -62,12 +72,35 @@ class LlmCaller:
         return response
 
     async def _streamed(self, request: Request) -> Response:
+        """One streamed call, accounted for when the stage keeps accounts."""
+        spend = self._spend
+        if spend is None:
+            return await self._stream_once(request)
+        await spend.before_call()
+        received = [0]
+        try:
+            response = await self._stream_once(request, received)
+        except BaseException as exc:
+            if received[0]:
+                spend.record(_unknown(request, received[0], f"{type(exc).__name__}: {exc}"))
+            raise
+        call = from_unified(request.provider or "", request.model, response.usage,
+                            spend.protocol_of(request.provider or ""))
+        if not call.known:
+            call = _unknown(request, len(response.text) + len(response.reasoning or ""), "")
+        await spend.after_call(call)
+        return response
+
+    async def _stream_once(self, request: Request,
+                           received: list[int] | None = None) -> Response:
         """One streamed call, returning the response the FINISH event carries."""
         # Client.stream is an async generator; close it so the connection is released early.
         stream = cast(AsyncGenerator[StreamEvent, None], self._client.stream(request))
         async with aclosing(stream) as events:
             async for event in events:
                 grown = len(event.delta or "") + len(event.reasoning_delta or "")
+                if received is not None:
+                    received[0] += grown or 1
                 if grown:
                     self._on_output(grown)
                 if event.type == StreamEventType.FINISH and event.response is not None:
@@ -79,3 +112,10 @@ class LlmCaller:
                                 "model": self.target.model, "reason": self._reason,
                                 "failover_policy": self._policy.name}
         write_json_atomic(self._run.stage_dir / "provider_used.json", used)
+
+
+def _unknown(request: Request, received_chars: int, error: str) -> CallUsage:
+    """A call without reported usage, sized from the text sent and received."""
+    sent = sum(len(m.text) for m in request.messages)
+    return CallUsage(request.provider or "", request.model,
+                     estimated_tokens=estimate_tokens(sent + received_chars), error=error)

@@ -120,7 +120,8 @@ class LlmConfig:
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> LlmConfig:
-        _only(table, "[llm]", {"default_provider", "failover", "retry", "timeouts", "providers"})
+        _only(table, "[llm]", {"default_provider", "failover", "retry", "timeouts", "providers",
+                              "catalog"})
         timeouts = _timeouts(table.get("timeouts", {}), "[llm.timeouts]", AdapterTimeout())
         failover = _table(table.get("failover", {}), "[llm.failover]")
         providers = _table(table.get("providers", {}), "[llm.providers]")
