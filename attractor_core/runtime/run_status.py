@@ -43,6 +43,9 @@ class RunStatus:
     # Process groups whose owner died (kill -9) but which still run; resume stops them.
     stale_process_groups: tuple[GroupRecord, ...] = ()
     workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's record, if any
+    # Run-wide plugin state (final.json, else the checkpoint); a plugin's ``status_line``
+    # string is printed by ``attractor status``.
+    plugins: dict[str, Any] = field(factory=dict)
 
 
 def read_run_status(root: Path) -> RunStatus:
@@ -61,7 +64,7 @@ def read_run_status(root: Path) -> RunStatus:
                          completed_nodes=final.completed_nodes, last_event=last,
                          explanation=explain_final(final), exit_node=final.exit_node,
                          fan_outs=final.fan_outs, stale_process_groups=stale,
-                         workspace=final.workspace)
+                         workspace=final.workspace, plugins=final.plugins)
     owner = live_owner(run_dir, manifest.run_id)
     state = "running" if owner is not None else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
@@ -73,6 +76,7 @@ def read_run_status(root: Path) -> RunStatus:
                      attempt=attempt, last_event=last, owner_pid=owner or None,
                      stale_process_groups=stale,
                      workspace=checkpoint.workspace if checkpoint else {},
+                     plugins=checkpoint.plugins if checkpoint else {},
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'{resume_command(str(run_dir.root))}'"
                                   if state == "interrupted" else ""))
