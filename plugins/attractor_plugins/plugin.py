@@ -70,17 +70,24 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     """The api and cli backends' attributes, on the nodes that reach a codergen backend
     (codergen stages, and fan-ins that rank with a prompt)."""
     from attractor_core.sdk import GRAPH
-    from attractor_plugins.backends.node_settings import ATTRIBUTES, GRAPH_ATTRIBUTES
+    from attractor_plugins.backends.node_settings import (
+        ATTRIBUTES,
+        GRAPH_ATTRIBUTES,
+        RUN_BUDGET_ATTRIBUTES,
+    )
 
-    return {"codergen": ATTRIBUTES, "parallel.fan_in": ATTRIBUTES, GRAPH: GRAPH_ATTRIBUTES}
+    return {"codergen": ATTRIBUTES, "parallel.fan_in": ATTRIBUTES,
+            GRAPH: (*GRAPH_ATTRIBUTES, *RUN_BUDGET_ATTRIBUTES)}
 
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
-    """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse."""
+    """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse;
+    ``llm_model_known``: node models are in the catalog; ``llm_budgets``: budgets parse."""
     from attractor_plugins.backends.lint_rule import BackendAttributesRule
+    from attractor_plugins.llm.lint import BudgetAttributesRule, ModelKnownRule
 
-    return [BackendAttributesRule()]
+    return [BackendAttributesRule(), ModelKnownRule(), BudgetAttributesRule()]
 
 
 @hookimpl

@@ -49,7 +49,13 @@ from .llm_caller import LlmCaller, run_policy
 from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, missing_key, resolve_target, without_node
-from .spend import BudgetExhausted, StageSpend, run_budgets, run_catalog
+from .spend import (
+    BudgetExhausted,
+    StageSpend,
+    prompt_fit_problem,
+    run_budgets,
+    run_catalog,
+)
 from .stage_prompt import assemble_prompt
 from .threads import ThreadPlan, ThreadStore
 from .tool_hooks import ToolHookRunner
@@ -84,13 +90,13 @@ class ApiBackend:
             target = resolve_target(node, config, env)
             run_policy(run, config)
             missing = missing_key(config.provider(target.provider), env)
-            run_catalog(run)
+            too_long = prompt_fit_problem(node, target.model, run_catalog(run))
             run_budgets(node, None, run)
         except SDKError as exc:
             return [without_node(node, exc.message)]
         except BudgetSettingError as exc:
             return [str(exc)]
-        return [missing] if missing else []
+        return [p for p in (missing, too_long) if p]
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:

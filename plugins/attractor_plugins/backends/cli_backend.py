@@ -47,7 +47,13 @@ from .cli_streams import StreamResult, parse_stream
 from .cli_supervision import Limits, ProcessEnd, supervise
 from .node_settings import NodeSettingError, cli_agent_name, duration_ms
 from .selection import llm_config, without_node
-from .spend import BudgetExhausted, StageSpend, run_budgets, run_catalog
+from .spend import (
+    BudgetExhausted,
+    StageSpend,
+    prompt_fit_problem,
+    run_budgets,
+    run_catalog,
+)
 from .stage_prompt import assemble_prompt
 
 SCRUBBED_ENV = ("CLAUDECODE",)  # Claude Code's nested-session guard would refuse to start
@@ -73,13 +79,15 @@ class CliBackend:
         if agent.executable(agent_environment(run)) is None:
             return [executable_missing(agent)]
         try:
-            run_catalog(run)
+            table = llm_config(run.option("llm")).providers.get(agent.provider)
+            model = agent.normalize_model(node.llm_model or (table.model if table else ""))
+            too_long = prompt_fit_problem(node, model, run_catalog(run))
             run_budgets(node, None, run)
         except ConfigurationError as exc:
             return [exc.message]
         except BudgetSettingError as exc:
             return [str(exc)]
-        return []
+        return [too_long] if too_long else []
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:

@@ -25,7 +25,13 @@ import trio
 from attrs import frozen
 
 from attractor_core.sdk import Context, Event, Node, StageRun, write_json_atomic
-from attractor_plugins.llm.accounting import STATE_KEY, CallUsage, Ledger, priced
+from attractor_plugins.llm.accounting import (
+    STATE_KEY,
+    CallUsage,
+    Ledger,
+    estimate_tokens,
+    priced,
+)
 from attractor_plugins.llm.budgets import (
     RUN_BUDGETS,
     Budgets,
@@ -194,6 +200,24 @@ class StageSpend:
             return (f"{limit.key}: {call.provider}/{call.model} reported no usage; its tokens "
                     "are estimated from the characters sent and received")
         return ""
+
+
+def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
+    """Why the node's prompt cannot fit the model's context window, or ``""``.
+
+    The estimate is the prompt as written (about 4 characters a token); what a stage adds
+    at run time (the run-context preamble, a thread's history) only makes it longer.
+    """
+    info = catalog.get(model) if model else None
+    window = info.context_window if info is not None else None
+    if window is None:
+        return ""
+    tokens = estimate_tokens(len(node.prompt or node.label))
+    if tokens <= window:
+        return ""
+    return (f"its prompt is about {tokens} tokens (4 characters a token), more than the "
+            f"{window}-token context window of {info.id if info else model} (model catalog); "
+            "shorten the prompt, or choose a model with a larger window")
 
 
 def _tokens(totals: Mapping[str, Any]) -> int:
