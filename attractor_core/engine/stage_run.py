@@ -91,7 +91,8 @@ class AttemptRun:
         return self.services.pm.hook
 
     def plugin_state(self, name: str) -> dict[str, Any]:
-        return self.services.plugin_state.setdefault(name, {})
+        state: dict[str, Any] = self.services.plugin_state.setdefault(name, {})
+        return state
 
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:

@@ -55,9 +55,10 @@ class LlmUsage(Event):
     node_id: str
     calls: int
     unknown_calls: int  # calls whose provider reported no usage
+    unpriced_calls: int  # calls without a known cost (not in cost_usd)
     input_tokens: int
     output_tokens: int
-    cost_usd: float | None  # None when no call of the attempt had a known cost
+    cost_usd: float  # the calls with a known cost
     run_cost_usd: float  # the run's spend so far (priced calls)
     run_tokens: int  # the run's input + output tokens so far (with estimates)
 
@@ -137,10 +138,9 @@ class StageSpend:
                           ledger.usage_record(self.run.attempt))
         stage, total = ledger.stage, ledger.run_total
         self.run.emit(LlmUsage(
-            self.node.id, stage["calls"], stage["unknown_calls"], stage["input_tokens"],
-            stage["output_tokens"],
-            None if stage["unpriced_calls"] == stage["calls"] else stage["cost_usd"],
-            total["cost_usd"], _tokens(total)))
+            self.node.id, stage["calls"], stage["unknown_calls"], stage["unpriced_calls"],
+            stage["input_tokens"], stage["output_tokens"], stage["cost_usd"], total["cost_usd"],
+            _tokens(total)))
 
     async def _stop_run(self, limit: Limit, spent: float, when: str) -> None:
         reason = (f"budget {limit.key} exceeded ({limit.source}): spent "
