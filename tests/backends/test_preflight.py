@@ -155,7 +155,7 @@ async def test_graph_level_llm_model_reaches_the_request_and_the_default_model_a
 
 async def test_a_prompt_longer_than_the_models_context_window_is_refused(tmp_path):
     prompt = "word " * 900_000  # about 1.1M tokens: more than claude-sonnet-4-5's 200k
-    text = dot(f', llm_provider=anthropic, llm_model="claude-sonnet-4-5"').replace(
+    text = dot(', llm_provider=anthropic, llm_model="claude-sonnet-4-5"').replace(
         'prompt="Draft it"', f'prompt="{prompt}"')
     done, logs, work = await run_clean(tmp_path, text, "--backend", "api",
                                        env=keyless_env(ANTHROPIC_API_KEY="k"))

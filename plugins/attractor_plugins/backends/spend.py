@@ -34,14 +34,13 @@ from attractor_plugins.llm.accounting import (
 )
 from attractor_plugins.llm.budgets import (
     RUN_BUDGETS,
+    WARN_AT,
     Budgets,
     Limit,
-    crossed,
-    nearing,
     reached_before_call,
     resolve,
 )
-from attractor_plugins.llm.catalog import Catalog, catalog_for_run
+from attractor_plugins.llm.catalog import Catalog, ModelInfo, catalog_for_run
 from attractor_plugins.llm.config import LlmConfig
 
 EXIT_PATH = "budget_exceeded"
@@ -89,6 +88,7 @@ class StageSpend:
         self.budgets = budgets
         self.protocol_of = protocol_of
         self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -109,23 +109,31 @@ class StageSpend:
             raise BudgetExhausted(self._node_reason(node, spent))
 
     async def after_call(self, call: CallUsage) -> None:
-        call = priced(call, self.catalog)
+        call = priced(call, self._model)
         self.ledger.record(call)
         if not self.budgets.any:
             return
-        total = self.ledger.run_total
-        self._warn(call, total)
-        for limit in self.budgets.run:
-            spent = crossed(limit, total)
-            if spent is not None:
+        checks = [("run", limit, self.ledger.run_total) for limit in self.budgets.run]
+        if self.budgets.node is not None:
+            checks.append(("node", self.budgets.node, self.ledger.node_total))
+        for scope, limit, totals in checks:
+            spent = limit.spent(totals)
+            if spent >= WARN_AT * limit.value or not (call.known and call.cost_usd is not None):
+                self._warn(scope, limit, spent, call)
+            if spent <= limit.value:
+                continue
+            if scope == "run":
                 await self._stop_run(limit, spent, "after a call")
-        node = self.budgets.node
-        if node is not None and (spent := crossed(node, self.ledger.node_total)) is not None:
-            raise BudgetExhausted(self._node_reason(node, spent))
+            raise BudgetExhausted(self._node_reason(limit, spent))
 
     def record(self, call: CallUsage) -> None:
         """Count a call without checking the budgets (a call that failed or was cancelled)."""
-        self.ledger.record(priced(call, self.catalog))
+        self.ledger.record(priced(call, self._model))
+
+    def _model(self, name: str) -> ModelInfo | None:
+        if name not in self._models:
+            self._models[name] = self.catalog.get(name)
+        return self._models[name]
 
     def close(self) -> None:
         """usage.json and ``llm_usage`` for an attempt that made calls."""
@@ -170,25 +178,21 @@ class StageSpend:
         node = max(by_stage, key=lambda n: (by_stage[n]["cost_usd"], _tokens(by_stage[n])))
         return f" (most in {node})"
 
-    def _warn(self, call: CallUsage, total: Mapping[str, Any]) -> None:
+    def _warn(self, scope: str, limit: Limit, spent: float, call: CallUsage) -> None:
+        """The 80% warning and the blind-spot warning of one budget, each once a run."""
         warned: list[str] = self.ledger.state.setdefault("warned", [])
-        checks = [("run", limit, total) for limit in self.budgets.run]
-        if self.budgets.node is not None:
-            checks.append(("node", self.budgets.node, self.ledger.node_total))
-        for scope, limit, totals in checks:
-            key = f"{scope}:{self.node.id if scope == 'node' else ''}:{limit.key}"
-            spent = nearing(limit, totals)
-            if spent is not None and key not in warned:
-                warned.append(key)
-                self.run.emit(LlmBudgetWarning(
-                    limit.key, scope, self.node.id, limit.value, spent,
-                    f"{scope} budget {limit.key}: {limit.describe(spent)} spent (80% reached)"
-                    f"{self._estimated(limit)}"))
-            blind = self._blind_spot(limit, call)
-            if blind and f"blind:{key}" not in warned:
-                warned.append(f"blind:{key}")
-                self.run.emit(LlmBudgetWarning(limit.key, scope, self.node.id, limit.value,
-                                               limit.spent(totals), blind))
+        key = f"{scope}:{self.node.id if scope == 'node' else ''}:{limit.key}"
+        if spent >= WARN_AT * limit.value and key not in warned:
+            warned.append(key)
+            self.run.emit(LlmBudgetWarning(
+                limit.key, scope, self.node.id, limit.value, spent,
+                f"{scope} budget {limit.key}: {limit.describe(spent)} spent (80% reached)"
+                f"{self._estimated(limit)}"))
+        blind = self._blind_spot(limit, call)
+        if blind and f"blind:{key}" not in warned:
+            warned.append(f"blind:{key}")
+            self.run.emit(LlmBudgetWarning(limit.key, scope, self.node.id, limit.value, spent,
+                                           blind))
 
     def _blind_spot(self, limit: Limit, call: CallUsage) -> str:
         """Why ``limit`` cannot see all of ``call``'s spend, if it cannot."""

@@ -25,7 +25,7 @@ where each ``T`` has the keys of :data:`TOTAL_KEYS`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from attrs import asdict, frozen
@@ -68,15 +68,18 @@ def estimate_tokens(chars: int) -> int:
     return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
-def priced(call: CallUsage, catalog: Catalog) -> CallUsage:
-    """``call`` with its cost from the catalog, unless it has one (an agent's) already."""
+def priced(call: CallUsage, catalog: Catalog | Callable[[str], ModelInfo | None]) -> CallUsage:
+    """``call`` with its cost from the catalog (or a model lookup), unless it has one (an
+    agent's) already."""
     if call.cost_usd is not None or not call.known:
         return call
-    info = catalog.get(call.model)
+    info = catalog.get(call.model) if isinstance(catalog, Catalog) else catalog(call.model)
     cost = cost_of(call, info) if info is not None else None
     if cost is None:
         return call
-    return CallUsage(**{**asdict(call), "cost_usd": cost, "cost_source": "catalog"})
+    return CallUsage(call.provider, call.model, call.input_tokens, call.output_tokens,
+                     call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens,
+                     cost, "catalog", call.estimated_tokens, call.error)
 
 
 def cost_of(call: CallUsage, info: ModelInfo) -> float | None:
@@ -113,17 +116,22 @@ def empty_totals() -> dict[str, Any]:
     return totals
 
 
-def add_call(totals: MutableMapping[str, Any], call: CallUsage) -> None:
-    totals["calls"] += 1
+def increments(call: CallUsage) -> list[tuple[str, int]]:
+    """What ``call`` adds to a totals object, its cost apart."""
     if call.known:
-        for key in TOKEN_KEYS:
-            totals[key] += getattr(call, key) or 0
+        added = [("calls", 1), *((key, getattr(call, key) or 0) for key in TOKEN_KEYS)]
     else:
-        totals["unknown_calls"] += 1
-        totals["estimated_tokens"] += call.estimated_tokens
+        added = [("calls", 1), ("unknown_calls", 1), ("estimated_tokens", call.estimated_tokens)]
     if call.cost_usd is None:
-        totals["unpriced_calls"] += 1
-    else:
+        added.append(("unpriced_calls", 1))
+    return added
+
+
+def add_call(totals: MutableMapping[str, Any], call: CallUsage,
+             added: list[tuple[str, int]] | None = None) -> None:
+    for key, value in added if added is not None else increments(call):
+        totals[key] += value
+    if call.cost_usd is not None:
         totals["cost_usd"] = round(totals["cost_usd"] + call.cost_usd, 9)
 
 
@@ -152,16 +160,17 @@ class Ledger:
 
     def record(self, call: CallUsage) -> None:
         self.calls.append(call)
-        add_call(self.stage, call)
+        added = increments(call)
+        add_call(self.stage, call, added)
         state = self.state
-        add_call(state["total"], call)
+        add_call(state["total"], call, added)
         for key, name in (("by_stage", self.node_id), ("by_provider", call.provider),
                           ("by_model", f"{call.provider}/{call.model}")):
             group = state[key]
             totals = group.get(name)
             if totals is None:
                 totals = group[name] = empty_totals()
-            add_call(totals, call)
+            add_call(totals, call, added)
 
     @property
     def run_total(self) -> dict[str, Any]:

@@ -102,12 +102,3 @@ def reached_before_call(limit: Limit, totals: Mapping[str, Any]) -> float | None
     return spent if spent >= limit.value else None
 
 
-def crossed(limit: Limit, totals: Mapping[str, Any]) -> float | None:
-    spent = limit.spent(totals)
-    return spent if spent > limit.value else None
-
-
-def nearing(limit: Limit, totals: Mapping[str, Any]) -> float | None:
-    """The spend when it is at or above 80% of ``limit``, else None."""
-    spent = limit.spent(totals)
-    return spent if spent >= WARN_AT * limit.value else None
