@@ -213,3 +213,31 @@ async def test_a_token_budget_estimates_calls_without_usage_and_says_so(tmp_path
         in record.failure_reason
     messages = [w["message"] for w in events(logs, "llm_budget_warning")]
     assert any("reported no usage; its tokens are estimated" in m for m in messages)
+
+
+async def test_every_agent_round_is_a_call_and_a_node_budget_ends_the_loop(tmp_path, fake):
+    # Each round: 50k in x $2 + 5k out x $10 = $0.15; the node's $0.25 holds one round, and
+    # the second round crosses it before the model's third answer is asked for.
+    usage = {"input_tokens": 50_000, "output_tokens": 5_000, "total_tokens": 55_000}
+    tool = json.dumps({"file_path": "a.txt", "content": "a"})
+    fake.script(*[Reply(sse=wire_stream("openai_responses", calls=[(f"c{i}", "write_file",
+                                                                     [tool])], usage=usage))
+                  for i in (1, 2)],
+                Reply(sse=wire_stream("openai_responses", text=["done"], usage=usage)),
+                path="/v1/responses")
+    dot = """digraph ag {
+      start [shape=Mdiamond]; done [shape=Msquare]
+      code [prompt="Write a.txt", llm_provider=p, llm_model="m", max_cost_usd="0.25"]
+      start -> code -> done
+    }"""
+    options = {"backend": "api", "llm": llm(fake, tmp_path, "openai_responses")}
+    record, logs, _ = await run_in_process(tmp_path, fake, dot, options)
+    assert record.status == "fail"
+    assert record.failure_class == "budget_exhausted"
+    assert "spent $0.3000 of $0.25" in record.failure_reason
+    assert len(fake.requests) == 2
+    assert read_json(logs / "code" / "agent_calls.json")["stop"] == "interrupted"
+    usage_json = read_json(logs / "code" / "usage.json")
+    assert [c["cost_usd"] for c in usage_json["calls"]] == [0.15, 0.15]
+    [warning] = events(logs, "llm_budget_warning")
+    assert (warning["scope"], warning["node_id"], warning["spent"]) == ("node", "code", 0.3)
