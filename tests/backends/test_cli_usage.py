@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -60,6 +61,13 @@ async def test_a_run_budget_stops_a_cli_run_and_status_shows_the_spend(tmp_path)
     assert ("spent $0.08: 40k in / 1.6k out tokens in 2 LLM calls; most in `work` (50%)"
             in status.stdout.splitlines())
     assert "Continue it with 'attractor resume" in status.stdout
+
+    resumed = subprocess.run([*CLI, "resume", "--logs-root", str(logs), "--max-cost-usd", "1",
+                              "--quiet"], capture_output=True, text=True, check=False,
+                             env={**os.environ, **AGENT_ENV, "FAKE_CLI_SCENARIO": "ok"})
+    assert resumed.returncode == 0, resumed.stderr
+    total = final(logs)["plugins"]["llm_usage"]["total"]
+    assert (total["calls"], total["cost_usd"]) == (3, 0.1263)  # `again` ran a second time
 
 
 def test_a_stream_without_usage_leaves_the_usage_unknown():
