@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from tests.llm.conftest import stream_path
-from tests.llm.fake_server import Reply, wire_stream
+from tests.llm.fake_server import STALL, Pause, Reply, wire_stream
 
 from .support import events, read_json
 from .test_api_agent import run_in_process
@@ -241,3 +241,34 @@ async def test_every_agent_round_is_a_call_and_a_node_budget_ends_the_loop(tmp_p
     assert [c["cost_usd"] for c in usage_json["calls"]] == [0.15, 0.15]
     [warning] = events(logs, "llm_budget_warning")
     assert (warning["scope"], warning["node_id"], warning["spent"]) == ("node", "code", 0.3)
+
+
+async def test_a_run_budget_crossed_in_one_branch_aborts_the_call_in_flight_in_another(
+        tmp_path, fake):
+    # Branch a's answer ($0.40) comes 1.5 s late, while branch b's call is streaming (it never
+    # ends on its own): crossing the budget must cancel b's call.
+    fake.script(Reply(sse=[Pause(1.5), *wire_stream("openai_chat", text=["a"],
+                                                    usage=chat_usage(100_000, 20_000))]),
+                path=stream_path("openai_chat"))
+    fake.script(Reply(sse=[*wire_stream("anthropic", text=["b"])[:2], STALL]),
+                path=stream_path("anthropic"))
+    options = llm(fake, tmp_path)
+    options["providers"]["q"] = {"protocol": "anthropic", "api_key_env": "",
+                                 "base_url": fake.url}
+    options["timeouts"] = {"stream_read": 3600, "request": 3600}
+    dot = """digraph par {
+      start [shape=Mdiamond]; done [shape=Msquare]
+      par [shape=component]; join [shape=tripleoctagon]
+      a [prompt="A", codergen.mode="oneshot", llm_provider=p, llm_model="m"]
+      b [prompt="B", codergen.mode="oneshot", llm_provider=q, llm_model="m"]
+      start -> par; par -> a -> join; par -> b -> join; join -> done
+    }"""
+    record, logs, _ = await run_in_process(
+        tmp_path, fake, dot, {"backend": "api", "llm": options, "max_cost_usd": "0.1"})
+    assert (record.status, record.exit_path) == ("fail", "budget_exceeded")
+    assert "after a call in node a" in record.failure_reason
+    assert sorted(r.path for r in fake.requests) == sorted(
+        [stream_path("openai_chat"), stream_path("anthropic")])
+    b_usage = next(logs.glob("parallel/par/pass-1/*-b/b/usage.json"))
+    [call] = read_json(b_usage)["calls"]
+    assert call["error"].startswith("Cancelled") and call["input_tokens"] is None
