@@ -27,7 +27,7 @@ def test_the_shipped_catalog_prices_the_documented_default_models():
         assert info is not None and info.priced and info.context_window, model
         assert info.prices_as_of
     assert catalog.get("anthropic/claude-sonnet-4.5").id == "claude-sonnet-4-5"
-    assert catalog.get("sonnet").id == "claude-sonnet-4-5"
+    assert catalog.get("claude-sonnet-4-5-20250929").id == "claude-sonnet-4-5"
 
 
 def test_a_user_file_overrides_fields_and_adds_models(tmp_path):
