@@ -109,6 +109,19 @@ class StageRun(Protocol):
     def plugin_hook(self) -> Any:
         """The pluggy hook relay, for handlers that consult other plugins."""
 
+    def plugin_state(self, name: str) -> dict[str, Any]:
+        """The run-wide state of plugin ``name``: one mutable dict shared by every stage and
+        branch of the run (a sub-pipeline has its own). Keep JSON values in it: the engine
+        saves it in checkpoint.json and final.json under ``plugins.<name>`` and a resume
+        gives it back as it was at the last checkpoint."""
+
+    def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
+                 resumable: bool = False) -> None:
+        """End the run as a failure through the cancellation path: the stages in flight
+        (this one too) are cancelled, no stage starts after, and final.json says ``fail``
+        with ``exit_path``, ``reason`` and ``failure_class``. With ``resumable`` ``attractor
+        resume`` may continue it (the stage in flight runs again). The first stop wins."""
+
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
         """Start a sub-pipeline under ``{stage_dir}/child/``: ``async with run.open_child(f) as c``.

@@ -32,7 +32,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 ENVELOPE = {"event": "string", "ts": "string", "run_id": "string", "seq": "integer"}
 TABLE_ROW = re.compile(r"^\|\s*([a-z_][a-z0-9_]*)\s*\|\s*([^|]+?)\s*\|\s*(.*?)\s*\|\s*$")
 SAMPLES: dict[str, Any] = {
-    "string": "x", "integer": 7, "boolean": True, "array of strings": ("a", "b"),
+    "string": "x", "integer": 7, "number": 0.25, "boolean": True, "array of strings": ("a", "b"),
     "array of objects": ({"source": "canonical"},), "object": {"k": "v"},
 }
 
@@ -64,7 +64,7 @@ def json_type(annotation: Any) -> str:
     if isinstance(annotation, str):
         annotation = eval(annotation, vars(typing), {})  # attrs keeps string annotations
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    simple = {str: "string", int: "integer", bool: "boolean", dict: "object"}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object"}
     if annotation in simple:
         return simple[annotation]
     if origin is dict:
@@ -111,7 +111,8 @@ def test_emitted_record_has_exactly_the_documented_keys_and_json_types(
     expected = {**doc[0], **documented}
     assert list(record)[:4] == list(ENVELOPE), "the envelope comes first"
     assert set(record) == set(expected)
-    checks = {"string": str, "integer": int, "boolean": bool, "object": dict}
+    checks = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+              "object": dict}
     for key, kind in expected.items():
         if kind.startswith("array of"):
             item = str if kind.endswith("strings") else dict

@@ -44,6 +44,9 @@ def _status(args: argparse.Namespace) -> int:
         lines.append(status.explanation)
     if status.stale_process_groups:
         lines.append(_stale_groups_text(status))
+    lines += [state["status_line"] for state in status.plugins.values()
+              if isinstance(state, dict) and isinstance(state.get("status_line"), str)
+              and state["status_line"]]
     if status.workspace:
         lines.append("workspace:")
         for key, value in status.workspace.items():

@@ -25,7 +25,7 @@ from attractor_core.pipeline import load_pipeline
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import ChildRunEvent
-from attractor_core.runtime.final import ExitPath, FinalRecord, read_final
+from attractor_core.runtime.final import FinalRecord, read_final
 from attractor_core.runtime.manifest import Manifest, write_manifest
 from attractor_core.runtime.rundir import CHILD_DIR, RunDir
 from attractor_core.validation import Diagnostic, Severity, ValidationError
@@ -118,7 +118,7 @@ def _continue(run_dir: RunDir, graph: Graph, context: Mapping[str, Any] | None) 
     checkpoint = read_checkpoint(run_dir.checkpoint)
     state = RunState.from_checkpoint(checkpoint) if checkpoint else _seeded_state(graph, context)
     final = read_final(run_dir.final)
-    if final is not None and final.exit_path not in ExitPath.RESUMABLE:
+    if final is not None and not final.can_resume:
         return ChildPlan(state, "", final=final)
     start, first = resume_point(checkpoint, state, graph,
                                 run_dir.stage_root(state.restart_count))

@@ -18,6 +18,10 @@ class Ending:
     failed_node_id: str = ""
     abort_reason: str = ""
     exit_node: str = ""  # the exit node the run reached, if it reached one
+    # Stopped from outside the traversal (a cancel, a stall, a plugin's stop_run): the stage
+    # in flight was interrupted, not failed, and a resume re-runs it without a crash count.
+    interrupted: bool = False
+    resumable: bool = False  # a plugin's stop that ``attractor resume`` may continue
 
     @classmethod
     def success(cls, exit_path: str = ExitPath.SUCCESS, exit_node: str = "") -> Ending:
@@ -34,4 +38,11 @@ class Ending:
 
     @classmethod
     def canceled(cls, reason: str) -> Ending:
-        return cls("canceled", ExitPath.CANCELED, reason, "canceled")
+        return cls("canceled", ExitPath.CANCELED, reason, "canceled", interrupted=True)
+
+    @classmethod
+    def stopped(cls, exit_path: str, reason: str, failure_class: str = "",
+                resumable: bool = False) -> Ending:
+        """A failure a plugin asked for while the run was going (``StageRun.stop_run``)."""
+        return cls("fail", exit_path, reason, failure_class, interrupted=True,
+                   resumable=resumable)

@@ -111,7 +111,7 @@ async def _resume_pipeline_watched(
 def _refuse_finished(run_dir: RunDir) -> None:
     """A run that ended other than by an interruption is not resumed."""
     final = read_final(run_dir.final)
-    if final is not None and final.exit_path not in ExitPath.RESUMABLE:
+    if final is not None and not final.can_resume:
         raise UsageError(f"run {final.run_id} already finished ({final.status}, "
                          f"exit_path {final.exit_path}); there is nothing to resume. "
                          "Start a new run instead")

@@ -72,6 +72,13 @@ class Engine:
         self.checkpoints = Checkpointer(services.config.run_dir.checkpoint,
                                         services.config.run_id, state, journal_seq=journal_seq)
         self._t0 = trio.current_time()
+        services.plugin_state = state.plugins
+        services.stop_run = self.stop
+
+    def stop(self, exit_path: str, reason: str, failure_class: str = "",
+             resumable: bool = False) -> None:
+        """End the run as a failure with a plugin's exit path, through the cancellation path."""
+        self.cancel(ending=Ending.stopped(exit_path, reason, failure_class, resumable))
 
     # -- cancellation ----------------------------------------------------
     def cancel(self, reason: str = "canceled through the API",
@@ -195,7 +202,7 @@ class Engine:
 
     def _name_stage_in_flight(self, ending: Ending) -> Ending:
         """A cancel or stall stops the stage in flight: that is the failed node."""
-        stopped = ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL)
+        stopped = ending.interrupted or ending.exit_path == ExitPath.WATCHDOG_STALL
         in_flight = self.checkpoints.in_flight
         if ending.failed_node_id or not stopped:
             return ending
@@ -210,8 +217,8 @@ class Engine:
         ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         try:
-            self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in (
-                ExitPath.CANCELED, ExitPath.WATCHDOG_STALL))
+            self.checkpoints.snapshot(stopped_cleanly=ending.interrupted or (
+                ending.exit_path == ExitPath.WATCHDOG_STALL))
         except ArtifactWriteError as exc:
             if ending.status == "success":  # a failure already says why the run ended
                 ending = _write_failed(exc)
@@ -226,7 +233,8 @@ class Engine:
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count, exit_node=ending.exit_node,
-            fan_outs=failed_fan_outs(self.state), workspace=workspace)
+            fan_outs=failed_fan_outs(self.state), workspace=workspace,
+            plugins=CONVERTER.unstructure(self.state.plugins), resumable=ending.resumable)
         try:
             # Attempted whatever failed before: it is small, and may fit where a larger
             # file did not.

@@ -91,6 +91,15 @@ class AttemptRun:
     def plugin_hook(self) -> Any:
         return self.services.config.pm.hook
 
+    def plugin_state(self, name: str) -> dict[str, Any]:
+        state: dict[str, Any] = self.services.plugin_state.setdefault(name, {})
+        return state
+
+    def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
+                 resumable: bool = False) -> None:
+        if self.services.stop_run is not None:
+            self.services.stop_run(exit_path, reason, failure_class, resumable)
+
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
         return self.services.config.subruns.open_child(

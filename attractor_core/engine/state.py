@@ -44,6 +44,8 @@ class RunState:
     # The node whose next attempt continues an interrupted one (set on resume; not saved).
     continuing: str = ""
     workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's last record
+    # Run-wide plugin state by plugin name (``StageRun.plugin_state``); JSON values only.
+    plugins: dict[str, Any] = field(factory=dict)
     # What the last snapshot already holds (journal bookkeeping).
     _snapshot_context: Context | None = None
     _completed_written: int = 0
@@ -73,7 +75,7 @@ class RunState:
             failure_signatures=dict(self.failure_signatures),
             restart_signatures=dict(self.restart_signatures), node_visits=dict(self.node_visits),
             journal_seq=journal_seq, stopped_cleanly=stopped_cleanly,
-            workspace=dict(self.workspace),
+            workspace=dict(self.workspace), plugins=CONVERTER.unstructure(self.plugins),
         )
 
     def needs_snapshot(self) -> bool:
@@ -102,6 +104,7 @@ class RunState:
             "restart_count": self.restart_count, "last_score": self.last_score,
             "branch_result": CONVERTER.unstructure(self.branch_result),
             "workspace": self.workspace,
+            "plugins": self.plugins,
             "completed": self.completed_nodes[self._completed_written:],
             "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
                      for name in _MAPS if getattr(self, name).changed},
@@ -122,7 +125,7 @@ class RunState:
             last_score=cp.last_score, branch_result=cp.branch_result,
             failure_signatures=cp.failure_signatures,
             restart_signatures=cp.restart_signatures, node_visits=cp.node_visits,
-            workspace=dict(cp.workspace),
+            workspace=dict(cp.workspace), plugins=dict(cp.plugins),
         )
 
 

@@ -72,6 +72,8 @@ class Checkpoint:
     branch_result: BranchResult | None = None
     # The workspace plugin's record of the main path (e.g. the commit of the last stage).
     workspace: dict[str, Any] = field(factory=dict)
+    # Run-wide plugin state by plugin name (e.g. the LLM spend so far), restored on resume.
+    plugins: dict[str, Any] = field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -158,7 +160,8 @@ def _journal_entries(path: Path) -> list[dict[str, Any]]:
 
 
 _SCALARS = ("timestamp", "current_node", "next_node", "in_flight", "last_outcome",
-            "restart_count", "last_score", "branch_result", "workspace")
+            "restart_count", "last_score", "branch_result", "workspace",
+            "plugins")
 
 
 def apply_delta(raw: dict[str, Any], delta: dict[str, Any]) -> None:

@@ -76,7 +76,16 @@ class FinalRecord:
     fan_outs: tuple[FanOutEnding, ...] = ()
     # The workspace plugin's final record (git: base_sha, run_branch, final_sha, diff_stat...).
     workspace: dict[str, Any] = field(factory=dict)
+    # Run-wide plugin state by plugin name, as the checkpoint holds it (e.g. ``llm_usage``).
+    plugins: dict[str, Any] = field(factory=dict)
+    # A plugin that stopped the run (``StageRun.stop_run``) said it may be resumed.
+    resumable: bool = False
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def can_resume(self) -> bool:
+        """True when ``attractor resume`` may continue this run."""
+        return self.resumable or self.exit_path in ExitPath.RESUMABLE
 
     @property
     def exit_code(self) -> int:

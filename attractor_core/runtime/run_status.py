@@ -10,7 +10,6 @@ from attrs import field, frozen
 
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import (
-    ExitPath,
     FanOutEnding,
     FinalRecord,
     read_final,
@@ -44,6 +43,9 @@ class RunStatus:
     # Process groups whose owner died (kill -9) but which still run; resume stops them.
     stale_process_groups: tuple[GroupRecord, ...] = ()
     workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's record, if any
+    # Run-wide plugin state (final.json, else the checkpoint); a plugin's ``status_line``
+    # string is printed by ``attractor status``.
+    plugins: dict[str, Any] = field(factory=dict)
 
 
 def read_run_status(root: Path) -> RunStatus:
@@ -62,7 +64,7 @@ def read_run_status(root: Path) -> RunStatus:
                          completed_nodes=final.completed_nodes, last_event=last,
                          explanation=explain_final(final), exit_node=final.exit_node,
                          fan_outs=final.fan_outs, stale_process_groups=stale,
-                         workspace=final.workspace)
+                         workspace=final.workspace, plugins=final.plugins)
     owner = live_owner(run_dir, manifest.run_id)
     state = "running" if owner is not None else "interrupted"
     node, attempt = str(live.get("current_node", "")), int(live.get("attempt", 0) or 0)
@@ -74,6 +76,7 @@ def read_run_status(root: Path) -> RunStatus:
                      attempt=attempt, last_event=last, owner_pid=owner or None,
                      stale_process_groups=stale,
                      workspace=checkpoint.workspace if checkpoint else {},
+                     plugins=checkpoint.plugins if checkpoint else {},
                      explanation=("the process that ran it is gone; continue it with "
                                   f"'{resume_command(str(run_dir.root))}'"
                                   if state == "interrupted" else ""))
@@ -112,7 +115,7 @@ def explain_final(final: FinalRecord) -> str:
     """How the run ended, how to continue it when it can be, and whether branches failed."""
     text = explain(final.status, final.failed_node_id, final.failure_class,
                    final.failure_reason, final.exit_path, final.completed_nodes)
-    if final.exit_path in ExitPath.RESUMABLE:
+    if final.can_resume:
         text += f" Continue it with '{resume_command(final.logs_root)}'."
     failed = failed_branch_count(final.fan_outs)
     if failed and final.status == "success":

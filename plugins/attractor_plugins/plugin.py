@@ -72,33 +72,53 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     (codergen stages, and fan-ins that rank with a prompt)."""
     from attractor_core.sdk import GRAPH
     from attractor_plugins.backends.call_controls import ATTRIBUTES as CONTROLS
-    from attractor_plugins.backends.node_settings import ATTRIBUTES, GRAPH_ATTRIBUTES
+    from attractor_plugins.backends.node_settings import (
+        ATTRIBUTES,
+        GRAPH_ATTRIBUTES,
+        RUN_BUDGET_ATTRIBUTES,
+    )
 
     node = (*ATTRIBUTES, *CONTROLS)
-    return {"codergen": node, "parallel.fan_in": node, GRAPH: (*GRAPH_ATTRIBUTES, *CONTROLS)}
+    return {"codergen": node, "parallel.fan_in": node,
+            GRAPH: (*GRAPH_ATTRIBUTES, *RUN_BUDGET_ATTRIBUTES, *CONTROLS)}
 
 
 @hookimpl
 def attractor_event_types() -> Sequence[Any]:
-    """``llm_retry`` (docs/events.md)."""
+    """``llm_retry`` (call controls), ``llm_usage`` and ``llm_budget_warning`` (accounting
+    and budgets): docs/events.md."""
     from attractor_plugins.backends.call_events import CALL_EVENTS
+    from attractor_plugins.backends.spend import LlmBudgetWarning, LlmUsage
 
-    return CALL_EVENTS
+    return [*CALL_EVENTS, LlmUsage, LlmBudgetWarning]
 
 
 @hookimpl
 def attractor_lint_rules() -> Sequence[Any]:
-    """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse."""
+    """``codergen_backend_attrs``: the api/cli backend attributes of codergen nodes parse;
+    ``llm_model_known``: node models are in the catalog; ``llm_budgets``: budgets parse."""
     from attractor_plugins.backends.lint_rule import BackendAttributesRule
+    from attractor_plugins.llm.lint import BudgetAttributesRule, ModelKnownRule
 
-    return [BackendAttributesRule()]
+    return [BackendAttributesRule(), ModelKnownRule(), BudgetAttributesRule()]
 
 
 @hookimpl
 def attractor_cli_options(command: str, parser: argparse.ArgumentParser) -> Sequence[str]:
-    """``run --force-model PROVIDER=MODEL`` (a resume keeps the recorded value)."""
-    if command != "run":
-        return []
+    """``run --force-model PROVIDER=MODEL`` (a resume keeps the recorded value);
+    ``--max-cost-usd``, ``--max-total-tokens`` and ``--max-llm-calls`` (run, resume)."""
     from attractor_plugins.backends.force_model import add_option
+    from attractor_plugins.llm.cli import add_budget_flags
 
-    return [add_option(parser)]
+    added = list(add_budget_flags(command, parser))
+    if command == "run":
+        added.append(add_option(parser))
+    return added
+
+
+@hookimpl
+def attractor_cli_commands(subparsers: Any) -> None:
+    """``attractor models``: the model catalog."""
+    from attractor_plugins.llm.cli import add_models_command
+
+    add_models_command(subparsers)

@@ -151,3 +151,27 @@ async def test_graph_level_llm_model_reaches_the_request_and_the_default_model_a
     assert read_json(logs / "review" / "api_request.json")["model"] == "gpt-5.2"
     selected = events(logs, "provider_selected")
     assert {e["provider"] for e in selected} == {"openai"}
+
+
+async def test_a_prompt_longer_than_the_models_context_window_is_refused(tmp_path):
+    prompt = "word " * 900_000  # about 1.1M tokens: more than claude-sonnet-4-5's 200k
+    text = dot(', llm_provider=anthropic, llm_model="claude-sonnet-4-5"').replace(
+        'prompt="Draft it"', f'prompt="{prompt}"')
+    done, logs, work = await run_clean(tmp_path, text, "--backend", "api",
+                                       env=keyless_env(ANTHROPIC_API_KEY="k"))
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert ("node draft: backend api: its prompt is about 1125000 tokens (4 characters a "
+            "token), more than the 200000-token context window of claude-sonnet-4-5") in err
+    assert_nothing_ran(logs, work)
+
+
+async def test_a_bad_budget_in_the_config_file_is_refused_before_the_run(tmp_path):
+    (tmp_path / "run.toml").write_text("[run]\nmax_cost_usd = \"lots\"\n")
+    done, logs, work = await run_clean(
+        tmp_path, dot(', llm_provider=anthropic', ', llm_provider=anthropic'), "--backend",
+        "api", "--config", str(tmp_path / "run.toml"), env=keyless_env(ANTHROPIC_API_KEY="k"))
+    assert done.returncode == 2
+    assert ("node draft: backend api: max_cost_usd = 'lots' (config file [run]) must be a "
+            "number of US dollars") in done.stderr.decode()
+    assert_nothing_ran(logs, work)

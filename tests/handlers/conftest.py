@@ -34,6 +34,8 @@ class DirectStageRun:
     dot_path: Path | None = None
     events: list[Any] = field(factory=list)
     progress_reports: list[int] = field(factory=list)
+    plugins: dict[str, Any] = field(factory=dict)
+    stops: list[tuple[str, str]] = field(factory=list)  # (exit_path, reason) of stop_run
 
     @property
     def stage_dir(self) -> Path:
@@ -56,6 +58,13 @@ class DirectStageRun:
 
     def plugin_hook(self) -> Any:
         return self.pm.hook
+
+    def plugin_state(self, name: str) -> dict[str, Any]:
+        return self.plugins.setdefault(name, {})
+
+    def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
+                 resumable: bool = False) -> None:
+        self.stops.append((exit_path, reason))
 
 
 @pytest.fixture(scope="session")

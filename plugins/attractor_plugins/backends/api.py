@@ -11,7 +11,8 @@ Stage dir files: ``prompt.md`` (as sent, with the fidelity preamble),
 call), ``provider_used.json`` (the provider and model actually used, after
 any failover by the run's ``[llm.failover]`` policy), and in agent mode
 ``agent_calls.json`` (every tool call with its full output, also written
-when an LLM error ends the session). An LLM error ends the stage as a
+when an LLM error ends the session), and ``usage.json`` (every call's
+tokens and cost, see ``spend``). An LLM error ends the stage as a
 ``fail`` carrying the error in ``details["llm_error"]``.
 
 Under ``full`` fidelity a stage continues its conversation thread (see
@@ -43,6 +44,7 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.llm.budgets import BudgetSettingError
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import SDKError
@@ -57,6 +59,13 @@ from .llm_caller import LlmCaller, RetryReporter, run_policy
 from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, missing_key, resolve_target, without_node
+from .spend import (
+    BudgetExhausted,
+    StageSpend,
+    prompt_fit_problem,
+    run_budgets,
+    run_catalog,
+)
 from .stage_prompt import assemble_prompt
 from .threads import ThreadPlan, ThreadStore
 from .tool_hooks import ToolHookRunner
@@ -93,9 +102,13 @@ class ApiBackend:
             run_policy(run, config)
             call_controls(node, Context(), config)
             missing = missing_key(config.provider(target.provider), env)
+            too_long = prompt_fit_problem(node, target.model, run_catalog(run))
+            run_budgets(node, None, run)
         except SDKError as exc:
             return [without_node(node, exc.message)]
-        return [missing] if missing else []
+        except BudgetSettingError as exc:
+            return [str(exc)]
+        return [p for p in (missing, too_long) if p]
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
@@ -107,8 +120,10 @@ class ApiBackend:
             controls = call_controls(node, context, config)
             policy = run_policy(run, config)
             retries = RetryReporter(run, node.id, Target(target.provider, target.model))
+            spend = StageSpend.open(node, context, run,
+                                    lambda name: config.provider(name).protocol)
             client = self._client_factory(env, config, retries)
-        except NodeSettingError as exc:
+        except (NodeSettingError, BudgetSettingError) as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
             return llm_failure(node, exc, node.llm_provider)
@@ -119,7 +134,8 @@ class ApiBackend:
             meter = OutputMeter(run)
             caller = LlmCaller(client, policy, Target(target.provider, target.model),
                                node_id=node.id, run=run, reason=target.reason,
-                               on_output=meter.add, controls=controls, retries=retries)
+                               on_output=meter.add, controls=controls, retries=retries,
+                               spend=spend)
             try:
                 if limits is None:
                     answer, messages = await _oneshot(caller, node, text, run, plan)
@@ -128,6 +144,11 @@ class ApiBackend:
                                                     _tool_hooks(node, context, run))
             except SDKError as exc:
                 return llm_failure(node, exc, caller.target.provider)
+            except BudgetExhausted as exc:
+                return Outcome.fail(str(exc), FailureClass.BUDGET_EXHAUSTED.value,
+                                    failure_signature=f"budget_exhausted|{node.id}")
+            finally:
+                spend.close()
         if messages:
             self._threads.save(run, node, plan, messages)
         if caller.truncated and isinstance(answer, str):  # response.md holds the answer
@@ -189,11 +210,11 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits
         result = await session.run(provider=caller.target.provider, model=caller.target.model,
                                    system=AGENT_SYSTEM.format(workdir=env.workspace.root),
                                    prompt=text, history=plan.history)
-    except SDKError as exc:
+    except (SDKError, BudgetExhausted) as exc:
         # Keep the evidence of the rounds that did happen before the error is classified; the
         # caller has written what the failed call delivered as the (incomplete) last response.
-        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"), plan,
-                      caller, last_call=False)
+        why = f"LLM error: {type(exc).__name__}: {exc}" if isinstance(exc, SDKError) else str(exc)
+        _record_agent(run, session.interrupted(why), plan, caller, last_call=False)
         raise
     _record_agent(run, result, plan, caller)
     if result.stop == "completed" and not result.calls:

@@ -7,7 +7,8 @@ of its provider (anthropic, openai, gemini). Limits: node attributes
 ``prompt.md`` (also the CLI's stdin), ``cli_invocation.json`` (argv, env
 keys, cwd, limits, and after the run its exit), ``stdout.log``,
 ``stderr.log``, ``response.md`` (the final answer parsed from the stream),
-``provider_used.json``.
+``provider_used.json``, ``usage.json`` (the agent's tokens and cost parsed
+from its stream: one run of the agent is one call, see ``spend``).
 
 How the stage ends: the agent reports through ``$ATTRACTOR_STATUS_PATH``
 and the engine's status ingestion, which beats anything returned here.
@@ -36,6 +37,8 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.llm.accounting import CallUsage, estimate_tokens
+from attractor_plugins.llm.budgets import BudgetSettingError
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
@@ -46,6 +49,13 @@ from .force_model import OPTION as FORCE_MODEL
 from .force_model import parse_forced
 from .node_settings import NodeSettingError, cli_agent_name, duration_ms
 from .selection import llm_config, without_node
+from .spend import (
+    BudgetExhausted,
+    StageSpend,
+    prompt_fit_problem,
+    run_budgets,
+    run_catalog,
+)
 from .stage_prompt import assemble_prompt
 
 SCRUBBED_ENV = ("CLAUDECODE",)  # Claude Code's nested-session guard would refuse to start
@@ -70,13 +80,33 @@ class CliBackend:
             return [without_node(node, exc.message)]
         if agent.executable(agent_environment(run)) is None:
             return [executable_missing(agent)]
-        return []
+        try:
+            table = llm_config(run.option("llm")).providers.get(agent.provider)
+            model = agent.normalize_model(node.llm_model or (table.model if table else ""))
+            too_long = prompt_fit_problem(node, model, run_catalog(run))
+            run_budgets(node, None, run)
+        except ConfigurationError as exc:
+            return [exc.message]
+        except BudgetSettingError as exc:
+            return [str(exc)]
+        return [too_long] if too_long else []
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         try:
             plan = cli_plan(node, context, run)
-        except (NodeSettingError, ConfigurationError) as exc:
+            spend = StageSpend.open(node, context, run)
+        except (NodeSettingError, ConfigurationError, BudgetSettingError) as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
+        try:
+            return await self._run(node, prompt, context, run, plan, spend)
+        except BudgetExhausted as exc:
+            return Outcome.fail(str(exc), FailureClass.BUDGET_EXHAUSTED.value,
+                                failure_signature=f"budget_exhausted|{node.id}")
+        finally:
+            spend.close()
+
+    async def _run(self, node: Node, prompt: str, context: Context, run: StageRun,
+                   plan: CliPlan, spend: StageSpend) -> str | Outcome:
         env = agent_environment(run)
         executable = plan.agent.executable(env)
         if executable is None:
@@ -89,17 +119,52 @@ class CliBackend:
         invocation = _invocation(plan, argv, env, run)
         write_json_atomic(run.stage_dir / "cli_invocation.json", invocation)
         _announce(node, plan, run)
-        end = await supervise(argv, cwd=run.workdir, env=env, stdin=run.stage_dir / "prompt.md",
-                              stdout=run.stage_dir / "stdout.log",
-                              stderr=run.stage_dir / "stderr.log", limits=plan.limits,
-                              on_output=run.progress)
+        await spend.before_call()
+        try:
+            end = await supervise(argv, cwd=run.workdir, env=env,
+                                  stdin=run.stage_dir / "prompt.md",
+                                  stdout=run.stage_dir / "stdout.log",
+                                  stderr=run.stage_dir / "stderr.log", limits=plan.limits,
+                                  on_output=run.progress)
+        except BaseException:
+            # Stopped (a cancel, a stage timeout): the agent may have spent, unreported.
+            spend.record(_unreported(plan, run, "stopped before it reported usage"))
+            raise
         write_json_atomic(run.stage_dir / "cli_invocation.json", {
             **invocation, "trigger": end.trigger, "exit_code": end.exit_code,
             "duration_ms": int(end.duration_s * 1000)})
         with (run.stage_dir / "stdout.log").open(encoding="utf-8", errors="replace") as lines:
             stream = parse_stream(plan.agent.name, lines)
         write_text_atomic(run.stage_dir / "response.md", stream.text)
+        await spend.after_call(agent_call(plan, stream, run))
         return decide(node, plan, end, stream, run)
+
+
+def agent_call(plan: CliPlan, stream: StreamResult, run: StageRun) -> CallUsage:
+    """The agent's run as one call: the usage and cost its stream reported, if any."""
+    if not stream.usage_known:
+        return _unreported(plan, run, "")
+    cost_source = "agent" if stream.cost_usd is not None else ""
+    return CallUsage(plan.agent.provider, _model(plan, stream), stream.input_tokens,
+                     stream.output_tokens, stream.reasoning_tokens, stream.cache_read_tokens,
+                     stream.cache_write_tokens, stream.cost_usd, cost_source)
+
+
+def _model(plan: CliPlan, stream: StreamResult) -> str:
+    return plan.model or stream.model or f"({plan.agent.name} default)"
+
+
+def _unreported(plan: CliPlan, run: StageRun, error: str) -> CallUsage:
+    sizes = sum(_size(run.stage_dir / name) for name in ("prompt.md", "stdout.log"))
+    return CallUsage(plan.agent.provider, _model(plan, StreamResult()),
+                     estimated_tokens=estimate_tokens(sizes), error=error)
+
+
+def _size(path: Any) -> int:
+    try:
+        return int(path.stat().st_size)
+    except OSError:
+        return 0
 
 
 def agent_environment(run: RunSettings) -> dict[str, str]:

@@ -2,9 +2,13 @@
 
 ``parse_stream(agent, lines)`` reads ``stdout.log`` line by line (never the
 whole file at once) into a :class:`StreamResult`: the final answer text,
-whether the agent itself reported an error, token usage, the number of tool
-calls and the session id. Lines that are not JSON objects are counted and
-skipped: a CLI may print plain warnings between events.
+whether the agent itself reported an error, token usage (and the agent's own
+cost when it gives one), the number of tool calls and the session id.
+``usage_known`` is false when the stream carried no usage at all: the
+tokens are then unknown, not 0. ``input_tokens`` counts every prompt token,
+cached or not (claude reports cache reads and writes apart; they are added).
+Lines that are not JSON objects are counted and skipped: a CLI may print
+plain warnings between events.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ class StreamResult:
     session_id: str = ""
     events: int = 0
     bad_lines: int = 0
+    usage_known: bool = False
+    reasoning_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_usd: float | None = None  # the agent's own figure (claude's total_cost_usd)
+    model: str = ""  # the model the agent says it used, when it says
 
 
 class StreamParser(Protocol):
@@ -42,11 +52,15 @@ class ClaudeParser:
         self.texts: list[str] = []
         self.tools = self.inputs = self.outputs = 0
         self.final: Mapping[str, Any] | None = None
+        self.model = ""
+        self.seen_usage = False
 
     def feed(self, event: Mapping[str, Any]) -> None:
         if event.get("type") == "result":
             self.final = event
             return
+        if event.get("type") == "system" and event.get("subtype") == "init":
+            self.model = str(event.get("model") or "")
         if event.get("type") != "assistant":
             return
         message = _mapping(event.get("message"))
@@ -57,21 +71,34 @@ class ClaudeParser:
             elif kind == "tool_use":
                 self.tools += 1
         usage = _mapping(message.get("usage"))
+        self.seen_usage = self.seen_usage or bool(usage)
         self.inputs += _int(usage.get("input_tokens"))
         self.outputs += _int(usage.get("output_tokens"))
 
     def result(self) -> StreamResult:
         joined = "\n".join(self.texts)
         base = StreamResult(joined, input_tokens=self.inputs, output_tokens=self.outputs,
-                            tool_calls=self.tools)
+                            tool_calls=self.tools, usage_known=self.seen_usage,
+                            model=self.model)
         if self.final is None:
             return base
         final = self.final
         failed = bool(final.get("is_error")) or str(final.get("subtype", "success")) != "success"
         text = str(final.get("result") or joined)
         error = f"claude ended with {final.get('subtype')}: {text[:300]}" if failed else ""
-        return evolve(base, text=text, is_error=failed, error=error,
-                      session_id=str(final.get("session_id", "")))
+        base = evolve(base, text=text, is_error=failed, error=error,
+                      session_id=str(final.get("session_id", "")),
+                      cost_usd=_float(final.get("total_cost_usd")))
+        usage = _mapping(final.get("usage"))
+        if not usage:
+            return base
+        # The result line's usage covers the whole session (cache reads and writes apart).
+        read = _int_or_none(usage.get("cache_read_input_tokens"))
+        write = _int_or_none(usage.get("cache_creation_input_tokens"))
+        return evolve(base, usage_known=True,
+                      input_tokens=_int(usage.get("input_tokens")) + (read or 0) + (write or 0),
+                      output_tokens=_int(usage.get("output_tokens")),
+                      cache_read_tokens=read, cache_write_tokens=write)
 
 
 class CodexParser:
@@ -80,6 +107,9 @@ class CodexParser:
     def __init__(self) -> None:
         self.text = self.error = self.session = ""
         self.tools = self.inputs = self.outputs = 0
+        self.cached: int | None = None
+        self.reasoning: int | None = None
+        self.seen_usage = False
 
     def feed(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
@@ -93,8 +123,12 @@ class CodexParser:
             self.tools += 1
         elif kind == "turn.completed":
             usage = _mapping(event.get("usage"))
-            self.inputs += _int(usage.get("input_tokens"))
+            self.seen_usage = self.seen_usage or bool(usage)
+            self.inputs += _int(usage.get("input_tokens"))  # cached tokens included
             self.outputs += _int(usage.get("output_tokens"))
+            self.cached = _add(self.cached, _int_or_none(usage.get("cached_input_tokens")))
+            self.reasoning = _add(self.reasoning,
+                                  _int_or_none(usage.get("reasoning_output_tokens")))
         elif kind == "turn.failed":
             self.error = str(_mapping(event.get("error")).get("message", "turn failed"))
         elif kind == "error":
@@ -102,7 +136,8 @@ class CodexParser:
 
     def result(self) -> StreamResult:
         return StreamResult(self.text, bool(self.error), self.error, self.inputs, self.outputs,
-                            self.tools, self.session)
+                            self.tools, self.session, usage_known=self.seen_usage,
+                            reasoning_tokens=self.reasoning, cache_read_tokens=self.cached)
 
 
 class GeminiParser:
@@ -111,21 +146,26 @@ class GeminiParser:
     def __init__(self) -> None:
         self.pieces: list[str] = []
         self.tools = self.inputs = self.outputs = 0
-        self.session = self.error = ""
+        self.session = self.error = self.model = ""
         self.failed = False
+        self.seen_usage = False
+        self.cached: int | None = None
 
     def feed(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         if kind == "init":
             self.session = str(event.get("session_id", ""))
+            self.model = str(event.get("model") or "")
         elif kind == "message" and event.get("role") == "assistant":
             self.pieces.append(str(event.get("content", "")))
         elif kind == "tool_use":
             self.tools += 1
         elif kind == "result":
             stats = _mapping(event.get("stats"))
+            self.seen_usage = "input_tokens" in stats or "output_tokens" in stats
             self.inputs = _int(stats.get("input_tokens"))
             self.outputs = _int(stats.get("output_tokens"))
+            self.cached = _int_or_none(stats.get("cached"))
             if event.get("status") not in (None, "success"):
                 self.failed = True
                 self.error = str(_mapping(event.get("error")).get("message")
@@ -133,7 +173,8 @@ class GeminiParser:
 
     def result(self) -> StreamResult:
         return StreamResult("".join(self.pieces), self.failed, self.error, self.inputs,
-                            self.outputs, self.tools, self.session)
+                            self.outputs, self.tools, self.session, usage_known=self.seen_usage,
+                            cache_read_tokens=self.cached, model=self.model)
 
 
 PARSERS: Mapping[str, Callable[[], StreamParser]] = {
@@ -164,3 +205,17 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _add(total: int | None, more: int | None) -> int | None:
+    return more if total is None else total + (more or 0)

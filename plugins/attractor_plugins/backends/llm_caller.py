@@ -18,6 +18,11 @@ call that fails or is cancelled mid-stream leaves what arrived in
 ``response.md`` and ``api_response.json`` (``"complete": false`` with
 ``incomplete_reason``). Every retry inside the client is an ``llm_retry``
 event (:class:`RetryReporter` is the client's retry observer).
+
+With a ``StageSpend`` every call is accounted for and checked against the
+budgets (``spend``): a call that fails after its stream began is counted
+with unknown usage (the provider may bill it); one that never got an answer
+is not.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.llm.accounting import CallUsage, estimate_tokens, from_unified
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import AbortError, RequestTimeoutError, SDKError, StreamError
@@ -50,6 +56,7 @@ from attractor_plugins.llm.types import Request, Response, StreamEvent, StreamEv
 
 from .call_controls import CallControls
 from .call_events import LlmRetry
+from .spend import StageSpend
 
 
 def run_policy(run: RunSettings, config: LlmConfig) -> FailoverPolicy:
@@ -75,10 +82,12 @@ class LlmCaller:
     def __init__(self, client: Client, policy: FailoverPolicy, target: Target, *,
                  node_id: str, run: StageRun, reason: str, on_output: Callable[[int], None],
                  controls: CallControls | None = None,
-                 retries: RetryReporter | None = None):
+                 retries: RetryReporter | None = None,
+                 spend: StageSpend | None = None):
         self._client = client
         self._controls = controls or CallControls()
         self._retries = retries
+        self._spend = spend
         self.truncated = False
         self._on_output = on_output
         self._policy = policy
@@ -114,6 +123,27 @@ class LlmCaller:
                             **_controlled(request, self._controls))
 
     async def _streamed(self, request: Request) -> Response:
+        """One streamed call, accounted for when the stage keeps accounts."""
+        spend = self._spend
+        if spend is None:
+            return await self._stream_once(request)
+        await spend.before_call()
+        received = [0]
+        try:
+            response = await self._stream_once(request, received)
+        except BaseException as exc:
+            if received[0]:
+                spend.record(_unknown(request, received[0], f"{type(exc).__name__}: {exc}"))
+            raise
+        call = from_unified(request.provider or "", request.model, response.usage,
+                            spend.protocol_of(request.provider or ""))
+        if not call.known:
+            call = _unknown(request, len(response.text) + len(response.reasoning or ""), "")
+        await spend.after_call(call)
+        return response
+
+    async def _stream_once(self, request: Request,
+                           received: list[int] | None = None) -> Response:
         """One streamed call, returning the response the FINISH event carries."""
         if self._retries is not None:
             self._retries.target = Target(request.provider or self.target.provider, request.model)
@@ -125,6 +155,8 @@ class LlmCaller:
             async with aclosing(stream) as events:
                 async for event in events:
                     grown = len(event.delta or "") + len(event.reasoning_delta or "")
+                    if received is not None:
+                        received[0] += grown or 1
                     if grown:
                         self._on_output(grown)
                     if event.type == StreamEventType.TEXT_DELTA and event.delta:
@@ -182,3 +214,10 @@ def _controlled(request: Request, controls: CallControls) -> dict[str, Any]:
             merged.setdefault(provider, {}).update(values)
         changes["provider_options"] = merged
     return changes
+
+
+def _unknown(request: Request, received_chars: int, error: str) -> CallUsage:
+    """A call without reported usage, sized from the text sent and received."""
+    sent = sum(len(m.text) for m in request.messages)
+    return CallUsage(request.provider or "", request.model,
+                     estimated_tokens=estimate_tokens(sent + received_chars), error=error)

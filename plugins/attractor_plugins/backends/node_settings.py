@@ -24,6 +24,16 @@ GRAPH_ATTRIBUTES = (
                   "call; failing skips the call."),
     AttributeSpec("tool_hooks.post", "string", "", "api agent: shell command after each tool "
                   "call."),
+    AttributeSpec("max_cost_usd", "float", "", "api/cli: on the graph, stop the run once its "
+                  "LLM calls cost more (USD); on a node, fail it budget_exhausted once its "
+                  "calls cost more, across retries and visits."),
+)
+# Run budgets only: the graph's (docs/llm.md#budgets).
+RUN_BUDGET_ATTRIBUTES = (
+    AttributeSpec("max_total_tokens", "integer", "", "api/cli: stop the run once its LLM calls "
+                  "used more input + output tokens."),
+    AttributeSpec("max_llm_calls", "integer", "", "api/cli: stop the run before one more LLM "
+                  "call would exceed this many."),
 )
 # What the api and cli backends read on the nodes that use them.
 ATTRIBUTES = (

@@ -136,7 +136,7 @@ class LlmConfig:
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> LlmConfig:
         _only(table, "[llm]", {"default_provider", "failover", "retry", "timeouts", "providers",
-                               "max_tokens", "temperature", "provider_options"})
+                               "max_tokens", "temperature", "provider_options", "catalog"})
         timeouts = _timeouts(table.get("timeouts", {}), "[llm.timeouts]", AdapterTimeout())
         failover = _table(table.get("failover", {}), "[llm.failover]")
         providers = _table(table.get("providers", {}), "[llm.providers]")

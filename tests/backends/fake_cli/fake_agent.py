@@ -39,7 +39,10 @@ STREAMS = {
         {"type": "user", "message": {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "tu_1", "content": "ok", "is_error": False}]}},
         {"type": "result", "subtype": "success", "is_error": False,
-         "result": "claude final answer", "num_turns": 2, "session_id": "s-42"},
+         "result": "claude final answer", "num_turns": 2, "session_id": "s-42",
+         "total_cost_usd": 0.0421,
+         "usage": {"input_tokens": 1200, "cache_creation_input_tokens": 3000,
+                   "cache_read_input_tokens": 16000, "output_tokens": 800}},
     ],
     "codex": [
         {"type": "thread.started", "thread_id": "t-1"},
@@ -48,16 +51,16 @@ STREAMS = {
                                           "command": "ls", "status": "in_progress"}},
         {"type": "item.completed", "item": {"id": "i2", "type": "agent_message",
                                             "text": "codex final answer"}},
-        {"type": "turn.completed", "usage": {"input_tokens": 7, "cached_input_tokens": 0,
-                                             "output_tokens": 3}},
+        {"type": "turn.completed", "usage": {"input_tokens": 20000, "cached_input_tokens": 5000,
+                                             "output_tokens": 1000}},
     ],
     "gemini": [
         {"type": "init", "timestamp": "t", "session_id": "g-5", "model": "m"},
         {"type": "message", "role": "user", "content": "prompt"},
         {"type": "message", "role": "assistant", "content": "gemini ", "delta": True},
         {"type": "message", "role": "assistant", "content": "final answer", "delta": True},
-        {"type": "result", "status": "success", "stats": {"input_tokens": 4,
-                                                          "output_tokens": 2}},
+        {"type": "result", "status": "success", "stats": {"input_tokens": 400_000,
+                                                          "output_tokens": 20_000}},
     ],
 }
 ERRORS = {

@@ -1,0 +1,265 @@
+"""Accounting and budgets for one stage attempt of the ``api`` or ``cli`` backend.
+
+``StageSpend.open(node, context, run)`` reads the run's catalog and budgets;
+the backend awaits ``before_call()`` before each LLM call (an agent CLI run
+is one call) and ``after_call(call)`` after it, and calls ``close()`` when
+the stage ends, however it ends: that writes ``usage.json`` in the stage dir
+and emits ``llm_usage`` when the stage made a call.
+
+A run budget that is reached stops the run through ``run.stop_run`` with
+exit path ``budget_exceeded`` (resumable: ``attractor resume
+--max-cost-usd N`` continues with a raised budget); a node budget fails the
+stage with class ``budget_exhausted``, which is not retried. Each budget
+gives one ``llm_budget_warning`` when 80% of it is spent.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import trio
+from attrs import frozen
+
+from attractor_core.sdk import Context, Event, Node, StageRun, write_json_atomic
+from attractor_plugins.llm.accounting import (
+    STATE_KEY,
+    CallUsage,
+    Ledger,
+    estimate_tokens,
+    priced,
+)
+from attractor_plugins.llm.budgets import (
+    RUN_BUDGETS,
+    WARN_AT,
+    Budgets,
+    Limit,
+    reached_before_call,
+    resolve,
+)
+from attractor_plugins.llm.catalog import Catalog, ModelInfo, catalog_for_run
+from attractor_plugins.llm.config import LlmConfig
+
+EXIT_PATH = "budget_exceeded"
+
+
+@frozen
+class LlmUsage(Event):
+    """What one stage attempt's LLM calls used (sent when the attempt ends, if it called)."""
+
+    name: ClassVar[str] = "llm_usage"
+    node_id: str
+    calls: int
+    unknown_calls: int  # calls whose provider reported no usage
+    unpriced_calls: int  # calls without a known cost (not in cost_usd)
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float  # the calls with a known cost
+    run_cost_usd: float  # the run's spend so far (priced calls)
+    run_tokens: int  # the run's input + output tokens so far (with estimates)
+
+
+@frozen
+class LlmBudgetWarning(Event):
+    """80% of a budget is spent, or a budget cannot see all of the spend."""
+
+    name: ClassVar[str] = "llm_budget_warning"
+    budget: str  # max_cost_usd | max_total_tokens | max_llm_calls
+    scope: str  # run | node
+    node_id: str
+    limit: float
+    spent: float
+    message: str
+
+
+class BudgetExhausted(Exception):
+    """The stage must end (its node budget, or a run budget that stopped the run)."""
+
+
+class StageSpend:
+    def __init__(self, node: Node, run: StageRun, catalog: Catalog, budgets: Budgets,
+                 protocol_of: Callable[[str], str] = lambda provider: ""):
+        self.node = node
+        self.run = run
+        self.catalog = catalog
+        self.budgets = budgets
+        self.protocol_of = protocol_of
+        self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
+        self._reported = 0  # calls already in usage.json and an llm_usage event
+
+    @classmethod
+    def open(cls, node: Node, context: Context, run: StageRun,
+             protocol_of: Callable[[str], str] = lambda provider: "") -> StageSpend:
+        """Raises ``ConfigurationError`` (a bad catalog file) or ``BudgetSettingError``."""
+        return cls(node, run, run_catalog(run), run_budgets(node, context, run), protocol_of)
+
+    async def before_call(self) -> None:
+        total = self.ledger.run_total
+        for limit in self.budgets.run:
+            spent = reached_before_call(limit, total)
+            if spent is not None:
+                await self._stop_run(limit, spent, "before another call")
+        node = self.budgets.node
+        if node is not None and (spent := reached_before_call(node, self.ledger.node_total)) \
+                is not None:
+            raise BudgetExhausted(self._node_reason(node, spent))
+
+    async def after_call(self, call: CallUsage) -> None:
+        call = priced(call, self._model)
+        self.ledger.record(call)
+        if not self.budgets.any:
+            return
+        checks = [("run", limit, self.ledger.run_total) for limit in self.budgets.run]
+        if self.budgets.node is not None:
+            checks.append(("node", self.budgets.node, self.ledger.node_total))
+        for scope, limit, totals in checks:
+            spent = limit.spent(totals)
+            if spent >= WARN_AT * limit.value or not (call.known and call.cost_usd is not None):
+                self._warn(scope, limit, spent, call)
+            if spent <= limit.value:
+                continue
+            if scope == "run":
+                await self._stop_run(limit, spent, "after a call")
+            raise BudgetExhausted(self._node_reason(limit, spent))
+
+    def record(self, call: CallUsage) -> None:
+        """Count a call without checking the budgets (a call that failed or was cancelled)."""
+        self.ledger.record(priced(call, self._model))
+
+    def _model(self, name: str) -> ModelInfo | None:
+        if name not in self._models:
+            self._models[name] = self.catalog.get(name)
+        return self._models[name]
+
+    def close(self) -> None:
+        """usage.json and ``llm_usage`` for an attempt that made calls."""
+        ledger = self.ledger
+        if len(ledger.calls) == self._reported:
+            return
+        self._reported = len(ledger.calls)
+        ledger.refresh_status_line()
+        write_json_atomic(self.run.stage_dir / "usage.json",
+                          ledger.usage_record(self.run.attempt))
+        stage, total = ledger.stage, ledger.run_total
+        self.run.emit(LlmUsage(
+            self.node.id, stage["calls"], stage["unknown_calls"], stage["unpriced_calls"],
+            stage["input_tokens"], stage["output_tokens"], stage["cost_usd"], total["cost_usd"],
+            _tokens(total)))
+
+    async def _stop_run(self, limit: Limit, spent: float, when: str) -> None:
+        reason = (f"budget {limit.key} exceeded ({limit.source}): spent "
+                  f"{limit.describe(spent)}{self._estimated(limit)}, {when} in node "
+                  f"{self.node.id}{self._most_in()}; continue with a higher budget: attractor "
+                  f"resume --logs-root {self.run.logs_root} --{limit.key.replace('_', '-')} N")
+        self.close()
+        self.run.stop_run(EXIT_PATH, reason, failure_class="budget_exhausted", resumable=True)
+        await trio.lowlevel.checkpoint()  # the run's cancellation lands here
+        raise BudgetExhausted(reason)  # only reached when nothing cancelled the stage
+
+    def _node_reason(self, limit: Limit, spent: float) -> str:
+        return (f"node {self.node.id}: node budget max_cost_usd exhausted: spent "
+                f"{limit.describe(spent)} across its attempts and visits")
+
+    def _estimated(self, limit: Limit) -> str:
+        total = self.ledger.run_total
+        if limit.key == "max_total_tokens" and total["unknown_calls"]:
+            return (f" (including ~{total['estimated_tokens']} tokens estimated from the text "
+                    f"of {total['unknown_calls']} call(s) whose provider reported no usage)")
+        return ""
+
+    def _most_in(self) -> str:
+        by_stage = self.ledger.state.get("by_stage") or {}
+        if len(by_stage) < 2:
+            return ""
+        node = max(by_stage, key=lambda n: (by_stage[n]["cost_usd"], _tokens(by_stage[n])))
+        return f" (most in {node})"
+
+    def _warn(self, scope: str, limit: Limit, spent: float, call: CallUsage) -> None:
+        """The 80% warning and the blind-spot warning of one budget, each once a run."""
+        warned: list[str] = self.ledger.state.setdefault("warned", [])
+        key = f"{scope}:{self.node.id if scope == 'node' else ''}:{limit.key}"
+        if spent >= WARN_AT * limit.value and key not in warned:
+            warned.append(key)
+            self.run.emit(LlmBudgetWarning(
+                limit.key, scope, self.node.id, limit.value, spent,
+                f"{scope} budget {limit.key}: {limit.describe(spent)} spent (80% reached)"
+                f"{self._estimated(limit)}"))
+        blind = self._blind_spot(limit, call)
+        if blind and f"blind:{key}" not in warned:
+            warned.append(f"blind:{key}")
+            self.run.emit(LlmBudgetWarning(limit.key, scope, self.node.id, limit.value, spent,
+                                           blind))
+
+    def _blind_spot(self, limit: Limit, call: CallUsage) -> str:
+        """Why ``limit`` cannot see all of ``call``'s spend, if it cannot."""
+        if limit.key == "max_cost_usd" and call.cost_usd is None:
+            return (f"{limit.key} cannot count a call to {call.provider}/{call.model}: its "
+                    "cost is unknown (no usage reported, or no price in the model catalog); "
+                    "add the model's prices to a catalog file ([llm] catalog)")
+        if limit.key == "max_total_tokens" and not call.known:
+            return (f"{limit.key}: {call.provider}/{call.model} reported no usage; its tokens "
+                    "are estimated from the characters sent and received")
+        return ""
+
+
+def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
+    """Why the node's prompt cannot fit the model's context window, or ``""``.
+
+    The estimate is the prompt as written (about 4 characters a token); what a stage adds
+    at run time (the run-context preamble, a thread's history) only makes it longer.
+    """
+    info = catalog.get(model) if model else None
+    window = info.context_window if info is not None else None
+    if window is None:
+        return ""
+    tokens = estimate_tokens(len(node.prompt or node.label))
+    if tokens <= window:
+        return ""
+    return (f"its prompt is about {tokens} tokens (4 characters a token), more than the "
+            f"{window}-token context window of {info.id if info else model} (model catalog); "
+            "shorten the prompt, or choose a model with a larger window")
+
+
+def _tokens(totals: Mapping[str, Any]) -> int:
+    return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
+
+
+def run_catalog(run: Any) -> Catalog:
+    """The run's model catalog (shipped, or overridden by ``[llm] catalog`` / the env)."""
+    option = run.option("llm")
+    table = option.table if isinstance(option, LlmConfig) else option
+    return catalog_for_run(table if isinstance(table, Mapping) else None,
+                           run.option("config_file"), run.environment())
+
+
+def run_budgets(node: Node, context: Context | None, run: Any) -> Budgets:
+    """Raises ``BudgetSettingError`` naming the key and where it was set."""
+    options = {key: run.option(key) or "" for key in RUN_BUDGETS}
+    graph = ({key: context.get_string(f"graph.{key}") for key in RUN_BUDGETS}
+             if context is not None else {})
+    return resolve(options, config_run_table(run.option("config_file")), graph, node.attrs)
+
+
+def config_run_table(config_file: Any) -> Mapping[str, Any]:
+    """The ``[run]`` table of the run's config file (empty without one)."""
+    if not isinstance(config_file, str) or not config_file:
+        return {}
+    path = Path(config_file)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    return _run_table(path, mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _run_table(path: Path, mtime: float) -> Mapping[str, Any]:
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("run", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # the kernel reports an unreadable config file before the run starts
+    return table if isinstance(table, dict) else {}

@@ -1,0 +1,234 @@
+"""What LLM calls cost: one record per call, totals per stage, model, provider and run.
+
+A call's usage comes from the provider's response (the ``api`` backend and
+the agent loop) or from a CLI agent's JSON stream (the ``cli`` backend).
+Usage the provider did not report is *unknown*, never 0: the call is
+counted in ``unknown_calls`` and its size is estimated from the characters
+sent and received (``estimated_tokens``, about 4 characters a token), which
+only a token budget reads. A cost is the agent's own figure when it
+reports one, else the catalog's prices; a model without prices has no cost
+(``unpriced_calls``), and spend is then shown as tokens only.
+
+Token counts are normalised across protocols: ``input_tokens`` is every
+prompt token, cached or not (Anthropic reports cache reads and writes apart
+from ``input_tokens``; they are added), and ``output_tokens`` includes the
+reasoning tokens (Gemini reports ``thoughtsTokenCount`` apart; it is added).
+
+The run's totals live in the run-wide plugin state under :data:`STATE_KEY`
+(saved in checkpoint.json and final.json, so a resume keeps counting)::
+
+    {"total": T, "by_stage": {node: T}, "by_model": {"provider/model": T},
+     "by_provider": {provider: T}, "status_line": "spent $0.42: ...", "warned": [...]}
+
+where each ``T`` has the keys of :data:`TOTAL_KEYS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+from attrs import asdict, frozen
+
+from .catalog import Catalog, ModelInfo
+
+STATE_KEY = "llm_usage"
+CHARS_PER_TOKEN = 4
+TOKEN_KEYS = ("input_tokens", "output_tokens", "reasoning_tokens", "cache_read_tokens",
+              "cache_write_tokens")
+TOTAL_KEYS = ("calls", "unknown_calls", *TOKEN_KEYS, "estimated_tokens", "cost_usd",
+              "unpriced_calls")
+
+
+@frozen
+class CallUsage:
+    """One LLM call. Token fields are None when the provider did not report them."""
+
+    provider: str
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_source: str = ""  # "catalog", "agent", or "" when the cost is unknown
+    estimated_tokens: int = 0  # only for unknown usage: from the characters sent and received
+    error: str = ""  # the call failed (its usage is then unknown)
+
+    @property
+    def known(self) -> bool:
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def estimate_tokens(chars: int) -> int:
+    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def priced(call: CallUsage, catalog: Catalog | Callable[[str], ModelInfo | None]) -> CallUsage:
+    """``call`` with its cost from the catalog (or a model lookup), unless it has one (an
+    agent's) already."""
+    if call.cost_usd is not None or not call.known:
+        return call
+    info = catalog.get(call.model) if isinstance(catalog, Catalog) else catalog(call.model)
+    cost = cost_of(call, info) if info is not None else None
+    if cost is None:
+        return call
+    return CallUsage(call.provider, call.model, call.input_tokens, call.output_tokens,
+                     call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens,
+                     cost, "catalog", call.estimated_tokens, call.error)
+
+
+def cost_of(call: CallUsage, info: ModelInfo) -> float | None:
+    """USD for the call at the model's prices; cache tokens without a cache price are
+    charged at the input price (what the provider would charge without the cache)."""
+    if info.input is None or info.output is None:
+        return None
+    inp = call.input_tokens or 0
+    read, write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
+    fresh = max(inp - read - write, 0)
+    read_price = info.input if info.cache_read is None else info.cache_read
+    write_price = info.input if info.cache_write is None else info.cache_write
+    micro = (fresh * info.input + read * read_price + write * write_price
+             + (call.output_tokens or 0) * info.output)
+    return round(micro / 1_000_000, 9)
+
+
+def from_unified(provider: str, model: str, usage: Any, protocol: str) -> CallUsage:
+    """A call from a unified ``Usage``; ``usage.raw`` empty means the provider reported none."""
+    if not usage.raw:
+        return CallUsage(provider, model)
+    inp, out = usage.input_tokens, usage.output_tokens
+    read, write = usage.cache_read_tokens, usage.cache_write_tokens
+    if protocol == "anthropic":  # cache reads and writes are not part of input_tokens
+        inp += (read or 0) + (write or 0)
+    if protocol == "gemini":  # thoughts are not part of candidatesTokenCount
+        out += usage.reasoning_tokens or 0
+    return CallUsage(provider, model, inp, out, usage.reasoning_tokens, read, write)
+
+
+def empty_totals() -> dict[str, Any]:
+    totals: dict[str, Any] = dict.fromkeys(TOTAL_KEYS, 0)
+    totals["cost_usd"] = 0.0
+    return totals
+
+
+def increments(call: CallUsage) -> list[tuple[str, int]]:
+    """What ``call`` adds to a totals object, its cost apart."""
+    if call.known:
+        added = [("calls", 1), *((key, getattr(call, key) or 0) for key in TOKEN_KEYS)]
+    else:
+        added = [("calls", 1), ("unknown_calls", 1), ("estimated_tokens", call.estimated_tokens)]
+    if call.cost_usd is None:
+        added.append(("unpriced_calls", 1))
+    return added
+
+
+def add_call(totals: MutableMapping[str, Any], call: CallUsage,
+             added: list[tuple[str, int]] | None = None) -> None:
+    for key, value in added if added is not None else increments(call):
+        totals[key] += value
+    if call.cost_usd is not None:
+        totals["cost_usd"] = round(totals["cost_usd"] + call.cost_usd, 9)
+
+
+def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
+    for key in TOTAL_KEYS:
+        into[key] = into.get(key, 0) + other.get(key, 0)
+    into["cost_usd"] = round(into["cost_usd"], 9)
+
+
+def tokens_of(totals: Mapping[str, Any]) -> int:
+    """Input plus output tokens, with the estimate for calls whose usage is unknown."""
+    return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
+
+
+class Ledger:
+    """The run's totals (in the run-wide plugin state) and one stage attempt's calls."""
+
+    def __init__(self, state: MutableMapping[str, Any], node_id: str):
+        self.state = state
+        self.node_id = node_id
+        for key in ("by_stage", "by_model", "by_provider"):
+            state.setdefault(key, {})
+        state.setdefault("total", empty_totals())
+        self.calls: list[CallUsage] = []
+        self.stage = empty_totals()  # this attempt's calls
+
+    def record(self, call: CallUsage) -> None:
+        self.calls.append(call)
+        added = increments(call)
+        add_call(self.stage, call, added)
+        state = self.state
+        add_call(state["total"], call, added)
+        for key, name in (("by_stage", self.node_id), ("by_provider", call.provider),
+                          ("by_model", f"{call.provider}/{call.model}")):
+            group = state[key]
+            totals = group.get(name)
+            if totals is None:
+                totals = group[name] = empty_totals()
+            add_call(totals, call, added)
+
+    @property
+    def run_total(self) -> dict[str, Any]:
+        total: dict[str, Any] = self.state["total"]
+        return total
+
+    @property
+    def node_total(self) -> dict[str, Any]:
+        by_stage: dict[str, Any] = self.state["by_stage"]
+        return by_stage.get(self.node_id) or empty_totals()
+
+    def usage_record(self, attempt: int) -> dict[str, Any]:
+        """``usage.json`` of the stage attempt."""
+        return {"node_id": self.node_id, "attempt": attempt, "totals": dict(self.stage),
+                "node_totals": dict(self.node_total), "run_totals": dict(self.run_total),
+                "calls": [c.to_json() for c in self.calls]}
+
+    def refresh_status_line(self) -> None:
+        self.state["status_line"] = status_line(self.state)
+
+
+def status_line(state: Mapping[str, Any]) -> str:
+    """``spent $4.12: 1.3M in / 210k out tokens; most in `implement` (68%)``."""
+    total = state.get("total") or empty_totals()
+    if not total["calls"]:
+        return ""
+    tokens = f"{_count(total['input_tokens'])} in / {_count(total['output_tokens'])} out tokens"
+    unknown = total["unknown_calls"]
+    calls = f"{total['calls']} LLM call{'s' * (total['calls'] != 1)}"
+    if total["unpriced_calls"] == total["calls"]:
+        head = f"used {tokens} in {calls} (no prices known)"
+    else:
+        head = f"spent ${total['cost_usd']:.2f}: {tokens} in {calls}"
+        if total["unpriced_calls"]:
+            head += f" ({total['unpriced_calls']} without a price, not counted in $)"
+    if unknown:
+        head += (f"; {unknown} call{'s' * (unknown != 1)} reported no usage "
+                 f"(~{_count(total['estimated_tokens'])} tokens estimated)")
+    return head + _top_stage(state.get("by_stage") or {}, total)
+
+
+def _top_stage(by_stage: Mapping[str, Mapping[str, Any]], total: Mapping[str, Any]) -> str:
+    if len(by_stage) < 2:
+        return ""
+    use_cost = total["cost_usd"] > 0
+    measure = (lambda t: t["cost_usd"]) if use_cost else tokens_of
+    whole = measure(total)
+    if not whole:
+        return ""
+    node, top = max(by_stage.items(), key=lambda item: measure(item[1]))
+    return f"; most in `{node}` ({round(100 * measure(top) / whole)}%)"
+
+
+def _count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n // 1000}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)

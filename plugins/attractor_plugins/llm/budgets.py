@@ -1,0 +1,104 @@
+"""Spend limits: run budgets (cost, tokens, calls) and a node's cost budget.
+
+Run budgets are ``max_cost_usd``, ``max_total_tokens`` and ``max_llm_calls``,
+each from, first found: the run option (``--max-cost-usd``...), the config
+file's ``[run]`` table, the graph attribute. A node's own ``max_cost_usd``
+caps what that node spends across its retries and visits.
+
+A budget is *reached* when the spend equals it and *crossed* when the spend
+exceeds it. Before a call, a reached cost or token budget (or a call budget
+that the call would cross) stops the run; after a call, a crossed one does.
+``max_total_tokens`` counts input plus output tokens, and estimates the calls
+whose usage is unknown; ``max_cost_usd`` counts the calls with a known cost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import frozen
+
+from .accounting import tokens_of
+
+RUN_BUDGETS = ("max_cost_usd", "max_total_tokens", "max_llm_calls")
+NODE_BUDGET = "max_cost_usd"
+WARN_AT = 0.8
+
+
+class BudgetSettingError(ValueError):
+    """A budget value cannot be understood; the message names the key and where it was set."""
+
+
+@frozen
+class Limit:
+    key: str
+    value: float
+    source: str  # "command line", "config file [run]", "graph attribute", "node attribute"
+
+    def spent(self, totals: Mapping[str, Any]) -> float:
+        return float(SPENT[self.key](totals))
+
+    def describe(self, spent: float) -> str:
+        if self.key == "max_cost_usd":
+            return f"${spent:.4f} of ${self.value:g}"
+        unit = "tokens" if self.key == "max_total_tokens" else "LLM calls"
+        return f"{int(spent)} of {int(self.value)} {unit}"
+
+
+SPENT: Mapping[str, Callable[[Mapping[str, Any]], float]] = {
+    "max_cost_usd": lambda t: float(t["cost_usd"]),
+    "max_total_tokens": lambda t: float(tokens_of(t)),
+    "max_llm_calls": lambda t: float(t["calls"]),
+}
+
+
+@frozen
+class Budgets:
+    run: tuple[Limit, ...] = ()
+    node: Limit | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.run) or self.node is not None
+
+
+def parse_limit(key: str, raw: Any, source: str) -> Limit | None:
+    """None for an empty value; raises BudgetSettingError for a bad one."""
+    text = str(raw).strip()
+    if not text:
+        return None
+    try:
+        value = float(text) if key == "max_cost_usd" else int(text)
+    except ValueError:
+        kind = "a number of US dollars" if key == "max_cost_usd" else "a whole number"
+        raise BudgetSettingError(f"{key} = {text!r} ({source}) must be {kind}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise BudgetSettingError(f"{key} = {text!r} ({source}) must be greater than 0")
+    return Limit(key, float(value), source)
+
+
+def resolve(options: Mapping[str, Any], run_table: Mapping[str, Any],
+            graph: Mapping[str, Any], node: Mapping[str, Any]) -> Budgets:
+    """The budgets in force for one node; raises BudgetSettingError."""
+    limits = []
+    for key in RUN_BUDGETS:
+        for source, values in (("command line", options), ("config file [run]", run_table),
+                               ("graph attribute", graph)):
+            limit = parse_limit(key, values.get(key, ""), source)
+            if limit is not None:
+                limits.append(limit)
+                break
+    return Budgets(tuple(limits), parse_limit(NODE_BUDGET, node.get(NODE_BUDGET, ""),
+                                              "node attribute"))
+
+
+def reached_before_call(limit: Limit, totals: Mapping[str, Any]) -> float | None:
+    """The spend when one more call would go over ``limit``, else None."""
+    spent = limit.spent(totals)
+    if limit.key == "max_llm_calls":
+        return spent if spent + 1 > limit.value else None
+    return spent if spent >= limit.value else None
+
+

@@ -1,0 +1,76 @@
+"""Validation of what a pipeline asks of the LLM layer, without sending anything.
+
+``llm_model_known`` warns when a node's ``llm_model`` (or the graph's) is not
+in the model catalog, with the closest known id; the model is still sent as
+written, but it has no price and no context-window check. Nodes of a custom
+provider (a local server) are not checked: their models are that server's.
+The catalog is the shipped one, or ``$ATTRACTOR_MODEL_CATALOG`` over it (a
+run config's ``[llm] catalog`` is not known when a file is validated alone).
+
+``llm_budgets`` checks the budget attributes (graph ``max_cost_usd``,
+``max_total_tokens``, ``max_llm_calls``; node ``max_cost_usd``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from attractor_core.sdk import Diagnostic, Graph, Severity
+
+from .budgets import NODE_BUDGET, RUN_BUDGETS, BudgetSettingError, parse_limit
+from .catalog import CATALOG_ENV, load_catalog
+from .errors import ConfigurationError
+
+LLM_NODE_TYPES = ("codergen", "parallel.fan_in")
+BUILTIN_PROVIDERS = ("", "openai", "anthropic", "gemini", "google")
+
+
+class ModelKnownRule:
+    name = "llm_model_known"
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        try:
+            user = os.environ.get(CATALOG_ENV, "")
+            catalog = load_catalog(Path(user) if user else None)
+        except ConfigurationError as exc:
+            return [Diagnostic(self.name, Severity.WARNING, exc.message,
+                               fix=f"fix the file ${CATALOG_ENV} names")]
+        found: list[Diagnostic] = []
+        default = graph.attrs.get("llm_model", "")
+        for node in graph.nodes.values():
+            if node.handler_type not in LLM_NODE_TYPES:
+                continue
+            model = node.llm_model or default
+            provider = node.llm_provider or graph.attrs.get("llm_provider", "")
+            if not model or provider not in BUILTIN_PROVIDERS or catalog.get(model):
+                continue
+            guess = catalog.suggest(model)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            found.append(Diagnostic(
+                self.name, Severity.WARNING,
+                f"llm_model {model!r} is not in the model catalog{hint} It is sent as written, "
+                "but its calls have no price and no context-window check",
+                node_id=node.id, line=node.line,
+                fix="check the id with 'attractor models', or describe the model in a "
+                    "catalog file ([llm] catalog, docs/llm.md#the-model-catalog)"))
+        return found
+
+
+class BudgetAttributesRule:
+    name = "llm_budgets"
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        found: list[Diagnostic] = []
+        checks = [(key, graph.attrs.get(key, ""), "graph attribute", "", 0)
+                  for key in RUN_BUDGETS]
+        checks += [(NODE_BUDGET, n.attrs.get(NODE_BUDGET, ""), "node attribute", n.id, n.line)
+                   for n in graph.nodes.values()]
+        for key, value, source, node_id, line in checks:
+            try:
+                parse_limit(key, value, source)
+            except BudgetSettingError as exc:
+                found.append(Diagnostic(self.name, Severity.ERROR, str(exc), node_id=node_id,
+                                        line=line, fix="see docs/llm.md#budgets"))
+        return found
