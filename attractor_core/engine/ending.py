@@ -35,3 +35,8 @@ class Ending:
     @classmethod
     def canceled(cls, reason: str) -> Ending:
         return cls("canceled", ExitPath.CANCELED, reason, "canceled")
+
+    @classmethod
+    def stopped(cls, reason: str) -> Ending:
+        """Canceled on request of ``attractor stop``: resumable, like any cancellation."""
+        return cls("canceled", ExitPath.STOPPED, reason, "canceled")

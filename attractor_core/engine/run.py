@@ -44,6 +44,7 @@ from attractor_core.runtime.process_records import read_process_records
 from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir
 from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.stop_request import stop_requested_of_me
 
 from .cancellation import is_cancellation
 from .checkpointing import Checkpointer
@@ -54,6 +55,10 @@ from .services import Lane, RunServices
 from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
+
+# Endings that stop the run in the middle of a stage, on purpose: the stage in flight is the
+# failed node, and a resume runs it again without counting an interruption.
+_STOPPED_MIDWAY = (ExitPath.CANCELED, ExitPath.STOPPED, ExitPath.WATCHDOG_STALL)
 
 
 class Engine:
@@ -82,6 +87,15 @@ class Engine:
             self.services.cancel_reason = self._cancel_ending.failure_reason
         if self._cancel_scope is not None:
             self._cancel_scope.cancel()
+
+    def interrupt(self, signal_name: str) -> None:
+        """The first SIGINT or SIGTERM: a cancellation, which ends as ``stopped`` when
+        ``attractor stop`` sent the signal (it leaves a request for this process first)."""
+        request = stop_requested_of_me(self.services.run_dir.stop_request)
+        if request is not None:
+            self.cancel(ending=Ending.stopped(request.reason))
+        else:
+            self.cancel(f"stopped by signal {signal_name}")
 
     def escalate(self, signal_name: str) -> None:
         """A cancellation that must not wait: SIGKILL every live process group of the run
@@ -179,7 +193,8 @@ class Engine:
     def _emit_started(self, resumed: bool) -> None:
         s = self.services
         s.emit(RunStarted(s.graph.name, s.graph.goal, str(s.dot_path or ""), str(s.run_dir.root),
-                          str(s.workdir), resumed, self.state.restart_count))
+                          str(s.workdir), resumed, self.state.restart_count,
+                          s.workspace.record() if s.workspace else {}))
 
     def _engine_error(self, exc: BaseException) -> Ending:
         path = self.services.run_dir.engine_crash
@@ -194,7 +209,7 @@ class Engine:
 
     def _name_stage_in_flight(self, ending: Ending) -> Ending:
         """A cancel or stall stops the stage in flight: that is the failed node."""
-        stopped = ending.exit_path in (ExitPath.CANCELED, ExitPath.WATCHDOG_STALL)
+        stopped = ending.exit_path in _STOPPED_MIDWAY
         in_flight = self.checkpoints.in_flight
         if ending.failed_node_id or not stopped:
             return ending
@@ -209,8 +224,7 @@ class Engine:
         ending = self._name_stage_in_flight(ending)
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         try:
-            self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in (
-                ExitPath.CANCELED, ExitPath.WATCHDOG_STALL))
+            self.checkpoints.snapshot(stopped_cleanly=ending.exit_path in _STOPPED_MIDWAY)
         except ArtifactWriteError as exc:
             if ending.status == "success":  # a failure already says why the run ended
                 ending = _write_failed(exc)
