@@ -11,6 +11,8 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -231,3 +233,29 @@ def test_runs_lists_broken_run_directories_as_unreadable(tmp_path: Path) -> None
     assert empty.returncode == 0 and empty.stdout.startswith("no runs under ")
     not_dir = attractor("runs", "--runs-root", root / "stray-file")
     assert not_dir.returncode == 2 and "is not a directory" in not_dir.stderr
+
+
+API_RUN = """import sys, trio
+from attractor_core.engine import run_pipeline
+trio.run(lambda: run_pipeline(sys.argv[1], logs_root=sys.argv[2], workdir=sys.argv[3],
+                              handle_signals=False))
+"""
+
+
+def test_stop_refuses_an_owner_that_does_not_turn_signals_into_a_cancellation(
+        tmp_path: Path) -> None:
+    dot = waiting_pipeline(tmp_path)
+    owner = subprocess.Popen([sys.executable, "-c", API_RUN, str(dot), str(tmp_path / "logs"),
+                              str(tmp_path)], start_new_session=True)
+    pgid = 0
+    try:
+        pgid = started_group(tmp_path)
+        stop = attractor("stop", "--logs-root", tmp_path / "logs")
+        assert stop.returncode == 2
+        assert "does not turn signals into a cancellation" in stop.stderr
+        assert owner.poll() is None and group_alive(pgid)  # nothing was signalled
+    finally:
+        owner.kill()
+        owner.wait()
+        if pgid:
+            kill_group(pgid)
