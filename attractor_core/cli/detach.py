@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from attractor_core.errors import UsageError
 from attractor_core.runtime.rundir import (
     RunDir,
     create_logs_root,
@@ -37,6 +38,9 @@ _START_WAIT_S = 120.0
 def detach(args: argparse.Namespace, pm: Any) -> int:
     from attractor_core.engine.setup import new_run_id
 
+    if args.interviewer == "console":
+        raise UsageError("--detach leaves the run without a terminal, so --interviewer "
+                         "console could not ask anything; use auto or queue:FILE")
     run_id = args.run_id or new_run_id()
     _, root = run_places(args.workdir, args.logs_root, run_id)
     run_dir = RunDir(root)

@@ -198,6 +198,8 @@ def test_detach_relays_a_refused_run_and_leaves_no_directory(tmp_path: Path) -> 
     assert not (tmp_path / "logs").exists()
 
     good = pipeline(tmp_path, "  start -> exit")
+    console = attractor("run", good, "--detach", "--interviewer", "console", cwd=tmp_path)
+    assert console.returncode == 2 and "without a terminal" in console.stderr
     first = attractor("run", good, "--logs-root", tmp_path / "logs", "--quiet", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     again = attractor("run", good, "--detach", "--logs-root", tmp_path / "logs", cwd=tmp_path)
