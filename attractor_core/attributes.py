@@ -31,13 +31,15 @@ class AttributeSpec:
     ``duration``, ``float``, ``node id``, ``condition``, ``json``, ``comma list``,
     or ``a|b|c`` for a choice), its default as written in DOT (``""`` when unset),
     a one-line description, and the names other pipeline runners give it (kilroy's
-    ``max_agent_turns``), which the lint answers with this name."""
+    ``max_agent_turns``), which the lint answers with this name. ``stylesheet``: a
+    node attribute the model stylesheet may set (``llm_model`` and the like)."""
 
     name: str
     type: str = "string"
     default: str = ""
     doc: str = ""
     other_names: tuple[str, ...] = ()
+    stylesheet: bool = False
 
 
 Declarations = Mapping[str, Sequence[AttributeSpec]]
@@ -69,6 +71,12 @@ class AttributeSchema:
     def specs(self, *keys: str) -> dict[str, AttributeSpec]:
         """The attributes declared under any of ``keys``, by name."""
         return {name: spec for key in keys for name, spec in self.by_key.get(key, {}).items()}
+
+    def stylesheet_properties(self) -> frozenset[str]:
+        """The node attributes declared settable by the model stylesheet."""
+        return frozenset(spec.name for key, specs in self.by_key.items()
+                         if key not in (EDGE, GRAPH)
+                         for spec in specs.values() if spec.stylesheet)
 
     def names(self, key: str) -> frozenset[str]:
         return frozenset(self.by_key.get(key, {}))

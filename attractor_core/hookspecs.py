@@ -51,7 +51,8 @@ def attractor_handler_types() -> Mapping[str, Handler]:
 def attractor_attribute_schema() -> Mapping[str, Sequence[AttributeSpec]]:
     """Declare the DOT attributes this plugin reads: name, type, default and a doc line.
 
-    Called once per validation. Return a mapping from where the attributes
+    Called once per validation and once per pipeline load (the stylesheet
+    transform asks which properties exist). Return a mapping from where the attributes
     are written to their :class:`~attractor_core.attributes.AttributeSpec`
     entries: a handler type (``"tool"``) for nodes that type runs, ``"*"``
     for every node, ``"edge"`` for edges, ``"graph"`` for the graph. A
@@ -60,7 +61,8 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[AttributeSpec]]:
     merged. The ``unknown_attribute`` lint warns about any attribute that
     no declaration names (Graphviz layout attributes excepted), suggesting
     the closest declared one; the nodes of a handler type that has no
-    declaration at all are not checked.
+    declaration at all are not checked. A node attribute declared with
+    ``stylesheet=True`` may also be set by the model stylesheet.
     """
 
 

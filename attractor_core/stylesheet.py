@@ -6,12 +6,16 @@ properties one node gets. Specificity: ``*`` 0 < ``shape`` 1 < ``.class`` 2
 < ``#id`` 3; among equal specificity the later rule wins. The stylesheet
 never overrides an attribute the node already has (see ``transforms``).
 ``/* comments */`` are allowed.
+
+The properties are the spec's three (:data:`PROPERTIES`) plus the node
+attributes plugins declare with ``AttributeSpec(stylesheet=True)``; the
+transform and the ``stylesheet_syntax`` rule are given that set.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from attrs import frozen
 
@@ -85,18 +89,26 @@ class Stylesheet:
         return resolved
 
 
-def parse_stylesheet(text: str) -> Stylesheet:
-    """Parse a stylesheet; raises :class:`StylesheetSyntaxError`. Blank text has no rules."""
+def parse_stylesheet(text: str, properties: Collection[str] = PROPERTIES) -> Stylesheet:
+    """Parse a stylesheet; raises :class:`StylesheetSyntaxError`. Blank text has no rules.
+
+    ``properties``: the names a declaration may set.
+    """
     tokens = _tokenize(text)
     rules: list[StyleRule] = []
     pos = 0
     while pos < len(tokens):
-        rule, pos = _parse_rule(tokens, pos)
+        rule, pos = _parse_rule(tokens, pos, properties)
         rules.append(rule)
     return Stylesheet(tuple(rules))
 
 
 _Token = tuple[str, str, int]  # kind, text, line
+
+
+def _spec_first(name: str) -> tuple[int, str]:
+    """The spec's properties in their own order, then the plugins' by name."""
+    return (PROPERTIES.index(name), "") if name in PROPERTIES else (len(PROPERTIES), name)
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -116,7 +128,8 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _parse_rule(tokens: list[_Token], pos: int) -> tuple[StyleRule, int]:
+def _parse_rule(tokens: list[_Token], pos: int, properties: Collection[str]
+                ) -> tuple[StyleRule, int]:
     kind, text, line = tokens[pos]
     if kind != "selector":
         raise StylesheetSyntaxError(
@@ -135,7 +148,7 @@ def _parse_rule(tokens: list[_Token], pos: int) -> tuple[StyleRule, int]:
         if tokens[pos][1] == ";":
             pos += 1
             continue
-        prop, value, pos = _parse_declaration(tokens, pos)
+        prop, value, pos = _parse_declaration(tokens, pos, properties)
         declarations[prop] = value
 
 
@@ -156,11 +169,13 @@ def _selector(text: str, line: int) -> Selector:
     return Selector("shape", text)
 
 
-def _parse_declaration(tokens: list[_Token], pos: int) -> tuple[str, str, int]:
+def _parse_declaration(tokens: list[_Token], pos: int, properties: Collection[str]
+                       ) -> tuple[str, str, int]:
     _, prop, line = tokens[pos]
-    if prop not in PROPERTIES:
+    if prop not in properties:
+        known = ", ".join(sorted(properties, key=_spec_first))
         raise StylesheetSyntaxError(
-            f"unknown property {prop!r}", line, f"recognized properties are {', '.join(PROPERTIES)}"
+            f"unknown property {prop!r}", line, f"recognized properties are {known}"
         )
     if pos + 2 >= len(tokens) or tokens[pos + 1][1] != ":":
         raise StylesheetSyntaxError(f"expected ':' after {prop!r}", line, f"write {prop}: VALUE;")

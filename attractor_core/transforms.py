@@ -10,11 +10,12 @@ A transform returns a new graph and never mutates its input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import attrs
 import pluggy
 
+from attractor_core.attributes import AttributeSchema
 from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
@@ -61,14 +62,20 @@ class ApplyStylesheet:
     For each of ``llm_model``, ``llm_provider`` and ``reasoning_effort``: the
     node's own attribute, else the best stylesheet rule, else the graph
     attribute of the same name (so ``--set llm_model=...`` reaches every
-    node). An invalid stylesheet contributes nothing; the
-    ``stylesheet_syntax`` rule reports it with its line.
+    node). The properties plugins declare (``AttributeSpec(stylesheet=True)``,
+    handed in by ``apply_transforms``) come from the node, else the
+    stylesheet; their graph defaults are the plugin's to read. An invalid
+    stylesheet contributes nothing; the ``stylesheet_syntax`` rule reports it
+    with its line.
     """
 
     name = "apply_stylesheet"
 
+    def __init__(self, properties: Collection[str] = PROPERTIES):
+        self.properties = frozenset(properties)
+
     def apply(self, graph: Graph) -> Graph:
-        sheet = _stylesheet_or_empty(graph.model_stylesheet)
+        sheet = _stylesheet_or_empty(graph.model_stylesheet, self.properties)
         defaults = {k: graph.attrs[k] for k in PROPERTIES if graph.attrs.get(k)}
         if not sheet.rules and not defaults:
             return graph
@@ -80,11 +87,11 @@ class ApplyStylesheet:
         return graph.with_nodes(nodes)
 
 
-def _stylesheet_or_empty(text: str) -> Stylesheet:
+def _stylesheet_or_empty(text: str, properties: Collection[str]) -> Stylesheet:
     if not text.strip():
         return Stylesheet()
     try:
-        return parse_stylesheet(text)
+        return parse_stylesheet(text, properties)
     except StylesheetSyntaxError:
         return Stylesheet()
 
@@ -101,6 +108,9 @@ def transform_name(transform: object) -> str:
 def apply_transforms(graph: Graph, pm: pluggy.PluginManager) -> Graph:
     """Run every transform of ``pm`` in order; raises :class:`TransformError` if one misbehaves."""
     for transform in collect_in_registration_order(pm.hook.attractor_transforms()):
+        if isinstance(transform, ApplyStylesheet):  # it learns the plugins' properties here
+            schema = AttributeSchema.from_plugins(pm)
+            transform = ApplyStylesheet({*PROPERTIES, *schema.stylesheet_properties()})
         graph = _apply_one(transform, graph)
     return graph
 

@@ -3,9 +3,9 @@
 Each rule function of ``rules.py`` is wrapped in a :class:`FunctionRule`
 and contributed through ``attractor_lint_rules`` exactly like a
 third-party rule. ``type_known``, ``condition_outcome_value`` and
-``unknown_attribute`` are the exceptions: they need what the plugins provide
-(the handler registry, the attribute schema), so ``validate`` adds them with
-what it resolved.
+``unknown_attribute`` and ``stylesheet_syntax`` are the exceptions: they
+need what the plugins provide (the handler registry, the attribute schema),
+so ``validate`` adds them with what it resolved.
 """
 
 from __future__ import annotations
@@ -53,6 +53,18 @@ class ConditionOutcomeValueRule:
         return rules.condition_outcome_value(graph, self.routes_custom)
 
 
+class StylesheetSyntaxRule:
+    """``stylesheet_syntax``: the stylesheet parses and sets only properties the spec defines
+    or a plugin declares as stylesheet properties."""
+
+    def __init__(self, properties: Collection[str]):
+        self.name = "stylesheet_syntax"
+        self.properties = frozenset(properties)
+
+    def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        return rules.stylesheet_syntax(graph, self.properties)
+
+
 _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.start_node,
     rules.terminal_node,
@@ -62,7 +74,6 @@ _RULE_FUNCTIONS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     rules.exit_no_outgoing,
     rules.condition_syntax,
     condition_rules.condition_key,
-    rules.stylesheet_syntax,
     rules.fidelity_valid,
     rules.retry_target_exists,
     rules.goal_gate_has_retry,

@@ -31,7 +31,7 @@ from attractor_core.model.outcome import (
     parse_outcome,
 )
 from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
-from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
+from attractor_core.stylesheet import PROPERTIES, StylesheetSyntaxError, parse_stylesheet
 from attractor_core.validation.diagnostics import Diagnostic, Severity
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -205,9 +205,11 @@ def condition_syntax(graph: Graph) -> list[Diagnostic]:
     return out
 
 
-def stylesheet_syntax(graph: Graph) -> list[Diagnostic]:
+def stylesheet_syntax(graph: Graph, properties: Collection[str] = PROPERTIES
+                      ) -> list[Diagnostic]:
+    """``properties``: what a declaration may set (the spec's three and those plugins declare)."""
     try:
-        parse_stylesheet(graph.model_stylesheet)
+        parse_stylesheet(graph.model_stylesheet, properties)
     except StylesheetSyntaxError as exc:
         # The attribute's value may start on the line of ``model_stylesheet=``.
         line = _graph_line(graph, "model_stylesheet") + exc.line - 1

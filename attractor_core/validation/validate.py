@@ -2,8 +2,8 @@
 
 Rules come from the ``attractor_lint_rules`` hook (the built-ins are an
 internal plugin), plus ``type_known`` and ``condition_outcome_value``, which
-ask the handler registry, and ``unknown_attribute`` with the attribute schema
-the plugins declare.
+ask the handler registry, and ``unknown_attribute`` and ``stylesheet_syntax``
+with the attribute schema the plugins declare.
 A rule that raises, or returns something that is not a diagnostic,
 becomes an error diagnostic naming the rule: one broken plugin never
 hides the other findings. Every diagnostic gets the graph's file.
@@ -22,10 +22,12 @@ from attractor_core.model import SHAPE_TO_TYPE, Graph, Node
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.protocols import LintRule
 from attractor_core.registry import HandlerRegistry
+from attractor_core.stylesheet import PROPERTIES
 from attractor_core.validation.attribute_rules import UnknownAttributeRule
 from attractor_core.validation.builtin_rules import (
     BUILTIN_RULES,
     ConditionOutcomeValueRule,
+    StylesheetSyntaxRule,
     TypeKnownRule,
 )
 from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
@@ -46,9 +48,11 @@ def validate(
     # Without a registry nothing says which handlers report custom outcomes: assume any may.
     routes_custom = registry.routes_custom_outcomes if registry is not None else _any_node
     found: list[Diagnostic] = []
+    schema = _schema(pm)
+    properties = {*PROPERTIES, *schema.stylesheet_properties()}
     every_rule: list[LintRule] = [*_plugin_rules(pm), TypeKnownRule(handler_types),
                                   ConditionOutcomeValueRule(routes_custom),
-                                  UnknownAttributeRule(_schema(pm))]
+                                  UnknownAttributeRule(schema), StylesheetSyntaxRule(properties)]
     for rule in every_rule:
         found.extend(_run_rule(rule, graph))
     return [_locate(d, graph) for d in found]

@@ -6,6 +6,7 @@ Each hook imports what it needs when first called, so loading the entry point
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,19 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     """The api and cli backends' attributes, on the nodes that reach a codergen backend
     (codergen stages, and fan-ins that rank with a prompt)."""
     from attractor_core.sdk import GRAPH
+    from attractor_plugins.backends.call_controls import ATTRIBUTES as CONTROLS
     from attractor_plugins.backends.node_settings import ATTRIBUTES, GRAPH_ATTRIBUTES
 
-    return {"codergen": ATTRIBUTES, "parallel.fan_in": ATTRIBUTES, GRAPH: GRAPH_ATTRIBUTES}
+    node = (*ATTRIBUTES, *CONTROLS)
+    return {"codergen": node, "parallel.fan_in": node, GRAPH: (*GRAPH_ATTRIBUTES, *CONTROLS)}
+
+
+@hookimpl
+def attractor_event_types() -> Sequence[Any]:
+    """``llm_retry`` (docs/events.md)."""
+    from attractor_plugins.backends.call_events import CALL_EVENTS
+
+    return CALL_EVENTS
 
 
 @hookimpl
@@ -81,3 +92,13 @@ def attractor_lint_rules() -> Sequence[Any]:
     from attractor_plugins.backends.lint_rule import BackendAttributesRule
 
     return [BackendAttributesRule()]
+
+
+@hookimpl
+def attractor_cli_options(command: str, parser: argparse.ArgumentParser) -> Sequence[str]:
+    """``run --force-model PROVIDER=MODEL`` (a resume keeps the recorded value)."""
+    if command != "run":
+        return []
+    from attractor_plugins.backends.force_model import add_option
+
+    return [add_option(parser)]

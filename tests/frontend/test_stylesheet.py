@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from attractor_core.attributes import AttributeSpec
 from attractor_core.dot import parse_dot
 from attractor_core.model import Graph
-from attractor_core.plugins import make_plugin_manager
+from attractor_core.plugins import hookimpl, make_plugin_manager
 from attractor_core.stylesheet import StylesheetSyntaxError, parse_stylesheet
 from attractor_core.transforms import apply_transforms
+from attractor_core.validation import validate
 
 from .helpers import diagnostics_for
 
@@ -166,3 +168,28 @@ def test_graph_level_default_applies_without_a_stylesheet_and_through_set() -> N
     prepared = prepare_source("digraph G { a [prompt=x] }", "g.dot", pm,
                               {"llm_model": "from-set"})
     assert prepared.graph.nodes["a"].llm_model == "from-set"
+
+
+class _StyledPlugin:
+    """A plugin declaring a node attribute the stylesheet may set."""
+
+    @hookimpl
+    def attractor_attribute_schema(self) -> dict[str, list[AttributeSpec]]:
+        return {"codergen": [AttributeSpec("x.depth", "integer", "", "Depth.", stylesheet=True)]}
+
+
+def test_a_plugin_declared_stylesheet_property_is_applied_and_linted_like_the_spec_ones() -> None:
+    pm = make_plugin_manager(entry_points=False, extra_plugins=[_StyledPlugin()])
+    source = with_sheet("* { x.depth: 3; } #c { x.depth: 5; llm_model: m; }",
+                        "  a [shape=box]\n  b [shape=box, x.depth=7]\n  c [shape=box]")
+    graph = apply_transforms(parse_dot(source, "s.dot"), pm)
+    assert graph.nodes["a"].attrs == {"shape": "box", "x.depth": "3"}
+    assert graph.nodes["b"].attrs == {"shape": "box", "x.depth": "7"}  # the node's own wins
+    assert graph.nodes["c"].attrs == {"shape": "box", "x.depth": "5", "llm_model": "m"}
+    assert not [d for d in validate(graph, pm) if d.rule == "stylesheet_syntax"]
+    # Without the plugin the same sheet is an unknown property, and no node is styled.
+    kernel = make_plugin_manager(entry_points=False)
+    unstyled = apply_transforms(parse_dot(source, "s.dot"), kernel)
+    assert unstyled.nodes["a"].attrs == {"shape": "box"}
+    found = [d for d in validate(unstyled, kernel) if d.rule == "stylesheet_syntax"]
+    assert len(found) == 1 and "unknown property 'x.depth'" in found[0].message

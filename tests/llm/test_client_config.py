@@ -45,6 +45,10 @@ def test_default_provider_must_be_configured() -> None:
     ({"providers": {"local": {"protocol": "openai_chat", "api_key_env": ""}}},
      r"\[llm.providers.local\] needs base_url"),
     ({"bogus": 1}, r"\[llm\]: unknown key\(s\) bogus"),
+    ({"max_tokens": 0}, r"\[llm\] max_tokens = 0: expected a whole number >= 1"),
+    ({"temperature": "warm"}, r"\[llm\] temperature = 'warm': expected a number from 0 to 2"),
+    ({"provider_options": {"anthropic": 1}},
+     r"\[llm.provider_options.anthropic\] must be a table"),
 ])
 def test_config_mistakes_name_the_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(e.ConfigurationError, match=message):
@@ -151,3 +155,13 @@ def test_each_builtin_provider_has_the_default_model_docs_llm_md_lists() -> None
                                                 "local": {"protocol": "openai_chat"}}})
     assert table.provider("openai").model == DEFAULT_MODELS["openai"]
     assert table.provider("local").model == ""
+
+
+def test_a_custom_provider_without_api_key_env_is_told_how_to_declare_a_keyless_server() -> None:
+    table = {"default_provider": "local", "providers": {"local": {
+        "protocol": "openai_chat", "base_url": "http://127.0.0.1:9/v1"}}}
+    with pytest.raises(e.ConfigurationError) as info:
+        Client.from_env({}, {"llm": table})
+    assert info.value.message == (
+        "[llm] default_provider = 'local' is not available: set LOCAL_API_KEY; a server that "
+        'needs no key is declared with api_key_env = "" in [llm.providers.local]')

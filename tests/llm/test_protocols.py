@@ -183,11 +183,12 @@ async def test_anthropic_merges_same_role_messages_and_sends_beta_headers(
     sent = fake.requests[0]
     assert sent.headers["anthropic-beta"] == "x-1,y-2"
     assert sent.headers["x-api-key"] == "ak-test"
-    assert sent.body["system"] == "S1\n\nS2"
+    cached = {"cache_control": {"type": "ephemeral"}}  # automatic prompt caching
+    assert sent.body["system"] == [{"type": "text", "text": "S1\n\nS2", **cached}]
     assert sent.body["max_tokens"] == 4096 and sent.body["top_k"] == 3
     assert "beta_headers" not in sent.body
     assert sent.body["messages"] == [{"role": "user", "content": [
-        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]
+        {"type": "text", "text": "a"}, {"type": "text", "text": "b", **cached}]}]
 
 
 async def test_anthropic_tool_choice_none_leaves_tools_out(
@@ -246,7 +247,7 @@ def assert_tool_result_sent(protocol: str, body: dict[str, Any], call_id: str) -
     elif protocol == "anthropic":
         assert body["messages"][-1] == {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": call_id, "content": "wrote 2 bytes",
-             "is_error": False}]}
+             "is_error": False, "cache_control": {"type": "ephemeral"}}]}
         assert body["messages"][-2]["content"][0]["type"] == "tool_use"
     else:
         assert body["contents"][-1] == {"role": "user", "parts": [{"functionResponse": {

@@ -17,6 +17,12 @@ when an LLM error ends the session). An LLM error ends the stage as a
 Under ``full`` fidelity a stage continues its conversation thread (see
 ``threads``); the instance keeps the run's threads, and ``api_request.json``
 records the decision under ``fidelity`` (mode, thread key, history size).
+
+Call controls (``call_controls``): ``max_tokens``, ``temperature`` and
+``provider_options`` reach every request; a stage whose answer was cut at
+the output limit succeeds with ``details["truncated"]``. An agent stage
+that was given tools and ends without calling any gets a ``warning`` event
+(a server that drops the tools makes the model answer in prose).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from attractor_core.sdk import (
     Outcome,
     RunSettings,
     StageRun,
+    Warning,
     kill_grace_seconds,
     write_json_atomic,
     write_text_atomic,
@@ -43,7 +50,10 @@ from attractor_plugins.llm.failover import Target
 from attractor_plugins.llm.types import Message, Request, Response
 
 from .agent_loop import AgentConfig, AgentHooks, AgentResult, AgentSession, CallRecord
-from .llm_caller import LlmCaller, run_policy
+from .call_controls import call_controls
+from .force_model import OPTION as FORCE_MODEL
+from .force_model import parse_forced
+from .llm_caller import LlmCaller, RetryReporter, run_policy
 from .llm_failure import llm_failure
 from .node_settings import AgentLimits, NodeSettingError, agent_limits, codergen_mode
 from .selection import llm_config, missing_key, resolve_target, without_node
@@ -53,7 +63,7 @@ from .tool_hooks import ToolHookRunner
 from .tools import CORE_TOOLS, ToolEnv
 from .tools.workspace import Workspace
 
-ClientFactory = Callable[[Mapping[str, str], LlmConfig], Client]
+ClientFactory = Callable[[Mapping[str, str], LlmConfig, RetryReporter], Client]
 AGENT_SYSTEM = (
     "You are a coding agent. You work in the directory {workdir}; every path you use must stay "
     "inside it (relative paths are resolved against it). Use the tools to read, write and edit "
@@ -61,8 +71,9 @@ AGENT_SYSTEM = (
     "did and call no tool.")
 
 
-def _default_client(env: Mapping[str, str], config: LlmConfig) -> Client:
-    return Client.from_env(env, config)
+def _default_client(env: Mapping[str, str], config: LlmConfig, retries: RetryReporter
+                    ) -> Client:
+    return Client.from_env(env, config, on_retry=retries)
 
 
 class ApiBackend:
@@ -78,8 +89,9 @@ class ApiBackend:
         try:
             config = llm_config(run.option("llm"))
             env = run.environment()
-            target = resolve_target(node, config, env)
+            target = resolve_target(node, config, env, parse_forced(run.option(FORCE_MODEL)))
             run_policy(run, config)
+            call_controls(node, Context(), config)
             missing = missing_key(config.provider(target.provider), env)
         except SDKError as exc:
             return [without_node(node, exc.message)]
@@ -91,9 +103,11 @@ class ApiBackend:
             limits = agent_limits(node) if mode == "agent" else None
             config = llm_config(run.option("llm"))
             env = run.environment()
-            target = resolve_target(node, config, env)
+            target = resolve_target(node, config, env, parse_forced(run.option(FORCE_MODEL)))
+            controls = call_controls(node, context, config)
             policy = run_policy(run, config)
-            client = self._client_factory(env, config)
+            retries = RetryReporter(run, node.id, Target(target.provider, target.model))
+            client = self._client_factory(env, config, retries)
         except NodeSettingError as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         except SDKError as exc:
@@ -105,7 +119,7 @@ class ApiBackend:
             meter = OutputMeter(run)
             caller = LlmCaller(client, policy, Target(target.provider, target.model),
                                node_id=node.id, run=run, reason=target.reason,
-                               on_output=meter.add)
+                               on_output=meter.add, controls=controls, retries=retries)
             try:
                 if limits is None:
                     answer, messages = await _oneshot(caller, node, text, run, plan)
@@ -116,6 +130,9 @@ class ApiBackend:
                 return llm_failure(node, exc, caller.target.provider)
         if messages:
             self._threads.save(run, node, plan, messages)
+        if caller.truncated and isinstance(answer, str):  # response.md holds the answer
+            return Outcome.success(f"stage completed: {node.id} (answer truncated at the output "
+                                   "limit)", details={"truncated": True})
         return answer
 
 
@@ -136,7 +153,7 @@ async def _oneshot(caller: LlmCaller, node: Node, text: str, run: StageRun,
     """The answer, and the conversation so far for the thread store."""
     request = Request(caller.target.model, [*plan.history, Message.user(text)],
                       provider=caller.target.provider, reasoning_effort=_effort(node))
-    _record_request(run, request, plan)
+    _record_request(run, caller.prepare(request), plan)
     response = await caller.complete(request)
     _record_response(run, response)
     write_text_atomic(run.stage_dir / "response.md", response.text)
@@ -173,10 +190,17 @@ async def _agent(caller: LlmCaller, node: Node, text: str, run: StageRun, limits
                                    system=AGENT_SYSTEM.format(workdir=env.workspace.root),
                                    prompt=text, history=plan.history)
     except SDKError as exc:
-        # Keep the evidence of the rounds that did happen before the error is classified.
-        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"), plan)
+        # Keep the evidence of the rounds that did happen before the error is classified; the
+        # caller has written what the failed call delivered as the (incomplete) last response.
+        _record_agent(run, session.interrupted(f"LLM error: {type(exc).__name__}: {exc}"), plan,
+                      caller, last_call=False)
         raise
-    _record_agent(run, result, plan)
+    _record_agent(run, result, plan, caller)
+    if result.stop == "completed" and not result.calls:
+        run.emit(Warning(f"node {node.id}: the agent ended without calling any of its "
+                         f"{len(CORE_TOOLS)} tools; if the task needed tools, check that "
+                         f"{caller.target.provider}/{caller.target.model} supports tool calling "
+                         "(some servers drop the tools silently)", node.id))
     # Only a finished conversation (ending in the model's answer) can be continued.
     return agent_outcome(node, result), result.messages if result.stop == "completed" else ()
 
@@ -191,16 +215,19 @@ def agent_outcome(node: Node, result: AgentResult) -> str | Outcome:
     return Outcome.fail(f"node {node.id}: {result.reason}", FailureClass.BUDGET_EXHAUSTED.value)
 
 
-def _record_agent(run: StageRun, result: AgentResult, plan: ThreadPlan) -> None:
+def _record_agent(run: StageRun, result: AgentResult, plan: ThreadPlan, caller: LlmCaller,
+                  last_call: bool = True) -> None:
+    """``last_call``: also write the last response (false when the caller wrote a partial one)."""
     if result.last_request is not None:
-        _record_request(run, result.last_request, plan)
-    if result.last_response is not None:
+        _record_request(run, caller.prepare(result.last_request), plan)
+    if last_call and result.last_response is not None:
         _record_response(run, result.last_response)
     write_json_atomic(run.stage_dir / "agent_calls.json", {
         "stop": result.stop, "reason": result.reason, "rounds": result.rounds,
         "usage": CONVERTER.unstructure(result.usage),
         "calls": [CONVERTER.unstructure(c) for c in result.calls]})
-    write_text_atomic(run.stage_dir / "response.md", result.text)
+    if last_call:
+        write_text_atomic(run.stage_dir / "response.md", result.text)
 
 
 def _record_request(run: StageRun, request: Request, plan: ThreadPlan) -> None:
@@ -209,7 +236,8 @@ def _record_request(run: StageRun, request: Request, plan: ThreadPlan) -> None:
 
 
 def _record_response(run: StageRun, response: Response) -> None:
-    write_json_atomic(run.stage_dir / "api_response.json", CONVERTER.unstructure(response))
+    write_json_atomic(run.stage_dir / "api_response.json",
+                      {"complete": True, **CONVERTER.unstructure(response)})
 
 
 def _effort(node: Node) -> str | None:

@@ -42,6 +42,8 @@ from attractor_plugins.llm.errors import ConfigurationError
 from .cli_agents import AGENTS, PROVIDER_AGENTS, CliAgent
 from .cli_streams import StreamResult, parse_stream
 from .cli_supervision import Limits, ProcessEnd, supervise
+from .force_model import OPTION as FORCE_MODEL
+from .force_model import parse_forced
 from .node_settings import NodeSettingError, cli_agent_name, duration_ms
 from .selection import llm_config, without_node
 from .stage_prompt import assemble_prompt
@@ -124,7 +126,8 @@ def cli_plan(node: Node, context: Context, run: StageRun) -> CliPlan:
     config = llm_config(run.option("llm"))
     agent = cli_agent(node, config)
     table = config.providers.get(agent.provider)
-    model = agent.normalize_model(node.llm_model or (table.model if table else ""))
+    forced = parse_forced(run.option(FORCE_MODEL)).get(agent.provider)
+    model = agent.normalize_model(forced or node.llm_model or (table.model if table else ""))
     limits = Limits(duration_ms(node, context, "cli.idle_timeout", 300_000) / 1000,
                     duration_ms(node, context, "cli.total_timeout", 1_200_000) / 1000,
                     kill_grace_seconds(run))

@@ -29,7 +29,7 @@ ALIASES = {"google": "gemini"}
 class LlmTarget:
     provider: str
     model: str
-    reason: str  # graph_attrs | config_default | environment
+    reason: str  # graph_attrs | config_default | environment | force_model
 
 
 def llm_config(option: Any) -> LlmConfig:
@@ -41,7 +41,9 @@ def llm_config(option: Any) -> LlmConfig:
     return LlmConfig()
 
 
-def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> LlmTarget:
+def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str],
+                   forced: Mapping[str, str] | None = None) -> LlmTarget:
+    """``forced``: ``--force-model`` (provider -> model), which beats the node's model."""
     provider, reason = ALIASES.get(node.llm_provider, node.llm_provider), "graph_attrs"
     if not provider:
         provider, reason = config.default_provider, "config_default"
@@ -52,6 +54,8 @@ def resolve_target(node: Node, config: LlmConfig, env: Mapping[str, str]) -> Llm
             f"node {node.id}: no LLM provider: set llm_provider on the node, in the model "
             "stylesheet or on the graph, [llm] default_provider in the config, or export an "
             "API key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY)")
+    if forced and forced.get(provider):
+        return LlmTarget(provider, forced[provider], "force_model")
     model = node.llm_model or config.provider(provider).model
     if not model:
         raise ConfigurationError(
@@ -67,7 +71,8 @@ def missing_key(provider: ProviderConfig, env: Mapping[str, str]) -> str:
     if not keys or any(env.get(key) for key in keys):
         return ""
     return (f"provider {provider.name} needs {' or '.join(keys)}: export it (keys are read "
-            "only from the environment), or choose another provider with llm_provider")
+            "only from the environment), or choose another provider with llm_provider"
+            + provider.keyless_hint())
 
 
 def without_node(node: Node, message: str) -> str:

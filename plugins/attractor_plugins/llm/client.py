@@ -62,10 +62,11 @@ class Client:
         retry = RetryMiddleware(llm.retry, on_retry=on_retry)
         default = llm.default_provider or next(iter(adapters), None)
         if default is not None and default not in adapters:
-            keys = " or ".join(llm.provider(default).api_key_env) or "its API key"
+            provider = llm.provider(default)
+            keys = " or ".join(provider.api_key_env) or "its API key"
             raise ConfigurationError(
-                f"[llm] default_provider = {default!r} is not available: set {keys}",
-                provider=default)
+                f"[llm] default_provider = {default!r} is not available: set {keys}"
+                + provider.keyless_hint(), provider=default)
         return cls(adapters, default_provider=default, middleware=(*middleware, retry), http=http)
 
     def adapter_for(self, request: Request) -> ProviderAdapter:

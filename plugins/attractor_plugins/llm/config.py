@@ -4,6 +4,10 @@
 
     [llm]
     default_provider = "openai"          # else the first provider configured
+    max_tokens = 4096                    # per call; the provider's default when unset
+    temperature = 0.2                    # the provider's default when unset
+    [llm.provider_options.anthropic]     # merged into that provider's requests
+    auto_cache = false                   # no automatic cache_control breakpoints
     [llm.failover]
     policy = "none"                      # none (default) | ordered | pinned | a plugin's name
     pinned = "openai/gpt-5.2"            # pinned only; default: the node's own provider/model
@@ -100,6 +104,14 @@ class ProviderConfig:
     headers: Mapping[str, str] = field(factory=dict)
     timeouts: AdapterTimeout = field(factory=AdapterTimeout)
     backend: str = ""
+    key_env_defaulted: bool = False  # a custom table without api_key_env (<NAME>_API_KEY)
+
+    def keyless_hint(self) -> str:
+        """How to declare a keyless server, for messages about a defaulted key variable."""
+        if not self.key_env_defaulted:
+            return ""
+        return (f"; a server that needs no key is declared with api_key_env = \"\" in "
+                f"[llm.providers.{self.name}]")
 
 
 @frozen
@@ -111,6 +123,9 @@ class LlmConfig:
     retry: RetryPolicy = field(factory=RetryPolicy)
     timeouts: AdapterTimeout = field(factory=AdapterTimeout)
     table: Mapping[str, Any] = field(factory=dict)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    provider_options: Mapping[str, Mapping[str, Any]] = field(factory=dict)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> LlmConfig:
@@ -120,7 +135,8 @@ class LlmConfig:
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> LlmConfig:
-        _only(table, "[llm]", {"default_provider", "failover", "retry", "timeouts", "providers"})
+        _only(table, "[llm]", {"default_provider", "failover", "retry", "timeouts", "providers",
+                               "max_tokens", "temperature", "provider_options"})
         timeouts = _timeouts(table.get("timeouts", {}), "[llm.timeouts]", AdapterTimeout())
         failover = _table(table.get("failover", {}), "[llm.failover]")
         providers = _table(table.get("providers", {}), "[llm.providers]")
@@ -134,6 +150,7 @@ class LlmConfig:
             retry=_retry(_table(table.get("retry", {}), "[llm.retry]")),
             timeouts=timeouts,
             table=table,
+            **_call_controls(table),
         )
 
     def provider(self, name: str) -> ProviderConfig:
@@ -173,7 +190,30 @@ def _provider(name: str, table: Mapping[str, Any], timeouts: AdapterTimeout) -> 
         headers={str(k): str(v) for k, v in _table(table.get("headers", {}),
                                                    f"{where} headers").items()},
         timeouts=_timeouts(table.get("timeouts", {}), f"{where} timeouts", timeouts),
-        backend=_str(table, "backend", where))
+        backend=_str(table, "backend", where),
+        key_env_defaulted=builtin is None and "api_key_env" not in table)
+
+
+def _call_controls(table: Mapping[str, Any]) -> dict[str, Any]:
+    """``max_tokens``, ``temperature`` and ``provider_options`` of the ``[llm]`` table."""
+    found: dict[str, Any] = {}
+    if "max_tokens" in table:
+        value = table["max_tokens"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"[llm] max_tokens = {value!r}: expected a whole number "
+                                     ">= 1")
+        found["max_tokens"] = value
+    if "temperature" in table:
+        value = table["temperature"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 2:
+            raise ConfigurationError(f"[llm] temperature = {value!r}: expected a number from "
+                                     "0 to 2")
+        found["temperature"] = float(value)
+    options = _table(table.get("provider_options", {}), "[llm.provider_options]")
+    found["provider_options"] = {
+        str(name): dict(_table(values, f"[llm.provider_options.{name}]"))
+        for name, values in options.items()}
+    return found
 
 
 def _retry(table: Mapping[str, Any]) -> RetryPolicy:

@@ -9,7 +9,9 @@ and ``tool_result`` blocks in a request that defines no tools, so a request
 sent without tools (a one-shot stage continuing an agent stage's thread)
 carries its earlier tool calls and results as text blocks instead.
 ``provider_options.anthropic.beta_headers`` becomes the ``anthropic-beta``
-header.
+header. Prompt caching breakpoints are added automatically
+(``anthropic_cache``) unless ``provider_options.anthropic.auto_cache`` is
+false; cache reads and writes are reported in ``Usage``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..types import (
     ToolCallData,
     Usage,
 )
+from .anthropic_cache import add_breakpoints
 from .common import (
     HttpAdapter,
     StreamTranslator,
@@ -100,7 +103,9 @@ class AnthropicAdapter(HttpAdapter):
             body["stop_sequences"] = list(request.stop_sequences)
         if stream:
             body["stream"] = True
-        return merge_options(body, request.options_for(self.name), skip=("beta_headers",))
+        options = request.options_for(self.name)
+        body = merge_options(body, options, skip=("beta_headers", "auto_cache"))
+        return body if options.get("auto_cache") is False else add_breakpoints(body)
 
     def parse_response(self, data: Mapping[str, Any], headers: httpx.Headers,
                        request: Request) -> Response:

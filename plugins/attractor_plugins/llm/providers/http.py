@@ -38,6 +38,7 @@ class HttpTransport:
         self.timeouts = timeouts
         self.headers = dict(headers or {})
         self.error_parser = error_parser or self.default_error
+        self.not_found_hint = ""  # added to a 404's message, e.g. a protocol to try instead
 
     async def post_json(self, url: str, body: Mapping[str, Any], *,
                         headers: Mapping[str, str] | None = None,
@@ -49,7 +50,7 @@ class HttpTransport:
         if deadline.cancelled_caught:
             raise self._timeout(f"no answer within {self.timeouts.request:g}s")
         if response.status_code >= 400:
-            raise self.error_parser(response, _json_or_none(response.content))
+            raise self._http_error(response, url)
         data = _json_or_none(response.content)
         if not isinstance(data, dict):
             raise StreamError(f"answer is not a JSON object: {response.text[:200]!r}",
@@ -69,7 +70,7 @@ class HttpTransport:
         try:
             if response.status_code >= 400:
                 await response.aread()
-                raise self.error_parser(response, _json_or_none(response.content))
+                raise self._http_error(response, url)
             events = iter_sse(response.aiter_lines())
             while True:
                 event = await self._next_event(events)
@@ -90,6 +91,14 @@ class HttpTransport:
                                   cause=exc) from exc
         assert idle.cancelled_caught
         raise self._timeout(f"stream stalled: no event for {self.timeouts.stream_read:g}s")
+
+    def _http_error(self, response: httpx.Response, url: str) -> SDKError:
+        """The provider's error; a 404 also names the URL (and ``not_found_hint``)."""
+        error = self.error_parser(response, _json_or_none(response.content))
+        if response.status_code == 404:
+            error.message = f"{error.message} (POST {url} answered 404{self.not_found_hint})"
+            error.args = (error.message,)
+        return error
 
     def _build(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
                params: Mapping[str, str] | None) -> httpx.Request:

@@ -44,6 +44,12 @@ from .http import rate_limit_info
 
 
 class OpenAIResponsesAdapter(HttpAdapter):
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.transport.not_found_hint = (
+            f"; if the server has no Responses API (most OpenAI-compatible servers only speak "
+            f"Chat Completions), set protocol = \"openai_chat\" in [llm.providers.{name}]")
+
     def auth_headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 

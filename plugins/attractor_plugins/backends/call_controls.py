@@ -1,0 +1,111 @@
+"""Output limits and provider options of a stage's LLM calls.
+
+``max_tokens``, ``temperature`` and ``provider_options`` come, first found,
+from the node's attribute (set in DOT or by the model stylesheet), the graph
+attribute of the same name, and the ``[llm]`` table of the run's config.
+``provider_options`` is a JSON object keyed by provider name
+(``{"anthropic": {"auto_cache": false}}``); the three levels are merged per
+provider and key, the node winning.
+
+Kept free of heavy imports: the ``codergen_backend_attrs`` lint rule parses
+these attributes at validation time with the same functions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import field, frozen
+
+from attractor_core.sdk import AttributeSpec, Context, Node
+
+from .node_settings import NodeSettingError
+
+ATTRIBUTES = (
+    AttributeSpec("max_tokens", "integer", "the provider's", "api: the most tokens one LLM "
+                  "call may generate; a cut answer is flagged truncated.", stylesheet=True),
+    AttributeSpec("temperature", "float", "the provider's", "api: sampling temperature "
+                  "(0 to 2).", stylesheet=True),
+    AttributeSpec("provider_options", "json", "", "api: per-provider request options, e.g. "
+                  "{\"anthropic\": {\"auto_cache\": false}}.", stylesheet=True),
+)
+
+
+@frozen
+class CallControls:
+    """What the stage adds to each of its requests (None: the provider's default)."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    provider_options: Mapping[str, Mapping[str, Any]] = field(factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_tokens": self.max_tokens, "temperature": self.temperature,
+                "provider_options": {k: dict(v) for k, v in self.provider_options.items()}}
+
+
+def call_controls(node: Node, context: Context, config: Any = None) -> CallControls:
+    """The controls of ``node``; ``config`` is the run's ``LlmConfig`` (or None)."""
+    def value(key: str) -> tuple[str, str]:
+        """The attribute's text and where it came from, for messages."""
+        own = node.get(key).strip()
+        if own:
+            return own, f"node {node.id}: {key}"
+        return context.get_string(f"graph.{key}").strip(), f"node {node.id}: graph {key}"
+
+    max_tokens = _max_tokens(*value("max_tokens"))
+    temperature = _temperature(*value("temperature"))
+    options: dict[str, dict[str, Any]] = {}
+    for level in (getattr(config, "provider_options", {}),
+                  _options(context.get_string("graph.provider_options"),
+                           f"node {node.id}: graph provider_options"),
+                  _options(node.get("provider_options"), f"node {node.id}: provider_options")):
+        for provider, values in level.items():
+            options.setdefault(provider, {}).update(values)
+    return CallControls(
+        max_tokens if max_tokens is not None else getattr(config, "max_tokens", None),
+        temperature if temperature is not None else getattr(config, "temperature", None),
+        options)
+
+
+def check_controls(node: Node, graph_attrs: Mapping[str, str] | None = None) -> None:
+    """Raise NodeSettingError when a control attribute of the node, or of the graph (the
+    defaults it would use), is wrong."""
+    call_controls(node, Context({f"graph.{k}": v for k, v in (graph_attrs or {}).items()}))
+
+
+def _max_tokens(raw: str, label: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise NodeSettingError(f"{label}={raw!r}: use a whole number of at least 1")
+    return int(raw)
+
+
+def _temperature(raw: str, label: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 2:
+        raise NodeSettingError(f"{label}={raw!r}: use a number from 0 to 2")
+    return value
+
+
+def _options(raw: str, label: str) -> dict[str, dict[str, Any]]:
+    if not raw.strip():
+        return {}
+    hint = ("use a JSON object keyed by provider, e.g. "
+            "provider_options=\"{\\\"anthropic\\\": {\\\"auto_cache\\\": false}}\"")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise NodeSettingError(f"{label} is not JSON ({exc}); {hint}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise NodeSettingError(f"{label}={raw!r}: {hint}")
+    return {str(k): dict(v) for k, v in value.items()}
