@@ -215,3 +215,15 @@ def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | No
     logs root to resume, ``None`` if the options are not yours, or raise
     ``UsageError`` saying why the run cannot be found.
     """
+
+
+@hookspec(firstresult=True)
+def attractor_workspace_summary(record: Mapping[str, Any]) -> Mapping[str, str] | None:
+    """Name the few things a person needs to find a run's work, from its workspace record.
+
+    Called by ``attractor run --detach`` (with the record of the ``run_started`` event) and
+    ``attractor runs`` (with the record of the run's checkpoint or final.json). Return an
+    ordered mapping of label to value (git isolation: ``worktree`` and ``run_branch``), or
+    ``None`` if the record is not yours. ``run --detach`` prints every entry as
+    ``label: value``; ``runs`` lists them all in ``--json`` and the first one in its table.
+    """

@@ -68,3 +68,12 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "attractor_core.runtime.run_status" in modules
     assert not modules & set(HEAVY)
     assert "pluggy" not in modules
+
+
+def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):
+    listing = imported_by("runs", "--runs-root", str(demo_logs.parent))
+    assert "attractor_core.cli.runs" in listing and "attractor_core.runtime.run_status" in listing
+    assert not listing & set(HEAVY)
+    stop = imported_by("stop", "--logs-root", str(demo_logs))  # a finished run: nothing to stop
+    assert "attractor_core.cli.stop" in stop
+    assert not stop & set(HEAVY)

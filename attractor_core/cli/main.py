@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "run": "run a pipeline",
     "resume": "continue an interrupted run from its checkpoint",
     "status": "show a run's state from its artifacts",
+    "stop": "stop a running run from another terminal (it stays resumable)",
+    "runs": "list the runs under a directory with their state",
 }
 
 # The commands plugins may add options to (``attractor_cli_options``); only for them, and for
@@ -107,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard_output()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
+    args.argv = argv  # the command line as given (``run --detach`` starts it again)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -38,6 +38,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
                    help="override a graph attribute, e.g. --set goal='...'")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument("--detach", action="store_true",
+                   help="start the run in a session of its own, print its run_id, logs_root "
+                        "(and workspace) and return; stop it with 'attractor stop'")
     add_run_options(p)
     p.set_defaults(handler=guarded(_run))
     return p
@@ -48,6 +51,10 @@ def _run(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.overrides, "--set")
     config = load_config(args.config)
     pm = args.pm if args.pm is not None else make_plugin_manager()
+    if args.detach:
+        from attractor_core.cli.detach import detach
+
+        return detach(args, pm)
     if not args.quiet:
         print_warnings(args.graph, pm, overrides)
     with signals_left_to_the_run():

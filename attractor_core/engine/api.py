@@ -27,7 +27,12 @@ from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import Manifest, write_manifest
-from attractor_core.runtime.rundir import RunDir
+from attractor_core.runtime.rundir import (
+    RunDir,
+    create_logs_root,
+    refuse_existing_run,
+    run_places,
+)
 
 from .preflight import check_interviewer, check_nodes
 from .run import Engine, record_setup_failure
@@ -84,22 +89,13 @@ async def _run_pipeline_watched(
     if not _RUN_ID.fullmatch(run_id):
         raise UsageError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' only "
                          "(it names the run's directory)")
-    work = Path(workdir or Path.cwd()).resolve()
-    if not work.is_dir():
-        raise UsageError(f"workdir {work} is not a directory; create it or pass another "
-                         "--workdir")
-    root = Path(logs_root).resolve() if logs_root else work / ".attractor" / "runs" / run_id
+    work, root = run_places(workdir, logs_root, run_id)
     run_dir = RunDir(root)
-    created = not root.exists()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create logs root {root}: {exc.strerror}; choose another "
-                         "--logs-root") from None
-    lock = RunLock(run_dir.lock, run_id)
+    created = create_logs_root(root)
+    lock = RunLock(run_dir.lock, run_id, stops_on_signal=signals.watched)
     lock.acquire()
     try:
-        _refuse_existing_run(run_dir)
+        refuse_existing_run(run_dir)
         sweep_stale_temp_files(root)
         try:
             workspace = await open_workspace(pm, workdir=work, logs_root=root, run_id=run_id,
@@ -136,13 +132,6 @@ async def _run_pipeline_watched(
         return await engine.execute(find_start(graph).id)
     finally:
         lock.release()
-
-
-def _refuse_existing_run(run_dir: RunDir) -> None:
-    if run_dir.manifest.exists():
-        raise UsageError(f"{run_dir.root} already holds a run; continue it with "
-                         f"'attractor resume --logs-root {run_dir.root}' or choose another "
-                         "--logs-root")
 
 
 def _initial_context_state(graph: Any) -> Any:

@@ -46,3 +46,8 @@ class Ending:
         """A failure a plugin asked for while the run was going (``StageRun.stop_run``)."""
         return cls("fail", exit_path, reason, failure_class, interrupted=True,
                    resumable=resumable)
+
+    @classmethod
+    def stop_requested(cls, reason: str) -> Ending:
+        """Canceled on request of ``attractor stop``: resumable, like any cancellation."""
+        return cls("canceled", ExitPath.STOPPED, reason, "canceled", interrupted=True)

@@ -66,7 +66,7 @@ async def _resume_pipeline_watched(
     pm = pm or make_plugin_manager()
     run_dir = RunDir(base_run_root(Path(logs_root).resolve()))
     manifest = read_manifest(run_dir.manifest)
-    lock = RunLock(run_dir.lock, manifest.run_id)
+    lock = RunLock(run_dir.lock, manifest.run_id, stops_on_signal=signals.watched)
     lock.acquire()
     try:
         _refuse_finished(run_dir)

@@ -44,6 +44,7 @@ from attractor_core.runtime.process_records import read_process_records
 from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir
 from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.stop_request import stop_requested_of_me
 
 from .cancellation import is_cancellation
 from .checkpointing import Checkpointer
@@ -89,6 +90,15 @@ class Engine:
             self.services.cancel_reason = self._cancel_ending.failure_reason
         if self._cancel_scope is not None:
             self._cancel_scope.cancel()
+
+    def interrupt(self, signal_name: str) -> None:
+        """The first SIGINT or SIGTERM: a cancellation, which ends as ``stopped`` when
+        ``attractor stop`` sent the signal (it leaves a request for this process first)."""
+        request = stop_requested_of_me(self.services.config.run_dir.stop_request)
+        if request is not None:
+            self.cancel(ending=Ending.stop_requested(request.reason))
+        else:
+            self.cancel(f"stopped by signal {signal_name}")
 
     def escalate(self, signal_name: str) -> None:
         """A cancellation that must not wait: SIGKILL every live process group of the run
@@ -184,10 +194,10 @@ class Engine:
                                          failure_class="transient_infra"))
 
     def _emit_started(self, resumed: bool) -> None:
-        c = self.services.config
-        self.services.emit(RunStarted(c.graph.name, c.graph.goal, str(c.dot_path or ""),
-                                      str(c.run_dir.root), str(c.workdir), resumed,
-                                      self.state.restart_count))
+        c, s = self.services.config, self.services
+        s.emit(RunStarted(c.graph.name, c.graph.goal, str(c.dot_path or ""), str(c.run_dir.root),
+                          str(c.workdir), resumed, self.state.restart_count,
+                          s.workspace.record() if s.workspace else {}))
 
     def _engine_error(self, exc: BaseException) -> Ending:
         path = self.services.config.run_dir.engine_crash

@@ -26,7 +26,7 @@ _WATCHED = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interruptible(Protocol):
-    def cancel(self, reason: str) -> None: ...
+    def interrupt(self, signal_name: str) -> None: ...
 
     def escalate(self, signal_name: str) -> None: ...
 
@@ -34,9 +34,12 @@ class Interruptible(Protocol):
 class RunSignals:
     """The signals a run received, delivered to the run once it is attached."""
 
-    def __init__(self) -> None:
+    def __init__(self, watched: bool = False) -> None:
         self.received: list[str] = []
         self._run: Interruptible | None = None
+        # Whether SIGINT and SIGTERM really reach the run (recorded in run.lock, so that
+        # ``attractor stop`` signals no process to which SIGTERM would mean death).
+        self.watched = watched
 
     def attach(self, run: Interruptible) -> None:
         """Deliver signals to ``run`` from now on, including any that came before it existed."""
@@ -53,7 +56,7 @@ class RunSignals:
     def _deliver(self, index: int, name: str) -> None:
         assert self._run is not None
         if index == 0:
-            self._run.cancel(f"stopped by signal {name}")
+            self._run.interrupt(name)
         else:
             self._run.escalate(name)
 
@@ -66,8 +69,9 @@ def can_watch_signals() -> bool:
 async def watching_signals(enabled: bool = True) -> AsyncIterator[RunSignals]:
     """Catch SIGINT and SIGTERM for the block's duration (when ``enabled`` and on the main
     thread, where Python allows signal handlers); attach the run to the object yielded."""
-    signals = RunSignals()
-    if not (enabled and can_watch_signals()):
+    watched = enabled and can_watch_signals()
+    signals = RunSignals(watched)
+    if not watched:
         yield signals
         return
     failure: Exception | None = None

@@ -31,6 +31,8 @@ class RunStarted(Event):
     workdir: str
     resumed: bool = False
     restart_count: int = 0
+    # The workspace plugin's record (where the run works: its branch, its worktree...).
+    workspace: dict[str, Any] = field(factory=dict)
 
 
 @frozen

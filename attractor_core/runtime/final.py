@@ -29,6 +29,7 @@ class ExitPath:
     GOAL_GATE_UNSATISFIED = "goal_gate_unsatisfied"
     LOOP_RESTART_LIMIT = "loop_restart_limit"
     CANCELED = "canceled"  # SIGINT, SIGTERM or the Python API
+    STOPPED = "stopped"  # ``attractor stop`` from another terminal
     WATCHDOG_STALL = "watchdog_stall"
     CYCLE_BREAKER = "cycle_breaker"  # a failure signature or node visit count hit its limit
     LOOP_RESTART_BLOCKED = "loop_restart_blocked"  # a non-transient failure met a restart edge
@@ -38,11 +39,11 @@ class ExitPath:
     ARTIFACT_WRITE_FAILED = "artifact_write_failed"  # a full disk, a deleted run directory
 
     # A run that ended this way may be resumed; any other ending is final.
-    RESUMABLE = frozenset({CANCELED, WATCHDOG_STALL, ENGINE_ERROR, INVALID_GRAPH,
+    RESUMABLE = frozenset({CANCELED, STOPPED, WATCHDOG_STALL, ENGINE_ERROR, INVALID_GRAPH,
                            ARTIFACT_WRITE_FAILED})
 
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
-           CANCELED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
+           CANCELED, STOPPED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
            RESUME_FAILED, ENGINE_ERROR, ARTIFACT_WRITE_FAILED)
 
 

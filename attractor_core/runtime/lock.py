@@ -13,6 +13,8 @@ import os
 import time
 from pathlib import Path
 
+from attrs import frozen
+
 from attractor_core.errors import UsageError
 from attractor_core.runtime.clock import utc_now_iso
 
@@ -24,40 +26,61 @@ class LockHeldError(UsageError):
     """Another live process owns the logs root."""
 
 
-def process_start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot, or None if unknown."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` from the state on, or None if unknown."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may contain spaces; fields resume after ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot, or None if unknown."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
 
 
 def process_alive(pid: int, start_time: int | None) -> bool:
-    """Whether ``pid`` is alive and is the process that started at ``start_time``."""
+    """Whether ``pid`` is alive and is the process that started at ``start_time``. A zombie
+    (dead, not yet reaped by a parent that may never reap it) is not alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    current = process_start_time(pid)
-    return start_time is None or current is None or current == start_time
+        pass
+    fields = _stat_fields(pid)
+    if fields is None:
+        return True  # no procfs: the signal probe is all we know
+    return fields[0] != "Z" and (start_time is None or int(fields[19]) == start_time)
+
+
+@frozen
+class LockOwner:
+    """What ``run.lock`` says about the process holding it."""
+
+    pid: int
+    start_time: int | None
+    run_id: str
+    # The owner turns SIGINT and SIGTERM into a cancellation of the run (``attractor stop``
+    # signals only such an owner: to any other process SIGTERM may mean death).
+    stops_on_signal: bool
 
 
 class RunLock:
-    def __init__(self, path: Path, run_id: str):
+    def __init__(self, path: Path, run_id: str, stops_on_signal: bool = False):
         self.path = path
         self.run_id = run_id
+        self.stops_on_signal = stops_on_signal
         self.pid = os.getpid()
         self.start_time = process_start_time(self.pid)
         self.held = False
 
     def acquire(self) -> None:
         record = {"pid": self.pid, "pid_start_time": self.start_time, "run_id": self.run_id,
-                  "acquired_at": utc_now_iso()}
+                  "acquired_at": utc_now_iso(), "stops_on_signal": self.stops_on_signal}
         data = (json.dumps(record, indent=2) + "\n").encode()
         unreadable = 0
         while True:
@@ -72,10 +95,9 @@ class RunLock:
                             self._conflict_text("its lock file is unreadable")) from None
                     time.sleep(_UNREADABLE_WAIT_S)
                     continue
-                pid, start, run_id = owner
-                if process_alive(pid, start):
-                    raise LockHeldError(
-                        self._conflict_text(f"pid {pid}, run {run_id!r}")) from None
+                if process_alive(owner.pid, owner.start_time):
+                    raise LockHeldError(self._conflict_text(
+                        f"pid {owner.pid}, run {owner.run_id!r}")) from None
                 self.path.unlink(missing_ok=True)  # stale: its owner is gone
                 continue
             try:
@@ -94,31 +116,37 @@ class RunLock:
         owner = self._read_owner()
         if owner is None:
             return self.path.exists()
-        return process_alive(owner[0], owner[1])
+        return process_alive(owner.pid, owner.start_time)
 
     def owner_pid(self) -> int | None:
         """The pid recorded in the lock file, or None if it cannot be read."""
         owner = self._read_owner()
-        return owner[0] if owner is not None else None
+        return owner.pid if owner is not None else None
+
+    def owner(self) -> LockOwner | None:
+        """The owner the lock file records (alive or not), or None if it cannot be read."""
+        return self._read_owner()
 
     def release(self) -> None:
         if not self.held:
             return
         owner = self._read_owner()
-        if owner is not None and owner[0] == self.pid:
+        if owner is not None and owner.pid == self.pid:
             self.path.unlink(missing_ok=True)
         self.held = False
 
-    def _read_owner(self) -> tuple[int, int | None, str] | None:
+    def _read_owner(self) -> LockOwner | None:
         try:
             record = json.loads(self.path.read_text())
             pid = int(record["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            start = record.get("pid_start_time")
+            start_time = int(start) if start is not None else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if pid <= 0:
             return None
-        start = record.get("pid_start_time")
-        return pid, (int(start) if start is not None else None), str(record.get("run_id", ""))
+        return LockOwner(pid, start_time, str(record.get("run_id", "")),
+                         record.get("stops_on_signal") is True)
 
     def _conflict_text(self, owner: str) -> str:
         return (f"logs root {self.path.parent} is in use by another live process ({owner}); "

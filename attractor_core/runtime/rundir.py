@@ -1,7 +1,7 @@
 """The run directory layout: every path a run writes, in one place.
 
 ``{logs_root}/`` holds the run-level artifacts (manifest, graph copy,
-checkpoint, final, progress, live, lock, processes). Stage directories live in the
+checkpoint, final, progress, live, lock, processes, stop request). Stage directories live in the
 *stage root*: the logs root itself, or ``restart-N/`` after N loop
 restarts. Earlier attempts of a node are archived as
 ``{stage_root}/{node_id}/attempt-N/``.
@@ -14,6 +14,10 @@ from pathlib import Path
 
 from attrs import frozen
 
+from attractor_core.errors import UsageError
+
+# Where runs go by default, relative to their workdir (and where ``attractor runs`` looks).
+RUNS_DIR = Path(".attractor") / "runs"
 ATTEMPT_PREFIX = "attempt-"
 CHILD_DIR = "child"  # a sub-pipeline's run directory, inside its stage dir
 
@@ -53,6 +57,19 @@ class RunDir:
     @property
     def processes(self) -> Path:
         return self.root / "processes.json"
+
+    @property
+    def stop_request(self) -> Path:
+        return self.root / "stop.json"
+
+    @property
+    def detached_stdout(self) -> Path:
+        """Where a run started with ``attractor run --detach`` prints (stdout)."""
+        return self.root / "detached.out"
+
+    @property
+    def detached_stderr(self) -> Path:
+        return self.root / "detached.err"
 
     @property
     def engine_crash(self) -> Path:
@@ -101,3 +118,34 @@ def base_run_root(root: Path) -> Path:
     if root.name.startswith("restart-") and (root.parent / "manifest.json").exists():
         return root.parent
     return root
+
+
+def run_places(workdir: str | Path | None, logs_root: str | Path | None,
+               run_id: str) -> tuple[Path, Path]:
+    """The run's workdir (default: the current directory), which must exist, and its logs
+    root (default ``<workdir>/.attractor/runs/<run_id>``), both absolute."""
+    work = Path(workdir or Path.cwd()).resolve()
+    if not work.is_dir():
+        raise UsageError(f"workdir {work} is not a directory; create it or pass another "
+                         "--workdir")
+    root = Path(logs_root).resolve() if logs_root else work / RUNS_DIR / run_id
+    return work, root
+
+
+def create_logs_root(root: Path) -> bool:
+    """Create the logs root (and its parents); whether it did not exist before."""
+    created = not root.exists()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create logs root {root}: {exc.strerror}; choose another "
+                         "--logs-root") from None
+    return created
+
+
+def refuse_existing_run(run_dir: RunDir) -> None:
+    """A fresh run never reuses a logs root that holds one (``resume`` continues it)."""
+    if run_dir.manifest.exists():
+        raise UsageError(f"{run_dir.root} already holds a run; continue it with "
+                         f"'attractor resume --logs-root {run_dir.root}' or choose another "
+                         "--logs-root")

@@ -173,7 +173,8 @@ async def test_cli_reference_as_written(tmp_path: Path) -> None:
     doc, env = Script(CLI), shell_env()
     synopsis = doc.take("synopsis").body
     usages = re.split(r"\n(?=attractor )", synopsis.strip())
-    assert [u.split()[1] for u in usages] == ["validate", "run", "resume", "status", "--version"]
+    assert [u.split()[1] for u in usages] == ["validate", "run", "resume", "status", "stop",
+                                              "runs", "--version"]
     version = await run_block(Block("sh", "attractor --version\n", 0), tmp_path, env)
     assert version.returncode == 0 and version.stdout.startswith("attractor "), version.stderr
     for usage in usages[:-1]:
@@ -182,6 +183,10 @@ async def test_cli_reference_as_written(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         for flag in set(re.findall(r"--[a-z][a-z-]*", usage)):
             assert flag in done.stdout, f"attractor {command}: {flag} is not in --help"
+
+    # `run --detach` prints the keys shown, in that order, for a git-isolated run.
+    shown_keys = [line.split(": ", 1)[0] for line in doc.take("text").body.splitlines()]
+    await _detached_run_prints(shown_keys, tmp_path / "detached", env)
 
     config = tmp_path / "attractor.toml"
     config.write_text(doc.take("toml").body)
@@ -194,6 +199,23 @@ async def test_cli_reference_as_written(tmp_path: Path) -> None:
     assert manifest["policy"] == {"stall_timeout": "20m", "stage_timeout": "1h",
                                   "kill_grace": "5s"}
     doc.done()
+
+
+async def _detached_run_prints(keys: list[str], repo: Path, env: dict[str, str]) -> None:
+    repo.mkdir()
+    (repo / "p.dot").write_text('digraph P {\n  start [shape=Mdiamond]\n'
+                                '  exit [shape=Msquare]\n  start -> exit\n}\n')
+    setup = ("git init -q -b main && git -c user.name=t -c user.email=t@example.com commit "
+             "-q --allow-empty -m base && echo p.dot > .gitignore && echo .gitignore >> "
+             ".gitignore\n")
+    assert (await run_block(Block("sh", setup, 0), repo, env)).returncode == 0
+    done = await run_block(Block("sh", "attractor run p.dot --detach\n", 0), repo, env)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(": ", 1)[0] for line in done.stdout.splitlines()] == keys
+    logs_root = Path(dict(line.split(": ", 1) for line in done.stdout.splitlines())["logs_root"])
+    with trio.fail_after(60):
+        while not (logs_root / "final.json").exists():
+            await trio.sleep(0.05)
 
 
 async def test_examples_readme_as_written(tmp_path: Path) -> None:

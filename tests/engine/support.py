@@ -165,3 +165,21 @@ def process_gone(pid: int, limit_s: float = 10) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a non-zombie process of group ``pgid`` exists (checked through /proc)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False

@@ -32,6 +32,7 @@ from .support import (
     cli_command,
     events,
     final,
+    group_alive,
     pipeline,
     process_gone,
     read_json,
@@ -59,24 +60,6 @@ def ticking_fan_out(tmp_path: Path) -> Path:
         "  par [shape=component]", "  join [shape=tripleoctagon]",
         ticking_stage("a", "a"), ticking_stage("b", "b"),
         "  start -> par", "  par -> a -> join", "  par -> b -> join", "  join -> exit"]))
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a non-zombie process of group ``pgid`` exists (checked through /proc)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def wait_until_gone(pgids: list[int], limit_s: float = 15) -> list[int]:

@@ -83,3 +83,11 @@ def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | No
     from .locate import logs_root_from_branch
 
     return logs_root_from_branch(str(branch), workdir)
+
+
+@hookimpl
+def attractor_workspace_summary(record: Mapping[str, Any]) -> Mapping[str, str] | None:
+    if record.get("kind") != "git":
+        return None
+    return {"run_branch": str(record.get("run_branch", "")),
+            "worktree": str(record.get("worktree", ""))}
