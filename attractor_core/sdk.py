@@ -34,12 +34,9 @@ Attributes
     graph attributes).
 Events
     ``Event`` (the base of typed events: a frozen attrs class with a ``name``
-    class variable), ``Warning``; send one with ``run.emit(event)``. The
-    built-ins' own events: ``InterviewStarted``, ``InterviewCompleted``,
-    ``InterviewTimeout``, ``ParallelStarted``, ``ParallelBranchStarted``,
-    ``ParallelBranchCompleted``, ``ParallelCompleted``, ``EarlyTermination``,
-    ``ManagerLoopCycle``, ``ManagerSteer``, ``ManagerLoopFinished``,
-    ``ProviderSelected``, ``LlmFailover``, ``AgentToolCall`` (docs/events.md).
+    class variable), ``Warning``; send one with ``run.emit(event)``. A plugin
+    defines its own events in its package and declares them through the
+    ``attractor_event_types`` hook (docs/events.md).
 Files and processes
     ``write_bytes_atomic``, ``write_text_atomic``, ``write_json_atomic`` (the
     one atomic-write primitive), ``run_in_group`` and ``kill_grace_seconds``
@@ -124,24 +121,7 @@ if TYPE_CHECKING:
     )
     from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
     from attractor_core.runtime.clock import utc_now_iso
-    from attractor_core.runtime.events import (
-        AgentToolCall,
-        EarlyTermination,
-        Event,
-        InterviewCompleted,
-        InterviewStarted,
-        InterviewTimeout,
-        LlmFailover,
-        ManagerLoopCycle,
-        ManagerLoopFinished,
-        ManagerSteer,
-        ParallelBranchCompleted,
-        ParallelBranchStarted,
-        ParallelCompleted,
-        ParallelStarted,
-        ProviderSelected,
-        Warning,
-    )
+    from attractor_core.runtime.events import Event, Warning
     from attractor_core.runtime.final import FinalRecord, read_final
     from attractor_core.runtime.lock import RunLock
     from attractor_core.runtime.serialization import CONVERTER, compact_json
@@ -174,12 +154,7 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("branch_starts", "find_join"), "attractor_core.joins"),
     **dict.fromkeys(("Route", "failure_retry_target", "select_unconditional"),
                     "attractor_core.edge_selection"),
-    **dict.fromkeys(("AgentToolCall", "EarlyTermination", "Event", "InterviewCompleted",
-                    "InterviewStarted", "InterviewTimeout", "LlmFailover", "ManagerLoopCycle",
-                    "ManagerLoopFinished", "ManagerSteer", "ParallelBranchCompleted",
-                    "ParallelBranchStarted", "ParallelCompleted", "ParallelStarted",
-                    "ProviderSelected", "Warning"),
-                    "attractor_core.runtime.events"),
+    **dict.fromkeys(("Event", "Warning"), "attractor_core.runtime.events"),
     **dict.fromkeys(("write_bytes_atomic", "write_json_atomic", "write_text_atomic"),
                     "attractor_core.runtime.atomic"),
     "utc_now_iso": "attractor_core.runtime.clock",
@@ -207,7 +182,6 @@ __all__ = [
     "CONVERTER",
     "FIDELITY_MODES",
     "GRAPH",
-    "AgentToolCall",
     "Answer",
     "AnswerValue",
     "AttractorError",
@@ -223,7 +197,6 @@ __all__ = [
     "DeferredHandler",
     "Diagnostic",
     "Duration",
-    "EarlyTermination",
     "Edge",
     "Event",
     "EventSink",
@@ -235,27 +208,15 @@ __all__ = [
     "GroupTable",
     "Handler",
     "InputError",
-    "InterviewCompleted",
-    "InterviewStarted",
-    "InterviewTimeout",
     "Interviewer",
     "LintRule",
-    "LlmFailover",
-    "ManagerLoopCycle",
-    "ManagerLoopFinished",
-    "ManagerSteer",
     "Node",
     "NodePreflight",
     "Option",
     "Outcome",
     "OutcomeTokenError",
-    "ParallelBranchCompleted",
-    "ParallelBranchStarted",
-    "ParallelCompleted",
-    "ParallelStarted",
     "ParseError",
     "PreflightSettings",
-    "ProviderSelected",
     "Question",
     "QuestionType",
     "Route",

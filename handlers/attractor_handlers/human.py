@@ -22,9 +22,6 @@ from attractor_core.sdk import (
     Duration,
     FailureClass,
     Graph,
-    InterviewCompleted,
-    InterviewStarted,
-    InterviewTimeout,
     Node,
     Outcome,
     Question,
@@ -42,6 +39,7 @@ from attractor_handlers.choices import (
     find_choice,
     option_text,
 )
+from attractor_handlers.events import InterviewCompleted, InterviewStarted, InterviewTimeout
 from attractor_handlers.interviewers import InterviewerSpecError, resolve_interviewer
 
 DEFAULT_INTERVIEWER = "auto"

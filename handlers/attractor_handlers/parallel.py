@@ -33,21 +33,23 @@ from attractor_core.sdk import (
     CONVERTER,
     BranchResult,
     Context,
-    EarlyTermination,
     FailureClass,
     FanOutReport,
     Graph,
     Node,
     Outcome,
-    ParallelBranchCompleted,
-    ParallelBranchStarted,
-    ParallelCompleted,
-    ParallelStarted,
     StageRun,
     branch_starts,
     find_join,
     join_problem,
     write_json_atomic,
+)
+from attractor_handlers.events import (
+    EarlyTermination,
+    ParallelBranchCompleted,
+    ParallelBranchStarted,
+    ParallelCompleted,
+    ParallelStarted,
 )
 from attractor_handlers.join_policies import (
     JoinPolicy,

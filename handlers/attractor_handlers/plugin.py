@@ -86,3 +86,10 @@ def attractor_make_interviewer(spec: str) -> Any | None:
     from attractor_handlers import interviewers
 
     return interviewers.make_interviewer(spec)
+
+
+@hookimpl
+def attractor_event_types() -> Sequence[Any]:
+    from attractor_handlers.events import HANDLER_EVENTS
+
+    return HANDLER_EVENTS

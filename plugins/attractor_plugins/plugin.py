@@ -81,3 +81,10 @@ def attractor_lint_rules() -> Sequence[Any]:
     from attractor_plugins.backends.lint_rule import BackendAttributesRule
 
     return [BackendAttributesRule()]
+
+
+@hookimpl
+def attractor_event_types() -> Sequence[Any]:
+    from attractor_plugins.events import LLM_EVENTS
+
+    return LLM_EVENTS

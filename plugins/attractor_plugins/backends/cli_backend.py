@@ -29,13 +29,13 @@ from attractor_core.sdk import (
     FailureClass,
     Node,
     Outcome,
-    ProviderSelected,
     RunSettings,
     StageRun,
     kill_grace_seconds,
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.events import ProviderSelected
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import ConfigurationError
 
