@@ -28,14 +28,22 @@ HANDLERS: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "exit": ("attractor_handlers.start_exit:ExitHandler", _FIXED),
     "conditional": ("attractor_handlers.conditional:ConditionalHandler", _ROUTES),
     "tool": ("attractor_handlers.tool:ToolHandler", {**_OPEN, "retries_any_failure": True}),
-    "wait.human": ("attractor_handlers.human:WaitForHumanHandler",
-                   {**_FIXED, "asks_human": True}),
+    "wait.human": ("attractor_handlers.human:WaitForHumanHandler", _FIXED),
     "codergen": ("attractor_handlers.codergen:CodergenHandler", _OPEN),
     "parallel": ("attractor_handlers.parallel:ParallelHandler", {**_FIXED, "fans_out": True}),
     "parallel.fan_in": ("attractor_handlers.fan_in:FanInHandler", _FIXED),
     "subgraph": ("attractor_handlers.subgraph:SubgraphHandler", _FIXED),
     "stack.manager_loop": ("attractor_handlers.manager_loop:ManagerLoopHandler", _FIXED),
 }
+
+
+@hookimpl
+def attractor_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """``attractor_codergen_backends`` and ``attractor_make_interviewer``: the hooks the
+    codergen handler and the human gate call."""
+    from attractor_handlers import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl

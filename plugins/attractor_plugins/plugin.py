@@ -16,6 +16,14 @@ hookimpl = pluggy.HookimplMarker("attractor")
 
 
 @hookimpl
+def attractor_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """``attractor_failover_policy``: the hook the LLM layer asks for its failover policy."""
+    from attractor_plugins import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
 def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[Any]:
     from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
 
@@ -38,9 +46,12 @@ def attractor_classify_failure(reason: str, node: Any, outcome: Any,
     return classify_reason(reason)
 
 
-@hookimpl
+@hookimpl(optionalhook=True)
 def attractor_codergen_backends() -> Mapping[str, Any]:
-    """``api`` (unified LLM client, one-shot or agent loop) and ``cli`` (claude/codex/gemini)."""
+    """``api`` (unified LLM client, one-shot or agent loop) and ``cli`` (claude/codex/gemini).
+
+    The hook is declared by ``attractor-handlers`` (the codergen handler calls it); optional,
+    so that this distribution still loads where that one is not registered."""
     # Imported here: runs that never reach a codergen node do not pay for httpx and jsonschema.
     from attractor_plugins.backends.api import ApiBackend
     from attractor_plugins.backends.cli_backend import CliBackend
