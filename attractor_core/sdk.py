@@ -22,8 +22,10 @@ Interfaces (structural: implement them, no need to subclass)
 The model
     ``Graph``, ``Node``, ``Edge``, ``Outcome``, ``StageStatus``,
     ``FailureClass``, ``Context``, ``Duration``, ``parse_outcome``,
-    ``is_custom_outcome``, ``to_str_tuple``, ``BranchResult``,
-    ``BranchFailure``, ``FanOutReport`` (a fan-out's branches).
+    ``is_custom_outcome``, ``normalize_failure_class`` (a failure-class hint
+    to its canonical value, as the engine reads it), ``to_str_tuple``,
+    ``BranchResult``, ``BranchFailure``, ``FanOutReport`` (a fan-out's
+    branches).
 Pipelines
     ``parse_file``, ``parse_condition``, ``evaluate_condition``,
     ``branch_starts``, ``find_join``, ``join_problem``, ``is_start``,
@@ -89,7 +91,7 @@ if TYPE_CHECKING:
     )
     from attractor_core.model.branch import BranchResult
     from attractor_core.model.fan_out import BranchFailure, FanOutReport
-    from attractor_core.model.outcome import is_custom_outcome
+    from attractor_core.model.outcome import is_custom_outcome, normalize_failure_class
     from attractor_core.model.values import to_str_tuple
     from attractor_core.plugins import hookimpl
     from attractor_core.process_group import (
@@ -142,7 +144,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Context", "Duration", "Edge", "FailureClass", "Graph", "Node", "Outcome",
                     "OutcomeTokenError", "StageStatus", "ValueFormatError", "parse_outcome"),
                     "attractor_core.model"),
-    "is_custom_outcome": "attractor_core.model.outcome",
+    **dict.fromkeys(("is_custom_outcome", "normalize_failure_class"),
+                    "attractor_core.model.outcome"),
     "to_str_tuple": "attractor_core.model.values",
     "BranchResult": "attractor_core.model.branch",
     **dict.fromkeys(("BranchFailure", "FanOutReport"), "attractor_core.model.fan_out"),
@@ -245,6 +248,7 @@ __all__ = [
     "join_problem",
     "kill_grace_seconds",
     "load_checkpoint",
+    "normalize_failure_class",
     "parse_condition",
     "parse_file",
     "parse_outcome",

@@ -77,9 +77,10 @@ def attractor_lint_rules() -> Sequence[Any]:
     from attractor_core.sdk import FunctionRule
     from attractor_handlers.concurrency_rules import concurrency_rules
     from attractor_handlers.routing_rules import RULE, failure_route, unrouted_diamond
+    from attractor_handlers.stage_rules import STAGE_RULES
 
-    return [*concurrency_rules(), FunctionRule(RULE, failure_route),
-            FunctionRule("unrouted_diamond", unrouted_diamond)]
+    return [*(FunctionRule(rule.__name__, rule) for rule in STAGE_RULES), *concurrency_rules(),
+            FunctionRule(RULE, failure_route), FunctionRule("unrouted_diamond", unrouted_diamond)]
 
 
 @hookimpl
