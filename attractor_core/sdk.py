@@ -28,9 +28,9 @@ The model
     branches).
 Pipelines
     ``parse_file``, ``parse_condition``, ``evaluate_condition``,
-    ``branch_starts``, ``find_join``, ``join_problem``, ``is_start``,
-    ``is_exit``, ``select_unconditional`` and ``failure_retry_target`` (the
-    engine's edge selection and retry targets), ``Route``, ``FIDELITY_MODES``.
+    ``is_start``, ``is_exit``, ``select_unconditional`` and
+    ``failure_retry_target`` (the engine's edge selection and retry targets),
+    ``Route``, ``FIDELITY_MODES``.
 Attributes
     ``AttributeSpec`` (one declared attribute), ``GRAPH`` (the schema key of
     graph attributes).
@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
     from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
-    from attractor_core.joins import branch_starts, find_join
     from attractor_core.model import (
         Context,
         Duration,
@@ -130,7 +129,6 @@ if TYPE_CHECKING:
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
-    from attractor_core.validation.parallel_rules import join_problem
     from attractor_core.validation.rules import FIDELITY_MODES, is_exit, is_start
 
 # name -> the module that defines it
@@ -154,7 +152,6 @@ _SOURCES: dict[str, str] = {
     "ParseError": "attractor_core.dot.errors",
     **dict.fromkeys(("ConditionSyntaxError", "evaluate_condition", "parse_condition"),
                     "attractor_core.conditions"),
-    **dict.fromkeys(("branch_starts", "find_join"), "attractor_core.joins"),
     **dict.fromkeys(("Route", "failure_retry_target", "select_unconditional"),
                     "attractor_core.edge_selection"),
     **dict.fromkeys(("Event", "Warning"), "attractor_core.runtime.events"),
@@ -175,7 +172,6 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
                     "attractor_core.validation.diagnostics"),
     "FunctionRule": "attractor_core.validation.builtin_rules",
-    "join_problem": "attractor_core.validation.parallel_rules",
     **dict.fromkeys(("FIDELITY_MODES", "is_exit", "is_start"), "attractor_core.validation.rules"),
     **dict.fromkeys(("AttractorError", "InputError", "RunError", "UsageError"),
                     "attractor_core.errors"),
@@ -236,16 +232,13 @@ __all__ = [
     "ValidationError",
     "ValueFormatError",
     "Warning",
-    "branch_starts",
     "compact_json",
     "evaluate_condition",
     "failure_retry_target",
-    "find_join",
     "hookimpl",
     "is_custom_outcome",
     "is_exit",
     "is_start",
-    "join_problem",
     "kill_grace_seconds",
     "load_checkpoint",
     "normalize_failure_class",
