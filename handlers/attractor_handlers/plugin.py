@@ -1,10 +1,12 @@
 """Entry point of the ``attractor-handlers`` distribution (group ``attractor``).
 
 Registers the built-in node handlers, the ``simulate`` codergen backend and
-the built-in interviewers. Every call returns fresh handler instances, so
-two runs never share handler state. Nothing is imported until a hook asks for
-it, and a handler's module only when it first executes: ``attractor
-validate`` needs the node types, not trio and the handlers' code.
+the built-in interviewers, and declares the hooks the handlers call
+(``hookspecs.py``), their attributes, lint rules and events. Every call
+returns fresh handler instances, so two runs never share handler state.
+Nothing is imported until a hook asks for it, and a handler's module only
+when it first executes: ``attractor validate`` needs the node types, not
+trio and the handlers' code.
 """
 
 from __future__ import annotations
