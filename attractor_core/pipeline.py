@@ -68,6 +68,12 @@ def load_pipeline(
     return prepared.graph
 
 
+def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
+    """A sub-pipeline's DOT file: relative to the file that includes it (or the cwd)."""
+    base = parent_dot.parent if parent_dot is not None else Path.cwd()
+    return (base / child).resolve()
+
+
 def apply_overrides(graph: Graph, overrides: Mapping[str, str]) -> Graph:
     """Graph attributes from ``--set KEY=VALUE``; they replace what the file says."""
     if not overrides:

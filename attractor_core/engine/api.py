@@ -31,9 +31,10 @@ from attractor_core.runtime.rundir import RunDir
 
 from .preflight import check_nodes
 from .run import Engine, record_setup_failure
-from .setup import EventObserver, build_services, new_run_id
+from .setup import EventObserver, build_services, new_run_id, run_config
 from .signals import RunSignals, watching_signals
 from .state import RunState, mirror_graph_attributes
+from .subruns import SUBRUNS
 from .topology import find_start
 from .workspace import open_workspace
 
@@ -117,14 +118,14 @@ async def _run_pipeline_watched(
             overrides=dict(overrides or {}), options=_plain(options or {}),
             policy={**(config or {}), **(policy_overrides or {})}))
         try:
-            services = build_services(graph=graph, run_id=run_id, run_dir=run_dir,
-                                      workdir=workspace.workdir if workspace else work,
-                                      dot_path=source, pm=pm, policy=policy,
-                                      options=options or {}, on_event=on_event)
+            services = build_services(
+                run_config(graph=graph, run_id=run_id, run_dir=run_dir,
+                           workdir=workspace.workdir if workspace else work, dot_path=source,
+                           pm=pm, policy=policy, options=options or {}, subruns=SUBRUNS),
+                on_event=on_event, workspace=workspace)
         except Exception as exc:  # a plugin failed while the run was being set up
             record_setup_failure(run_dir, run_id, started, exc)
             raise
-        services.workspace = workspace
         # Every checkpoint, the first included, says where the run works: a resume then
         # finds the same workspace whenever it was interrupted.
         state = RunState(context=_initial_context_state(graph),

@@ -37,7 +37,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     stage_dir = lane.stage_root() / node.id
     # An attempt continuing an interrupted one resumes the child run it had started.
     prepare_stage_dir(stage_dir, keep=(CHILD_DIR,) if continued else ())
-    attempt_id = f"{services.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
+    attempt_id = f"{services.config.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)
     services.emit(StageAttemptStart(node.id, node.handler_type, attempt, attempt_id,
@@ -45,14 +45,14 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     services.live.show("running", current_node=node.id, attempt=attempt,
                        branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
-    paths = source_paths(services.status_sources, run)
+    paths = source_paths(services.config.status_sources, run)
     clear_stale_fallbacks(paths)
     _deliver_steering(services, lane, stage_dir)
     services.liveness.progress(lane.live_key)
     started_at, t0 = utc_now_iso(), trio.current_time()
     lane.phase = "attempt"
     try:
-        owner = StageOwner(services.processes, services.run_id, node.id, attempt,
+        owner = StageOwner(services.processes, services.config.run_id, node.id, attempt,
                            lane.branch_key)
         with services.heartbeats.beating(lane, run), stage_processes(owner):
             outcome = await _execute(services, lane, node, run, paths)
@@ -68,7 +68,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
         _announce(services, lane, run, canceled, t0)
         raise
     lane.phase = "traversal"
-    outcome = settle_custom_outcome(node, outcome, lane.state.context, services.graph)
+    outcome = settle_custom_outcome(node, outcome, lane.state.context, services.config.graph)
     return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
 
 
@@ -92,7 +92,7 @@ def _write_status(services: RunServices, run: AttemptRun, outcome: Outcome, star
                   duration_ms: int) -> None:
     """Runs in a worker thread on the cancel path: touch nothing of trio's here."""
     meta: dict[str, object] = {
-        "run_id": services.run_id, "node_id": run.node.id, "attempt": run.attempt,
+        "run_id": services.config.run_id, "node_id": run.node.id, "attempt": run.attempt,
         "started_at": started_at, "finished_at": utc_now_iso(), "duration_ms": duration_ms,
     }
     if outcome.details.get("timeout"):
@@ -107,7 +107,7 @@ def _announce(services: RunServices, lane: Lane, run: AttemptRun, outcome: Outco
                                   outcome.failure_class, lane.branch_key,
                                   lane.state.node_visits.get(run.node.id, 0),
                                   outcome.failed_node_id,
-                                  services.registry.routes_outcome(run.node)))
+                                  services.config.registry.routes_outcome(run.node)))
     services.liveness.progress(lane.live_key)
 
 
@@ -118,10 +118,10 @@ def _ms_since(t0: float) -> int:
 async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun,
                    paths: SourcePaths) -> Outcome:
     try:
-        handler = services.registry.resolve(node)
+        handler = services.config.registry.resolve(node)
     except UnknownHandlerError as exc:
         return Outcome.fail(str(exc), "structural")
-    deadline = services.policy.stage_deadline(node.timeout)
+    deadline = services.config.policy.stage_deadline(node.timeout)
     if deadline is None:  # no cancel scope to set up and tear down at every stage
         return await _run_and_ingest(services, lane, handler, node, run, paths)
     # The deadline covers reading the status files too: what the stage left there is
@@ -134,7 +134,7 @@ async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRu
 async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, node: Node,
                           run: AttemptRun, paths: SourcePaths) -> Outcome:
     try:
-        returned = await handler.execute(node, lane.state.context, services.graph, run)
+        returned = await handler.execute(node, lane.state.context, services.config.graph, run)
     except Exception as exc:
         if artifact_write_error(exc) is not None:
             raise  # the run's own files cannot be written: the run fails, not the stage

@@ -67,8 +67,8 @@ async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_
         first: tuple[str, Outcome | None] = (start, None)
     else:
         state = RunState.from_checkpoint(checkpoint)
-        first = resume_point(checkpoint, state, services.graph, root)
-    checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.run_id, state,
+        first = resume_point(checkpoint, state, services.config.graph, root)
+    checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.config.run_id, state,
                                journal_seq=_journal_seq(checkpoint))
     full_key = f"{parent.branch_key}/{key}" if parent.branch_key else key
     live_key = f"{parent.live_key}/{key}" if parent.live_key else key

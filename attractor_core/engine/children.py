@@ -16,11 +16,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 from attrs import frozen
 
 from attractor_core.model import Context, Graph, Outcome
 from attractor_core.pipeline import load_pipeline
+from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import ChildRunEvent
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final
@@ -29,9 +31,10 @@ from attractor_core.runtime.rundir import CHILD_DIR, RunDir
 from attractor_core.validation import Diagnostic, Severity, ValidationError
 
 from .continuation import read_checkpoint, resume_point
+from .ingestion import status_sources
 from .run import Engine
 from .services import Lane, RunServices
-from .setup import build_services
+from .setup import event_bus
 from .state import RunState, mirror_graph_attributes
 from .topology import find_start
 
@@ -46,7 +49,7 @@ class ChildHandle:
 
     @property
     def run_id(self) -> str:
-        return self._engine.services.run_id
+        return self._engine.services.config.run_id
 
     def telemetry(self) -> dict[str, Any]:
         """Status (running/completed/failed/canceled), active stage, outcomes, retry counts."""
@@ -125,8 +128,8 @@ def _continue(run_dir: RunDir, graph: Graph, context: Mapping[str, Any] | None) 
 
 
 def _chain(services: RunServices) -> tuple[Path, ...]:
-    own = services.dot_path.resolve() if services.dot_path is not None else None
-    return services.ancestry or ((own,) if own is not None else ())
+    own = services.config.dot_path.resolve() if services.config.dot_path is not None else None
+    return services.config.ancestry or ((own,) if own is not None else ())
 
 
 def _refuse_cycle(services: RunServices, dot_path: Path, node_id: str) -> None:
@@ -134,17 +137,12 @@ def _refuse_cycle(services: RunServices, dot_path: Path, node_id: str) -> None:
     chain = _chain(services)
     if dot_path.resolve() in chain:
         names = " -> ".join(p.name for p in (*chain, dot_path))
-        node = services.graph.nodes.get(node_id)
+        node = services.config.graph.nodes.get(node_id)
         raise ValidationError([Diagnostic(
             rule="subgraph_cycle", severity=Severity.ERROR, node_id=node_id,
-            file=str(services.dot_path or ""), line=node.line if node else 0,
+            file=str(services.config.dot_path or ""), line=node.line if node else 0,
             message=f"sub-pipeline cycle: {names}",
             fix="a sub-pipeline must not include a pipeline that encloses it")])
-
-
-def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
-    base = parent_dot.parent if parent_dot is not None else Path.cwd()
-    return (base / child).resolve()
 
 
 @asynccontextmanager
@@ -156,9 +154,9 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     Raises ``ParseError`` or ``ValidationError`` if the child graph is invalid.
     """
     _refuse_cycle(services, dot_path, node_id)
-    graph = load_pipeline(dot_path, services.pm)
+    graph = load_pipeline(dot_path, services.config.pm)
     run_dir = RunDir(stage_dir / CHILD_DIR)
-    run_id = f"{services.run_id}.{node_id}"
+    run_id = f"{services.config.run_id}.{node_id}"
     work = workdir or lane.work_dir(services)
     work.mkdir(parents=True, exist_ok=True)  # stack.child_workdir may name a new directory
     continuing = run_dir.manifest.exists()  # the stage continues an interrupted attempt
@@ -167,14 +165,17 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         write_manifest(run_dir.manifest, Manifest(
             run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),
             workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
-    child = build_services(graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
-                           dot_path=dot_path, pm=services.pm, policy=services.policy,
-                           options=services.options,
-                           on_event=lambda e: services.emit(ChildRunEvent(node_id, run_id,
-                                                                          dict(e))))
-    child.liveness = services.liveness
-    child.processes = services.processes
-    child.ancestry = (*_chain(services), dot_path)
+    # The parent's plugins, policy, options and sub-runs; handler and status-source
+    # instances of its own, as any run has.
+    config = attrs.evolve(
+        services.config, graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
+        dot_path=dot_path, ancestry=(*_chain(services), dot_path),
+        registry=HandlerRegistry.from_plugins(services.config.pm),
+        status_sources=status_sources(services.config.pm))
+    child = RunServices(
+        config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
+                                                                        dict(e)))),
+        liveness=services.liveness, processes=services.processes)
     if continuing:
         plan = _continue(run_dir, graph, context)
     else:

@@ -34,7 +34,7 @@ def visit_limit(graph: Graph) -> int:
 def check_visit(services: RunServices, lane: Lane, node: Node) -> Ending | None:
     visits = lane.state.node_visits
     visits[node.id] = visits.get(node.id, 0) + 1
-    limit = visit_limit(services.graph)
+    limit = visit_limit(services.config.graph)
     if not limit or visits[node.id] <= limit:
         return None
     services.emit(NodeVisitBreaker(node.id, visits[node.id], limit, lane.branch_key))
@@ -63,7 +63,7 @@ def _count(services: RunServices, lane: Lane, kind: str, node_id: str, outcome: 
            counters: dict[str, int]) -> Ending | None:
     signature = outcome.failure_signature
     counters[signature] = counters.get(signature, 0) + 1
-    count, limit = counters[signature], signature_limit(services.graph)
+    count, limit = counters[signature], signature_limit(services.config.graph)
     services.emit(CycleCheck(kind, node_id, signature, count, limit, outcome.failure_class,
                              lane.branch_key))
     if count < limit:

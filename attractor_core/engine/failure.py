@@ -27,6 +27,6 @@ def complete_failure(services: RunServices, node: Node, outcome: Outcome) -> Out
 
 
 def _classify(services: RunServices, node: Node, outcome: Outcome, reason: str) -> str:
-    answer = services.pm.hook.attractor_classify_failure(
+    answer = services.config.pm.hook.attractor_classify_failure(
         reason=reason, node=node, outcome=outcome, error=None)
     return normalize_class(answer or "") or FailureClass.DETERMINISTIC.value

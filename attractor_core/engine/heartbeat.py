@@ -80,7 +80,7 @@ async def run_heartbeats(services: RunServices, board: HeartbeatBoard) -> None:
     joins is first due a full interval later, so no attempt is ever late
     for its first beat and joining needs no wake-up.
     """
-    interval = services.policy.effective_heartbeat.seconds
+    interval = services.config.policy.effective_heartbeat.seconds
     while True:
         now = trio.current_time()
         await trio.sleep_until(board.next_due(interval, default=now + interval))

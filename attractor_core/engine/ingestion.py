@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import trio
 from attrs import frozen
 
@@ -35,11 +36,12 @@ from .services import RunServices
 from .stage_run import AttemptRun
 
 
-def status_sources(services: RunServices) -> list[Any]:
-    contributed = [s for group in services.pm.hook.attractor_status_sources() for s in group]
+def status_sources(pm: pluggy.PluginManager) -> tuple[Any, ...]:
+    """The plugins' status sources, with the canonical one if none is, by precedence."""
+    contributed = [s for group in pm.hook.attractor_status_sources() for s in group]
     if not any(getattr(s, "canonical", False) for s in contributed):
         contributed.append(CanonicalSource())
-    return sorted(contributed, key=lambda s: s.precedence)
+    return tuple(sorted(contributed, key=lambda s: s.precedence))
 
 
 SourcePaths = Sequence[tuple[Any, Path]]

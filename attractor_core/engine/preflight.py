@@ -23,7 +23,7 @@ from attrs import frozen
 from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
 from attractor_core.model import Graph, Node
-from attractor_core.pipeline import load_pipeline
+from attractor_core.pipeline import load_pipeline, resolve_child_path
 from attractor_core.protocols import NodePreflight
 from attractor_core.registry import HandlerRegistry, UnknownHandlerError
 from attractor_core.runtime.events import Warning
@@ -60,9 +60,6 @@ class PreflightRun:
         return self.pm.hook
 
     def child_problems(self, dot_file: str) -> Sequence[str]:
-        # Imported here: the children module imports the engine, which imports this one.
-        from .children import resolve_child_path
-
         path = resolve_child_path(self.dot_path, dot_file)
         if path in self.visiting:
             return []
@@ -114,8 +111,8 @@ def _where(graph: Graph, node: Node) -> str:
 
 def warn_unknown_types(services: RunServices) -> None:
     """A node whose explicit type no plugin provides runs as codergen (spec §4.2): say so."""
-    for node in services.graph.nodes.values():
-        if node.type and node.type not in services.registry:
+    for node in services.config.graph.nodes.values():
+        if node.type and node.type not in services.config.registry:
             services.emit(Warning(
                 f"node {node.id}: no plugin provides type {node.type!r}; it will run with the "
                 "default codergen handler. Install the plugin or fix the type", node.id))

@@ -33,7 +33,7 @@ def _gate(services: RunServices, lane: Lane, node: Node, hop: Route) -> Ending |
 
 def loop_restart(services: RunServices, lane: Lane, node: Node, hop: Route) -> Ending | None:
     """Start a new iteration at ``hop.target``; an Ending if that is not allowed."""
-    graph = services.graph
+    graph = services.config.graph
     if lane.branch_key:
         return Ending.failed(ExitPath.STAGE_FAILED, reason=(
             f"loop_restart edge {node.id} -> {hop.target} inside parallel branch "

@@ -36,9 +36,10 @@ from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
 from .preflight import check_nodes
 from .run import Engine
-from .setup import EventObserver, build_services
+from .setup import EventObserver, build_services, run_config
 from .signals import RunSignals, watching_signals
 from .state import RunState
+from .subruns import SUBRUNS
 from .topology import find_start
 from .workspace import open_workspace
 
@@ -84,12 +85,11 @@ async def _resume_pipeline_watched(
         workspace = await open_workspace(
             pm, workdir=Path(manifest.workdir), logs_root=run_dir.root, run_id=manifest.run_id,
             options=run_options, resume_from=checkpoint.workspace if checkpoint else {})
-        services = build_services(
+        services = build_services(run_config(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=workspace.workdir if workspace else Path(manifest.workdir),
             dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=run_options,
-            on_event=on_event)
-        services.workspace = workspace
+            subruns=SUBRUNS), on_event=on_event, workspace=workspace)
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)

@@ -69,8 +69,8 @@ class Engine:
         self._cancel_scope: trio.CancelScope | None = None
         self._cancel_ending: Ending | None = None
         self._final: FinalRecord | None = None
-        self.checkpoints = Checkpointer(services.run_dir.checkpoint, services.run_id, state,
-                                        journal_seq=journal_seq)
+        self.checkpoints = Checkpointer(services.config.run_dir.checkpoint,
+                                        services.config.run_id, state, journal_seq=journal_seq)
         self._t0 = trio.current_time()
 
     # -- cancellation ----------------------------------------------------
@@ -94,7 +94,7 @@ class Engine:
 
     # -- the main lane -----------------------------------------------------
     def main_lane(self) -> Lane:
-        run_dir = self.services.run_dir
+        run_dir = self.services.config.run_dir
         return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
                     checkpoint=self.checkpoints.write, liveness_key=self.lane_key)
 
@@ -155,10 +155,10 @@ class Engine:
     async def _stop_left_behind(self) -> None:
         """Stop what the run's previous owner left running before anything starts again."""
         s = self.services
-        groups = left_behind(read_process_records(s.run_dir.processes))
+        groups = left_behind(read_process_records(s.config.run_dir.processes))
         if not groups:
             return
-        grace = s.policy.kill_grace.seconds
+        grace = s.config.policy.kill_grace.seconds
         with trio.CancelScope(shield=True):  # a cancel now must not leave them running
             await stop_left_behind(groups, grace, s.processes.hurry)
         s.emit(StaleProcessGroupsStopped(
@@ -167,22 +167,23 @@ class Engine:
     def _start_watchdog(self, nursery: trio.Nursery) -> None:
         s = self.services
         s.liveness.open_lane(self.lane_key, parent=self.parent_lane, scope=self._cancel_scope)
-        if s.policy.stall_timeout.ms <= 0 or self.parent_lane is not None:
+        if s.config.policy.stall_timeout.ms <= 0 or self.parent_lane is not None:
             return
-        nursery.start_soon(run_watchdog, s.liveness, s.policy.stall_timeout,
-                           s.policy.stall_check_interval, s.emit, self._stall)
+        nursery.start_soon(run_watchdog, s.liveness, s.config.policy.stall_timeout,
+                           s.config.policy.stall_check_interval, s.emit, self._stall)
 
     def _stall(self, reason: str) -> None:
         self.cancel(ending=Ending.failed(ExitPath.WATCHDOG_STALL, reason=reason,
                                          failure_class="transient_infra"))
 
     def _emit_started(self, resumed: bool) -> None:
-        s = self.services
-        s.emit(RunStarted(s.graph.name, s.graph.goal, str(s.dot_path or ""), str(s.run_dir.root),
-                          str(s.workdir), resumed, self.state.restart_count))
+        c = self.services.config
+        self.services.emit(RunStarted(c.graph.name, c.graph.goal, str(c.dot_path or ""),
+                                      str(c.run_dir.root), str(c.workdir), resumed,
+                                      self.state.restart_count))
 
     def _engine_error(self, exc: BaseException) -> Ending:
-        path = self.services.run_dir.engine_crash
+        path = self.services.config.run_dir.engine_crash
         try:
             write_text_atomic(path, "".join(traceback.format_exception(exc)))
             where = f"traceback in {path}"
@@ -217,10 +218,10 @@ class Engine:
         self.checkpoints.close()
         s = self.services
         record = FinalRecord(
-            run_id=s.run_id, status=ending.status, exit_path=ending.exit_path,
+            run_id=s.config.run_id, status=ending.status, exit_path=ending.exit_path,
             started_at=self.started_at, finished_at=utc_now_iso(),
             duration_ms=int((trio.current_time() - self._t0) * 1000),
-            logs_root=str(s.run_dir.root), failure_reason=ending.failure_reason,
+            logs_root=str(s.config.run_dir.root), failure_reason=ending.failure_reason,
             failure_class=ending.failure_class, failure_signature=ending.failure_signature,
             failed_node_id=ending.failed_node_id, abort_reason=ending.abort_reason,
             completed_nodes=tuple(self.state.completed_nodes),
@@ -229,8 +230,9 @@ class Engine:
         try:
             # Attempted whatever failed before: it is small, and may fit where a larger
             # file did not.
-            write_final(s.run_dir.final, record)
-            write_live(s.run_dir.live, s.run_id, ending.status, exit_path=ending.exit_path)
+            write_final(s.config.run_dir.final, record)
+            write_live(s.config.run_dir.live, s.config.run_id, ending.status,
+                       exit_path=ending.exit_path)
         except ArtifactWriteError as exc:
             record = attrs.evolve(record, failure_reason=_and_final_unwritten(record, exc))
         self._final = record

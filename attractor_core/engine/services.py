@@ -1,18 +1,22 @@
-"""What every part of a running engine shares (``RunServices``) and what a
-single line of traversal owns (``Lane``: the main path, or one parallel branch)."""
+"""What a run is (``RunConfig``, frozen), what every part of a running engine shares
+(``RunServices``: the configuration, the run's services, the little that changes),
+what a single line of traversal owns (``Lane``: the main path, or one parallel
+branch), and how a stage starts more traversal (``SubRuns``)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 import trio
-from attrs import Factory, define, field
+from attrs import Factory, define, field, frozen, setters
 
-from attractor_core.model import Graph
+from attractor_core.model import Context, Graph
+from attractor_core.model.branch import BranchResult
 from attractor_core.policy import RunPolicy
 from attractor_core.protocols import RunWorkspace
 from attractor_core.registry import HandlerRegistry
@@ -28,8 +32,12 @@ from .liveness import LivenessTracker
 from .state import RunState
 
 
-@define
-class RunServices:
+@frozen
+class RunConfig:
+    """What a run is, fixed from its setup to its end. A child run derives its own with
+    ``attrs.evolve``; parallel branches share their run's (a branch's own workdir, stage
+    root and checkpoint are its :class:`Lane`)."""
+
     graph: Graph
     run_id: str
     run_dir: RunDir
@@ -37,23 +45,35 @@ class RunServices:
     dot_path: Path | None
     pm: pluggy.PluginManager
     registry: HandlerRegistry
-    bus: EventBus
     policy: RunPolicy
     options: Mapping[str, Any]
+    subruns: SubRuns  # how a stage starts a branch or a child run
+    status_sources: tuple[Any, ...] = ()  # in precedence order (``engine.ingestion``)
+    # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).
+    ancestry: tuple[Path, ...] = ()
+
+
+@define(on_setattr=setters.frozen)
+class RunServices:
+    """What every part of a running engine shares: the run's configuration, the services
+    it runs with (fixed when the run is set up; a child run shares its parent's liveness
+    tracker and process records), and the two things that change while it runs:
+    ``cancel_reason`` and the ``steering`` queued for the next stage."""
+
+    config: RunConfig
+    bus: EventBus
+    workspace: RunWorkspace | None = None  # the plugin owning the workdir, if any
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
-    live: LiveView = field(default=Factory(lambda s: LiveView(s.run_dir.live, s.run_id),
-                                           takes_self=True))
+    live: LiveView = field(default=Factory(
+        lambda s: LiveView(s.config.run_dir.live, s.config.run_id), takes_self=True))
     # The run's live process groups; a sub-pipeline shares its parent's.
     processes: ProcessRecords = field(default=Factory(
-        lambda s: ProcessRecords(s.run_dir.processes, trio.Event()), takes_self=True))
-    cancel_reason: str = ""
-    status_sources: list[Any] = field(factory=list)
-    # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).
-    ancestry: tuple[Path, ...] = ()
+        lambda s: ProcessRecords(s.config.run_dir.processes, trio.Event()), takes_self=True))
+    # Why the run is being cancelled, once it is (set by ``Engine.cancel``).
+    cancel_reason: str = field(default="", on_setattr=setters.NO_OP)
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
-    workspace: RunWorkspace | None = None  # the plugin owning the workdir, if any
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)
@@ -84,9 +104,32 @@ class Lane:
     workdir: Path | None = None  # a branch's own workspace; None: the run's workdir
 
     def work_dir(self, services: RunServices) -> Path:
-        return self.workdir or services.workdir
+        return self.workdir or services.config.workdir
 
     @property
     def live_key(self) -> str:
         """This lane's key in the run's liveness tracker."""
         return self.branch_key if self.liveness_key is None else self.liveness_key
+
+
+class SubRuns(Protocol):
+    """How a stage starts more traversal: a parallel branch or a child run.
+
+    Both run the traversal loop again, which is above the stage that asks for
+    them. The top of the engine (``api``, ``resume``) hands the implementation
+    in (``engine.subruns.SUBRUNS``) through the run's configuration, so no module
+    below the traversal imports the traversal (tests/test_engine_layers.py).
+    """
+
+    async def run_branch(self, services: RunServices, parent: Lane, *, node_id: str,
+                         pass_number: int, start: str, join: str, key: str, index: int,
+                         context: Context) -> BranchResult:
+        """Run one branch of a parallel node up to ``join`` (``engine.branches``)."""
+
+    def finished_branches(self, pass_dir: Path) -> list[BranchResult]:
+        """The branches of one dispatch that recorded how they ended, in that order."""
+
+    def open_child(self, services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
+                   dot_path: Path, context: Mapping[str, Any] | None = None,
+                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+        """Start a sub-pipeline under ``{stage_dir}/child/`` (``engine.children``)."""

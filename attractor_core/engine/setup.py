@@ -1,4 +1,5 @@
-"""Building a run's services: plugin manager, registry, sinks, policy."""
+"""Setting a run up: its configuration (registry, status sources) and its services (the
+event bus with the plugins' sinks)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import pluggy
 from attractor_core.model import Graph
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.policy import RunPolicy
+from attractor_core.protocols import RunWorkspace
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.run_status import tail_events
 from attractor_core.runtime.rundir import RunDir
 
 from .ingestion import status_sources
-from .services import RunServices
+from .services import RunConfig, RunServices, SubRuns
 
 EventObserver = Callable[[Mapping[str, Any]], None]
 
@@ -37,16 +39,27 @@ def last_seq(progress: Path) -> int:
     return 0
 
 
-def build_services(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
-                   dot_path: Path | None, pm: pluggy.PluginManager, policy: RunPolicy,
-                   options: Mapping[str, Any], on_event: EventObserver | None) -> RunServices:
+def run_config(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
+               dot_path: Path | None, pm: pluggy.PluginManager, policy: RunPolicy,
+               options: Mapping[str, Any], subruns: SubRuns) -> RunConfig:
+    """A top-level run's configuration; the plugins give its registry and status sources."""
+    return RunConfig(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
+                     dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
+                     policy=policy, options=dict(options), subruns=subruns,
+                     status_sources=status_sources(pm))
+
+
+def event_bus(config: RunConfig, on_event: EventObserver | None) -> EventBus:
+    """The run's event bus, with the plugins' sinks, numbering on from progress.ndjson."""
     sinks = collect_in_registration_order(
-        pm.hook.attractor_event_sinks(logs_root=run_dir.root, run_id=run_id))
-    bus = EventBus(run_id, sinks, first_seq=last_seq(run_dir.progress) + 1)
+        config.pm.hook.attractor_event_sinks(logs_root=config.run_dir.root,
+                                             run_id=config.run_id))
+    bus = EventBus(config.run_id, sinks, first_seq=last_seq(config.run_dir.progress) + 1)
     if on_event is not None:
         bus.subscribe(on_event)
-    services = RunServices(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
-                           dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
-                           bus=bus, policy=policy, options=dict(options))
-    services.status_sources = status_sources(services)
-    return services
+    return bus
+
+
+def build_services(config: RunConfig, *, on_event: EventObserver | None,
+                   workspace: RunWorkspace | None) -> RunServices:
+    return RunServices(config, event_bus(config, on_event), workspace=workspace)

@@ -24,7 +24,7 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
     """Attempts already used in this visit (``node_retries``, restored on
     resume) count against ``max_retries``, so crash-resume cycles cannot
     retry a node forever."""
-    policy = RetryPolicy.for_node(node, services.graph)
+    policy = RetryPolicy.for_node(node, services.config.graph)
     retries = lane.state.node_retries
     attempt = retries.get(node.id, 0) + 1
     while True:
@@ -38,7 +38,7 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
             retries.pop(node.id, None)
             return outcome
         will_retry, why = _decide(node, outcome, attempt, policy.max_attempts,
-                                  services.registry.retries_any_failure(node))
+                                  services.config.registry.retries_any_failure(node))
         services.emit(RetryDecision(node.id, attempt, will_retry, outcome.failure_class, why,
                                     policy.max_attempts - 1))
         if not will_retry:

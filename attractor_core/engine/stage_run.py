@@ -14,6 +14,7 @@ from attrs import define
 
 from attractor_core.model import Context, Node
 from attractor_core.model.branch import BranchResult
+from attractor_core.pipeline import resolve_child_path
 from attractor_core.policy import KEYS as POLICY_KEYS
 from attractor_core.runtime.events import Event
 from attractor_core.runtime.rundir import branch_pass_dir
@@ -53,11 +54,11 @@ class AttemptRun:
 
     @property
     def run_id(self) -> str:
-        return self.services.run_id
+        return self.services.config.run_id
 
     @property
     def logs_root(self) -> Path:
-        return self.services.run_dir.root
+        return self.services.config.run_dir.root
 
     @property
     def workdir(self) -> Path:
@@ -65,7 +66,7 @@ class AttemptRun:
 
     @property
     def dot_path(self) -> Path | None:
-        return self.services.dot_path
+        return self.services.config.dot_path
 
     def environment(self) -> dict[str, str]:
         return stage_environment(self.run_id, self.node.id, self.attempt, self.logs_root,
@@ -83,35 +84,29 @@ class AttemptRun:
 
     def option(self, key: str, default: Any = None) -> Any:
         """A run option; run-policy keys (``kill_grace``...) fall back to the policy."""
-        if key in self.services.options:
-            return self.services.options[key]
-        return getattr(self.services.policy, key, default) if key in POLICY_KEYS else default
+        if key in self.services.config.options:
+            return self.services.config.options[key]
+        return getattr(self.services.config.policy, key, default) if key in POLICY_KEYS else default
 
     def plugin_hook(self) -> Any:
-        return self.services.pm.hook
+        return self.services.config.pm.hook
 
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
-        from .children import open_child, resolve_child_path
-
-        return open_child(self.services, self.lane, node_id=self.node.id,
-                          stage_dir=self.stage_dir,
-                          dot_path=resolve_child_path(self.dot_path, dot_file),
-                          context=context, workdir=workdir)
+        return self.services.config.subruns.open_child(
+            self.services, self.lane, node_id=self.node.id, stage_dir=self.stage_dir,
+            dot_path=resolve_child_path(self.dot_path, dot_file), context=context,
+            workdir=workdir)
 
     async def run_branch(self, start: str, *, join: str, key: str, index: int,
                          context: Context) -> BranchResult:
-        from .branches import run_branch
-
-        return await run_branch(self.services, self.lane, node_id=self.node.id,
-                                pass_number=self.execution, start=start, join=join, key=key,
-                                index=index, context=context)
+        return await self.services.config.subruns.run_branch(
+            self.services, self.lane, node_id=self.node.id, pass_number=self.execution,
+            start=start, join=join, key=key, index=index, context=context)
 
     def finished_branches(self) -> list[BranchResult]:
-        from .branches import finished_branches
-
-        return finished_branches(branch_pass_dir(self.lane.stage_root(), self.node.id,
-                                                 self.execution))
+        return self.services.config.subruns.finished_branches(
+            branch_pass_dir(self.lane.stage_root(), self.node.id, self.execution))
 
     async def adopt_branch(self, result: BranchResult) -> str:
         workspace = self.services.workspace

@@ -50,7 +50,7 @@ async def traverse(services: RunServices, lane: Lane, start: str,
 async def _walk(services: RunServices, lane: Lane, current: str,
                 first_outcome: Outcome | None, stop_at: str) -> Ending:
     while True:
-        node = services.graph.nodes[current]
+        node = services.config.graph.nodes[current]
         if stop_at and (current == stop_at or is_exit(node)):
             return _branch_end(lane)
         looping = check_visit(services, lane, node)
@@ -76,8 +76,8 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         if is_exit(node):
             lane.checkpoint(node.id, "", None)
             return Ending.success(exit_node=node.id)
-        hop = route(node, outcome, lane.state.context, services.graph,
-                    services.registry)
+        hop = route(node, outcome, lane.state.context, services.config.graph,
+                    services.config.registry)
         if hop is None:
             lane.checkpoint(node.id, "", None)
             return _dead_end(lane, node, outcome)
@@ -137,9 +137,9 @@ async def keep_stage_work(services: RunServices, lane: Lane, node: Node,
 def _gate_jump(services: RunServices, lane: Lane, node: Node) -> Ending | str:
     """At the exit: goal gates first, then refuse to turn a failure into success."""
     state = lane.state
-    gates = unsatisfied_gates(services.graph, state.node_outcomes)
+    gates = unsatisfied_gates(services.config.graph, state.node_outcomes)
     if gates:
-        target = gate_retry_target(gates[0], services.graph)
+        target = gate_retry_target(gates[0], services.config.graph)
         services.emit(GoalGateUnsatisfied([g.id for g in gates], target))
         if target:
             return target
