@@ -5,6 +5,11 @@ through the ``attractor`` entry-point group (see ``plugins.py``). Hooks
 that collect contributions are called on every plugin and return a list
 in pluggy's call order (last registered first); hooks where one answer
 wins are ``firstresult``.
+
+These are the hooks the kernel calls. A hook that only plugins call (the
+codergen handler asking for backends, the LLM layer for a failover policy)
+is declared by the plugin that calls it, through
+:func:`attractor_add_hookspecs`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ if TYPE_CHECKING:
     from attractor_core.attributes import AttributeSpec
     from attractor_core.model import Node, Outcome
     from attractor_core.protocols import (
-        CodergenBackend,
         EventSink,
         Handler,
         LintRule,
@@ -33,6 +37,18 @@ if TYPE_CHECKING:
 
 PROJECT = "attractor"
 hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec(historic=True)
+def attractor_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Declare a plugin's own hooks: call ``pluginmanager.add_hookspecs(module)``.
+
+    Called once for every plugin as it is registered, before its other hooks
+    are checked (a historic hook, like pytest's ``pytest_addhooks``). Other
+    plugins implement the hooks declared here as they implement the kernel's;
+    one that implements a hook of a distribution that may be missing marks
+    its implementation ``@hookimpl(optionalhook=True)``.
+    """
 
 
 @hookspec
@@ -121,35 +137,6 @@ def attractor_classify_failure(
     ``deterministic``, ``canceled``, ``budget_exhausted``,
     ``compilation_loop`` or ``structural``, or ``None`` to pass. The first
     non-``None`` answer wins; the built-in heuristics run last.
-    """
-
-
-@hookspec(firstresult=True)
-def attractor_failover_policy(name: str, config: Mapping[str, Any]) -> Any | None:
-    """Build the LLM failover policy called ``name`` from the run config.
-
-    Called once per run that uses an LLM backend. Return a policy object,
-    or ``None`` if this plugin does not know ``name``. Exactly one policy
-    governs a run; an unknown name is a configuration error.
-    """
-
-
-@hookspec
-def attractor_codergen_backends() -> Mapping[str, CodergenBackend]:
-    """Contribute codergen backends by name (``"simulate"``, ``"api"``, ``"cli"``).
-
-    Called once when the codergen handler first needs a backend. The run
-    option ``backend`` (``--backend``) picks one; ``simulate`` is the default.
-    """
-
-
-@hookspec(firstresult=True)
-def attractor_make_interviewer(spec: str) -> Any | None:
-    """Build the interviewer named by ``spec`` (``auto``, ``console``, ``queue:FILE``...).
-
-    Called once per run that reaches a human gate. Return an object with
-    ``async ask(question) -> Answer`` and ``inform(message, stage)``, or
-    ``None`` if ``spec`` is not yours. An unknown spec is a usage error.
     """
 
 

@@ -56,6 +56,8 @@ def make_plugin_manager(
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    # Every plugin, as it is registered, may declare hooks of its own (historic call).
+    pm.hook.attractor_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
     for module_name in INTERNAL_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     if entry_points:

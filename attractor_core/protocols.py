@@ -47,10 +47,9 @@ class Handler(Protocol):
     Other optional ``True`` declarations the engine reads:
     ``fans_out`` (its unconditional edges are branches it runs itself; after a
     failure they are never followed, and a successful outcome's ``resume_at``
-    names where traversal continues), ``retries_any_failure`` (any failure
+    names where traversal continues) and ``retries_any_failure`` (any failure
     but a cancellation may be retried, not only the retryable classes, unless
-    the node sets ``retry_on=transient``) and ``asks_human`` (it asks the
-    run's interviewer, so an unknown ``--interviewer`` is refused up front).
+    the node sets ``retry_on=transient``).
     """
 
     async def execute(

@@ -59,11 +59,6 @@ class HandlerRegistry:
         (a node's ``retry_on=transient`` narrows it back to the retryable classes)."""
         return self._declares(node, "retries_any_failure")
 
-    def asks_human(self, node: Node) -> bool:
-        """Whether ``node``'s handler declares ``asks_human = True``: it puts a question to
-        the run's interviewer, so the ``--interviewer`` option must name a known one."""
-        return self._declares(node, "asks_human")
-
     def _declares(self, node: Node, declaration: str) -> bool:
         return self._declared(node, declaration, default=False) is True
 
@@ -98,7 +93,7 @@ class DeferredHandler:
 
     The handler's class-level declarations that validation and routing ask
     about (``routes_outcome``, ``custom_outcomes``, ``fans_out``,
-    ``retries_any_failure``, ``asks_human``) are passed as keywords so
+    ``retries_any_failure``) are passed as keywords so
     that asking does not import the class; any other attribute loads it.
     """
 

@@ -22,24 +22,23 @@ Interfaces (structural: implement them, no need to subclass)
 The model
     ``Graph``, ``Node``, ``Edge``, ``Outcome``, ``StageStatus``,
     ``FailureClass``, ``Context``, ``Duration``, ``parse_outcome``,
-    ``is_custom_outcome``, ``to_str_tuple``, ``BranchResult``,
-    ``BranchFailure``, ``FanOutReport`` (a fan-out's branches).
+    ``is_custom_outcome``, ``normalize_failure_class`` (a failure-class hint
+    to its canonical value, as the engine reads it), ``to_str_tuple``,
+    ``BranchResult``, ``BranchFailure``, ``FanOutReport`` (a fan-out's
+    branches).
 Pipelines
     ``parse_file``, ``parse_condition``, ``evaluate_condition``,
-    ``branch_starts``, ``find_join``, ``join_problem``, ``is_start``,
-    ``is_exit``, ``select_unconditional`` and ``failure_retry_target`` (the
-    engine's edge selection and retry targets), ``Route``, ``FIDELITY_MODES``.
+    ``is_start``, ``is_exit``, ``select_unconditional`` and
+    ``failure_retry_target`` (the engine's edge selection and retry targets),
+    ``Route``, ``FIDELITY_MODES``.
 Attributes
     ``AttributeSpec`` (one declared attribute), ``GRAPH`` (the schema key of
     graph attributes).
 Events
     ``Event`` (the base of typed events: a frozen attrs class with a ``name``
-    class variable), ``Warning``; send one with ``run.emit(event)``. The
-    built-ins' own events: ``InterviewStarted``, ``InterviewCompleted``,
-    ``InterviewTimeout``, ``ParallelStarted``, ``ParallelBranchStarted``,
-    ``ParallelBranchCompleted``, ``ParallelCompleted``, ``EarlyTermination``,
-    ``ManagerLoopCycle``, ``ManagerSteer``, ``ManagerLoopFinished``,
-    ``ProviderSelected``, ``LlmFailover``, ``AgentToolCall`` (docs/events.md).
+    class variable), ``Warning``; send one with ``run.emit(event)``. A plugin
+    defines its own events in its package and declares them through the
+    ``attractor_event_types`` hook (docs/events.md).
 Files and processes
     ``write_bytes_atomic``, ``write_text_atomic``, ``write_json_atomic`` (the
     one atomic-write primitive), ``run_in_group`` and ``kill_grace_seconds``
@@ -76,7 +75,6 @@ if TYPE_CHECKING:
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
     from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
-    from attractor_core.joins import branch_starts, find_join
     from attractor_core.model import (
         Context,
         Duration,
@@ -92,7 +90,7 @@ if TYPE_CHECKING:
     )
     from attractor_core.model.branch import BranchResult
     from attractor_core.model.fan_out import BranchFailure, FanOutReport
-    from attractor_core.model.outcome import is_custom_outcome
+    from attractor_core.model.outcome import is_custom_outcome, normalize_failure_class
     from attractor_core.model.values import to_str_tuple
     from attractor_core.plugins import hookimpl
     from attractor_core.process_group import (
@@ -124,31 +122,13 @@ if TYPE_CHECKING:
     )
     from attractor_core.runtime.checkpoint import CheckpointError, load_checkpoint
     from attractor_core.runtime.clock import utc_now_iso
-    from attractor_core.runtime.events import (
-        AgentToolCall,
-        EarlyTermination,
-        Event,
-        InterviewCompleted,
-        InterviewStarted,
-        InterviewTimeout,
-        LlmFailover,
-        ManagerLoopCycle,
-        ManagerLoopFinished,
-        ManagerSteer,
-        ParallelBranchCompleted,
-        ParallelBranchStarted,
-        ParallelCompleted,
-        ParallelStarted,
-        ProviderSelected,
-        Warning,
-    )
+    from attractor_core.runtime.events import Event, Warning
     from attractor_core.runtime.final import FinalRecord, read_final
     from attractor_core.runtime.lock import RunLock
     from attractor_core.runtime.serialization import CONVERTER, compact_json
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
-    from attractor_core.validation.parallel_rules import join_problem
     from attractor_core.validation.rules import FIDELITY_MODES, is_exit, is_start
 
 # name -> the module that defines it
@@ -162,7 +142,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Context", "Duration", "Edge", "FailureClass", "Graph", "Node", "Outcome",
                     "OutcomeTokenError", "StageStatus", "ValueFormatError", "parse_outcome"),
                     "attractor_core.model"),
-    "is_custom_outcome": "attractor_core.model.outcome",
+    **dict.fromkeys(("is_custom_outcome", "normalize_failure_class"),
+                    "attractor_core.model.outcome"),
     "to_str_tuple": "attractor_core.model.values",
     "BranchResult": "attractor_core.model.branch",
     **dict.fromkeys(("BranchFailure", "FanOutReport"), "attractor_core.model.fan_out"),
@@ -171,15 +152,9 @@ _SOURCES: dict[str, str] = {
     "ParseError": "attractor_core.dot.errors",
     **dict.fromkeys(("ConditionSyntaxError", "evaluate_condition", "parse_condition"),
                     "attractor_core.conditions"),
-    **dict.fromkeys(("branch_starts", "find_join"), "attractor_core.joins"),
     **dict.fromkeys(("Route", "failure_retry_target", "select_unconditional"),
                     "attractor_core.edge_selection"),
-    **dict.fromkeys(("AgentToolCall", "EarlyTermination", "Event", "InterviewCompleted",
-                    "InterviewStarted", "InterviewTimeout", "LlmFailover", "ManagerLoopCycle",
-                    "ManagerLoopFinished", "ManagerSteer", "ParallelBranchCompleted",
-                    "ParallelBranchStarted", "ParallelCompleted", "ParallelStarted",
-                    "ProviderSelected", "Warning"),
-                    "attractor_core.runtime.events"),
+    **dict.fromkeys(("Event", "Warning"), "attractor_core.runtime.events"),
     **dict.fromkeys(("write_bytes_atomic", "write_json_atomic", "write_text_atomic"),
                     "attractor_core.runtime.atomic"),
     "utc_now_iso": "attractor_core.runtime.clock",
@@ -197,7 +172,6 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
                     "attractor_core.validation.diagnostics"),
     "FunctionRule": "attractor_core.validation.builtin_rules",
-    "join_problem": "attractor_core.validation.parallel_rules",
     **dict.fromkeys(("FIDELITY_MODES", "is_exit", "is_start"), "attractor_core.validation.rules"),
     **dict.fromkeys(("AttractorError", "InputError", "RunError", "UsageError"),
                     "attractor_core.errors"),
@@ -207,7 +181,6 @@ __all__ = [
     "CONVERTER",
     "FIDELITY_MODES",
     "GRAPH",
-    "AgentToolCall",
     "Answer",
     "AnswerValue",
     "AttractorError",
@@ -223,7 +196,6 @@ __all__ = [
     "DeferredHandler",
     "Diagnostic",
     "Duration",
-    "EarlyTermination",
     "Edge",
     "Event",
     "EventSink",
@@ -235,27 +207,15 @@ __all__ = [
     "GroupTable",
     "Handler",
     "InputError",
-    "InterviewCompleted",
-    "InterviewStarted",
-    "InterviewTimeout",
     "Interviewer",
     "LintRule",
-    "LlmFailover",
-    "ManagerLoopCycle",
-    "ManagerLoopFinished",
-    "ManagerSteer",
     "Node",
     "NodePreflight",
     "Option",
     "Outcome",
     "OutcomeTokenError",
-    "ParallelBranchCompleted",
-    "ParallelBranchStarted",
-    "ParallelCompleted",
-    "ParallelStarted",
     "ParseError",
     "PreflightSettings",
-    "ProviderSelected",
     "Question",
     "QuestionType",
     "Route",
@@ -272,18 +232,16 @@ __all__ = [
     "ValidationError",
     "ValueFormatError",
     "Warning",
-    "branch_starts",
     "compact_json",
     "evaluate_condition",
     "failure_retry_target",
-    "find_join",
     "hookimpl",
     "is_custom_outcome",
     "is_exit",
     "is_start",
-    "join_problem",
     "kill_grace_seconds",
     "load_checkpoint",
+    "normalize_failure_class",
     "parse_condition",
     "parse_file",
     "parse_outcome",

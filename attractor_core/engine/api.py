@@ -34,7 +34,7 @@ from attractor_core.runtime.rundir import (
     run_places,
 )
 
-from .preflight import check_interviewer, check_nodes
+from .preflight import check_nodes
 from .run import Engine, record_setup_failure
 from .setup import EventObserver, build_services, new_run_id, run_config
 from .signals import RunSignals, watching_signals
@@ -83,7 +83,6 @@ async def _run_pipeline_watched(
     source = Path(dot_path).resolve()
     graph = load_pipeline(source, pm, overrides)
     policy = resolve_policy(graph, config or {}, policy_overrides or {})
-    check_interviewer(pm, graph, options or {})
     check_nodes(pm, graph, options or {})
     run_id = run_id or new_run_id()
     if not _RUN_ID.fullmatch(run_id):

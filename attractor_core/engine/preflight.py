@@ -109,19 +109,6 @@ def _where(graph: Graph, node: Node) -> str:
     return f"{graph.source_file or '<string>'}:{node.line}: node {node.id}"
 
 
-def check_interviewer(pm: pluggy.PluginManager, graph: Graph, options: Mapping[str, Any]) -> None:
-    """An unknown ``--interviewer`` is a usage error now, not when the first gate asks."""
-    spec = options.get("interviewer")
-    if not isinstance(spec, str):
-        return
-    registry = HandlerRegistry.from_plugins(pm)
-    if not any(registry.asks_human(n) for n in graph.nodes.values()):
-        return
-    if pm.hook.attractor_make_interviewer(spec=spec) is None:
-        raise UsageError(f"unknown interviewer {spec!r}: use auto, console or queue:FILE "
-                         "(or one a plugin provides)")
-
-
 def warn_unknown_types(services: RunServices) -> None:
     """A node whose explicit type no plugin provides runs as codergen (spec §4.2): say so."""
     for node in services.config.graph.nodes.values():

@@ -2,8 +2,11 @@
 
 Each event is a frozen attrs class whose ``name`` is the ``event`` field of
 its JSON form. The :class:`~attractor_core.runtime.event_bus.EventBus`
-adds the envelope (``event``, ``ts``, ``run_id``, ``seq``). docs/events.md
-documents every class in :data:`ALL_EVENTS`; a test keeps the two equal.
+adds the envelope (``event``, ``ts``, ``run_id``, ``seq``). This module holds
+the events the engine itself emits (:data:`ALL_EVENTS`); a plugin defines the
+events it emits in its own package, subclassing :class:`Event`, and declares
+them through the ``attractor_event_types`` hook. docs/events.md documents
+both; a test keeps it equal to the code.
 """
 
 from __future__ import annotations
@@ -149,33 +152,7 @@ class GoalGateUnsatisfied(Event):
     retry_target: str
 
 
-# -- human gates ---------------------------------------------------------------
-@frozen
-class InterviewStarted(Event):
-    name: ClassVar[str] = "interview_started"
-    node_id: str
-    question: str
-    options: tuple[str, ...] = field(converter=to_str_tuple, default=())
-
-
-@frozen
-class InterviewCompleted(Event):
-    name: ClassVar[str] = "interview_completed"
-    node_id: str
-    question: str
-    answer: str
-    duration_ms: int
-
-
-@frozen
-class InterviewTimeout(Event):
-    name: ClassVar[str] = "interview_timeout"
-    node_id: str
-    question: str
-    duration_ms: int
-    default_choice: str = ""
-
-
+# -- warnings ------------------------------------------------------------------
 @frozen
 class Warning(Event):
     """Something odd that did not stop the run (an unknown status.json key...)."""
@@ -228,58 +205,6 @@ class CancellationExit(Event):
     node_id: str
     branch_key: str
     reason: str
-
-
-# -- parallel fan-out ----------------------------------------------------------
-@frozen
-class ParallelStarted(Event):
-    name: ClassVar[str] = "parallel_started"
-    node_id: str
-    branch_count: int
-    join_node: str
-    join_policy: str
-    error_policy: str
-    max_parallel: int
-
-
-@frozen
-class ParallelBranchStarted(Event):
-    name: ClassVar[str] = "parallel_branch_started"
-    node_id: str
-    branch_key: str
-    index: int
-    start_node: str
-
-
-@frozen
-class ParallelBranchCompleted(Event):
-    name: ClassVar[str] = "parallel_branch_completed"
-    node_id: str
-    branch_key: str
-    index: int
-    status: str
-    duration_ms: int
-    failure_reason: str = ""
-
-
-@frozen
-class ParallelCompleted(Event):
-    name: ClassVar[str] = "parallel_completed"
-    node_id: str
-    status: str
-    duration_ms: int
-    success_count: int
-    failure_count: int
-    canceled_count: int
-
-
-@frozen
-class EarlyTermination(Event):
-    name: ClassVar[str] = "early_termination"
-    node_id: str
-    reason: str
-    finished: int
-    total: int
 
 
 # -- sub-pipelines -------------------------------------------------------------
@@ -353,72 +278,6 @@ class LoopRestartBlocked(Event):
     failure_reason: str
 
 
-# -- LLM layer -------------------------------------------------------------------
-@frozen
-class ProviderSelected(Event):
-    name: ClassVar[str] = "provider_selected"
-    node_id: str
-    backend: str
-    provider: str
-    model: str
-    reason: str
-
-
-@frozen
-class LlmFailover(Event):
-    name: ClassVar[str] = "llm_failover"
-    node_id: str
-    from_provider: str
-    from_model: str
-    to_provider: str
-    to_model: str
-    error_class: str
-    policy: str
-
-
-@frozen
-class AgentToolCall(Event):
-    """One tool call of the coding-agent loop; ``ok`` is false for an error result."""
-
-    name: ClassVar[str] = "agent_tool_call"
-    node_id: str
-    round: int
-    tool: str
-    ok: bool
-    error: str = ""
-
-
-# -- manager loop --------------------------------------------------------------------
-@frozen
-class ManagerLoopCycle(Event):
-    name: ClassVar[str] = "manager_loop_cycle"
-    node_id: str
-    cycle: int
-    max_cycles: int
-    child_status: str
-    active_stage: str
-
-
-@frozen
-class ManagerSteer(Event):
-    """Instructions were handed to the child's next stage."""
-
-    name: ClassVar[str] = "manager_steer"
-    node_id: str
-    cycle: int
-    active_stage: str
-    text_bytes: int
-
-
-@frozen
-class ManagerLoopFinished(Event):
-    name: ClassVar[str] = "manager_loop_finished"
-    node_id: str
-    cycles: int
-    status: str
-    reason: str
-
-
 # -- processes ---------------------------------------------------------------
 @frozen
 class CancellationEscalated(Event):
@@ -447,31 +306,17 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     StageRetrySleep,
     EdgeSelected,
     GoalGateUnsatisfied,
-    InterviewStarted,
-    InterviewCompleted,
-    InterviewTimeout,
     Warning,
     StageHeartbeat,
     StallWatchdogTimeout,
     BranchStalled,
     CancellationExit,
-    ParallelStarted,
-    ParallelBranchStarted,
-    ParallelBranchCompleted,
-    ParallelCompleted,
-    EarlyTermination,
     ChildRunEvent,
     StatusIngestionDecision,
     CycleCheck,
     CycleBreaker,
     NodeVisitBreaker,
     LoopRestartBlocked,
-    ProviderSelected,
-    LlmFailover,
-    AgentToolCall,
-    ManagerLoopCycle,
-    ManagerSteer,
-    ManagerLoopFinished,
     CancellationEscalated,
     StaleProcessGroupsStopped,
 )

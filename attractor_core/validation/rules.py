@@ -1,24 +1,24 @@
-"""The lint rules: one function per rule, named after its rule id.
+"""The kernel's lint rules: one function per rule, named after its rule id.
 
-The thirteen rules of spec §7.2 come first, then our extras (documented in
-docs/dot-reference.md). Each takes the graph and returns diagnostics with
-node/edge, line and a fix; ``validate`` fills in the file. Every rule is
-iterative and linear in the size of the graph.
+The rules of spec §7.2 come first, then our extras (documented in
+docs/dot-reference.md). They check the kernel's own attributes only; a
+handler's attributes are checked by the rules its plugin contributes (the
+spec's ``prompt_on_llm_nodes`` is the codergen handler's). Each takes the
+graph and returns diagnostics with node/edge, line and a fix; ``validate``
+fills in the file. Every rule is iterative and linear in the size of the
+graph.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
 from attractor_core.model import (
-    DEFAULT_HANDLER_TYPE,
     Duration,
     Edge,
-    FailureClass,
     Graph,
     Node,
     StageStatus,
@@ -26,9 +26,6 @@ from attractor_core.model import (
 from attractor_core.model.outcome import (
     CANONICAL_OUTCOMES,
     OUTCOME_TOKEN,
-    OutcomeTokenError,
-    normalize_failure_class,
-    parse_outcome,
 )
 from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
 from attractor_core.stylesheet import PROPERTIES, StylesheetSyntaxError, parse_stylesheet
@@ -327,61 +324,12 @@ def goal_gate_has_retry(graph: Graph) -> list[Diagnostic]:
     ]
 
 
-def prompt_on_llm_nodes(graph: Graph) -> list[Diagnostic]:
-    """The spec's default handler (§4.2) is the LLM stage; its nodes need a prompt."""
-    out: list[Diagnostic] = []
-    for node in graph.nodes.values():
-        llm = node.handler_type == DEFAULT_HANDLER_TYPE
-        if not llm or node.prompt or is_start(node) or is_exit(node):
-            continue
-        given = (
-            f"only its label {node.attrs['label']!r}" if node.attrs.get("label") else "only its id"
-        )
-        out.append(
-            _node_diag(
-                "prompt_on_llm_nodes",
-                WARNING,
-                node,
-                f"LLM node {node.id} has no prompt; the model will get {given}",
-                f'add prompt="..." to {node.id}, or give it another shape/type',
-            )
-        )
-    return out
-
-
 # -- extras -----------------------------------------------------------------
 
 
 def _check_nonneg_int(text: str) -> None:
     if parse_int(text) < 0:
         raise ValueFormatError(f"{text!r} is negative; use 0 or more")
-
-
-def _check_status_list(text: str) -> None:
-    """``sim.outcome``: one outcome token or a comma list of them, any case."""
-    for entry in (e for e in text.split(",") if e.strip()):
-        try:
-            parse_outcome(entry)
-        except OutcomeTokenError as exc:
-            raise ValueFormatError(str(exc)) from None
-
-
-def _check_json_object(text: str) -> None:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ValueFormatError(f"invalid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueFormatError('must be a JSON object, e.g. {"key": "value"}')
-
-
-def _check_failure_class(text: str) -> None:
-    # The same alias table the engine applies to hints (model/outcome.py).
-    if not normalize_failure_class(text):
-        raise ValueFormatError(
-            f"invalid failure class {text!r}: use one of "
-            + ", ".join(c.value for c in FailureClass)
-        )
 
 
 def _check_duration(text: str) -> None:
@@ -403,14 +351,6 @@ NODE_TYPED: Mapping[str, Checker] = {
     "auto_status": _check_bool,
     "allow_partial": _check_bool,
     "timeout": _check_duration,
-    "sim.delay": _check_duration,
-    "sim.outcome": _check_status_list,
-    "sim.context_updates": _check_json_object,
-    "sim.failure_class": _check_failure_class,
-    "human.timeout": _check_duration,
-    "max_parallel": _check_nonneg_int,
-    "manager.max_cycles": _check_nonneg_int,
-    "manager.poll_interval": _check_duration,
 }
 EDGE_TYPED: Mapping[str, Checker] = {"weight": _check_int, "loop_restart": _check_bool}
 GRAPH_TYPED: Mapping[str, Checker] = {
@@ -546,20 +486,6 @@ def reasoning_effort_valid(graph: Graph) -> list[Diagnostic]:
         )
         for n in graph.nodes.values()
         if n.attrs.get("reasoning_effort", "high") not in REASONING_EFFORTS
-    ]
-
-
-def tool_command_present(graph: Graph) -> list[Diagnostic]:
-    return [
-        _node_diag(
-            "tool_command_present",
-            WARNING,
-            n,
-            f"tool node {n.id} has no tool_command, so it will fail when run",
-            f'add tool_command="..." to {n.id}',
-        )
-        for n in graph.nodes.values()
-        if n.handler_type == "tool" and not n.attrs.get("tool_command", "").strip()
     ]
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from attractor_core.sdk import Diagnostic, Graph, Node, Severity, branch_starts, join_problem
+from attractor_core.sdk import Diagnostic, Graph, Node, Severity
 from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
+from attractor_handlers.joins import branch_starts, join_problem
 
 
 def _error(rule: str, node: Node, message: str, fix: str) -> Diagnostic:

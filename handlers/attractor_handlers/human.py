@@ -11,6 +11,7 @@ or label) is taken, and without one the stage asks for a retry.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import trio
@@ -22,11 +23,9 @@ from attractor_core.sdk import (
     Duration,
     FailureClass,
     Graph,
-    InterviewCompleted,
-    InterviewStarted,
-    InterviewTimeout,
     Node,
     Outcome,
+    PreflightSettings,
     Question,
     QuestionType,
     StageRun,
@@ -42,6 +41,7 @@ from attractor_handlers.choices import (
     find_choice,
     option_text,
 )
+from attractor_handlers.events import InterviewCompleted, InterviewStarted, InterviewTimeout
 from attractor_handlers.interviewers import InterviewerSpecError, resolve_interviewer
 
 DEFAULT_INTERVIEWER = "auto"
@@ -58,9 +58,6 @@ class GateConfigError(ValueError):
 class WaitForHumanHandler:
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
-    # It asks the run's interviewer, so a run checks --interviewer before it starts.
-    asks_human = True
-
     # The node timeout bounds the question (then the default choice applies);
     # an engine that honours this flag does not also cancel the attempt.
     owns_timeout = True
@@ -69,6 +66,18 @@ class WaitForHumanHandler:
         # One interviewer per (run, spec): a queue or console keeps its
         # position across the gates of a run.
         self._interviewers: dict[tuple[str, str], Any] = {}
+
+    def preflight(self, node: Node, graph: Graph, run: PreflightSettings) -> Sequence[str]:
+        """An ``--interviewer`` that no plugin knows is refused before the run starts,
+        not when the first gate asks."""
+        option = run.option("interviewer")
+        if not isinstance(option, str):
+            return []
+        try:
+            resolve_interviewer(option, run.plugin_hook())
+        except InterviewerSpecError as exc:
+            return [str(exc)]
+        return []
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         choices = choices_from_edges(graph, node.id)

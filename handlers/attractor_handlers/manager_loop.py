@@ -39,9 +39,6 @@ from attractor_core.sdk import (
     Duration,
     FailureClass,
     Graph,
-    ManagerLoopCycle,
-    ManagerLoopFinished,
-    ManagerSteer,
     Node,
     Outcome,
     ParseError,
@@ -54,6 +51,7 @@ from attractor_core.sdk import (
 )
 from attractor_handlers.attribute_schema import DEFAULT_MAX_CYCLES
 from attractor_handlers.attribute_schema import MANAGER_ACTIONS as ACTIONS
+from attractor_handlers.events import ManagerLoopCycle, ManagerLoopFinished, ManagerSteer
 from attractor_handlers.subgraph import child_outcome, invalid_child_reason
 
 DEFAULT_POLL_INTERVAL = Duration.parse("45s")

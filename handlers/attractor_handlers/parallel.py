@@ -1,7 +1,7 @@
 """The parallel handler (spec §4.8, ``shape=component``): fan out, wait, judge.
 
 The branches are the node's unconditional outgoing edges; the join is
-where they meet again (:func:`attractor_core.sdk.find_join`). Each
+where they meet again (:func:`attractor_handlers.joins.find_join`). Each
 branch runs in its own task of one nursery, on its own clone of the
 context, through ``run.run_branch`` (the engine's traversal, retries and
 checkpoints), at most ``max_parallel`` at a time, started in edge order.
@@ -33,21 +33,20 @@ from attractor_core.sdk import (
     CONVERTER,
     BranchResult,
     Context,
-    EarlyTermination,
     FailureClass,
     FanOutReport,
     Graph,
     Node,
     Outcome,
+    StageRun,
+    write_json_atomic,
+)
+from attractor_handlers.events import (
+    EarlyTermination,
     ParallelBranchCompleted,
     ParallelBranchStarted,
     ParallelCompleted,
     ParallelStarted,
-    StageRun,
-    branch_starts,
-    find_join,
-    join_problem,
-    write_json_atomic,
 )
 from attractor_handlers.join_policies import (
     JoinPolicy,
@@ -61,6 +60,7 @@ from attractor_handlers.join_policies import (
     fan_out_report,
     succeeded,
 )
+from attractor_handlers.joins import branch_starts, find_join, join_problem
 
 RESULTS_FILE = "parallel_results.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

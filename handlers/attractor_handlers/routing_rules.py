@@ -29,13 +29,13 @@ from attractor_core.sdk import (
     Outcome,
     Severity,
     failure_retry_target,
-    find_join,
     is_exit,
     is_start,
     parse_condition,
     select_unconditional,
 )
 from attractor_handlers.conditional import ConditionalHandler
+from attractor_handlers.joins import find_join
 
 RULE = "failure_route"
 # Handler types whose nodes never leave a failure of their own to route.

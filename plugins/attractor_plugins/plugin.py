@@ -17,6 +17,14 @@ hookimpl = pluggy.HookimplMarker("attractor")
 
 
 @hookimpl
+def attractor_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """``attractor_failover_policy``: the hook the LLM layer asks for its failover policy."""
+    from attractor_plugins import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
 def attractor_event_sinks(logs_root: Path, run_id: str) -> Sequence[Any]:
     from attractor_plugins.sinks.progress_ndjson import ProgressNdjsonSink
 
@@ -39,9 +47,12 @@ def attractor_classify_failure(reason: str, node: Any, outcome: Any,
     return classify_reason(reason)
 
 
-@hookimpl
+@hookimpl(optionalhook=True)
 def attractor_codergen_backends() -> Mapping[str, Any]:
-    """``api`` (unified LLM client, one-shot or agent loop) and ``cli`` (claude/codex/gemini)."""
+    """``api`` (unified LLM client, one-shot or agent loop) and ``cli`` (claude/codex/gemini).
+
+    The hook is declared by ``attractor-handlers`` (the codergen handler calls it); optional,
+    so that this distribution still loads where that one is not registered."""
     # Imported here: runs that never reach a codergen node do not pay for httpx and jsonschema.
     from attractor_plugins.backends.api import ApiBackend
     from attractor_plugins.backends.cli_backend import CliBackend
@@ -85,12 +96,14 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
 
 @hookimpl
 def attractor_event_types() -> Sequence[Any]:
-    """``llm_retry`` (call controls), ``llm_usage`` and ``llm_budget_warning`` (accounting
+    """``provider_selected``, ``llm_failover`` and ``agent_tool_call`` (the LLM layer),
+    ``llm_retry`` (call controls), ``llm_usage`` and ``llm_budget_warning`` (accounting
     and budgets): docs/events.md."""
     from attractor_plugins.backends.call_events import CALL_EVENTS
     from attractor_plugins.backends.spend import LlmBudgetWarning, LlmUsage
+    from attractor_plugins.events import LLM_EVENTS
 
-    return [*CALL_EVENTS, LlmUsage, LlmBudgetWarning]
+    return [*LLM_EVENTS, *CALL_EVENTS, LlmUsage, LlmBudgetWarning]
 
 
 @hookimpl

@@ -107,3 +107,15 @@ def test_subgraph_without_dotfile_is_a_validation_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error subgraph_dotfile: sub-pipeline node sub has no subgraph.dotfile" in result.stdout
     assert 'fix: add subgraph.dotfile="child.dot" to sub' in result.stdout
+
+
+def test_a_bad_max_parallel_or_manager_count_is_reported_once_by_its_handlers_rule(
+        tmp_path: Path) -> None:
+    bodies = [FAN % 'max_parallel="-1"',
+              '  mgr [shape=house, stack.child_dotfile="c.dot", manager.max_cycles="-2"]\n'
+              "  start -> mgr -> exit"]
+    for key, lines in zip(("max_parallel", "manager.max_cycles"),
+                          _validate_each(tmp_path, bodies), strict=True):
+        about = [line for line in lines if " error " in line and f": {key}" in line]
+        assert len(about) == 1, lines
+        assert "error parallel_policy" in about[0] or "error manager_loop_config" in about[0]

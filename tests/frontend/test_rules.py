@@ -15,8 +15,9 @@ from attractor_core.validation import (
     validate,
     validate_or_raise,
 )
+from attractor_core.validation.validate import STANDARD_TYPES
 
-from .helpers import VALID, diagnostics_for, pipeline, rules_for
+from .helpers import VALID, diagnostics_for, pipeline, plugin_manager, rules_for
 
 W = '  work [prompt="p"]\n'
 LINEAR = W + "  start -> work -> exit"
@@ -222,14 +223,16 @@ def test_retry_targets_count_as_reachable() -> None:
 
 def test_validate_or_raise_raises_on_errors_with_readable_message() -> None:
     with pytest.raises(ValidationError) as info:
-        validate_or_raise(parse_dot(CASES["start_no_incoming"][1], "bad.dot"))
+        validate_or_raise(parse_dot(CASES["start_no_incoming"][1], "bad.dot"), plugin_manager(),
+                          STANDARD_TYPES)
     text = str(info.value)
     assert "bad.dot:" in text and "start_no_incoming" in text and "fix:" in text
     assert all(d.severity is Severity.ERROR for d in info.value.errors)
 
 
 def test_validate_or_raise_returns_warnings() -> None:
-    found = validate_or_raise(parse_dot(CASES["prompt_on_llm_nodes"][1], "w.dot"))
+    found = validate_or_raise(parse_dot(CASES["prompt_on_llm_nodes"][1], "w.dot"),
+                              plugin_manager(), STANDARD_TYPES)
     assert [d.rule for d in found] == ["prompt_on_llm_nodes"]
 
 

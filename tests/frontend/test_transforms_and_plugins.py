@@ -18,6 +18,8 @@ from attractor_core.plugins import hookimpl, make_plugin_manager
 from attractor_core.transforms import ExpandGoal, apply_transforms
 from attractor_core.validation import Diagnostic, Severity, validate
 
+from .helpers import StageRulesPlugin
+
 SOURCE = """digraph G {
   graph [goal="Ship v2", model_stylesheet="* { llm_model: sheet-model; }"]
   start [shape=Mdiamond]
@@ -187,9 +189,12 @@ class DefaultsPlugin:
 
 def test_validation_sees_the_transformed_graph() -> None:
     source = SOURCE.replace('work [prompt="Achieve $goal now; $goal!"]', 'work [label="Work"]')
-    plain = prepare_source(source, "t.dot", make_plugin_manager(entry_points=False))
+    # prompt_on_llm_nodes is the handlers' rule.
+    plain = prepare_source(source, "t.dot", make_plugin_manager(
+        entry_points=False, extra_plugins=[StageRulesPlugin()]))
     assert "prompt_on_llm_nodes" in {d.rule for d in plain.diagnostics}
-    pm = make_plugin_manager(entry_points=False, extra_plugins=[DefaultsPlugin()])
+    pm = make_plugin_manager(entry_points=False,
+                             extra_plugins=[StageRulesPlugin(), DefaultsPlugin()])
     fixed = prepare_source(source, "t.dot", pm)
     assert fixed.graph.nodes["work"].prompt == "Work on: Work"
     assert "prompt_on_llm_nodes" not in {d.rule for d in fixed.diagnostics}

@@ -10,7 +10,7 @@ import pytest
 from attractor_core.registry import DeferredHandler
 from attractor_handlers.plugin import HANDLERS, attractor_handler_types
 
-DECLARED = ("custom_outcomes", "routes_outcome", "fans_out", "retries_any_failure", "asks_human")
+DECLARED = ("custom_outcomes", "routes_outcome", "fans_out", "retries_any_failure")
 
 
 @pytest.mark.parametrize("name", sorted(HANDLERS))

@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from attractor_core.plugins import make_plugin_manager
-from attractor_core.runtime.events import LlmFailover, ProviderSelected
+from attractor_plugins.events import LlmFailover, ProviderSelected
 from attractor_plugins.llm import errors as e
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig

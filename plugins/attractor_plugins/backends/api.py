@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from attractor_core.sdk import (
     CONVERTER,
-    AgentToolCall,
     Context,
     FailureClass,
     Node,
@@ -44,6 +43,7 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.events import AgentToolCall
 from attractor_plugins.llm.budgets import BudgetSettingError
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig

@@ -30,13 +30,13 @@ from attractor_core.sdk import (
     FailureClass,
     Node,
     Outcome,
-    ProviderSelected,
     RunSettings,
     StageRun,
     kill_grace_seconds,
     write_json_atomic,
     write_text_atomic,
 )
+from attractor_plugins.events import ProviderSelected
 from attractor_plugins.llm.accounting import CallUsage, estimate_tokens
 from attractor_plugins.llm.budgets import BudgetSettingError
 from attractor_plugins.llm.config import LlmConfig

@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 from attrs import frozen
 
-from attractor_core.sdk import LlmFailover, ProviderSelected
+from attractor_plugins.events import LlmFailover, ProviderSelected
 
 from .abort import AbortController
 from .client import Client
