@@ -68,3 +68,15 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "attractor_core.runtime.run_status" in modules
     assert not modules & set(HEAVY)
     assert "pluggy" not in modules
+
+
+def test_a_simulated_run_loads_no_llm_client(tmp_path):
+    """Backends are imported when a stage first uses one: a run on ``simulate`` never
+    loads httpx, jsonschema or the api backend."""
+    modules = imported_by("run", str(DEMO), "--backend", "simulate", "--interviewer", "auto",
+                          "--workdir", str(tmp_path), "--logs-root", str(tmp_path / "logs"),
+                          "--quiet")
+    assert (tmp_path / "logs" / "final.json").is_file()
+    assert "attractor_handlers.codergen" in modules  # codergen stages ran
+    assert not modules & {"httpx", "jsonschema", "attractor_plugins.backends.api",
+                          "attractor_plugins.backends.cli_backend"}
