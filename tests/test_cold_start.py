@@ -55,12 +55,14 @@ def test_help_imports_no_command_module():
         "attractor_core.cli", "attractor_core.cli.main", "attractor_core.cli.output"}
     assert not modules & set(HEAVY)
     assert "importlib.metadata" not in modules and "pluggy" not in modules
+    assert "cattrs" not in modules
 
 
 def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     modules = imported_by("validate", str(DEMO))
     assert {"attractor_handlers.plugin", "attractor_plugins.plugin"} <= modules
     assert not modules & set(HEAVY)
+    assert "cattrs" not in modules  # artifact writes encode JSON without the converter
 
 
 def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
