@@ -18,6 +18,7 @@ under the same load. ``ATTRACTOR_BENCH_ROUNDS`` (default 15) sets the rounds.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,11 +67,15 @@ def bytecode_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def wall_time(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+def wall_time(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the child) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def demo_run(base: Path) -> Path:
@@ -92,8 +97,13 @@ def targets() -> list[Target]:
     return found
 
 
-def measure(rounds: int, logs: Path, env: dict[str, str]) -> dict[tuple[str, str], list[float]]:
-    samples: dict[tuple[str, str], list[float]] = {}
+Samples = dict[tuple[str, str], list[float]]
+
+
+def measure(rounds: int, logs: Path, env: dict[str, str]) -> tuple[Samples, Samples]:
+    """Wall and CPU seconds of every command of every target, rounds interleaved."""
+    samples: Samples = {}
+    cpu: Samples = {}
     chosen = targets()
     for target in chosen:  # warm the file cache and the bytecode caches once
         for command in commands(target, logs).values():
@@ -101,12 +111,14 @@ def measure(rounds: int, logs: Path, env: dict[str, str]) -> dict[tuple[str, str
     for _ in range(rounds):
         for target in chosen:
             for name, command in commands(target, logs).items():
-                seconds = wall_time(command, target.checkout, env)
+                seconds, cpu_seconds = wall_time(command, target.checkout, env)
                 samples.setdefault((target.label, name), []).append(seconds)
-    return samples
+                cpu.setdefault((target.label, name), []).append(cpu_seconds)
+    return samples, cpu
 
 
-def report(samples: dict[tuple[str, str], list[float]]) -> None:
+def report(samples: Samples, title: str) -> None:
+    print(f"\n{title}\n")
     print(f"| target | command | median s | best s | x bare python (goal < {GOAL_RATIO:g}) |")
     print("|---|---|---:|---:|---:|")
     for (label, name), times in samples.items():
@@ -133,7 +145,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="attractor-cold-") as base:
         logs = demo_run(Path(base))
         env = bytecode_env(Path(base) / "pycache")
-        report(measure(rounds, logs, env))
+        wall, cpu = measure(rounds, logs, env)
+        report(wall, "Wall time")
+        report(cpu, "CPU time (user + system of the child)")
         if os.environ.get("ATTRACTOR_BENCH_IMPORTTIME"):
             importtime(logs, env)
 

@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench_cold_start import bytecode_env
+
 HERE = Path(__file__).resolve().parent
 
 # The child loads bench_engine by path, so the installation measured is the one
@@ -87,9 +89,7 @@ def main() -> None:
     base = Path(os.environ.get("ATTRACTOR_BENCH_DIR", "/dev/shm"))
     chosen = targets()
     with tempfile.TemporaryDirectory(prefix="attractor-pycache-") as cache:
-        # Bytecode caching on, as for an installed package (into a directory of our own).
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = cache
+        env = bytecode_env(Path(cache))
         for _, python in chosen:  # fill the bytecode caches once
             child_run(python, base, 10, env)
         for count in sizes:
