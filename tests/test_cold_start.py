@@ -63,6 +63,8 @@ def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     assert {"attractor_handlers.plugin", "attractor_plugins.plugin"} <= modules
     assert not modules & set(HEAVY)
     assert "cattrs" not in modules  # artifact writes encode JSON without the converter
+    # Entry points are read from the dist-info folders, not through importlib.metadata.
+    assert "importlib.metadata" not in modules and "email" not in modules
 
 
 def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
