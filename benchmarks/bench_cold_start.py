@@ -1,12 +1,13 @@
-"""Cold start: wall time of short CLI commands against a bare ``python -c pass``.
+"""Cold start: wall and CPU time of short CLI commands against a bare ``python -c pass``.
 
 Run with ``python -m benchmarks cold_start``. Each round runs, one after the
 other, ``python -c pass``, ``attractor --help``, ``attractor validate
 examples/demo.dot`` and ``attractor status`` (on a run of the demo made
 once beforehand); the rounds interleave so that load from elsewhere on the
 machine hits every command alike. Reported: the median and the best wall
-time of each, and the median as a multiple of bare Python's (goal: under
-``GOAL_RATIO``). ``ATTRACTOR_BENCH_IMPORTTIME=1`` also prints the
+time of each, the same for its CPU time (user + system of the child, far
+steadier on a loaded machine), and each median as a multiple of bare
+Python's (goal: under ``GOAL_RATIO``). ``ATTRACTOR_BENCH_IMPORTTIME=1`` also prints the
 ``python -X importtime`` table of each command.
 
 ``ATTRACTOR_BENCH_BASELINE=PYTHON:CHECKOUT`` measures a second installation
