@@ -116,7 +116,7 @@ class FoundEntryPoint:
         """Import the module and follow the attribute path, as EntryPoint.load does."""
         match = self._PATTERN.match(self.value)
         if match is None:
-            raise ValueError(f"malformed entry point value {self.value!r}")
+            raise PluginLoadError(f"malformed entry point value {self.value!r}")
         module = importlib.import_module(match.group("module"))
         attributes = filter(None, (match.group("attr") or "").split("."))
         return functools.reduce(getattr, attributes, module)
