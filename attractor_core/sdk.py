@@ -124,8 +124,9 @@ if TYPE_CHECKING:
     from attractor_core.runtime.clock import utc_now_iso
     from attractor_core.runtime.events import Event, Warning
     from attractor_core.runtime.final import FinalRecord, read_final
+    from attractor_core.runtime.json_text import compact_json
     from attractor_core.runtime.lock import RunLock
-    from attractor_core.runtime.serialization import CONVERTER, compact_json
+    from attractor_core.runtime.serialization import CONVERTER
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
@@ -158,7 +159,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("write_bytes_atomic", "write_json_atomic", "write_text_atomic"),
                     "attractor_core.runtime.atomic"),
     "utc_now_iso": "attractor_core.runtime.clock",
-    **dict.fromkeys(("CONVERTER", "compact_json"), "attractor_core.runtime.serialization"),
+    "CONVERTER": "attractor_core.runtime.serialization",
+    "compact_json": "attractor_core.runtime.json_text",
     **dict.fromkeys(("CanonicalSource", "write_status_file"),
                     "attractor_core.runtime.status_files"),
     **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),

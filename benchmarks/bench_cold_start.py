@@ -1,12 +1,13 @@
-"""Cold start: wall time of short CLI commands against a bare ``python -c pass``.
+"""Cold start: wall and CPU time of short CLI commands against a bare ``python -c pass``.
 
 Run with ``python -m benchmarks cold_start``. Each round runs, one after the
 other, ``python -c pass``, ``attractor --help``, ``attractor validate
 examples/demo.dot`` and ``attractor status`` (on a run of the demo made
 once beforehand); the rounds interleave so that load from elsewhere on the
 machine hits every command alike. Reported: the median and the best wall
-time of each, and the median as a multiple of bare Python's (goal: under
-``GOAL_RATIO``). ``ATTRACTOR_BENCH_IMPORTTIME=1`` also prints the
+time of each, the same for its CPU time (user + system of the child, far
+steadier on a loaded machine), and each median as a multiple of bare
+Python's (goal: under ``GOAL_RATIO``). ``ATTRACTOR_BENCH_IMPORTTIME=1`` also prints the
 ``python -X importtime`` table of each command.
 
 ``ATTRACTOR_BENCH_BASELINE=PYTHON:CHECKOUT`` measures a second installation
@@ -18,6 +19,7 @@ under the same load. ``ATTRACTOR_BENCH_ROUNDS`` (default 15) sets the rounds.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,11 +68,15 @@ def bytecode_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def wall_time(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+def wall_time(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the child) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def demo_run(base: Path) -> Path:
@@ -92,8 +98,13 @@ def targets() -> list[Target]:
     return found
 
 
-def measure(rounds: int, logs: Path, env: dict[str, str]) -> dict[tuple[str, str], list[float]]:
-    samples: dict[tuple[str, str], list[float]] = {}
+Samples = dict[tuple[str, str], list[float]]
+
+
+def measure(rounds: int, logs: Path, env: dict[str, str]) -> tuple[Samples, Samples]:
+    """Wall and CPU seconds of every command of every target, rounds interleaved."""
+    samples: Samples = {}
+    cpu: Samples = {}
     chosen = targets()
     for target in chosen:  # warm the file cache and the bytecode caches once
         for command in commands(target, logs).values():
@@ -101,12 +112,14 @@ def measure(rounds: int, logs: Path, env: dict[str, str]) -> dict[tuple[str, str
     for _ in range(rounds):
         for target in chosen:
             for name, command in commands(target, logs).items():
-                seconds = wall_time(command, target.checkout, env)
+                seconds, cpu_seconds = wall_time(command, target.checkout, env)
                 samples.setdefault((target.label, name), []).append(seconds)
-    return samples
+                cpu.setdefault((target.label, name), []).append(cpu_seconds)
+    return samples, cpu
 
 
-def report(samples: dict[tuple[str, str], list[float]]) -> None:
+def report(samples: Samples, title: str) -> None:
+    print(f"\n{title}\n")
     print(f"| target | command | median s | best s | x bare python (goal < {GOAL_RATIO:g}) |")
     print("|---|---|---:|---:|---:|")
     for (label, name), times in samples.items():
@@ -133,7 +146,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="attractor-cold-") as base:
         logs = demo_run(Path(base))
         env = bytecode_env(Path(base) / "pycache")
-        report(measure(rounds, logs, env))
+        wall, cpu = measure(rounds, logs, env)
+        report(wall, "Wall time")
+        report(cpu, "CPU time (user + system of the child)")
         if os.environ.get("ATTRACTOR_BENCH_IMPORTTIME"):
             importtime(logs, env)
 

@@ -41,6 +41,10 @@ from attractor_core.plugins import make_plugin_manager
 
 TMPFS = Path("/dev/shm")
 GOAL_US_PER_NODE = 500
+# CPU seconds (user + system, this process) of the last one_run's engine run and of its
+# pipeline load (which the run repeats, so the engine's own cost is the difference).
+LAST_RUN_CPU = 0.0
+LAST_LOAD_CPU = 0.0
 
 
 def linear_pipeline(count: int) -> str:
@@ -59,12 +63,17 @@ def one_run(base: Path, count: int) -> tuple[float, float]:
         dot.write_text(linear_pipeline(count), encoding="utf-8")
         pm = make_plugin_manager()
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         load_pipeline(dot, pm)
+        global LAST_RUN_CPU, LAST_LOAD_CPU
+        LAST_LOAD_CPU = time.process_time() - cpu0
         load_s = time.perf_counter() - t0
         gc.collect()
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         record = trio.run(lambda: run_pipeline(dot, logs_root=root / "logs", workdir=root,
                                                pm=pm, handle_signals=False))
+        LAST_RUN_CPU = time.process_time() - cpu0
         total_s = time.perf_counter() - t0
         if record.status != "success" or len(record.completed_nodes) != count + 2:
             raise RuntimeError(f"benchmark run did not succeed: {record}")

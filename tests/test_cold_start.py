@@ -55,12 +55,16 @@ def test_help_imports_no_command_module():
         "attractor_core.cli", "attractor_core.cli.main", "attractor_core.cli.output"}
     assert not modules & set(HEAVY)
     assert "importlib.metadata" not in modules and "pluggy" not in modules
+    assert "cattrs" not in modules
 
 
 def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     modules = imported_by("validate", str(DEMO))
     assert {"attractor_handlers.plugin", "attractor_plugins.plugin"} <= modules
     assert not modules & set(HEAVY)
+    assert "cattrs" not in modules  # artifact writes encode JSON without the converter
+    # Entry points are read from the dist-info folders, not through importlib.metadata.
+    assert "importlib.metadata" not in modules and "email" not in modules
 
 
 def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
@@ -77,3 +81,15 @@ def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):
     stop = imported_by("stop", "--logs-root", str(demo_logs))  # a finished run: nothing to stop
     assert "attractor_core.cli.stop" in stop
     assert not stop & set(HEAVY)
+
+
+def test_a_simulated_run_loads_no_llm_client(tmp_path):
+    """Backends are imported when a stage first uses one: a run on ``simulate`` never
+    loads httpx, jsonschema or the api backend."""
+    modules = imported_by("run", str(DEMO), "--backend", "simulate", "--interviewer", "auto",
+                          "--workdir", str(tmp_path), "--logs-root", str(tmp_path / "logs"),
+                          "--quiet")
+    assert (tmp_path / "logs" / "final.json").is_file()
+    assert "attractor_handlers.codergen" in modules  # codergen stages ran
+    assert not modules & {"httpx", "jsonschema", "attractor_plugins.backends.api",
+                          "attractor_plugins.backends.cli_backend"}

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,21 @@ def test_an_entry_point_named_like_a_built_in_is_a_clear_load_error(tmp_path):
     assert done.returncode == 2
     assert "attractor-handlers and clash share the entry-point name 'handlers'" in done.stderr
     assert "rename one" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_plugin_installed_as_a_zip_on_the_path_is_found(sites, tmp_path):
+    """Entry points are read from dist-info folders; a zip on sys.path is left to
+    importlib.metadata, which reads inside it."""
+    archive = tmp_path / "acme.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(sites["acme"].rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                bundle.write(path, path.relative_to(sites["acme"]).as_posix())
+    (tmp_path / "p.dot").write_text(PIPELINE)
+    logs = tmp_path / "logs"
+    done = subprocess.run([sys.executable, "-m", "attractor_core", "run", str(tmp_path / "p.dot"),
+                           "--logs-root", str(logs), "--workdir", str(tmp_path), "--quiet"],
+                          env=env_with(archive), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (logs / "work" / "overridden.txt").read_text() == "acme\n"

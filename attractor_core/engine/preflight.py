@@ -24,7 +24,6 @@ from attractor_core.dot import ParseError
 from attractor_core.errors import UsageError
 from attractor_core.model import Graph, Node
 from attractor_core.pipeline import load_pipeline, resolve_child_path
-from attractor_core.protocols import NodePreflight
 from attractor_core.registry import HandlerRegistry, UnknownHandlerError
 from attractor_core.runtime.events import Warning
 from attractor_core.validation import ValidationError
@@ -96,10 +95,13 @@ def _node_problems(registry: HandlerRegistry, node: Node, graph: Graph,
         handler = registry.resolve(node)
     except UnknownHandlerError:
         return ()  # nothing can run it; the engine reports that at the node
-    if not isinstance(handler, NodePreflight):
+    # What isinstance(handler, NodePreflight) decides, without the protocol machinery:
+    # this runs for every node of the graph before each run.
+    check = getattr(handler, "preflight", None)
+    if not callable(check):
         return ()
     try:
-        return [str(p) for p in handler.preflight(node, graph, run)]
+        return [str(p) for p in check(node, graph, run)]
     except Exception as exc:  # a plugin's check must not hide the other nodes' answers
         return [f"the preflight check of {type(handler).__name__} raised "
                 f"{type(exc).__name__}: {exc}; fix or uninstall the plugin that provides it"]

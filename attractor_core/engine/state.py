@@ -19,6 +19,21 @@ def record_of(outcome: Outcome) -> NodeRecord:
                       outcome.failure_signature, outcome.failed_node_id, outcome.fan_out)
 
 
+_RECORD_TO_JSON = CONVERTER.get_unstructure_hook(NodeRecord)
+
+
+def _record_json(record: NodeRecord | None) -> dict[str, Any] | None:
+    """``CONVERTER.unstructure(record)``, without the dispatch (a journal entry per stage
+    carries one or two)."""
+    if record is None:
+        return None
+    return _RECORD_TO_JSON(record)  # type: ignore[no-any-return]
+
+
+def _records_json(changes: dict[str, NodeRecord | None]) -> dict[str, Any]:
+    return {k: _record_json(v) for k, v in changes.items()}
+
+
 _MAPS = ("node_outcomes", "node_retries", "node_executions", "crash_reruns",
          "failure_signatures", "restart_signatures", "node_visits")
 
@@ -97,19 +112,27 @@ class RunState:
                    in_flight: InFlight | None) -> dict[str, Any]:
         """What changed since the last snapshot or delta, as a journal entry."""
         logs = self.context.logs
+        maps: dict[str, Any] = {}
+        for name in _MAPS:
+            tracked = getattr(self, name)
+            if tracked.changed:
+                changes = tracked.take_changes()
+                maps[name] = (_records_json(changes) if name == "node_outcomes"
+                              else CONVERTER.unstructure(changes))
         delta: dict[str, Any] = {
             "timestamp": utc_now_iso(), "current_node": current, "next_node": next_node,
-            "in_flight": CONVERTER.unstructure(in_flight),
-            "last_outcome": CONVERTER.unstructure(self.last_outcome),
+            "in_flight": (None if in_flight is None
+                          else {"node_id": in_flight.node_id, "attempt": in_flight.attempt}),
+            "last_outcome": _record_json(self.last_outcome),
             "restart_count": self.restart_count, "last_score": self.last_score,
-            "branch_result": CONVERTER.unstructure(self.branch_result),
+            "branch_result": (None if self.branch_result is None
+                              else CONVERTER.unstructure(self.branch_result)),
             "workspace": self.workspace,
             "plugins": self.plugins,
             "completed": self.completed_nodes[self._completed_written:],
-            "maps": {name: CONVERTER.unstructure(getattr(self, name).take_changes())
-                     for name in _MAPS if getattr(self, name).changed},
+            "maps": maps,
             "context": self.context.take_changes(),
-            "logs": list(logs[self._logs_written:]),
+            "logs": logs[self._logs_written:],
         }
         self._completed_written = len(self.completed_nodes)
         self._logs_written = len(logs)

@@ -44,7 +44,7 @@ SHAPE_TO_TYPE: Mapping[str, str] = {
 
 
 def _typed(
-    owner: str, attributes: Mapping[str, str], key: str, parse: Callable[[str], T]
+    owner: _Typed, attributes: Mapping[str, str], key: str, parse: Callable[[str], T]
 ) -> T | None:
     raw = attributes.get(key)
     if raw is None:
@@ -52,7 +52,8 @@ def _typed(
     try:
         return parse(raw)
     except ValueFormatError as exc:
-        raise ValueFormatError(f"{owner}: attribute {key}: {exc}") from None
+        # The owner's name is built only here: most lookups find nothing to parse.
+        raise ValueFormatError(f"{owner._owner()}: attribute {key}: {exc}") from None
 
 
 class _Typed:
@@ -67,17 +68,17 @@ class _Typed:
         return self.attrs.get(key, default)
 
     def get_int(self, key: str) -> int | None:
-        return _typed(self._owner(), self.attrs, key, parse_int)
+        return _typed(self, self.attrs, key, parse_int)
 
     def get_float(self, key: str) -> float | None:
-        return _typed(self._owner(), self.attrs, key, parse_float)
+        return _typed(self, self.attrs, key, parse_float)
 
     def get_bool(self, key: str, default: bool = False) -> bool:
-        value = _typed(self._owner(), self.attrs, key, parse_bool)
+        value = _typed(self, self.attrs, key, parse_bool)
         return default if value is None else value
 
     def get_duration(self, key: str) -> Duration | None:
-        return _typed(self._owner(), self.attrs, key, Duration.parse)
+        return _typed(self, self.attrs, key, Duration.parse)
 
 
 @frozen
@@ -106,7 +107,11 @@ class Node(_Typed):
     @property
     def handler_type(self) -> str:
         """Explicit ``type`` wins, then the shape mapping, then the default handler."""
-        return self.type or SHAPE_TO_TYPE.get(self.shape, DEFAULT_HANDLER_TYPE)
+        # Read from attrs directly (not through .type and .shape): validation and the engine
+        # ask this of every node many times.
+        attributes = self.attrs
+        return attributes.get("type") or SHAPE_TO_TYPE.get(attributes.get("shape", "box"),
+                                                            DEFAULT_HANDLER_TYPE)
 
     @property
     def prompt(self) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor_core.errors import RunError
-from attractor_core.runtime.serialization import compact_json
+from attractor_core.runtime.json_text import compact_json
 
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644

@@ -6,11 +6,12 @@ same way everywhere and read back by ``structure``.
 
 from __future__ import annotations
 
-import json
-
 import cattrs
 
 from attractor_core.model.values import Duration
+from attractor_core.runtime.json_text import compact_json
+
+__all__ = ["CONVERTER", "compact_json", "make_converter"]
 
 
 def make_converter() -> cattrs.Converter:
@@ -22,12 +23,3 @@ def make_converter() -> cattrs.Converter:
 
 CONVERTER = make_converter()
 
-
-# Built once: json.dumps(...) with options builds a new encoder at every call, a third of the
-# cost of encoding an event. Encoding keeps no state between calls (thread safe).
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def compact_json(value: object) -> str:
-    """One line of JSON, non-ASCII kept as is; a value JSON cannot encode becomes its text."""
-    return _COMPACT.encode(value)

@@ -242,15 +242,18 @@ def _expect(value: Any, kind: type, key: str, path: Path) -> Any:
 def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> None:
     """Write the engine's record of an attempt: the outcome plus engine-owned metadata."""
     payload: dict[str, Any] = {"outcome": outcome.name}
-    for field in attrs.fields(Outcome):
-        if field.name in ("status", "custom"):
-            continue
-        value = getattr(outcome, field.name)
+    for name in _WRITTEN_FIELDS:
+        value = getattr(outcome, name)
         if value:
-            payload[field.name] = list(value) if isinstance(value, tuple) else value
+            payload[name] = list(value) if isinstance(value, tuple) else value
     payload.update(meta)
     # One compact line: written twice per stage, and the C encoder is several times faster.
     _replacing_a_directory(path, lambda: write_json_atomic(path, payload, compact=True))
+
+
+# The Outcome fields a status file carries under their own name (status and custom are
+# "outcome"), in declaration order.
+_WRITTEN_FIELDS = tuple(f.name for f in attrs.fields(Outcome) if f.name not in ("status", "custom"))
 
 
 def replace_status_file(path: Path, data: bytes) -> None:

@@ -22,6 +22,12 @@ class Severity(enum.Enum):
     INFO = "info"
 
 
+def _severity(value: Severity | str) -> Severity:
+    """``Severity(value)``, skipping the enum lookup for a member (the usual case: a large
+    pipeline can have a diagnostic per node)."""
+    return value if isinstance(value, Severity) else Severity(value)
+
+
 @frozen
 class Diagnostic:
     """One finding. ``line`` 0 means unknown; ``edge`` is ``(source, target)`` or ``None``."""
@@ -29,13 +35,20 @@ class Diagnostic:
     rule: str
     # Plugins may write "warning"; an unknown word raises here, inside the rule, which
     # validation then reports as a broken rule.
-    severity: Severity = field(converter=Severity)
+    severity: Severity = field(converter=_severity)
     message: str = ""
     node_id: str = ""
     edge: tuple[str, str] | None = None
     fix: str = ""
     file: str = ""
     line: int = 0
+
+    def located(self, file: str) -> Diagnostic:
+        """This diagnostic pointing into ``file`` (``attrs.evolve(self, file=file)`` at half
+        the cost: validation locates every diagnostic, and a large pipeline can have one per
+        node). Keep it in step with the fields above."""
+        return Diagnostic(self.rule, self.severity, self.message, self.node_id, self.edge,
+                          self.fix, file, self.line)
 
     @property
     def is_error(self) -> bool:

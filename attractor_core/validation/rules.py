@@ -42,12 +42,18 @@ REASONING_EFFORTS = ("low", "medium", "high")
 # -- helpers shared by the rules (and by the engine to find its start) --------
 
 
+# Both read the attributes directly (not through .shape and .type): asked of every node by
+# several rules and at every stage of a run.
 def is_start(node: Node) -> bool:
-    return node.shape == "Mdiamond" or node.type == "start" or node.id in START_IDS
+    attributes = node.attrs
+    return (attributes.get("shape", "box") == "Mdiamond" or attributes.get("type") == "start"
+            or node.id in START_IDS)
 
 
 def is_exit(node: Node) -> bool:
-    return node.shape in EXIT_SHAPES or node.type == "exit" or node.id in EXIT_IDS
+    attributes = node.attrs
+    return (attributes.get("shape", "box") in EXIT_SHAPES or attributes.get("type") == "exit"
+            or node.id in EXIT_IDS)
 
 
 def start_candidates(graph: Graph) -> list[Node]:

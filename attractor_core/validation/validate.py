@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-import attrs
 import pluggy
 
 from attractor_core import kernel_attributes
@@ -115,7 +114,7 @@ def _broken(name: str, problem: str) -> Diagnostic:
 def _locate(diagnostic: Diagnostic, graph: Graph) -> Diagnostic:
     if diagnostic.file:
         return diagnostic
-    return attrs.evolve(diagnostic, file=graph.source_file or "<string>")
+    return diagnostic.located(graph.source_file or "<string>")
 
 
 def sorted_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

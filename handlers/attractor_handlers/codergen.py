@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 
 from attractor_core.sdk import (
-    BackendPreflight,
     CodergenBackend,
     Context,
     FailureClass,
@@ -80,22 +79,28 @@ class CodergenHandler:
     def preflight(self, node: Node, graph: Graph, run: RunSettings) -> Sequence[str]:
         """The backend this node will use exists, and has nothing against the node."""
         name = backend_name(node, run)
-        backends = available_backends(run.plugin_hook())
+        backends = self._backends_of(run)
         backend = backends.get(name)
         if backend is None:
             return [f"{unknown_backend(name, backends)}: pass --backend with one of them, or "
                     "install the plugin that provides it"]
-        if not isinstance(backend, BackendPreflight):
+        # isinstance(backend, BackendPreflight) without the protocol machinery: asked for
+        # every codergen node before each run.
+        check = getattr(backend, "preflight", None)
+        if not callable(check):
             return []
-        return [f"backend {name}: {problem}" for problem in backend.preflight(node, run)]
+        return [f"backend {name}: {problem}" for problem in check(node, run)]
+
+    def _backends_of(self, run: RunSettings) -> dict[str, CodergenBackend]:
+        if self._backends is None:
+            self._backends = available_backends(run.plugin_hook())
+        return self._backends
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
         write_text_atomic(run.stage_dir / "prompt.md", prompt)
         name = backend_name(node, run)
-        if self._backends is None:
-            self._backends = available_backends(run.plugin_hook())
-        backends = self._backends
+        backends = self._backends_of(run)
         backend = backends.get(name)
         if backend is None:
             return Outcome.fail(f"node {node.id}: {unknown_backend(name, backends)}",

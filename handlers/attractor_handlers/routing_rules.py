@@ -49,8 +49,11 @@ def _routes_outcome(node: Node) -> bool:
 
 
 def _can_fail(node: Node) -> bool:
-    return not (is_start(node) or is_exit(node) or _routes_outcome(node)
-                or node.handler_type in _NOT_ROUTED_HERE)
+    if is_start(node) or is_exit(node):
+        return False
+    kind = node.handler_type  # looked up once: the rule asks this of every node
+    return not ((kind == "conditional" and ConditionalHandler.routes_outcome)
+                or kind in _NOT_ROUTED_HERE)
 
 
 def _may_route_failure(edge: Edge, graph: Graph) -> bool:

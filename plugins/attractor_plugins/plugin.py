@@ -53,11 +53,12 @@ def attractor_codergen_backends() -> Mapping[str, Any]:
 
     The hook is declared by ``attractor-handlers`` (the codergen handler calls it); optional,
     so that this distribution still loads where that one is not registered."""
-    # Imported here: runs that never reach a codergen node do not pay for httpx and jsonschema.
-    from attractor_plugins.backends.api import ApiBackend
-    from attractor_plugins.backends.cli_backend import CliBackend
+    # Each backend's module is imported when a stage first uses it: runs on another backend
+    # (simulate) do not pay for httpx, jsonschema and the LLM client.
+    from attractor_plugins.backends.deferred import DeferredBackend
 
-    return {"api": ApiBackend(), "cli": CliBackend()}
+    return {"api": DeferredBackend("attractor_plugins.backends.api:ApiBackend"),
+            "cli": DeferredBackend("attractor_plugins.backends.cli_backend:CliBackend")}
 
 
 @hookimpl(specname="attractor_classify_failure")
