@@ -10,7 +10,8 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins"]
+# The plugins' server extra: tests/server drives `attractor serve` over HTTP and in a browser.
+PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins[server]"]
 
 
 def install(session: nox.Session) -> None:
