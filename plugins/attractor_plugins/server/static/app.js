@@ -57,8 +57,7 @@ const attractor = (() => {
     const nodeStates = {};
     const log = document.getElementById("log");
     const count = document.getElementById("event-count");
-    const seen = new Set();
-    let lastSeq = 0;
+    let shown = 0;
 
     function stateOf(ev) {
       if (ev.event === "stage_attempt_start") return "running";
@@ -145,10 +144,8 @@ const attractor = (() => {
     function follow() {
       const source = new EventSource(`${base}/events`);
       source.onmessage = (m) => {
+        // The server sends each event once; a reconnect resumes after Last-Event-ID.
         const seq = Number(m.lastEventId);
-        if (seen.has(seq)) return;  // never shown twice, whatever the reconnects
-        seen.add(seq);
-        lastSeq = Math.max(lastSeq, seq);
         const ev = JSON.parse(m.data);
         const line = document.createElement("div");
         line.className = "event";
@@ -157,14 +154,19 @@ const attractor = (() => {
           `${ev.status ? " " + ev.status : ""}`;
         log.append(line);
         log.scrollTop = log.scrollHeight;
-        count.textContent = String(seen.size);
+        shown += 1;
+        count.textContent = String(shown);
         const s = stateOf(ev);
         if (s && ev.node_id) { nodeStates[ev.node_id] = s; paint(); }
         if (ev.event.startsWith("interview")) refreshGates();
-        if (["stage_attempt_end", "run_completed", "run_failed", "run_canceled"].includes(ev.event)
-            || ev.event.startsWith("run_")) refreshRun();
+        if (ev.event === "stage_attempt_end" || ev.event.startsWith("run_")) refreshRun();
       };
-      source.addEventListener("end", () => { source.close(); refreshRun(); refreshGates(); });
+      source.addEventListener("end", () => {
+        source.close();
+        document.body.dataset.stream = "ended";
+        refreshRun();
+        refreshGates();
+      });
     }
     loadGraph().then(follow);
     refreshRun();
