@@ -225,11 +225,11 @@ async def events_stream(server: Server, request: Request) -> Response:
                             status_code=exc.status)
     feed = server.feeds.get(run_dir)
 
-    async def frames() -> AsyncIterator[ServerSentEvent]:
+    async def frames() -> AsyncIterator[bytes | ServerSentEvent]:
         feed.clients += 1
         try:
-            async for seq, line in feed.events(after):
-                yield ServerSentEvent(data=line, id=str(seq))
+            async for chunk in feed.frames_after(after):
+                yield chunk
             if feed.finished:
                 yield ServerSentEvent(data=json.dumps({"finished": True}), event="end")
         finally:

@@ -1,9 +1,11 @@
 """Live event streams: one reader per run tails progress.ndjson, every client shares it.
 
-A :class:`Feed` keeps the run's events (the raw JSON line and its ``seq``) in
-memory as it reads them, so that any number of SSE clients are served from
-one file reader: a client starts from any ``seq`` (``Last-Event-ID``) and
-sees history, then live events, each once and in order. The reader stops
+A :class:`Feed` keeps the run's events in memory as it reads them, each
+already encoded as its SSE frame (``id: SEQ`` and the raw JSON line as
+``data``), so that any number of clients are served from one file reader
+and one encoding: a client starts from any ``seq`` (``Last-Event-ID``) and
+sees history, then live events, each once and in order. A client that is
+behind gets every frame it lacks in one write. The reader stops
 once the run has ended (final.json exists and the file is read to its end)
 or when no client has listened for a while.
 """
@@ -29,7 +31,7 @@ class Feed:
         self.progress = run_dir / "progress.ndjson"
         self.final = run_dir / "final.json"
         self.lock = run_dir / "run.lock"
-        self.lines: list[str] = []
+        self.frames: list[bytes] = []
         self.seqs: list[int] = []
         self.finished = False
         self.stopped = False
@@ -64,14 +66,13 @@ class Feed:
         *complete, self._partial = data.split(b"\n")
         added = False
         for raw in complete:
-            line = raw.decode("utf-8", errors="replace")
             try:
-                seq = int(json.loads(line)["seq"])
+                seq = int(json.loads(raw)["seq"])
             except (ValueError, KeyError, TypeError):
                 continue
             if self.seqs and seq <= self.seqs[-1]:
                 continue
-            self.lines.append(line)
+            self.frames.append(b"id: %d\r\ndata: %s\r\n\r\n" % (seq, raw))
             self.seqs.append(seq)
             added = True
         if added:
@@ -105,13 +106,16 @@ class Feed:
             self.stopped = True
             self._wake()
 
-    async def events(self, after: int) -> AsyncIterator[tuple[int, str]]:
-        """``(seq, line)`` of every event after ``after``, then each new one as it comes."""
+    async def frames_after(self, after: int) -> AsyncIterator[bytes]:
+        """The SSE frames of every event after seq ``after``, then of each new one as it
+        comes; the frames available at once are joined into one chunk."""
         index = bisect.bisect_right(self.seqs, after)
         while True:
-            while index < len(self.lines):
-                yield self.seqs[index], self.lines[index]
-                index += 1
+            end = len(self.frames)
+            if index < end:
+                yield b"".join(self.frames[index:end])
+                index = end
+                continue
             if self.stopped:
                 return
             await self._changed.wait()
