@@ -6,12 +6,21 @@ import http.client
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from httpx_sse import connect_sse
 
 from .conftest import GATE_DOT, SLOW_DOT, Served, process_running
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
 
 
 def raw_get(url: str, path: str) -> tuple[int, str, str]:
@@ -215,15 +224,7 @@ def test_cancel_stops_a_server_run_and_leaves_no_process(server: Served) -> None
     with server.client() as client:
         run_id = server.start(client, SLOW_DOT % marker)
         server.wait_for(client, run_id, ("running",))
-        deadline_ok = False
-        for _ in range(300):
-            if process_running(f"sleep {marker}"):
-                deadline_ok = True
-                break
-            import time
-
-            time.sleep(0.05)
-        assert deadline_ok, "the stage's command never started"
+        wait_until(lambda: process_running(f"sleep {marker}"))
         response = client.post(f"/pipelines/{run_id}/cancel")
         assert response.status_code == 200, response.text
         run = server.wait_for(client, run_id, ("canceled",))
@@ -251,15 +252,12 @@ def test_cancel_reaches_a_run_started_from_the_cli(server: Served) -> None:
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         with server.client() as client:
-            server.wait_for(client, "from-cli", ("running",), timeout=60) \
-                if (run_dir / "manifest.json").exists() else None
-            import time
-
-            for _ in range(300):
-                if process_running(f"sleep {marker}"):
-                    break
-                time.sleep(0.05)
+            wait_until(lambda: process_running(f"sleep {marker}"))
             assert client.get("/pipelines/from-cli").json()["state"] == "running"
+            # Its events stream like a server run's (history so far, then live).
+            with connect_sse(client, "GET", "/pipelines/from-cli/events") as source:
+                first = next(source.iter_sse())
+            assert first.id == "1" and json.loads(first.data)["event"] == "run_started"
             response = client.post("/pipelines/from-cli/cancel")
             assert response.status_code == 200, response.text
             assert response.json()["pid"] == cli.pid

@@ -64,15 +64,26 @@ def test_the_login_form_sets_a_strict_httponly_cookie_and_csrf_applies(guarded: 
         guarded.wait_for(client, ok_run.json()["id"], ("success",))
 
 
-def test_a_token_file_guards_loopback_too(tmp_path: Path) -> None:
+def test_a_token_file_guards_loopback_and_allow_path_admits_a_directory(
+        tmp_path: Path) -> None:
     (tmp_path / "token").write_text("s3cret-token\n")
-    served = start_server(tmp_path, "--token-file", str(tmp_path / "token"))
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "gate.dot").write_text(GATE_DOT)
+    (tmp_path / "elsewhere.dot").write_text(GATE_DOT)
+    served = start_server(tmp_path, "--token-file", str(tmp_path / "token"),
+                          "--allow-path", str(tmp_path / "pipelines"))
     try:
         assert served.token is None
         with served.client() as client:
             assert client.get("/pipelines").status_code == 401
-            ok = client.get("/pipelines", headers={"Authorization": "Bearer s3cret-token"})
-            assert ok.status_code == 200
+        with served.client(headers={"Authorization": "Bearer s3cret-token"}) as client:
+            assert client.get("/pipelines").status_code == 200
+            allowed = client.post("/pipelines", json={
+                "path": str(tmp_path / "pipelines" / "gate.dot"), "interviewer": "auto"})
+            assert allowed.status_code == 201, allowed.text
+            outside = client.post("/pipelines", json={"path": str(tmp_path / "elsewhere.dot")})
+            assert outside.status_code == 403 and "--allow-path" in outside.json()["error"]
+            served.wait_for(client, allowed.json()["id"], ("success",))
     finally:
         stop_server(served)
 
