@@ -284,7 +284,14 @@ def test_the_graph_is_coloured_by_node_state(server: Served, tmp_path: Path) -> 
         assert png.content.startswith(b"\x89PNG")
     text = svg.text
     assert "<svg" in text and "state&#45;succeeded" in text and "#c9efc9" in text
-    assert "<title>work</title>" in text
+    assert "<title>work</title>" in text and "#f5b7b1" not in text
+    failing = GATE_DOT.replace('tool_command="echo working"', 'tool_command="exit 7"')
+    with server.client() as client:
+        failed_id = server.start(client, failing, interviewer="auto")
+        server.wait_for(client, failed_id, ("fail",))
+        failed_svg = client.get(f"/pipelines/{failed_id}/graph").text
+    assert "state&#45;failed" in failed_svg and "#f5b7b1" in failed_svg
+    assert "state&#45;pending" in failed_svg  # the gate and the exit never ran
     # The same picture from the CLI, with the run's states.
     out = tmp_path / "g.svg"
     done = subprocess.run([sys.executable, "-m", "attractor_core", "render",
