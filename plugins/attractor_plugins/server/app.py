@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import secrets
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import attrs
 import trio
@@ -387,14 +389,14 @@ def login_page(settings: Settings) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if request.method == "GET":
             return HTMLResponse(LOGIN_FORM.format(error=""))
-        raw = (await request.body()).decode("utf-8", errors="replace")
-        from urllib.parse import parse_qs
+        try:
+            raw = (await request.body()).decode("utf-8", errors="replace")
+        except BodyTooLarge as exc:
+            return JSONResponse({"error": str(exc), "status": 413}, status_code=413)
 
         token = (parse_qs(raw).get("token") or [""])[0]
         if settings.token is None:
             return RedirectResponse("/", status_code=303)
-        import hmac
-
         if not hmac.compare_digest(token, settings.token):
             return HTMLResponse(LOGIN_FORM.format(error='<p class="error">wrong token</p>'),
                                 status_code=401)
