@@ -304,3 +304,11 @@ def test_the_graph_is_coloured_by_node_state(server: Served, tmp_path: Path) -> 
                           str(server.runs_root / run_id / "graph.dot"), "-o", "g.gif"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "svg or .png" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_run_its_process_refuses_is_listed_with_the_reason(server: Served) -> None:
+    with server.client() as client:
+        run_id = server.start(client, GATE_DOT.replace('shape=parallelogram', 'shape=box'),
+                              backend="no-such-backend")
+        run = server.wait_for(client, run_id, ("refused",))
+    assert "no-such-backend" in run["explanation"]

@@ -158,7 +158,8 @@ const attractor = (() => {
         count.textContent = String(shown);
         const s = stateOf(ev);
         if (s && ev.node_id) { nodeStates[ev.node_id] = s; paint(); }
-        if (ev.event.startsWith("interview")) refreshGates();
+        // The gate parks its question just after announcing it: look again shortly after.
+        if (ev.event.startsWith("interview")) [0, 250, 1000].forEach((ms) => setTimeout(refreshGates, ms));
         if (ev.event === "stage_attempt_end" || ev.event.startsWith("run_")) refreshRun();
       };
       source.addEventListener("end", () => {
