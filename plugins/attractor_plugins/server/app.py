@@ -30,7 +30,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from attractor_core.sdk import UsageError, parse_file
+from attractor_core.sdk import InputError, parse_file
 
 from .feed import Feeds
 from .questions import AnswerRefused, give_answer, pending
@@ -82,13 +82,11 @@ def api(handler: Callable[[Server, Request], Awaitable[Any]]) -> Callable[[Serve
                                     status_code=exc.status)
             except BodyTooLarge as exc:
                 return JSONResponse({"error": str(exc), "status": 413}, status_code=413)
-            except UsageError as exc:
+            except InputError as exc:
                 return JSONResponse({"error": str(exc), "status": 400}, status_code=400)
             if isinstance(result, Response):
                 return result
-            status = 201 if request.method == "POST" and isinstance(result, dict) \
-                and result.pop("_created", False) else 200
-            return JSONResponse(result, status_code=status)
+            return JSONResponse(result)
 
         return endpoint
 
@@ -137,7 +135,7 @@ def overrides_of(body: Mapping[str, Any]) -> dict[str, str]:
 # -- runs ---------------------------------------------------------------------------------
 
 @api
-async def start_pipeline(server: Server, request: Request) -> dict[str, Any]:
+async def start_pipeline(server: Server, request: Request) -> Response:
     body = await json_body(request)
     source, path = string_field(body, "dot"), string_field(body, "path")
     if (source is None) == (path is None):
@@ -169,9 +167,9 @@ async def start_pipeline(server: Server, request: Request) -> dict[str, Any]:
     argv = run_argv(dot, run_dir, run_id, runs.workdir, backend=backend,
                     interviewer=interviewer, overrides=overrides)
     await server.nursery.start(runs.launch, run_id, argv)
-    return {"_created": True, "id": run_id, "url": f"/pipelines/{run_id}",
-            "events": f"/pipelines/{run_id}/events", "page": f"/runs/{run_id}",
-            "diagnostics": diagnostics}
+    return JSONResponse({"id": run_id, "url": f"/pipelines/{run_id}",
+                         "events": f"/pipelines/{run_id}/events", "page": f"/runs/{run_id}",
+                         "diagnostics": diagnostics}, status_code=201)
 
 
 @api
