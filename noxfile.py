@@ -10,7 +10,8 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins"]
+# The plugins' server extra: tests/server drives `attractor serve` over HTTP and in a browser.
+PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins[server]"]
 
 
 def install(session: nox.Session) -> None:
@@ -57,5 +58,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and print the numbers recorded in benchmarks/RESULTS.md."""
-    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins")
+    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins[server]")
     session.run("python", "-m", "benchmarks", *session.posargs)

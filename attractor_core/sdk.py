@@ -50,7 +50,8 @@ Run artifacts
     ``FinalRecord`` and ``read_final``, ``load_checkpoint``, ``RunLock``,
     ``write_status_file``, ``CanonicalSource`` (the stage dir's own status
     file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
-    value classes).
+    value classes), ``read_run_status`` and ``RunStatus`` (a run's state from
+    its artifacts, what ``attractor status`` prints).
 Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
@@ -126,6 +127,7 @@ if TYPE_CHECKING:
     from attractor_core.runtime.final import FinalRecord, read_final
     from attractor_core.runtime.json_text import compact_json
     from attractor_core.runtime.lock import RunLock
+    from attractor_core.runtime.run_status import RunStatus, read_run_status
     from attractor_core.runtime.serialization import CONVERTER
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
@@ -166,6 +168,7 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),
     **dict.fromkeys(("FinalRecord", "read_final"), "attractor_core.runtime.final"),
     "RunLock": "attractor_core.runtime.lock",
+    **dict.fromkeys(("RunStatus", "read_run_status"), "attractor_core.runtime.run_status"),
     **dict.fromkeys(("GroupTable", "kill_grace_seconds", "run_in_group", "terminate_group"),
                     "attractor_core.process_group"),
     "stage_environment": "attractor_core.engine.stage_run",
@@ -224,6 +227,7 @@ __all__ = [
     "RunError",
     "RunLock",
     "RunSettings",
+    "RunStatus",
     "RunWorkspace",
     "Severity",
     "StageRun",
@@ -248,6 +252,7 @@ __all__ = [
     "parse_file",
     "parse_outcome",
     "read_final",
+    "read_run_status",
     "run_in_group",
     "select_unconditional",
     "stage_environment",
