@@ -10,7 +10,7 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins"]
+PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins[dask]"]
 
 
 def install(session: nox.Session) -> None:

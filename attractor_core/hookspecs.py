@@ -213,3 +213,16 @@ def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | No
     logs root to resume, ``None`` if the options are not yours, or raise
     ``UsageError`` saying why the run cannot be found.
     """
+
+
+@hookspec
+def attractor_executors() -> Mapping[str, Any]:
+    """Contribute executors (where a run's parallel branches run), keyed by scheme.
+
+    Called once when a run or a resume starts with ``--executor SPEC`` other than
+    ``local``; the scheme is SPEC up to its first ``:`` (``dask`` of
+    ``dask://host:8786``). Each value is ``opener(spec, logs_root)``, an async context
+    manager that connects and yields an :class:`~attractor_core.executors.Executor`, or
+    raises ``UsageError`` (exit 2, nothing runs) when it cannot. Import heavy modules
+    inside the opener only.
+    """

@@ -1,0 +1,181 @@
+"""Parallel branches on a real Dask cluster (``--executor dask://HOST:PORT``): two worker
+processes of a LocalCluster started by this module, runs through the CLI and the API.
+
+Every branch is a real ``tool`` stage; which process ran it is told by the ``$PPID`` its
+shell sees (the worker process that started it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from tests.concurrency.support import (
+    gone,
+    interrupted_when_running,
+    pids_in,
+    results,
+    statuses,
+    tool,
+)
+from tests.engine.support import attractor, events, final, pipeline, run, start_attractor
+
+distributed = pytest.importorskip("distributed")
+
+
+class Cluster:
+    def __init__(self, cluster: Any, client: Any):
+        self.cluster, self.client = cluster, client
+        self.spec = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+
+    def worker_pids(self) -> set[int]:
+        self.client.wait_for_workers(2, timeout=60)
+        return set(self.client.run(os.getpid).values())
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    import dask
+
+    # As dask-local does: a dead worker fails its task at once, the engine sends it again.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = distributed.LocalCluster(n_workers=2, threads_per_worker=16, processes=True,
+                                         dashboard_address=":0", silence_logs=logging.ERROR)
+    client = distributed.Client(local, set_as_default=False)
+    yield Cluster(local, client)
+    client.close()
+    local.close()
+
+
+def fan_out(tmp_path: Path, branches: list[str], attrs: str = "max_parallel=0") -> Path:
+    """``start -> par -> (each branch) -> join -> exit``; ``branches`` are tool lines."""
+    ids = [line.split()[0] for line in branches]
+    body = [f"  par [shape=component, {attrs}]", "  join [shape=tripleoctagon]", *branches,
+            "  start -> par", *(f"  par -> {i} -> join" for i in ids), "  join -> exit"]
+    return pipeline(tmp_path, "\n".join(body))
+
+
+async def wait_for(path: Path, count: int) -> list[int]:
+    with trio.fail_after(60):
+        while len(pids_in(path)) < count:
+            await trio.sleep(0.02)
+    return pids_in(path)
+
+
+async def test_twenty_branches_each_run_once_spread_over_the_workers(
+        tmp_path: Path, cluster: Cluster) -> None:
+    ran = tmp_path / "ran.txt"
+    dot = fan_out(tmp_path, [tool(f"b{i}", f"echo b{i} $PPID >> {ran}; sleep 0.3")
+                             for i in range(20)])
+    root = tmp_path / "logs"
+    record = await run(dot, root, options={"executor": cluster.spec})
+    assert record.status == "success", record.failure_reason
+    entries = [line.split() for line in ran.read_text().splitlines()]
+    assert sorted(key for key, _ in entries) == sorted(f"b{i}" for i in range(20))
+    workers = {int(pid) for _, pid in entries}
+    assert workers == cluster.worker_pids()  # both workers, and never this process
+    assert set(statuses(root).values()) == {"success"}
+    # The branches' own events are in their directories, their results in the run's.
+    branch = next((root / "parallel" / "par" / "pass-1").glob("*-b0"))
+    assert [e["node_id"] for e in events(branch / "executor", "stage_attempt_start")] == ["b0"]
+
+
+async def test_a_hung_remote_branch_is_caught_by_the_watchdog_while_a_sibling_progresses(
+        tmp_path: Path, cluster: Cluster) -> None:
+    pids = tmp_path / "pids"
+    busy = "for i in $(seq 1 40); do echo $i; sleep 0.1; done"
+    dot = fan_out(tmp_path, [tool("hung", f"echo $$ >> {pids}; exec sleep 60"),
+                             tool("busy", busy)])
+    root = tmp_path / "logs"
+    record = await run(dot, root, options={"executor": cluster.spec}, policy_overrides={
+        "stall_timeout": "2s", "stall_check_interval": "100ms", "heartbeat_interval": "100ms"})
+    assert record.status == "success", record.failure_reason  # the fan-in took busy
+    assert [e["branch_key"] for e in events(root, "branch_stalled")] == ["hung"]
+    result = {r["branch_key"]: r for r in results(root)["results"]}
+    assert result["busy"]["status"] == "success"
+    assert result["hung"]["failure_class"] == "transient_infra"
+    assert result["hung"]["failure_reason"].startswith("branch hung stalled: no progress for")
+    assert await gone(pids_in(pids))  # the remote sleep was stopped with its branch
+
+
+async def test_sigint_cancels_remote_branches_and_leaves_no_process(
+        tmp_path: Path, cluster: Cluster) -> None:
+    pids = tmp_path / "pids"
+    dot = fan_out(tmp_path, [tool(k, f"echo $$ >> {pids}; exec sleep 60") for k in "abc"])
+    root = tmp_path / "logs"
+    proc = start_attractor("run", dot, "--logs-root", root, "--quiet",
+                           "--executor", cluster.spec, cwd=tmp_path)
+    code, branch_pids = await interrupted_when_running(proc, pids, 3)
+    assert code == 3
+    assert final(root)["status"] == "canceled"
+    assert await gone(branch_pids)
+
+
+async def test_a_worker_killed_mid_branch_sends_the_branch_out_again(
+        tmp_path: Path, cluster: Cluster) -> None:
+    workers, pids, ran = tmp_path / "workers", tmp_path / "pids", tmp_path / "ran"
+    victim = (f"echo victim >> {ran}; if [ -f first ]; then exit 0; fi; touch first; "
+              f"echo $$ >> {pids}; echo $PPID >> {workers}; exec sleep 60")
+    dot = fan_out(tmp_path, [tool("victim", victim),
+                             *(tool(k, f"echo {k} >> {ran}; sleep 1") for k in "ab")])
+    root = tmp_path / "logs"
+    async with trio.open_nursery() as nursery:
+        async def killer() -> None:
+            worker = (await wait_for(workers, 1))[0]
+            os.kill(worker, signal.SIGKILL)
+        nursery.start_soon(killer)
+        record = await run(dot, root, options={"executor": cluster.spec})
+    assert record.status == "success", record.failure_reason
+    # Every branch that was on the dead worker (the victim, maybe a or b) went out again.
+    again = events(root, "branch_redispatched")
+    assert {(e["branch_key"], e["dispatch"]) for e in again} >= {("victim", 2)}
+    assert len({e["reason"] for e in again}) == 1
+    assert again[0]["reason"].startswith("worker tcp://") and again[0]["reason"].endswith(" lost")
+    runs = ran.read_text().split()
+    for key in ("a", "b", "victim"):  # once per dispatch, and never after a recorded end
+        assert runs.count(key) == 1 + sum(e["branch_key"] == key for e in again), runs
+    assert await gone(pids_in(pids))  # the dead worker's sleep was stopped before the rerun
+
+
+async def test_resume_after_the_parent_is_killed(tmp_path: Path, cluster: Cluster) -> None:
+    pids, ran = tmp_path / "pids", tmp_path / "ran"
+    slow = (f"echo slow >> {ran}; if [ -f first ]; then exit 0; fi; touch first; "
+            f"echo $$ >> {pids}; exec sleep 60")
+    dot = fan_out(tmp_path, [tool("slow", slow),
+                             *(tool(k, f"echo {k} >> {ran}; echo $$ >> {pids}") for k in "ab")])
+    root = tmp_path / "logs"
+    proc = start_attractor("run", dot, "--logs-root", root, "--quiet",
+                           "--executor", cluster.spec, cwd=tmp_path)
+    try:
+        first = await wait_for(pids, 3)
+        with trio.fail_after(60):  # a and b recorded their endings
+            while len(list((root / "parallel").rglob("*-[ab]/checkpoint.json"))) < 2:
+                await trio.sleep(0.05)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert await gone(first)  # the worker stopped the slow branch once its client was gone
+    done = attractor("resume", "--logs-root", root, "--quiet", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert final(root)["status"] == "success"
+    assert sorted(ran.read_text().split()) == ["a", "b", "slow", "slow"]
+
+
+def test_an_unreachable_scheduler_is_exit_2_and_nothing_runs(tmp_path: Path) -> None:
+    dot = fan_out(tmp_path, [tool("a", "touch ran")])
+    done = attractor("run", dot, "--logs-root", tmp_path / "logs", "--executor",
+                     "dask://127.0.0.1:9", cwd=tmp_path,
+                     env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "ran").exists()
