@@ -57,5 +57,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and print the numbers recorded in benchmarks/RESULTS.md."""
-    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins")
+    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins[dask]")
     session.run("python", "-m", "benchmarks", *session.posargs)

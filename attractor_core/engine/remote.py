@@ -10,21 +10,25 @@ groups that a dead earlier dispatch of the branch left running.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import attrs
+import pluggy
 import trio
-from attrs import define
+from attrs import define, frozen
 
 from attractor_core.executors import REMOTE_DIR, BranchWork
+from attractor_core.model import Graph
 from attractor_core.model.branch import BranchResult
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import collect_in_registration_order, make_plugin_manager
+from attractor_core.policy import RunPolicy
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.live import LiveView
-from attractor_core.runtime.manifest import read_manifest
+from attractor_core.runtime.manifest import Manifest, read_manifest
 from attractor_core.runtime.process_records import (
     PROCESSES_FILE,
     ProcessRecords,
@@ -95,23 +99,49 @@ async def _watch_stop(work: BranchWork, should_stop: Callable[[], bool] | None,
     scope.cancel()
 
 
+@frozen
+class _RunSetup:
+    manifest: Manifest
+    pm: pluggy.PluginManager
+    graph: Graph
+    policy: RunPolicy
+    options: dict[str, Any]
+
+
+# A worker runs many branches of one run: its graph is parsed and validated once per
+# worker process (keyed by run directory and manifest), not once per branch.
+_SETUPS: dict[tuple[str, int], _RunSetup] = {}
+_SETUPS_LOCK = threading.Lock()
+
+
+def _run_setup(run_dir: RunDir) -> _RunSetup:
+    key = (str(run_dir.root), run_dir.manifest.stat().st_mtime_ns)
+    with _SETUPS_LOCK:
+        setup = _SETUPS.get(key)
+        if setup is None:
+            manifest = read_manifest(run_dir.manifest)
+            pm = make_plugin_manager()
+            graph = load_pipeline(run_dir.graph_copy, pm, manifest.overrides)
+            setup = _SETUPS[key] = _RunSetup(
+                manifest, pm, graph, resolve_policy(graph, manifest.policy, {}),
+                run_options(manifest.options, None))
+        return setup
+
+
 def _remote_services(work: BranchWork) -> RunServices:
     run_dir = RunDir(Path(work.logs_root))
-    manifest = read_manifest(run_dir.manifest)
-    pm = make_plugin_manager()
-    graph = load_pipeline(run_dir.graph_copy if run_dir.graph_copy.exists()
-                          else Path(manifest.dot_file), pm, manifest.overrides)
+    setup = _run_setup(run_dir)
+    manifest = setup.manifest
     config = run_config(
-        graph=graph, run_id=manifest.run_id, run_dir=run_dir, workdir=Path(work.workdir),
-        dot_path=Path(manifest.dot_file), pm=pm,
-        policy=resolve_policy(graph, manifest.policy, {}),
-        options=run_options(manifest.options, None), subruns=SUBRUNS)
+        graph=setup.graph, run_id=manifest.run_id, run_dir=run_dir,
+        workdir=Path(work.workdir), dot_path=Path(manifest.dot_file), pm=setup.pm,
+        policy=setup.policy, options=setup.options, subruns=SUBRUNS)
     own = work.root / REMOTE_DIR
     own.mkdir(parents=True, exist_ok=True)
     sinks = collect_in_registration_order(
-        pm.hook.attractor_event_sinks(logs_root=own, run_id=manifest.run_id))
+        setup.pm.hook.attractor_event_sinks(logs_root=own, run_id=manifest.run_id))
     bus = EventBus(manifest.run_id, sinks, first_seq=last_seq(own / "progress.ndjson") + 1)
-    return RunServices(attrs.evolve(config, executor=None), bus,
+    return RunServices(config, bus,
                        liveness=_RelayedLiveness(progress_file=work.progress_file),
                        live=LiveView(own / "live.json", manifest.run_id),
                        processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()))

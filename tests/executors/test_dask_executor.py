@@ -70,6 +70,7 @@ async def wait_for(path: Path, count: int) -> list[int]:
 
 async def test_twenty_branches_each_run_once_spread_over_the_workers(
         tmp_path: Path, cluster: Cluster) -> None:
+    workers = cluster.worker_pids()  # both up (a test before may have killed one)
     ran = tmp_path / "ran.txt"
     dot = fan_out(tmp_path, [tool(f"b{i}", f"echo b{i} $PPID >> {ran}; sleep 0.3")
                              for i in range(20)])
@@ -78,8 +79,7 @@ async def test_twenty_branches_each_run_once_spread_over_the_workers(
     assert record.status == "success", record.failure_reason
     entries = [line.split() for line in ran.read_text().splitlines()]
     assert sorted(key for key, _ in entries) == sorted(f"b{i}" for i in range(20))
-    workers = {int(pid) for _, pid in entries}
-    assert workers == cluster.worker_pids()  # both workers, and never this process
+    assert {int(pid) for _, pid in entries} == workers  # both workers, never this process
     assert set(statuses(root).values()) == {"success"}
     # The branches' own events are in their directories, their results in the run's.
     branch = next((root / "parallel" / "par" / "pass-1").glob("*-b0"))
@@ -144,9 +144,9 @@ async def test_a_worker_killed_mid_branch_sends_the_branch_out_again(
 
 
 async def test_resume_after_the_parent_is_killed(tmp_path: Path, cluster: Cluster) -> None:
-    pids, ran = tmp_path / "pids", tmp_path / "ran"
-    slow = (f"echo slow >> {ran}; if [ -f first ]; then exit 0; fi; touch first; "
-            f"echo $$ >> {pids}; exec sleep 60")
+    pids, ran, again = tmp_path / "pids", tmp_path / "ran", tmp_path / "again"
+    slow = (f"echo slow >> {ran}; if [ -f first ]; then echo $PPID > {again}; exit 0; fi; "
+            f"touch first; echo $$ >> {pids}; exec sleep 60")
     dot = fan_out(tmp_path, [tool("slow", slow),
                              *(tool(k, f"echo {k} >> {ran}; echo $$ >> {pids}") for k in "ab")])
     root = tmp_path / "logs"
@@ -168,6 +168,8 @@ async def test_resume_after_the_parent_is_killed(tmp_path: Path, cluster: Cluste
     assert done.returncode == 0, done.stdout + done.stderr
     assert final(root)["status"] == "success"
     assert sorted(ran.read_text().split()) == ["a", "b", "slow", "slow"]
+    # The resume used the run's executor again (from the manifest): slow ran on a worker.
+    assert int(again.read_text()) in cluster.worker_pids()
 
 
 def test_an_unreachable_scheduler_is_exit_2_and_nothing_runs(tmp_path: Path) -> None:

@@ -69,6 +69,9 @@ def parse_spec(spec: str) -> tuple[str | None, int]:
 async def connected(spec: str) -> AsyncIterator[DaskExecutor]:
     """The executor of ``spec``, connected; closed (a local cluster shut down) on exit."""
     address, workers = parse_spec(spec)
+    # The run reports what matters (exit 2, executor_lost); Dask's own reconnect tracebacks
+    # would only bury it on stderr.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     cluster: LocalCluster | None = None
     if address is None:
         cluster = await trio.to_thread.run_sync(_local_cluster, workers)

@@ -20,8 +20,14 @@ hookimpl = pluggy.HookimplMarker("attractor")
 
 @asynccontextmanager
 async def open_dask(spec: str, logs_root: Path) -> AsyncIterator[Executor]:
-    from attractor_plugins.dask_executor.executor import connected
+    try:
+        from attractor_plugins.dask_executor.executor import connected
+    except ImportError as exc:
+        from attractor_core.sdk import UsageError
 
+        raise UsageError(f"--executor {spec}: the Dask executor needs the 'distributed' "
+                         f"package ({exc}); install it with pip install "
+                         "'attractor-plugins[dask]'") from None
     async with connected(spec) as executor:
         yield executor
 
