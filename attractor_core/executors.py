@@ -129,7 +129,7 @@ def executor_opener(pm: pluggy.PluginManager, spec: str) -> Opener | None:
     if spec == LOCAL:
         return None
     openers: dict[str, Opener] = {}
-    for contributed in pm.hook.attractor_executors():
+    for contributed in reversed(pm.hook.attractor_executors()):  # a later plugin wins
         openers.update(contributed)
     opener = openers.get(scheme(spec))
     if opener is None:

@@ -11,6 +11,7 @@ local, dask), and the fan-out is timed from ``parallel_started`` to
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -47,6 +48,27 @@ def _fan_out_seconds(logs: Path) -> float:
     return _stamp(done) - _stamp(started)
 
 
+def _events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def dispatch_overhead_ms(logs: Path) -> float:
+    """Median, over the branches, of the time a remote branch spends outside its worker's
+    traversal: from ``parallel_branch_started`` in the parent to its first event on the
+    worker, plus from its last event there to ``parallel_branch_completed``."""
+    parent = _events(logs / "progress.ndjson")
+    started = {e["branch_key"]: _stamp(e) for e in parent
+               if e["event"] == "parallel_branch_started"}
+    ended = {e["branch_key"]: _stamp(e) for e in parent
+             if e["event"] == "parallel_branch_completed"}
+    costs = []
+    for remote in (logs / "parallel").glob("*/pass-1/*/executor/progress.ndjson"):
+        own = _events(remote)
+        key = own[0]["branch_key"]
+        costs.append((_stamp(own[0]) - started[key]) + (ended[key] - _stamp(own[-1])))
+    return statistics.median(costs) * 1000
+
+
 def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     record = trio.run(lambda: run_pipeline(dot, logs_root=logs, workdir=logs.parent,
@@ -68,16 +90,19 @@ def main() -> None:
     cases = [("simulate-1000", _dot(root, "simulate", 1000, 'prompt="do it"'), 1000),
              ("sleep-200", _dot(root, "sleep", 200,
                                 'shape=parallelogram, tool_command="sleep 0.5"'), 200)]
-    print(f"{'case':<14} {'executor':<13} {'fan-out s':>9} {'ms/branch':>9} {'run s':>7}")
+    print(f"{'case':<14} {'executor':<13} {'fan-out s':>9} {'ms/branch':>9} {'run s':>7} "
+          f"{'dispatch ms':>11}")
     summary: dict[str, dict[str, float]] = {}
     for name, dot, branches in cases:
         for n in range(ROUNDS):
             for executor in ("local", "dask-local:2"):
-                fan_out, wall = _run(dot, root / f"{name}-{executor}-{n}", executor)
+                logs = root / f"{name}-{executor}-{n}"
+                fan_out, wall = _run(dot, logs, executor)
                 best = summary.setdefault(name, {})
                 best[executor] = min(best.get(executor, fan_out), fan_out)
+                dispatch = "" if executor == "local" else f"{dispatch_overhead_ms(logs):11.1f}"
                 print(f"{name:<14} {executor:<13} {fan_out:9.2f} "
-                      f"{fan_out / branches * 1000:9.2f} {wall:7.2f}", flush=True)
+                      f"{fan_out / branches * 1000:9.2f} {wall:7.2f} {dispatch}", flush=True)
         local, dask = summary[name]["local"], summary[name]["dask-local:2"]
         print(f"{name}: best fan-out local {local:.2f} s, dask-local:2 {dask:.2f} s, "
               f"ratio {dask / local:.2f}, extra per branch "

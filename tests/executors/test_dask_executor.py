@@ -21,8 +21,10 @@ from tests.concurrency.support import (
     interrupted_when_running,
     pids_in,
     results,
+    sleeper,
     statuses,
     tool,
+    waiter,
 )
 from tests.engine.support import attractor, events, final, pipeline, run, start_attractor
 
@@ -115,6 +117,19 @@ async def test_sigint_cancels_remote_branches_and_leaves_no_process(
     assert code == 3
     assert final(root)["status"] == "canceled"
     assert await gone(branch_pids)
+
+
+async def test_fail_fast_stops_the_remote_siblings_and_their_processes(
+        tmp_path: Path, cluster: Cluster) -> None:
+    pids = tmp_path / "pids"
+    dot = fan_out(tmp_path, [waiter("bad", pids, 2, "echo broken >&2; exit 3"),
+                             sleeper("slow", pids), sleeper("slow2", pids)],
+                  "max_parallel=0, error_policy=fail_fast")
+    root = tmp_path / "logs"
+    record = await run(dot, root, options={"executor": cluster.spec})
+    assert record.failure_reason == "fail_fast: branch bad failed: broken"
+    assert statuses(root) == {"bad": "fail", "slow": "canceled", "slow2": "canceled"}
+    assert await gone(pids_in(pids))
 
 
 async def test_a_worker_killed_mid_branch_sends_the_branch_out_again(
