@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,3 +198,60 @@ def test_an_unreachable_scheduler_is_exit_2_and_nothing_runs(tmp_path: Path) -> 
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "logs").exists() and not (tmp_path / "ran").exists()
+
+
+# A cluster of its own in a process of its own, so that the test can kill its scheduler.
+OWN_CLUSTER = """
+import logging, time, distributed
+cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=4, processes=False,
+                                   protocol="tcp", dashboard_address=":0",
+                                   silence_logs=logging.ERROR)
+print(cluster.scheduler_address.removeprefix("tcp://"), flush=True)
+time.sleep(600)
+"""
+
+
+def own_cluster() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-c", OWN_CLUSTER], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    return proc, "dask://" + proc.stdout.readline().strip()
+
+
+async def test_a_lost_scheduler_ends_the_run_executor_lost_and_resume_finishes_it(
+        tmp_path: Path) -> None:
+    pids, ran = tmp_path / "pids", tmp_path / "ran"
+    slow = (f"echo slow >> {ran}; if [ -f first ]; then exit 0; fi; touch first; "
+            f"echo $$ >> {pids}; exec sleep 60")
+    dot = fan_out(tmp_path, [tool("slow", slow), tool("a", f"echo a >> {ran}")])
+    root = tmp_path / "logs"
+    scheduler, spec = own_cluster()
+    try:
+        proc = start_attractor("run", dot, "--logs-root", root, "--quiet", "--executor", spec,
+                               cwd=tmp_path)
+        first = await wait_for(pids, 1)
+        with trio.fail_after(60):  # a recorded its ending
+            while not list((root / "parallel").rglob("*-a/checkpoint.json")):
+                await trio.sleep(0.05)
+        scheduler.kill()
+        code = await trio.to_thread.run_sync(lambda: proc.wait(timeout=60))
+        _, err = proc.communicate()
+    finally:
+        scheduler.kill()
+        scheduler.wait()
+    assert code == 1, err
+    ended = final(root)
+    assert (ended["status"], ended["exit_path"], ended["failure_class"]) == (
+        "fail", "executor_lost", "transient_infra")
+    assert ended["failure_reason"].startswith(f"executor lost: the Dask scheduler of {spec}")
+    assert "Traceback" not in err
+    scheduler, spec = own_cluster()  # a new cluster; the run continues there
+    try:
+        done = attractor("resume", "--logs-root", root, "--quiet", "--executor", spec,
+                         cwd=tmp_path, timeout=120)
+    finally:
+        scheduler.kill()
+        scheduler.wait()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(ran.read_text().split()) == ["a", "slow", "slow"]
+    assert await gone(first)  # stopped by the resumed branch: its worker was gone

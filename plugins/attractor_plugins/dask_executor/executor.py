@@ -71,7 +71,9 @@ async def connected(spec: str) -> AsyncIterator[DaskExecutor]:
     address, workers = parse_spec(spec)
     # The run reports what matters (exit 2, executor_lost); Dask's own reconnect tracebacks
     # would only bury it on stderr.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    for name in list(logging.root.manager.loggerDict):
+        if name.partition(".")[0] == "distributed":  # Dask sets levels per module
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     cluster: LocalCluster | None = None
     if address is None:
         cluster = await trio.to_thread.run_sync(_local_cluster, workers)
