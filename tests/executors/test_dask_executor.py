@@ -65,6 +65,21 @@ def fan_out(tmp_path: Path, branches: list[str], attrs: str = "max_parallel=0") 
     return pipeline(tmp_path, "\n".join(body))
 
 
+async def wait_ended(root: Path, keys: set[str]) -> None:
+    """Until the parent has the results of these branches (recorded before they return)."""
+    with trio.fail_after(60):
+        while not keys <= {e["branch_key"] for e in _events_so_far(root)
+                           if e["event"] == "parallel_branch_completed"}:
+            await trio.sleep(0.05)
+
+
+def _events_so_far(root: Path) -> list[dict[str, Any]]:
+    try:
+        return events(root)
+    except (OSError, ValueError):  # not there yet, or a line being written
+        return []
+
+
 async def wait_for(path: Path, count: int) -> list[int]:
     with trio.fail_after(60):
         while len(pids_in(path)) < count:
@@ -155,8 +170,9 @@ async def test_a_worker_killed_mid_branch_sends_the_branch_out_again(
     assert len({e["reason"] for e in again}) == 1
     assert again[0]["reason"].startswith("worker tcp://") and again[0]["reason"].endswith(" lost")
     runs = ran.read_text().split()
-    for key in ("a", "b", "victim"):  # once per dispatch, and never after a recorded end
-        assert runs.count(key) == 1 + sum(e["branch_key"] == key for e in again), runs
+    assert runs.count("victim") == 2
+    for key in ("a", "b"):  # at most once per dispatch (one lost may not have started yet)
+        assert 1 <= runs.count(key) <= 1 + sum(e["branch_key"] == key for e in again), runs
     assert await gone(pids_in(pids))  # the dead worker's sleep was stopped before the rerun
 
 
@@ -171,9 +187,7 @@ async def test_resume_after_the_parent_is_killed(tmp_path: Path, cluster: Cluste
                            "--executor", cluster.spec, cwd=tmp_path)
     try:
         first = await wait_for(pids, 3)
-        with trio.fail_after(60):  # a and b recorded their endings
-            while len(list((root / "parallel").rglob("*-[ab]/checkpoint.json"))) < 2:
-                await trio.sleep(0.05)
+        await wait_ended(root, {"a", "b"})
         proc.kill()
         proc.wait(timeout=30)
     finally:
@@ -230,9 +244,7 @@ async def test_a_lost_scheduler_ends_the_run_executor_lost_and_resume_finishes_i
         proc = start_attractor("run", dot, "--logs-root", root, "--quiet", "--executor", spec,
                                cwd=tmp_path)
         first = await wait_for(pids, 1)
-        with trio.fail_after(60):  # a recorded its ending
-            while not list((root / "parallel").rglob("*-a/checkpoint.json")):
-                await trio.sleep(0.05)
+        await wait_ended(root, {"a"})
         scheduler.kill()
         code = await trio.to_thread.run_sync(lambda: proc.wait(timeout=60))
         _, err = proc.communicate()
@@ -242,7 +254,7 @@ async def test_a_lost_scheduler_ends_the_run_executor_lost_and_resume_finishes_i
     assert code == 1, err
     ended = final(root)
     assert (ended["status"], ended["exit_path"], ended["failure_class"]) == (
-        "fail", "executor_lost", "transient_infra")
+        "fail", "executor_lost", "transient_infra"), ended
     assert ended["failure_reason"].startswith(f"executor lost: the Dask scheduler of {spec}")
     assert "Traceback" not in err
     scheduler, spec = own_cluster()  # a new cluster; the run continues there

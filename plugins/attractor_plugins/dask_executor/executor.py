@@ -151,16 +151,17 @@ class DaskExecutor:
         if future.status == "finished":
             result: BranchResult = future.result()
             return result
-        if future.status == "error":
-            exc = future.exception()
-            if isinstance(exc, distributed.KilledWorker):
-                worker = getattr(exc, "last_worker", None)
-                raise WorkerLostError(f"worker {getattr(worker, 'address', '?')} lost")
+        exc = future.exception() if future.status == "error" else None
+        if isinstance(exc, distributed.KilledWorker):
+            worker = getattr(exc, "last_worker", None)
+            raise WorkerLostError(f"worker {getattr(worker, 'address', '?')} lost")
+        if exc is not None and not isinstance(exc, OSError) and self.client.status == "running":
             return BranchResult(work.key, work.index, work.start, "fail",
                                 f"the branch failed on its Dask worker: "
                                 f"{type(exc).__name__}: {exc}", "structural",
                                 logs_root=work.branch_root)
-        # Cancelled by the scheduler: it was lost (lost() ends the run) or it forgot us.
+        # The connection failed or the scheduler dropped the task: if the scheduler is
+        # gone, lost() ends the run before this wait does.
         await trio.sleep(LOST_AFTER * 2)
         raise WorkerLostError(f"the Dask scheduler dropped the branch ({future.status})")
 
