@@ -10,8 +10,9 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-# The plugins' server extra: tests/server drives `attractor serve` over HTTP and in a browser.
-PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins[server]"]
+# The plugins' extras: tests/server drives `attractor serve` over HTTP and in a browser;
+# tests/executors run branches on a real Dask LocalCluster.
+PACKAGES = ["-e", ".[test]", "-e", "./handlers", "-e", "./plugins[server,dask]"]
 
 
 def install(session: nox.Session) -> None:
@@ -58,5 +59,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and print the numbers recorded in benchmarks/RESULTS.md."""
-    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins[server]")
+    session.install("-e", ".[bench]", "-e", "./handlers", "-e", "./plugins[server,dask]")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -22,7 +22,8 @@ else. Each class lives next to the code that raises it; the bases live here::
         ├── ArtifactWriteError        one of the run's own files cannot be written (runtime.atomic)
         ├── CheckpointError           checkpoint.json is missing or unreadable (runtime.checkpoint)
         ├── StatusFileError           a stage's status.json is malformed (runtime.status_files)
-        └── UnknownHandlerError       no plugin handles a node's type (registry)
+        ├── UnknownHandlerError       no plugin handles a node's type (registry)
+        └── WorkerLostError           the process running a remote branch died (executors)
 
 The CLI turns an ``InputError`` into one line on stderr and exit code 2.
 A stage or run that fails while running does not raise: it ends with a

@@ -214,3 +214,16 @@ def attractor_workspace_summary(record: Mapping[str, Any]) -> Mapping[str, str] 
     ``None`` if the record is not yours. ``run --detach`` prints every entry as
     ``label: value``; ``runs`` lists them all in ``--json`` and the first one in its table.
     """
+
+
+@hookspec
+def attractor_executors() -> Mapping[str, Any]:
+    """Contribute executors (where a run's parallel branches run), keyed by scheme.
+
+    Called once when a run or a resume starts with ``--executor SPEC`` other than
+    ``local``; the scheme is SPEC up to its first ``:`` (``dask`` of
+    ``dask://host:8786``). Each value is ``opener(spec, logs_root)``, an async context
+    manager that connects and yields an :class:`~attractor_core.executors.Executor`, or
+    raises ``UsageError`` (exit 2, nothing runs) when it cannot. Import heavy modules
+    inside the opener only.
+    """

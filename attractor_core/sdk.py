@@ -56,6 +56,11 @@ Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
     ``Diagnostic``, ``Severity``, ``FunctionRule`` (a rule from a function).
+Executors (where parallel branches run: ``attractor_executors``)
+    ``Executor`` (the interface), ``BranchWork`` (one branch to run, picklable),
+    ``run_branch_work`` (run it here, in a ``trio.run`` of its own: an executor's
+    remote side), ``request_stop`` (ask a running branch to stop),
+    ``WorkerLostError`` (raise it when the process running a branch died).
 Errors
     ``AttractorError``, ``InputError``, ``UsageError``, ``ParseError``,
     ``ValidationError``, ``ValueFormatError``, ``RunError``,
@@ -73,8 +78,10 @@ if TYPE_CHECKING:
     from attractor_core.dot import parse_file
     from attractor_core.dot.errors import ParseError
     from attractor_core.edge_selection import Route, failure_retry_target, select_unconditional
+    from attractor_core.engine.remote import run_branch_work
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
+    from attractor_core.executors import BranchWork, Executor, WorkerLostError, request_stop
     from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
     from attractor_core.model import (
         Context,
@@ -172,6 +179,9 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("GroupTable", "kill_grace_seconds", "run_in_group", "terminate_group"),
                     "attractor_core.process_group"),
     "stage_environment": "attractor_core.engine.stage_run",
+    **dict.fromkeys(("BranchWork", "Executor", "WorkerLostError", "request_stop"),
+                    "attractor_core.executors"),
+    "run_branch_work": "attractor_core.engine.remote",
     **dict.fromkeys(("Answer", "AnswerValue", "Option", "Question", "QuestionType"),
                     "attractor_core.human"),
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
@@ -193,6 +203,7 @@ __all__ = [
     "BackendPreflight",
     "BranchFailure",
     "BranchResult",
+    "BranchWork",
     "CanonicalSource",
     "CheckpointError",
     "CodergenBackend",
@@ -204,6 +215,7 @@ __all__ = [
     "Edge",
     "Event",
     "EventSink",
+    "Executor",
     "FailureClass",
     "FanOutReport",
     "FinalRecord",
@@ -238,6 +250,7 @@ __all__ = [
     "ValidationError",
     "ValueFormatError",
     "Warning",
+    "WorkerLostError",
     "compact_json",
     "evaluate_condition",
     "failure_retry_target",
@@ -253,6 +266,8 @@ __all__ = [
     "parse_outcome",
     "read_final",
     "read_run_status",
+    "request_stop",
+    "run_branch_work",
     "run_in_group",
     "select_unconditional",
     "stage_environment",

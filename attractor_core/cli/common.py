@@ -18,6 +18,9 @@ POLICY_FLAGS = ("stall-timeout", "stall-check-interval", "stage-timeout", "heart
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", help="codergen backend (default: simulate)")
     parser.add_argument("--interviewer", help="human gates: auto, console or queue:FILE")
+    parser.add_argument("--executor", metavar="SPEC",
+                        help="where parallel branches run: local (default), or an executor "
+                             "a plugin provides, e.g. dask://HOST:PORT, dask-local:N")
     parser.add_argument("--config", type=Path, help="run config file (TOML)")
     for flag in POLICY_FLAGS:
         parser.add_argument(f"--{flag}", metavar="DURATION", help=f"run policy {flag}")
@@ -34,13 +37,14 @@ def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``--backend``, ``--interviewer``, and the config file's ``[llm]`` table as ``llm``.
+    """``--backend``, ``--interviewer``, ``--executor``, and the config file's ``[llm]``
+    table as ``llm``.
 
     The config file's path is kept too (``config_file``, recorded in the manifest), so a
     resume without ``--config`` reads the same ``[llm]`` table again.
     """
     options: dict[str, Any] = {
-        k: v for k in ("backend", "interviewer") if (v := getattr(args, k, None))}
+        k: v for k in ("backend", "interviewer", "executor") if (v := getattr(args, k, None))}
     config = getattr(args, "config", None)
     if config:
         from attractor_core.config_file import llm_table  # tomllib: only when a file is given

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from attractor_core.errors import UsageError
+from attractor_core.executors import Executor, executor_opener, executor_spec
 from attractor_core.model import ValueFormatError
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import make_plugin_manager
@@ -64,11 +66,11 @@ async def run_pipeline(
 ) -> FinalRecord:
     """Run the pipeline in ``dot_path`` from its start node to its end."""
     # Signals are caught from before the run's lock is taken until it is released.
-    async with watching_signals(handle_signals) as signals:
+    async with watching_signals(handle_signals) as signals, AsyncExitStack() as resources:
         return await _run_pipeline_watched(
             dot_path, logs_root=logs_root, workdir=workdir, run_id=run_id, options=options,
             overrides=overrides, config=config, policy_overrides=policy_overrides, pm=pm,
-            on_event=on_event, signals=signals)
+            on_event=on_event, signals=signals, resources=resources)
 
 
 async def _run_pipeline_watched(
@@ -77,7 +79,7 @@ async def _run_pipeline_watched(
     options: Mapping[str, Any] | None = None, overrides: Mapping[str, str] | None = None,
     config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
     pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
-    signals: RunSignals,
+    signals: RunSignals, resources: AsyncExitStack,
 ) -> FinalRecord:
     pm = pm or make_plugin_manager()
     source = Path(dot_path).resolve()
@@ -90,6 +92,8 @@ async def _run_pipeline_watched(
                          "(it names the run's directory)")
     work, root = run_places(workdir, logs_root, run_id)
     run_dir = RunDir(root)
+    # Connected before the run directory exists: an unreachable executor leaves nothing.
+    executor = await open_executor(resources, pm, options or {}, root)
     created = create_logs_root(root)
     lock = RunLock(run_dir.lock, run_id, stops_on_signal=signals.watched)
     lock.acquire()
@@ -117,7 +121,8 @@ async def _run_pipeline_watched(
             services = build_services(
                 run_config(graph=graph, run_id=run_id, run_dir=run_dir,
                            workdir=workspace.workdir if workspace else work, dot_path=source,
-                           pm=pm, policy=policy, options=options or {}, subruns=SUBRUNS),
+                           pm=pm, policy=policy, options=options or {}, subruns=SUBRUNS,
+                           executor=executor),
                 on_event=on_event, workspace=workspace)
         except Exception as exc:  # a plugin failed while the run was being set up
             record_setup_failure(run_dir, run_id, started, exc)
@@ -131,6 +136,18 @@ async def _run_pipeline_watched(
         return await engine.execute(find_start(graph).id)
     finally:
         lock.release()
+
+
+async def open_executor(resources: AsyncExitStack, pm: pluggy.PluginManager,
+                        options: Mapping[str, Any], logs_root: Path) -> Executor | None:
+    """The run's executor, open until ``resources`` closes; None for ``local``. Raises
+    ``UsageError`` for an unknown scheme or an executor that cannot be reached."""
+    spec = executor_spec(options)
+    opener = executor_opener(pm, spec)
+    if opener is None:
+        return None
+    executor: Executor = await resources.enter_async_context(opener(spec, logs_root))
+    return executor
 
 
 def _initial_context_state(graph: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import trio
 
+from attractor_core.executors import BranchWork
 from attractor_core.model import Context, Outcome
 from attractor_core.model.branch import BranchResult
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
@@ -44,48 +45,80 @@ def branch_root(parent: Lane, node_id: str, pass_number: int, index: int, key: s
     return branch_pass_dir(parent.stage_root(), node_id, pass_number) / f"{index}-{key}"
 
 
+def branch_work(services: RunServices, parent: Lane, *, node_id: str, pass_number: int,
+                start: str, join: str, key: str, index: int, context: Context) -> BranchWork:
+    """Where and what the branch is: everything needed to run it in another process."""
+    root = branch_root(parent, node_id, pass_number, index, key)
+    return BranchWork(
+        logs_root=str(services.config.run_dir.root), node_id=node_id,
+        pass_number=pass_number, start=start, join=join, key=key, index=index,
+        branch_root=str(root),
+        branch_key=f"{parent.branch_key}/{key}" if parent.branch_key else key,
+        live_key=f"{parent.live_key}/{key}" if parent.live_key else key,
+        restart_count=parent.state.restart_count, workdir=str(parent.work_dir(services)),
+        context=context)
+
+
 async def run_branch(services: RunServices, parent: Lane, *, node_id: str, pass_number: int,
                      start: str, join: str, key: str, index: int,
                      context: Context) -> BranchResult:
     """Run the branch to its end (or continue it, or read back its recorded result).
     A run cancellation propagates; a cancellation of this branch alone (the stall
     watchdog) becomes a failed result."""
-    root = branch_root(parent, node_id, pass_number, index, key)
+    work = branch_work(services, parent, node_id=node_id, pass_number=pass_number,
+                       start=start, join=join, key=key, index=index, context=context)
+    return await run_branch_work_here(services, work, parent.live_key)
+
+
+def recorded_result(work: BranchWork) -> tuple[BranchResult | None, Checkpoint | None]:
+    """The branch's recorded ending if it has one (a failed result if its checkpoint
+    cannot be read), else its checkpoint (None before its first stage)."""
+    root = work.root
     try:
         checkpoint = read_checkpoint(root / CHECKPOINT_NAME)
     except CheckpointError as exc:
         # Its state is unknowable: running it again could repeat what it did. The branch
         # fails and the join policy decides, instead of the whole fan-out failing.
-        return BranchResult(key, index, start, "fail", (
-            f"cannot continue branch {key}: {exc}; counted as failed rather than run again "
-            f"(inspect {root})"), "structural", logs_root=str(root))
+        return BranchResult(work.key, work.index, work.start, "fail", (
+            f"cannot continue branch {work.key}: {exc}; counted as failed rather than run "
+            f"again (inspect {root})"), "structural", logs_root=str(root)), None
     if checkpoint is not None and checkpoint.branch_result is not None:
-        return checkpoint.branch_result
+        return checkpoint.branch_result, checkpoint
+    return None, checkpoint
+
+
+async def run_branch_work_here(services: RunServices, work: BranchWork,
+                               parent_live_key: str | None) -> BranchResult:
+    """Run ``work`` in this process, as a lane of ``services``."""
+    recorded, checkpoint = recorded_result(work)
+    if recorded is not None:
+        return recorded
+    root, key, index, start, context = work.root, work.key, work.index, work.start, work.context
+    node_id, pass_number, join = work.node_id, work.pass_number, work.join
     root.mkdir(parents=True, exist_ok=True)
     if checkpoint is None:
-        state = RunState(context=context, restart_count=parent.state.restart_count)
+        state = RunState(context=context, restart_count=work.restart_count)
         first: tuple[str, Outcome | None] = (start, None)
     else:
         state = RunState.from_checkpoint(checkpoint)
         first = resume_point(checkpoint, state, services.config.graph, root)
     checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.config.run_id, state,
                                journal_seq=_journal_seq(checkpoint))
-    full_key = f"{parent.branch_key}/{key}" if parent.branch_key else key
-    live_key = f"{parent.live_key}/{key}" if parent.live_key else key
+    full_key = work.branch_key
     lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
-                liveness_key=live_key)
+                liveness_key=work.live_key)
     base = BranchResult(key, index, start, "", logs_root=str(root))
     if services.workspace is not None:
         try:
             lane.workdir = await services.workspace.open_branch(
                 node_id=node_id, pass_number=pass_number, index=index, key=full_key,
-                branch_root=root, parent_workdir=parent.work_dir(services), emit=services.emit)
+                branch_root=root, parent_workdir=Path(work.workdir), emit=services.emit)
         except Exception as exc:
             return attrs.evolve(base, status="fail", failure_class="transient_infra",
                                 failure_reason=f"cannot prepare the branch's workspace: {exc}")
     before = context.shallow()  # the context the branch was given, to tell its changes
     try:
-        result = await _traverse(services, lane, parent.live_key, first, join, base, before)
+        result = await _traverse(services, lane, parent_live_key, first, join, base, before)
         result = attrs.evolve(result, workspace=await _release_workspace(services, lane))
     except BaseException as exc:
         await _release_workspace(services, lane)

@@ -171,7 +171,8 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         services.config, graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
         dot_path=dot_path, ancestry=(*_chain(services), dot_path),
         registry=HandlerRegistry.from_plugins(services.config.pm),
-        status_sources=status_sources(services.config.pm))
+        status_sources=status_sources(services.config.pm),
+        executor=None)  # a sub-pipeline's branches run where the sub-pipeline runs
     child = RunServices(
         config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                         dict(e)))),

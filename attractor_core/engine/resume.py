@@ -11,6 +11,7 @@ refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from attractor_core.runtime.manifest import read_manifest
 from attractor_core.runtime.rundir import RunDir, base_run_root
 from attractor_core.validation import ValidationError
 
-from .api import resolve_policy
+from .api import open_executor, resolve_policy
 from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
 from .preflight import check_nodes
@@ -51,17 +52,17 @@ async def resume_pipeline(
     handle_signals: bool = True,
 ) -> FinalRecord:
     # Signals are caught from before the run's lock is taken until it is released.
-    async with watching_signals(handle_signals) as signals:
+    async with watching_signals(handle_signals) as signals, AsyncExitStack() as resources:
         return await _resume_pipeline_watched(
             logs_root, options=options, config=config, policy_overrides=policy_overrides,
-            pm=pm, on_event=on_event, signals=signals)
+            pm=pm, on_event=on_event, signals=signals, resources=resources)
 
 
 async def _resume_pipeline_watched(
     logs_root: str | Path, *, options: Mapping[str, Any] | None = None,
     config: Mapping[str, str] | None = None, policy_overrides: Mapping[str, str] | None = None,
     pm: pluggy.PluginManager | None = None, on_event: EventObserver | None = None,
-    signals: RunSignals,
+    signals: RunSignals, resources: AsyncExitStack,
 ) -> FinalRecord:
     pm = pm or make_plugin_manager()
     run_dir = RunDir(base_run_root(Path(logs_root).resolve()))
@@ -78,18 +79,19 @@ async def _resume_pipeline_watched(
         else:
             invalid = ""
         policy = resolve_policy(graph, config or manifest.policy, policy_overrides or {})
-        run_options = _options(manifest.options, options)
+        merged = run_options(manifest.options, options)
+        executor = await open_executor(resources, pm, merged, run_dir.root)
         if not invalid:
-            check_nodes(pm, graph, run_options)
+            check_nodes(pm, graph, merged)
         checkpoint = _load(run_dir)
         workspace = await open_workspace(
             pm, workdir=Path(manifest.workdir), logs_root=run_dir.root, run_id=manifest.run_id,
-            options=run_options, resume_from=checkpoint.workspace if checkpoint else {})
+            options=merged, resume_from=checkpoint.workspace if checkpoint else {})
         services = build_services(run_config(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=workspace.workdir if workspace else Path(manifest.workdir),
-            dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=run_options,
-            subruns=SUBRUNS), on_event=on_event, workspace=workspace)
+            dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=merged,
+            subruns=SUBRUNS, executor=executor), on_event=on_event, workspace=workspace)
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
         engine = Engine(services, state, started_at=utc_now_iso(),
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)
@@ -117,7 +119,7 @@ def _refuse_finished(run_dir: RunDir) -> None:
                          "Start a new run instead")
 
 
-def _options(recorded: Mapping[str, str], given: Mapping[str, Any] | None) -> dict[str, Any]:
+def run_options(recorded: Mapping[str, str], given: Mapping[str, Any] | None) -> dict[str, Any]:
     """The run's options again; the ``[llm]`` table is re-read from the recorded config file."""
     options: dict[str, Any] = {**recorded, **(given or {})}
     config_file = options.get("config_file")

@@ -56,6 +56,11 @@ from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
 
+# Endings that stop the stage in flight on purpose: a resume runs it again, not as a crash.
+# Failures that stop the run in the middle of a stage, like a cancel: the stage in flight is
+# the failed node, and a resume runs it again without counting a crash.
+_STOPPED = (ExitPath.WATCHDOG_STALL, ExitPath.EXECUTOR_LOST)
+
 
 class Engine:
     def __init__(self, services: RunServices, state: RunState, *, started_at: str,
@@ -158,6 +163,7 @@ class Engine:
             self._cancel_scope = scope
             async with trio.open_nursery() as nursery:
                 self._start_watchdog(nursery)
+                self._watch_executor(nursery)
                 nursery.start_soon(run_heartbeats, self.services, self.services.heartbeats)
                 nursery.start_soon(self.services.live.keep_written)
                 try:
@@ -189,6 +195,20 @@ class Engine:
         nursery.start_soon(run_watchdog, s.liveness, s.config.policy.stall_timeout,
                            s.config.policy.stall_check_interval, s.emit, self._stall)
 
+    def _watch_executor(self, nursery: trio.Nursery) -> None:
+        """The run's own executor, if it has one: losing it ends the run, resumably."""
+        executor = self.services.config.executor
+        if executor is None or self.parent_lane is not None:
+            return
+
+        async def watch() -> None:
+            reason = await executor.lost()
+            self.cancel(ending=Ending.failed(ExitPath.EXECUTOR_LOST,
+                                             reason=f"executor lost: {reason}",
+                                             failure_class="transient_infra"))
+
+        nursery.start_soon(watch)
+
     def _stall(self, reason: str) -> None:
         self.cancel(ending=Ending.failed(ExitPath.WATCHDOG_STALL, reason=reason,
                                          failure_class="transient_infra"))
@@ -212,7 +232,7 @@ class Engine:
 
     def _name_stage_in_flight(self, ending: Ending) -> Ending:
         """A cancel or stall stops the stage in flight: that is the failed node."""
-        stopped = ending.interrupted or ending.exit_path == ExitPath.WATCHDOG_STALL
+        stopped = ending.interrupted or ending.exit_path in _STOPPED
         in_flight = self.checkpoints.in_flight
         if ending.failed_node_id or not stopped:
             return ending
@@ -228,7 +248,7 @@ class Engine:
         # A complete checkpoint.json at the end; a stop on purpose is not a crash on resume.
         try:
             self.checkpoints.snapshot(stopped_cleanly=ending.interrupted or (
-                ending.exit_path == ExitPath.WATCHDOG_STALL))
+                ending.exit_path in _STOPPED))
         except ArtifactWriteError as exc:
             if ending.status == "success":  # a failure already says why the run ended
                 ending = _write_failed(exc)

@@ -15,6 +15,7 @@ import pluggy
 import trio
 from attrs import Factory, define, field, frozen, setters
 
+from attractor_core.executors import Executor
 from attractor_core.model import Context, Graph
 from attractor_core.model.branch import BranchResult
 from attractor_core.policy import RunPolicy
@@ -51,6 +52,8 @@ class RunConfig:
     status_sources: tuple[Any, ...] = ()  # in precedence order (``engine.ingestion``)
     # The DOT files of the enclosing runs, outermost first (sub-pipeline cycle guard).
     ancestry: tuple[Path, ...] = ()
+    # Where the run's parallel branches run (``attractor_core.executors``); None: here.
+    executor: Executor | None = None
 
 
 @define(on_setattr=setters.frozen)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pluggy
 
+from attractor_core.executors import Executor
 from attractor_core.model import Graph
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.policy import RunPolicy
@@ -41,11 +42,12 @@ def last_seq(progress: Path) -> int:
 
 def run_config(*, graph: Graph, run_id: str, run_dir: RunDir, workdir: Path,
                dot_path: Path | None, pm: pluggy.PluginManager, policy: RunPolicy,
-               options: Mapping[str, Any], subruns: SubRuns) -> RunConfig:
+               options: Mapping[str, Any], subruns: SubRuns,
+               executor: Executor | None = None) -> RunConfig:
     """A top-level run's configuration; the plugins give its registry and status sources."""
     return RunConfig(graph=graph, run_id=run_id, run_dir=run_dir, workdir=workdir,
                      dot_path=dot_path, pm=pm, registry=HandlerRegistry.from_plugins(pm),
-                     policy=policy, options=dict(options), subruns=subruns,
+                     policy=policy, options=dict(options), subruns=subruns, executor=executor,
                      status_sources=status_sources(pm))
 
 

@@ -196,6 +196,17 @@ class BranchStalled(Event):
 
 
 @frozen
+class BranchRedispatched(Event):
+    """The worker running a remote parallel branch died; the branch is sent out again
+    (``dispatch`` is 2 for the second time) and continues from its own checkpoint."""
+
+    name: ClassVar[str] = "branch_redispatched"
+    branch_key: str
+    reason: str
+    dispatch: int
+
+
+@frozen
 class CancellationExit(Event):
     """A traversal stopped because of a cancellation. ``where`` is ``attempt``,
     ``retry_sleep``, ``traversal`` or ``branch``."""
@@ -310,6 +321,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     StageHeartbeat,
     StallWatchdogTimeout,
     BranchStalled,
+    BranchRedispatched,
     CancellationExit,
     ChildRunEvent,
     StatusIngestionDecision,

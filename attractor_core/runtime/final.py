@@ -37,14 +37,15 @@ class ExitPath:
     RESUME_FAILED = "resume_failed"
     ENGINE_ERROR = "engine_error"  # a bug in attractor itself; see engine-crash.txt
     ARTIFACT_WRITE_FAILED = "artifact_write_failed"  # a full disk, a deleted run directory
+    EXECUTOR_LOST = "executor_lost"  # the executor running the branches became unreachable
 
     # A run that ended this way may be resumed; any other ending is final.
     RESUMABLE = frozenset({CANCELED, STOPPED, WATCHDOG_STALL, ENGINE_ERROR, INVALID_GRAPH,
-                           ARTIFACT_WRITE_FAILED})
+                           ARTIFACT_WRITE_FAILED, EXECUTOR_LOST})
 
     ALL = (SUCCESS, DEAD_END, STAGE_FAILED, GOAL_GATE_UNSATISFIED, LOOP_RESTART_LIMIT,
            CANCELED, STOPPED, WATCHDOG_STALL, CYCLE_BREAKER, LOOP_RESTART_BLOCKED, INVALID_GRAPH,
-           RESUME_FAILED, ENGINE_ERROR, ARTIFACT_WRITE_FAILED)
+           RESUME_FAILED, ENGINE_ERROR, ARTIFACT_WRITE_FAILED, EXECUTOR_LOST)
 
 
 @frozen

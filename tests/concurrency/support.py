@@ -6,8 +6,12 @@ Every branch in these tests is a real ``tool`` stage (``/bin/sh -c``) or a
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import trio
 
 from tests.engine.support import read_json
 from tests.handlers.helpers import survivors
@@ -52,3 +56,19 @@ async def gone(pids: list[int]) -> bool:
 
 def pids_in(path: Path) -> list[int]:
     return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+async def interrupted_when_running(proc: subprocess.Popen[str], pids: Path,
+                                   count: int) -> tuple[int, list[int]]:
+    """SIGINT ``proc`` once ``count`` sleepers run; its exit code and the sleepers' pids."""
+    try:
+        with trio.fail_after(60):
+            while len(pids_in(pids)) < count:
+                await trio.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        code = await trio.to_thread.run_sync(lambda: proc.wait(timeout=60))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    return code, pids_in(pids)

@@ -3,12 +3,11 @@ after it, final.json says ``canceled``, and no branch process survives."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import trio
 
-from tests.concurrency.support import gone, pids_in, sleeper
+from tests.concurrency.support import gone, interrupted_when_running, pids_in, sleeper
 from tests.engine.support import events, final, pipeline, run, start_attractor
 
 
@@ -42,14 +41,7 @@ async def test_sigint_during_parallel_branches_cancels_the_run(tmp_path: Path) -
     dot = _sleeping_fan_out(tmp_path, pids, "error_policy=ignore")
     root = tmp_path / "logs"
     proc = start_attractor("run", dot, "--logs-root", root, "--quiet", cwd=tmp_path)
-    try:
-        branch_pids = await _wait_for_pids(pids, 3)
-        proc.send_signal(signal.SIGINT)
-        code = await trio.to_thread.run_sync(lambda: proc.wait(timeout=60))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+    code, branch_pids = await interrupted_when_running(proc, pids, 3)
     assert code == 3
     assert final(root)["status"] == "canceled"
     assert await gone(branch_pids)

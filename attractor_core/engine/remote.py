@@ -1,0 +1,156 @@
+"""The remote side of a parallel branch (``attractor_core.executors``): what an executor
+runs in its worker.
+
+A ``trio.run`` of its own: the run's graph, options and policy read back from
+its run directory, the ordinary branch traversal, with the branch's events,
+process records and live view in ``{branch}/executor/``. It stops when
+``executor.cancel`` appears or its executor says so, and first stops process
+groups that a dead earlier dispatch of the branch left running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import trio
+from attrs import define, frozen
+
+from attractor_core.executors import REMOTE_DIR, BranchWork
+from attractor_core.model import Graph
+from attractor_core.model.branch import BranchResult
+from attractor_core.orphan_groups import stop_left_behind
+from attractor_core.pipeline import load_pipeline
+from attractor_core.plugins import collect_in_registration_order, make_plugin_manager
+from attractor_core.policy import RunPolicy
+from attractor_core.runtime.event_bus import EventBus
+from attractor_core.runtime.live import LiveView
+from attractor_core.runtime.manifest import Manifest, read_manifest
+from attractor_core.runtime.process_records import (
+    PROCESSES_FILE,
+    ProcessRecords,
+    read_process_records,
+)
+from attractor_core.runtime.procfs import left_behind
+from attractor_core.runtime.rundir import RunDir
+
+from .api import resolve_policy
+from .branches import run_branch_work_here
+from .heartbeat import run_heartbeats
+from .liveness import LivenessTracker
+from .resume import run_options
+from .services import RunServices
+from .setup import last_seq, run_config
+from .subruns import SUBRUNS
+
+# The remote side touches executor.progress at most this often (seconds).
+PROGRESS_EVERY = 0.1
+# How often the remote side looks for executor.cancel (seconds).
+STOP_POLL = 0.1
+
+
+@define
+class _RelayedLiveness(LivenessTracker):
+    """The remote side's tracker: progress of any lane also touches the progress file."""
+
+    progress_file: Path | None = None
+    _touched: float = -1.0
+
+    def progress(self, key: str) -> None:
+        super().progress(key)
+        now = self.clock()
+        if self.progress_file is not None and now - self._touched >= PROGRESS_EVERY:
+            self._touched = now
+            self.progress_file.touch()
+
+
+def run_branch_work(work: BranchWork,
+                    should_stop: Callable[[], bool] | None = None) -> BranchResult:
+    """Run one branch here, in a ``trio.run`` of its own (an executor's remote side).
+
+    Returns the branch's result; a branch stopped by ``executor.cancel`` or by
+    ``should_stop()`` (polled a few times a second) returns ``canceled``."""
+    return trio.run(_run_remote, work, should_stop)
+
+
+async def _run_remote(work: BranchWork, should_stop: Callable[[], bool] | None) -> BranchResult:
+    services = _remote_services(work)
+    await _stop_left_behind(services)
+    result: BranchResult | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_heartbeats, services, services.heartbeats)
+        nursery.start_soon(_watch_stop, work, should_stop, nursery.cancel_scope)
+        result = await run_branch_work_here(services, work, None)
+        nursery.cancel_scope.cancel()
+    services.bus.close()
+    if result is None:
+        return BranchResult(work.key, work.index, work.start, "fail", "branch canceled",
+                            "canceled", logs_root=str(work.root))
+    return result
+
+
+async def _watch_stop(work: BranchWork, should_stop: Callable[[], bool] | None,
+                      scope: trio.CancelScope) -> None:
+    while not work.cancel_file.exists() and not (should_stop is not None and should_stop()):
+        await trio.sleep(STOP_POLL)
+    scope.cancel()
+
+
+@frozen
+class _RunSetup:
+    manifest: Manifest
+    pm: pluggy.PluginManager
+    graph: Graph
+    policy: RunPolicy
+    options: dict[str, Any]
+
+
+# A worker runs many branches of one run: its graph is parsed and validated once per
+# worker process (keyed by run directory and manifest), not once per branch.
+_SETUPS: dict[tuple[str, int], _RunSetup] = {}
+_SETUPS_LOCK = threading.Lock()
+
+
+def _run_setup(run_dir: RunDir) -> _RunSetup:
+    key = (str(run_dir.root), run_dir.manifest.stat().st_mtime_ns)
+    with _SETUPS_LOCK:
+        setup = _SETUPS.get(key)
+        if setup is None:
+            manifest = read_manifest(run_dir.manifest)
+            pm = make_plugin_manager()
+            graph = load_pipeline(run_dir.graph_copy, pm, manifest.overrides)
+            setup = _SETUPS[key] = _RunSetup(
+                manifest, pm, graph, resolve_policy(graph, manifest.policy, {}),
+                run_options(manifest.options, None))
+        return setup
+
+
+def _remote_services(work: BranchWork) -> RunServices:
+    run_dir = RunDir(Path(work.logs_root))
+    setup = _run_setup(run_dir)
+    manifest = setup.manifest
+    config = run_config(
+        graph=setup.graph, run_id=manifest.run_id, run_dir=run_dir,
+        workdir=Path(work.workdir), dot_path=Path(manifest.dot_file), pm=setup.pm,
+        policy=setup.policy, options=setup.options, subruns=SUBRUNS)
+    own = work.root / REMOTE_DIR
+    own.mkdir(parents=True, exist_ok=True)
+    sinks = collect_in_registration_order(
+        setup.pm.hook.attractor_event_sinks(logs_root=own, run_id=manifest.run_id))
+    bus = EventBus(manifest.run_id, sinks, first_seq=last_seq(own / "progress.ndjson") + 1)
+    return RunServices(config, bus,
+                       liveness=_RelayedLiveness(progress_file=work.progress_file),
+                       live=LiveView(own / "live.json", manifest.run_id),
+                       processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()))
+
+
+async def _stop_left_behind(services: RunServices) -> None:
+    """Process groups of an earlier dispatch of this branch whose worker died."""
+    groups = left_behind(read_process_records(services.processes.path))
+    if groups:
+        with trio.CancelScope(shield=True):
+            await stop_left_behind(groups, services.config.policy.kill_grace.seconds,
+                                   services.processes.hurry)

@@ -1,0 +1,145 @@
+"""Executors: where a unit of a run's work runs.
+
+A run has one executor, chosen by the run option ``executor`` (``--executor``,
+recorded in manifest.json and so used again by a resume). ``local``, the
+default, runs every parallel branch as a task of the run's own process (the
+in-process nursery). Any other value is ``SCHEME:REST``; a plugin contributes
+the executors of its schemes through the ``attractor_executors`` hook, which
+returns ``{scheme: opener}``. ``opener(spec, logs_root)`` is an async context
+manager that connects (raising ``UsageError`` when it cannot: the run does
+not start, exit 2) and yields an :class:`Executor`.
+
+The unit an executor runs is one parallel branch, described by a
+:class:`BranchWork` (picklable: it crosses to another process or machine).
+A remote executor calls :func:`attractor_core.sdk.run_branch_work` there: the
+ordinary branch traversal, in a ``trio.run`` of its own, writing under the
+same run directory (which every worker must see at the same path). What
+runs inside a remote branch (its stages, nested fan-outs, sub-pipelines)
+runs where the branch runs.
+
+The files by which the two sides talk, in the branch's directory:
+
+``executor.progress``
+    touched by the remote side whenever the branch makes progress; the
+    parent turns a newer mtime into progress of the branch's lane, so the
+    stall watchdog judges a remote branch as it judges a local one.
+``executor.cancel``
+    written by the parent to stop the branch: the remote side cancels its
+    traversal (stopping its process groups) and returns.
+``executor/``
+    the remote side's own ``progress.ndjson`` (the branch's events),
+    ``processes.json`` and ``live.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+from attrs import frozen
+
+from attractor_core.errors import RunError, UsageError
+
+if TYPE_CHECKING:
+    from attractor_core.model.branch import BranchResult
+
+LOCAL = "local"
+PROGRESS_FILE = "executor.progress"
+CANCEL_FILE = "executor.cancel"
+REMOTE_DIR = "executor"
+
+
+class WorkerLostError(RunError):
+    """The process running a remote unit died before the unit ended (executors).
+
+    The engine dispatches the unit again (its checkpoint says where it was);
+    after the last dispatch the branch fails ``transient_infra`` with this
+    message."""
+
+
+@frozen
+class BranchWork:
+    """One parallel branch to run, wherever it runs: a lane of the run in ``logs_root``
+    from ``start`` up to ``join``, in ``branch_root``. ``context`` is the branch's own
+    copy of the run's context."""
+
+    logs_root: str  # the run's directory (the top-level run's, or a sub-pipeline's)
+    node_id: str
+    pass_number: int
+    start: str
+    join: str
+    key: str
+    index: int
+    branch_root: str
+    branch_key: str  # the full key (``outer/inner`` for a nested fan-out)
+    live_key: str
+    restart_count: int
+    workdir: str
+    context: Any  # a Context
+
+    @property
+    def root(self) -> Path:
+        return Path(self.branch_root)
+
+    @property
+    def progress_file(self) -> Path:
+        return self.root / PROGRESS_FILE
+
+    @property
+    def cancel_file(self) -> Path:
+        return self.root / CANCEL_FILE
+
+
+class Executor(Protocol):
+    """Runs a run's parallel branches somewhere; open for the whole run."""
+
+    spec: str  # the --executor value that opened it
+
+    async def run_branch(self, work: BranchWork) -> BranchResult:
+        """Run the branch to its end and return its result. When cancelled, stop the
+        remote work (:func:`request_stop`, then wait a bounded time for it to end)
+        before re-raising. Raise :class:`WorkerLostError` if the process running it died."""
+
+    async def lost(self) -> str:
+        """Return, with the reason, only if the executor itself is lost (its scheduler
+        unreachable): the run then fails with exit path ``executor_lost``."""
+
+
+Opener = Callable[[str, Path], AbstractAsyncContextManager[Executor]]
+
+
+def request_stop(work: BranchWork) -> None:
+    """Ask the remote side of ``work`` to cancel its traversal (``executor.cancel``)."""
+    from attractor_core.runtime.atomic import write_text_atomic
+
+    write_text_atomic(work.cancel_file, "cancel\n")
+
+
+def scheme(spec: str) -> str:
+    """``dask`` of ``dask://host:8786``, ``dask-local`` of ``dask-local:2``."""
+    return spec.split(":", 1)[0]
+
+
+def executor_opener(pm: pluggy.PluginManager, spec: str) -> Opener | None:
+    """The opener of ``spec`` (None for ``local``); a usage error naming the known
+    executors if no plugin contributes its scheme."""
+    if spec == LOCAL:
+        return None
+    openers: dict[str, Opener] = {}
+    for contributed in reversed(pm.hook.attractor_executors()):  # a later plugin wins
+        openers.update(contributed)
+    opener = openers.get(scheme(spec))
+    if opener is None:
+        known = ", ".join([LOCAL, *(f"{s}:..." for s in sorted(openers))])
+        raise UsageError(f"--executor {spec!r}: no executor for scheme {scheme(spec)!r} "
+                         f"(known: {known}); install the plugin that provides it")
+    return opener
+
+
+def executor_spec(options: Mapping[str, Any]) -> str:
+    value = options.get("executor")
+    return value if isinstance(value, str) and value else LOCAL
+

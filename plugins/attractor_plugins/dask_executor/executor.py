@@ -1,0 +1,187 @@
+"""The Dask executor: each parallel branch is one Dask task.
+
+The sync ``distributed.Client`` is used from the run's trio thread only for
+non-blocking calls (``submit``, ``cancel``); a finished task wakes its branch's
+trio task through a done-callback, so no thread waits per branch. The task
+runs :func:`attractor_core.sdk.run_branch_work` on the worker (its own
+``trio.run``), which writes the branch's artifacts under the run directory:
+every worker must see that directory at the same path.
+
+- A branch cancelled here (a run cancel, ``fail_fast``, ``first_success``, the
+  stall watchdog) writes the branch's ``executor.cancel``; the worker cancels
+  its traversal, which stops its process groups, and the task ends. The
+  parent waits for that (at most :data:`STOP_WAIT`) before the cancellation
+  goes on, then cancels the future.
+- A worker that dies mid-branch raises ``WorkerLostError`` (``worker <address>
+  lost``): ``dask-local`` runs its scheduler with ``allowed-failures`` 0, so
+  the engine, not Dask, decides to send the branch out again.
+- A scheduler unreachable for :data:`LOST_AFTER` seconds loses the executor:
+  the run fails with exit path ``executor_lost`` and can be resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import dask
+import distributed
+import trio
+from distributed import Client, Future, LocalCluster
+from distributed.core import Status
+
+from attractor_core.sdk import (
+    BranchResult,
+    BranchWork,
+    UsageError,
+    WorkerLostError,
+    request_stop,
+    run_branch_work,
+)
+
+STOP_WAIT = 30.0  # seconds a stopped branch may take to end on its worker
+LOST_AFTER = 10.0  # seconds without the scheduler before the executor is lost
+# Threads of a dask-local worker: a branch's thread mostly waits for its stages.
+THREADS_PER_WORKER = 128
+_ADDRESS = re.compile(r"[A-Za-z0-9._-]+:\d{1,5}")
+_ENDED = {Status.closing, Status.closed, Status.closing_gracefully, Status.failed}
+
+
+def parse_spec(spec: str) -> tuple[str | None, int]:
+    """``dask://HOST:PORT`` -> (``tcp://HOST:PORT``, 0); ``dask-local:N`` -> (None, N)."""
+    if spec.startswith("dask://"):
+        address = spec.removeprefix("dask://")
+        if _ADDRESS.fullmatch(address):
+            return f"tcp://{address}", 0
+    elif spec.startswith("dask-local:"):
+        count = spec.removeprefix("dask-local:")
+        if count.isdigit() and int(count) >= 1:
+            return None, int(count)
+    raise UsageError(f"--executor {spec!r}: expected dask://HOST:PORT (a running Dask "
+                     "scheduler) or dask-local:N (N worker processes on this machine)")
+
+
+@asynccontextmanager
+async def connected(spec: str) -> AsyncIterator[DaskExecutor]:
+    """The executor of ``spec``, connected; closed (a local cluster shut down) on exit."""
+    address, workers = parse_spec(spec)
+    # The run reports what matters (exit 2, executor_lost); Dask's own reconnect tracebacks
+    # would only bury it on stderr.
+    for name in list(logging.root.manager.loggerDict):
+        if name.partition(".")[0] == "distributed":  # Dask sets levels per module
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    cluster: LocalCluster | None = None
+    if address is None:
+        cluster = await trio.to_thread.run_sync(_local_cluster, workers)
+        address = cluster.scheduler_address
+    try:
+        client = await trio.to_thread.run_sync(_client, address, spec)
+    except BaseException:
+        if cluster is not None:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(cluster.close)
+        raise
+    try:
+        yield DaskExecutor(spec, client)
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(_close, client, cluster)
+
+
+def _local_cluster(workers: int) -> LocalCluster:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        return LocalCluster(n_workers=workers, threads_per_worker=THREADS_PER_WORKER,
+                            processes=True, dashboard_address=":0",
+                            silence_logs=logging.ERROR)
+
+
+def _client(address: str, spec: str) -> Client:
+    try:
+        # Given up after the Dask setting distributed.comm.timeouts.connect (30s).
+        return Client(address, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"--executor {spec}: cannot reach the Dask scheduler at {address} "
+                         f"({exc}); start one with 'dask scheduler' (docs/distributed.md) or "
+                         "check the address") from None
+
+
+def _close(client: Client, cluster: LocalCluster | None) -> None:
+    client.close(timeout=5)
+    if cluster is not None:
+        cluster.close(timeout=10)
+
+
+class DaskExecutor:
+    def __init__(self, spec: str, client: Client):
+        self.spec = spec
+        self.client = client
+
+    async def run_branch(self, work: BranchWork) -> BranchResult:
+        future = self.client.submit(run_on_worker, work, pure=False,
+                                    key=f"attractor-branch-{uuid.uuid4().hex}")
+        done = trio.Event()
+        token = trio.lowlevel.current_trio_token()
+
+        def wake(_: Future[BranchResult]) -> None:
+            with contextlib.suppress(trio.RunFinishedError):  # the run is over: nobody waits
+                token.run_sync_soon(done.set)
+
+        future.add_done_callback(wake)
+        try:
+            await done.wait()
+        except BaseException:
+            await self._stop(work, future, done)
+            raise
+        return await self._outcome(work, future)
+
+    async def _stop(self, work: BranchWork, future: Future[BranchResult], done: trio.Event) -> None:
+        """Ask the worker to stop the branch, and wait (bounded) until it has."""
+        with trio.CancelScope(shield=True):
+            request_stop(work)
+            if self.client.status == "running":
+                with trio.move_on_after(STOP_WAIT):
+                    await done.wait()
+            future.cancel()
+
+    async def _outcome(self, work: BranchWork, future: Future[BranchResult]) -> BranchResult:
+        if future.status == "finished":
+            result: BranchResult = future.result()
+            return result
+        exc = future.exception() if future.status == "error" else None
+        if isinstance(exc, distributed.KilledWorker):
+            worker = getattr(exc, "last_worker", None)
+            raise WorkerLostError(f"worker {getattr(worker, 'address', '?')} lost")
+        if exc is not None and not isinstance(exc, OSError) and self.client.status == "running":
+            return BranchResult(work.key, work.index, work.start, "fail",
+                                f"the branch failed on its Dask worker: "
+                                f"{type(exc).__name__}: {exc}", "structural",
+                                logs_root=work.branch_root)
+        # The connection failed or the scheduler dropped the task: if the scheduler is
+        # gone, lost() ends the run before this wait does.
+        await trio.sleep(LOST_AFTER * 2)
+        raise WorkerLostError(f"the Dask scheduler dropped the branch ({future.status})")
+
+    async def lost(self) -> str:
+        away = 0.0
+        while away < LOST_AFTER:
+            await trio.sleep(0.5)
+            away = 0.0 if self.client.status == "running" else away + 0.5
+        return f"the Dask scheduler of {self.spec} unreachable for {LOST_AFTER:g}s"
+
+
+def run_on_worker(work: BranchWork) -> BranchResult:
+    """The task: the branch's traversal on this worker, stopped if Dask drops the task."""
+    worker = distributed.get_worker()
+    key = worker.get_current_task()
+
+    def dropped() -> bool:
+        task = worker.state.tasks.get(key)
+        return task is None or task.state == "cancelled" or worker.status in _ENDED
+
+    return run_branch_work(work, dropped)
+
+
