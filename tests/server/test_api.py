@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from httpx_sse import connect_sse
 
-from .conftest import GATE_DOT, SLOW_DOT, Served, process_running
+from .conftest import GATE_DOT, SLOW_DOT, Served, flaky_dot, process_running
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -317,20 +317,7 @@ def test_a_run_its_process_refuses_is_listed_with_the_reason(server: Served) -> 
 
 def test_a_stage_that_succeeds_on_its_second_attempt_is_coloured_retried(
         server: Served, tmp_path: Path) -> None:
-    marker = tmp_path / "tried-once"
-    flaky = (f"if [ -e {marker} ]; then echo second; "
-             f"else touch {marker}; echo first >&2; exit 1; fi")
-    dot = f"""digraph Flaky {{
-  start [shape=Mdiamond]
-  first [shape=parallelogram, tool_command="echo steady"]
-  flaky [shape=parallelogram, max_retries=1, tool_command="{flaky}"]
-  never [shape=parallelogram, tool_command="echo unreached"]
-  done [shape=Msquare]
-  start -> first -> flaky -> done
-  flaky -> never [condition="outcome=fail"]
-  never -> done
-}}
-"""
+    dot = flaky_dot(tmp_path / "tried-once")
     with server.client() as client:
         run_id = server.start(client, dot)
         server.wait_for(client, run_id, ("success",))
