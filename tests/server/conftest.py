@@ -38,6 +38,24 @@ SLOW_DOT = """digraph Slow {
 """
 
 
+def flaky_dot(marker: Path) -> str:
+    """A run whose ``flaky`` tool stage fails its first attempt (creating ``marker``) and
+    succeeds on its one retry; ``never`` runs only if ``flaky`` fails for good."""
+    flaky = (f"if [ -e {marker} ]; then echo second; "
+             f"else touch {marker}; echo first >&2; exit 1; fi")
+    return f"""digraph Flaky {{
+  start [shape=Mdiamond]
+  first [shape=parallelogram, tool_command="echo steady"]
+  flaky [shape=parallelogram, max_retries=1, tool_command="{flaky}"]
+  never [shape=parallelogram, tool_command="echo unreached"]
+  done [shape=Msquare]
+  start -> first -> flaky -> done
+  flaky -> never [condition="outcome=fail"]
+  never -> done
+}}
+"""
+
+
 class Served:
     def __init__(self, process: subprocess.Popen[str], url: str, runs_root: Path,
                  token: str | None):

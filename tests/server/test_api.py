@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 from httpx_sse import connect_sse
 
-from .conftest import GATE_DOT, SLOW_DOT, Served, process_running
+from .conftest import GATE_DOT, SLOW_DOT, Served, flaky_dot, process_running
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -312,3 +313,21 @@ def test_a_run_its_process_refuses_is_listed_with_the_reason(server: Served) -> 
                               backend="no-such-backend")
         run = server.wait_for(client, run_id, ("refused",))
     assert "no-such-backend" in run["explanation"]
+
+
+def test_a_stage_that_succeeds_on_its_second_attempt_is_coloured_retried(
+        server: Served, tmp_path: Path) -> None:
+    dot = flaky_dot(tmp_path / "tried-once")
+    with server.client() as client:
+        run_id = server.start(client, dot)
+        server.wait_for(client, run_id, ("success",))
+        svg = client.get(f"/pipelines/{run_id}/graph").text
+    ends = [(e["node_id"], e["attempt"], e["status"]) for e in server.progress(run_id)
+            if e["event"] == "stage_attempt_end" and e["node_id"] == "flaky"]
+    assert [attempt for _, attempt, _ in ends] == [1, 2]
+    assert ends[-1][2] == "success" and ends[0][2] != "success"
+    drawn = re.findall(r'class="node state&#45;(\w+)">\s*<title>(\w+)</title>', svg)
+    by_node = {node: state for state, node in drawn}
+    assert by_node == {"start": "succeeded", "first": "succeeded", "flaky": "retried",
+                       "never": "pending", "done": "succeeded"}, svg
+    assert "#fcd7a4" in svg and "#f5b7b1" not in svg

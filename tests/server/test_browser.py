@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .conftest import GATE_DOT, SLOW_DOT, Served
+from .conftest import GATE_DOT, SLOW_DOT, Served, flaky_dot
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STEPS_DOT = """digraph Steps {
@@ -61,6 +61,13 @@ def test_a_gate_is_answered_by_clicking_its_option(server: Served, page: Page,
     expect(page.locator("#gates .gate")).to_contain_text("Ship it?")
     expect(page.locator("#gates kbd").first).to_have_text("Y")
     expect(page.locator("#graph g.node[data-state='running']")).to_have_count(1)
+    # The stage list follows the stream: the gate is running, the stages before it are done.
+    expect(page.locator("#stages li[data-node='ask']")).to_have_attribute("data-state", "running")
+    expect(page.locator("#stages li[data-node='work']")).to_have_attribute(
+        "data-state", "succeeded")
+    page.locator("#stages li[data-node='ask'] button").click()
+    expect(page.locator("#stage-name")).to_have_text("ask")
+    expect(page.locator("#stage")).not_to_contain_text("status.json")  # still waiting
     page.screenshot(path=str(tmp_path / "run-page-gate.png"), full_page=True)
     yes.click()
     expect(page.locator("#state")).to_have_text("success", timeout=60_000)
@@ -70,6 +77,16 @@ def test_a_gate_is_answered_by_clicking_its_option(server: Served, page: Page,
     fill = page.eval_on_selector("#graph g.node[data-state='succeeded'] polygon",
                                  "el => getComputedStyle(el).fill")
     assert fill == "rgb(201, 239, 201)"
+    # The open stage's details were refreshed when it ended: its status.json is there.
+    expect(page.locator("#stage")).to_contain_text("status.json")
+    expect(page.locator("#stages li[data-node='ask']")).to_have_attribute(
+        "data-state", "succeeded")
+    listed = page.eval_on_selector_all("#stages li", "els => els.map(e => e.dataset.node)")
+    assert listed == ["start", "work", "ask", "done"]
+    page.locator("#stages li[data-node='work'] button").click()
+    expect(page.locator("#stage-name")).to_have_text("work")
+    expect(page.locator("#stage")).to_contain_text("stdout.log")
+    expect(page.locator("#stage")).to_contain_text("working")
     page.locator("#graph g.node", has_text="work").click()
     expect(page.locator("#stage")).to_contain_text("stdout.log")
     expect(page.locator("#stage")).to_contain_text("working")
@@ -110,3 +127,19 @@ def test_a_reload_mid_run_loses_no_event(server: Served, page: Page, tmp_path: P
     on_disk = [e["seq"] for e in server.progress(run_id)]
     assert after == on_disk
     assert before == on_disk[:len(before)] and len(before) < len(on_disk)
+
+
+def test_a_retried_stage_is_listed_and_drawn_retried(server: Served, page: Page,
+                                                     tmp_path: Path) -> None:
+    with server.client() as client:
+        run_id = server.start(client, flaky_dot(tmp_path / "tried-once"))
+    page.goto(f"{server.url}/runs/{run_id}")
+    expect(page.locator("#state")).to_have_text("success", timeout=60_000)
+    flaky = page.locator("#stages li[data-node='flaky']")
+    expect(flaky).to_have_attribute("data-state", "retried")
+    expect(flaky).to_contain_text("attempt 2")
+    expect(page.locator("#graph g.node[data-state='retried']")).to_have_count(1)
+    expect(page.locator("#stages li[data-node='never']")).to_have_count(0)
+    flaky.locator("button").click()
+    expect(page.locator("#stage")).to_contain_text("second")
+    page.screenshot(path=str(tmp_path / "run-page-retried.png"), full_page=True)

@@ -66,6 +66,34 @@ const attractor = (() => {
         return ev.attempt > 1 ? "retried" : "succeeded";
       return ev.status === "retry" ? "retried" : "failed";
     }
+    // The stages in the order they first started, with their state and attempt count.
+    const stages = new Map();
+    let selected = null;
+    function listStages() {
+      const list = document.getElementById("stages");
+      list.replaceChildren(...[...stages].map(([node, info]) => {
+        const li = document.createElement("li");
+        li.dataset.node = node;
+        li.dataset.state = info.state;
+        li.className = `stage-item live-${info.state}${node === selected ? " selected" : ""}`;
+        const b = document.createElement("button");
+        b.append(text("span", node, "stage-node"), " ", text("span", info.state, "stage-state"));
+        if (info.attempts > 1) b.append(" ", text("small", `attempt ${info.attempts}`));
+        b.addEventListener("click", () => showStage(node));
+        li.append(b);
+        return li;
+      }));
+      document.getElementById("no-stages").hidden = stages.size > 0;
+    }
+    function noteStage(ev, state) {
+      const info = stages.get(ev.node_id) || { state, attempts: 0 };
+      info.state = state;
+      if (ev.event === "stage_attempt_start") info.attempts = ev.attempt || 1;
+      stages.set(ev.node_id, info);
+      listStages();
+      // The open stage's files change while it runs and when it ends: show the new ones.
+      if (ev.node_id === selected && ev.event === "stage_attempt_end") showStage(selected);
+    }
     function paint() {
       for (const g of document.querySelectorAll("#graph g.node")) {
         const name = g.querySelector("title")?.textContent;
@@ -84,6 +112,8 @@ const attractor = (() => {
       paint();
     }
     async function showStage(node) {
+      selected = node;
+      listStages();
       document.getElementById("stage-name").textContent = node;
       const box = document.getElementById("stage");
       const r = await fetch(`${base}/stages/${encodeURIComponent(node)}`);
@@ -157,7 +187,7 @@ const attractor = (() => {
         shown += 1;
         count.textContent = String(shown);
         const s = stateOf(ev);
-        if (s && ev.node_id) { nodeStates[ev.node_id] = s; paint(); }
+        if (s && ev.node_id) { nodeStates[ev.node_id] = s; paint(); noteStage(ev, s); }
         // The gate parks its question just after announcing it: look again shortly after.
         if (ev.event.startsWith("interview")) [0, 250, 1000].forEach((ms) => setTimeout(refreshGates, ms));
         if (ev.event === "stage_attempt_end" || ev.event.startsWith("run_")) refreshRun();
