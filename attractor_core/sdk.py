@@ -55,7 +55,9 @@ Run artifacts
 Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
-    ``Diagnostic``, ``Severity``, ``FunctionRule`` (a rule from a function).
+    ``Diagnostic``, ``Severity``, ``FunctionRule`` (a rule from a function),
+    ``node_value_errors`` (``attribute_value`` errors for node attributes whose
+    value a checker rejects).
 Executors (where parallel branches run: ``attractor_executors``)
     ``Executor`` (the interface), ``BranchWork`` (one branch to run, picklable),
     ``run_branch_work`` (run it here, in a ``trio.run`` of its own: an executor's
@@ -139,7 +141,12 @@ if TYPE_CHECKING:
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
-    from attractor_core.validation.rules import FIDELITY_MODES, is_exit, is_start
+    from attractor_core.validation.rules import (
+        FIDELITY_MODES,
+        is_exit,
+        is_start,
+        node_value_errors,
+    )
 
 # name -> the module that defines it
 _SOURCES: dict[str, str] = {
@@ -187,7 +194,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
                     "attractor_core.validation.diagnostics"),
     "FunctionRule": "attractor_core.validation.builtin_rules",
-    **dict.fromkeys(("FIDELITY_MODES", "is_exit", "is_start"), "attractor_core.validation.rules"),
+    **dict.fromkeys(("FIDELITY_MODES", "is_exit", "is_start", "node_value_errors"),
+                  "attractor_core.validation.rules"),
     **dict.fromkeys(("AttractorError", "InputError", "RunError", "UsageError"),
                     "attractor_core.errors"),
 }
@@ -260,6 +268,7 @@ __all__ = [
     "is_start",
     "kill_grace_seconds",
     "load_checkpoint",
+    "node_value_errors",
     "normalize_failure_class",
     "parse_condition",
     "parse_file",

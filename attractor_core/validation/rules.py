@@ -386,8 +386,10 @@ def _bad_values(
             yield key, str(exc)
 
 
-def attribute_value(graph: Graph) -> list[Diagnostic]:
-    out = [
+def node_value_errors(graph: Graph, typed: Mapping[str, Checker]) -> list[Diagnostic]:
+    """An ``attribute_value`` error for each node attribute that ``typed`` names and whose
+    checker raises ``ValueFormatError``; plugins check the attributes they own with it."""
+    return [
         _node_diag(
             "attribute_value",
             ERROR,
@@ -396,8 +398,12 @@ def attribute_value(graph: Graph) -> list[Diagnostic]:
             f"fix the value of {key} on {n.id}",
         )
         for n in graph.nodes.values()
-        for key, problem in _bad_values(n.attrs, NODE_TYPED)
+        for key, problem in _bad_values(n.attrs, typed)
     ]
+
+
+def attribute_value(graph: Graph) -> list[Diagnostic]:
+    out = node_value_errors(graph, NODE_TYPED)
     out += [
         _edge_diag(
             "attribute_value",

@@ -26,6 +26,7 @@ from attractor_core.sdk import (
     ValueFormatError,
     is_exit,
     is_start,
+    node_value_errors,
     normalize_failure_class,
     parse_outcome,
 )
@@ -101,20 +102,7 @@ TYPED: Mapping[str, Callable[[str], None]] = {
 
 
 def attribute_value(graph: Graph) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for node in graph.nodes.values():
-        # A node has a handful of attributes; walking those (not every typed key) keeps this cheap.
-        for key, value in node.attrs.items():
-            check = TYPED.get(key)
-            if check is None:
-                continue
-            try:
-                check(value)
-            except ValueFormatError as exc:
-                out.append(Diagnostic("attribute_value", Severity.ERROR,
-                                      f"node {node.id}: {key}: {exc}", node_id=node.id,
-                                      fix=f"fix the value of {key} on {node.id}", line=node.line))
-    return out
+    return node_value_errors(graph, TYPED)
 
 
 STAGE_RULES: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
