@@ -68,6 +68,15 @@ def parse_spec(spec: str) -> tuple[str | None, int]:
 @asynccontextmanager
 async def connected(spec: str) -> AsyncIterator[DaskExecutor]:
     """The executor of ``spec``, connected; closed (a local cluster shut down) on exit."""
+    async with open_client(spec) as client:
+        yield DaskExecutor(spec, client)
+
+
+@asynccontextmanager
+async def open_client(spec: str) -> AsyncIterator[Client]:
+    """A sync client of the cluster ``spec`` names (a ``dask-local`` one started here), or a
+    :class:`UsageError` if its scheduler cannot be reached; closed (the local cluster shut
+    down) on exit."""
     address, workers = parse_spec(spec)
     # The run reports what matters (exit 2, executor_lost); Dask's own reconnect tracebacks
     # would only bury it on stderr.
@@ -86,7 +95,7 @@ async def connected(spec: str) -> AsyncIterator[DaskExecutor]:
                 await trio.to_thread.run_sync(cluster.close)
         raise
     try:
-        yield DaskExecutor(spec, client)
+        yield client
     finally:
         with trio.CancelScope(shield=True):
             await trio.to_thread.run_sync(_close, client, cluster)

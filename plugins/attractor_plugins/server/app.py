@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from attractor_core.sdk import InputError, parse_file
 
+from .cluster import ClusterRuns
 from .feed import Feeds
 from .questions import AnswerRefused, give_answer, pending
 from .render import node_states, read_events, render
@@ -56,14 +57,16 @@ class Settings:
     allow_paths: tuple[Path, ...] = ()
     max_body: int = 1 << 20
     secure_cookies: bool = False
+    executor: str = "local"  # where the runs the server starts run (cluster.py)
 
 
 class Server:
-    def __init__(self, settings: Settings, nursery: trio.Nursery):
+    def __init__(self, settings: Settings, nursery: trio.Nursery,
+                 cluster: ClusterRuns | None = None):
         self.settings = settings
         self.nursery = nursery
         self.runs = RunsRoot(settings.runs_root, workdir=settings.workdir,
-                             allow_paths=settings.allow_paths)
+                             allow_paths=settings.allow_paths, cluster=cluster)
         self.feeds = Feeds(nursery)
 
 

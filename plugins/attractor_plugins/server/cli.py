@@ -31,6 +31,10 @@ def add_commands(subparsers: Any) -> None:
                    metavar="DIR", help="also accept pipelines from DOT files under DIR")
     p.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
                    help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--executor", default="local", metavar="SPEC",
+                   help="where the runs the server starts run: local (child processes, the "
+                        "default), dask://HOST:PORT or dask-local:N (each run on a Dask "
+                        "worker; docs/distributed.md)")
     p.set_defaults(handler=_serve)
 
     r = subparsers.add_parser("render", help="draw a pipeline as SVG or PNG",
@@ -84,6 +88,9 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         trio.run(serve_forever, settings)
+    except UsageError as exc:  # the --executor cluster cannot be reached
+        sys.stderr.write(f"attractor: {exc}\n")
+        return 2
     except OSError as exc:
         sys.stderr.write(f"attractor: cannot serve on {args.host}:{args.port}: {exc}\n")
         return 2
@@ -112,6 +119,9 @@ def _settings(args: argparse.Namespace) -> Any:
     workdir = (args.workdir or Path.cwd()).resolve()
     if not workdir.is_dir():
         raise UsageError(f"--workdir {workdir} is not a directory")
+    from .cluster import check_spec
+
     return Settings(runs_root=runs_root, workdir=workdir, host=args.host, port=args.port,
-                    token=token, allow_paths=tuple(p.resolve() for p in args.allow_paths),
+                    executor=check_spec(args.executor), token=token,
+                    allow_paths=tuple(p.resolve() for p in args.allow_paths),
                     max_body=args.max_body, secure_cookies=False)

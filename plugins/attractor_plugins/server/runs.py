@@ -1,11 +1,12 @@
 """The runs root as the server sees it: run ids, listing, starting and stopping runs.
 
 Runs the server starts are ordinary ``attractor run`` processes (same
-directory layout, resumable, visible to ``attractor status``); the server
-cancels them with SIGTERM, which the run turns into a cancellation of its
-cancel scope (final.json ``canceled``, its process groups stopped). Runs
-started from the CLI under the same root are canceled the same way, through
-the pid their ``run.lock`` records.
+directory layout, resumable, visible to ``attractor status``), children of
+the server or, with ``--executor``, started by a task on a Dask worker
+(:mod:`.cluster`); the server cancels them with SIGTERM, which the run turns
+into a cancellation of its cancel scope (final.json ``canceled``, its process
+groups stopped). Runs started from the CLI under the same root are canceled
+the same way, through the pid their ``run.lock`` records.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
 from attractor_core.sdk import RunLock, UsageError, read_run_status
 
+from .cluster import LOG_FILE, ClusterRuns
+
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SOURCE_FILE = "source.dot"  # the DOT a run was started from, when posted as source
-LOG_FILE = "serve.log"  # stdout and stderr of the run process the server started
 SHUTDOWN_GRACE_SECONDS = 15.0
 
 
@@ -52,12 +54,27 @@ def attractor_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "attractor_core", *args]
 
 
+class RunProcess(Protocol):
+    """The process of a run the server started: a ``trio.Process`` here, or a
+    :class:`.cluster.RemoteRun` on a Dask worker."""
+
+    @property
+    def pid(self) -> int | None: ...
+    @property
+    def returncode(self) -> int | None: ...
+    async def wait(self) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+    def kill(self) -> None: ...
+
+
 class RunsRoot:
-    def __init__(self, root: Path, *, workdir: Path, allow_paths: Sequence[Path] = ()):
+    def __init__(self, root: Path, *, workdir: Path, allow_paths: Sequence[Path] = (),
+                 cluster: ClusterRuns | None = None):
         self.root = root.resolve()
         self.workdir = workdir.resolve()
         self.allow_paths = tuple(p.resolve() for p in allow_paths)
-        self.processes: dict[str, trio.Process] = {}
+        self.cluster = cluster  # where runs run: None for child processes of the server
+        self.processes: dict[str, RunProcess] = {}
         self.launched: dict[str, float] = {}  # when the server last started each run's process
 
     # -- ids and paths -------------------------------------------------------------------
@@ -115,8 +132,11 @@ class RunsRoot:
         except UsageError as exc:
             return {"id": run_id, "state": "unreadable", "explanation": str(exc)}
         final = read_json(path / "final.json") or {}
+        state = status.state
+        if state == "interrupted" and run_id in self.processes:
+            state = "running"  # on a worker of another host, where its pid is not seen
         return {
-            "id": run_id, "state": status.state, "graph_name": manifest.get("graph_name", ""),
+            "id": run_id, "state": state, "graph_name": manifest.get("graph_name", ""),
             "goal": manifest.get("goal", ""), "started_at": manifest.get("started_at"),
             "finished_at": final.get("finished_at"), "duration_ms": final.get("duration_ms"),
             "current_node": status.current_node, "attempt": status.attempt,
@@ -156,10 +176,14 @@ class RunsRoot:
         """Run ``argv`` as the process of run ``run_id`` until it ends. When the server
         stops first, the run is canceled (SIGTERM) and waited for: it ends resumable."""
         path = self.run_dir(run_id)
-        with (path / LOG_FILE).open("ab") as log:
-            process = await trio.lowlevel.open_process(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.workdir,
-                start_new_session=True)
+        process: RunProcess
+        if self.cluster is not None:
+            process = await self.cluster.start(path, argv, self.workdir)
+        else:
+            with (path / LOG_FILE).open("ab") as log:
+                process = await trio.lowlevel.open_process(
+                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.workdir,
+                    start_new_session=True)
         self.processes[run_id] = process
         self.launched[run_id] = time.time()
         task_status.started()

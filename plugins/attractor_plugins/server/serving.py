@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from .app import Server, Settings, create_app
+from .cluster import open_cluster
 from .security import Guard
 
 GRACEFUL_SECONDS = 2.0
@@ -26,8 +27,8 @@ async def serve_forever(settings: Settings, *,
     config.accesslog = None
     config.graceful_timeout = GRACEFUL_SECONDS
     stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        server = Server(settings, nursery)
+    async with open_cluster(settings.executor) as cluster, trio.open_nursery() as nursery:
+        server = Server(settings, nursery, cluster)
         app = Guard(create_app(server), token=settings.token, bind_host=settings.host,
                     max_body=settings.max_body)
         nursery.start_soon(_stop_on_signal, stop)
@@ -35,6 +36,8 @@ async def serve_forever(settings: Settings, *,
         urls = await nursery.start(_serve_app, serve, app, config, stop, served)
         url = urls[0] if urls else f"http://{host}:{settings.port}"
         sys.stdout.write(f"serving {settings.runs_root} on {url}\n")
+        if cluster is not None:
+            sys.stdout.write(f"runs run on Dask workers of {settings.executor}\n")
         sys.stdout.flush()
         task_status.started(url)
         await stop.wait()
