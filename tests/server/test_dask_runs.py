@@ -119,6 +119,25 @@ def test_a_run_whose_worker_dies_ends_executor_lost_and_resumes(
     assert not process_running("sleep 52.9")
 
 
+def test_a_run_whose_worker_dies_alone_cancels_itself(
+        served: Served, cluster: Cluster) -> None:  # noqa: F811
+    """The run's process outlives its worker only to cancel itself: its own final.json,
+    its commands stopped, nothing left on the machine."""
+    marker = "61.8034"
+    with served.client() as client:
+        run_id = served.start(client, SLOW_DOT % marker)
+        wait_until(lambda: process_running(f"sleep {marker}"))
+        pid = run_pid(served, run_id)
+        worker = next(p for p in ancestors(pid) if p in cluster.worker_pids())
+        os.kill(worker, signal.SIGKILL)
+        run = served.wait_for(client, run_id, ("canceled",))
+        assert "resume" in run["explanation"]
+        assert final(served, run_id)["exit_path"] == "canceled"
+        assert not process_running(f"sleep {marker}")
+        log = (served.runs_root / run_id / "serve.log").read_text()
+        assert "lost" in log
+
+
 def test_an_unreachable_scheduler_is_exit_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "attractor_core", "serve", "--runs-root", str(tmp_path / "runs"),

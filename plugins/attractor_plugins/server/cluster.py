@@ -64,6 +64,7 @@ LOST_AFTER = 10.0  # seconds without the scheduler before the server counts its 
 # (it cancels itself on SIGTERM) before writing one, when it cannot see the run's process.
 LOST_GRACE = 60.0
 _PR_SET_PDEATHSIG = 1
+CANCELED = 3  # the exit code of a canceled run
 
 
 def check_spec(spec: str) -> str:
@@ -95,8 +96,11 @@ def run_on_worker(launch: str, argv: list[str], cwd: str, run_dir: str) -> int |
     where = {"launch": launch, "worker": worker.address, "host": socket.gethostname(),
              "worker_pid": os.getpid()}
     write_json_atomic(root / WORKER_FILE, where)
-    with (root / LOG_FILE).open("ab") as log:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    if cancel_requests(root / CANCEL_FILE, launch):
+        log(root, "canceled before it started; nothing ran")
+        return CANCELED
+    with (root / LOG_FILE).open("ab") as output:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                  cwd=cwd, start_new_session=True,
                                  preexec_fn=_die_with_parent())
     write_json_atomic(root / WORKER_FILE, {**where, "pid": child.pid})
@@ -193,8 +197,9 @@ class RemoteRun:
         (it cancels itself when its worker dies), else write one (``executor_lost``)."""
         log(self.run_dir, f"the run's executor was lost: {reason}")
         deadline = trio.current_time() + LOST_GRACE
-        while trio.current_time() < deadline and not self._final_written():
-            if self._run_gone():
+        while not self._final_written():
+            running = self._running_here()
+            if running is False or (running is None and trio.current_time() >= deadline):
                 break
             await trio.sleep(POLL_SECONDS)
         final = read_final(self.run_dir / "final.json")
@@ -210,20 +215,22 @@ class RemoteRun:
         except FileNotFoundError:
             return False
 
-    def _run_gone(self) -> bool:
-        """Whether the run's process is known to be dead: it ran on this host and is no
-        longer alive (elsewhere only its final.json or the grace period tells)."""
+    def _running_here(self) -> bool | None:
+        """Whether the run's process is alive, when it runs on this host; None when it ran
+        elsewhere (only its final.json or the grace period tells)."""
         record = read_json(self.run_dir / WORKER_FILE)
-        if record.get("launch") != self.launch or record.get("host") != socket.gethostname():
-            return False
+        if record.get("launch") != self.launch:
+            return False  # the task never started the run
+        if record.get("host") != socket.gethostname():
+            return None
         pid = record.get("pid")
         if not isinstance(pid, int):
-            return True
+            return False
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
-            return True
-        return state == "Z"
+            return False
+        return state != "Z"
 
 
 class ClusterRuns:
