@@ -65,7 +65,9 @@ def test_a_run_runs_on_a_worker_and_its_gate_is_answered_over_http(
         chain = ancestors(run_pid(served, run_id))
         assert set(chain) & cluster.worker_pids()
         assert served.process.pid not in chain
-        assert client.get(f"/pipelines/{run_id}").json()["state"] == "running"
+        shown = client.get(f"/pipelines/{run_id}").json()
+        assert shown["state"] == "running"
+        assert shown["worker"] in cluster.client.scheduler_info()["workers"]
         answered = client.post(f"/pipelines/{run_id}/questions/{question['id']}/answer",
                                json={"value": "Yes"})
         assert answered.status_code == 200, answered.text

@@ -118,6 +118,12 @@ def run_on_worker(launch: str, argv: list[str], cwd: str, run_dir: str) -> int |
     return child.returncode
 
 
+def worker_of(run_dir: Path) -> str | None:
+    """The address of the Dask worker that ran the run's latest launch, if one did."""
+    worker = read_json(run_dir / WORKER_FILE).get("worker")
+    return worker if isinstance(worker, str) else None
+
+
 def cancel_requests(path: Path, launch: str) -> int:
     """How many cancels the server has asked of ``launch``."""
     record = read_json(path)

@@ -28,7 +28,7 @@ import trio
 
 from attractor_core.sdk import RunLock, UsageError, read_run_status
 
-from .cluster import LOG_FILE, ClusterRuns
+from .cluster import LOG_FILE, ClusterRuns, worker_of
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SOURCE_FILE = "source.dot"  # the DOT a run was started from, when posted as source
@@ -144,6 +144,7 @@ class RunsRoot:
             "failure_reason": status.failure_reason, "explanation": status.explanation,
             "completed_nodes": list(status.completed_nodes), "owner_pid": status.owner_pid,
             "started_by_server": run_id in self.processes,
+            "worker": worker_of(path),
         }
 
     async def settle(self, run_id: str, seconds: float) -> None:
