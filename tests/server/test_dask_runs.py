@@ -92,6 +92,7 @@ def test_cancel_reaches_the_worker_and_leaves_no_process(served: Served) -> None
         assert "resume" in run["explanation"]
         assert final(served, run_id)["exit_path"] == "canceled"
         assert not process_running(f"sleep {marker}")
+        wait_until(lambda: not process_running(f"--run-id {run_id}"))  # the run itself ends
         assert client.post(f"/pipelines/{run_id}/cancel").status_code == 409
 
 

@@ -138,8 +138,12 @@ def _die_with_parent() -> Callable[[], None] | None:
     except (OSError, AttributeError):
         return None
 
+    parent = os.getpid()
+
     def preexec() -> None:
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the worker died before the signal was armed
+            os._exit(1)
 
     return preexec
 
