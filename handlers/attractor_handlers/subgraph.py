@@ -48,7 +48,8 @@ class SubgraphHandler:
                                 FailureClass.STRUCTURAL.value)
         seed = passed_context(node.get("subgraph.pass_context"), context)
         try:
-            async with run.open_child(dotfile, context=seed) as child:
+            # It only waits for the child: the run's executor may run it elsewhere.
+            async with run.open_child(dotfile, context=seed, steered=False) as child:
                 final: FinalRecord = await child.wait()
                 child_run_id: str = child.run_id
         except (ParseError, ValidationError) as exc:
