@@ -62,6 +62,9 @@ async def _run_remote_child(work: ChildWork,
     # The parent's lane as the child's parent: no watchdog of its own.
     engine = Engine(services, plan.state, started_at=utc_now_iso(), lane_key=work.live_key,
                     parent_lane=work.parent_live_key, journal_seq=plan.journal_seq)
+    asked = _stop_asked(work, should_stop)
+    if asked:  # stopped before it began: no stage may start
+        engine.cancel(asked)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_stop, work, should_stop, engine)
         final = await engine.execute(plan.start, resumed=plan.resumed,
@@ -72,13 +75,19 @@ async def _run_remote_child(work: ChildWork,
 
 async def _watch_stop(work: ChildWork, should_stop: Callable[[], bool] | None,
                       engine: Engine) -> None:
-    while not work.cancel_file.exists():
-        if should_stop is not None and should_stop():
-            engine.cancel("its executor dropped the sub-pipeline")
-            return
+    while not (asked := _stop_asked(work, should_stop)):
         await trio.sleep(STOP_POLL)
+    engine.cancel(asked)
+
+
+def _stop_asked(work: ChildWork, should_stop: Callable[[], bool] | None) -> str:
+    """Why the child must stop (the reason in ``executor.cancel``), or ``""``."""
     try:
         reason = work.cancel_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        if should_stop is not None and should_stop():
+            return "its executor dropped the sub-pipeline"
+        return ""
     except OSError:
         reason = ""
-    engine.cancel("canceled by the caller" if reason in ("", "cancel") else reason)
+    return "canceled by the caller" if reason in ("", "cancel") else reason

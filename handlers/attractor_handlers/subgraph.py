@@ -4,7 +4,9 @@
 run under ``{stage_dir}/child/`` with the parent's plugins, policy,
 cancellation and stall watchdog; its events reach the parent's stream as
 ``child_run_event``. ``subgraph.pass_context`` (a comma list of context
-keys) seeds the child's context with those parent values.
+keys) seeds the child's context with those parent values. The stage only
+waits for the child, so with an executor other than ``local`` the child runs
+on a worker (``steered=False``).
 
 The child's final status becomes the node's: ``success`` -> success;
 ``fail`` or ``canceled`` -> fail with the child's reason and class, the
