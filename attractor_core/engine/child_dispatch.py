@@ -14,6 +14,7 @@ apply; the process groups it left running are stopped first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -23,11 +24,13 @@ from typing import Any
 import attrs
 import trio
 
+from attractor_core.errors import UsageError
 from attractor_core.executors import ChildWork, Executor, WorkerLostError, request_stop
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.runtime.checkpoint import CheckpointError
 from attractor_core.runtime.events import ChildRunEvent
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final, write_final
+from attractor_core.runtime.manifest import read_manifest
 from attractor_core.runtime.process_records import read_process_records
 from attractor_core.runtime.procfs import left_behind
 
@@ -118,6 +121,9 @@ class RemoteChildHandle:
                                        services.processes.hurry)
         final = work.failed(reason, "transient_infra", ExitPath.EXECUTOR_LOST,
                             _completed(work.root / "checkpoint.json"))
+        with contextlib.suppress(UsageError):  # the manifest says when the child started
+            final = attrs.evolve(final, started_at=read_manifest(
+                work.root / "manifest.json").started_at)
         write_final(work.root / "final.json", final)
         return final
 

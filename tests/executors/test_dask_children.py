@@ -150,6 +150,10 @@ async def test_a_worker_killed_mid_child_fails_the_stage_transient_and_the_retry
                                              "worker tcp://")
     assert lost["failure_reason"].endswith(" lost")
     assert ran.read_text().split() == ["victim", "victim"]
+    lost_child = final(root / "sub" / "attempt-1" / "child")  # the first attempt's child
+    assert (lost_child["status"], lost_child["exit_path"]) == ("fail", "executor_lost")
+    assert lost_child["failure_reason"] == lost["failure_reason"].split(" fail: ")[1]
+    assert final(root / "sub" / "child")["status"] == "success"  # the retry's, afresh
     assert await gone(pids_in(pids))  # the dead worker's sleep was stopped
 
 
