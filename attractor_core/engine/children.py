@@ -7,6 +7,10 @@ forwards every event into the parent's stream as ``child_run_event``.
 A :class:`ChildHandle` lets a supervisor observe and steer it. When the
 enclosing stage continues an interrupted attempt (``resume``), the child it
 had started is continued from its own checkpoint, or read back if it ended.
+
+A child that its stage only waits for may run on the run's executor instead
+(``engine.child_dispatch`` in the parent, ``engine.remote_child`` on the
+worker), set up by the same :func:`prepare_child` and :func:`child_plan`.
 """
 
 from __future__ import annotations
