@@ -9,26 +9,36 @@ returns ``{scheme: opener}``. ``opener(spec, logs_root)`` is an async context
 manager that connects (raising ``UsageError`` when it cannot: the run does
 not start, exit 2) and yields an :class:`Executor`.
 
-The unit an executor runs is one parallel branch, described by a
-:class:`BranchWork` (picklable: it crosses to another process or machine).
-A remote executor calls :func:`attractor_core.sdk.run_branch_work` there: the
-ordinary branch traversal, in a ``trio.run`` of its own, writing under the
-same run directory (which every worker must see at the same path). What
-runs inside a remote branch (its stages, nested fan-outs, sub-pipelines)
-runs where the branch runs.
+An executor runs two kinds of unit, each described by a picklable record (it
+crosses to another process or machine):
 
-The files by which the two sides talk, in the branch's directory:
+- one parallel branch, a :class:`BranchWork`: the remote side calls
+  :func:`attractor_core.sdk.run_branch_work`, the ordinary branch traversal;
+- one sub-pipeline that its stage only waits for (``open_child(...,
+  steered=False)``, the ``subgraph`` handler's), a :class:`ChildWork`: the
+  remote side calls :func:`attractor_core.sdk.run_child_work`, the child run's
+  ordinary traversal. A child its stage observes and steers live (a manager
+  loop's) stays in the parent process: its handle reads the child's memory.
+
+Either runs in a ``trio.run`` of its own, writing under the same run directory
+(which every worker must see at the same path). What runs inside a remote unit
+(its stages, nested fan-outs, sub-pipelines) runs where the unit runs.
+
+The files by which the two sides talk, in the unit's directory (a branch's
+directory, or a child's run directory ``{stage_dir}/child/``):
 
 ``executor.progress``
     touched by the remote side whenever the branch makes progress; the
     parent turns a newer mtime into progress of the branch's lane, so the
     stall watchdog judges a remote branch as it judges a local one.
 ``executor.cancel``
-    written by the parent to stop the branch: the remote side cancels its
+    written by the parent to stop the unit: the remote side cancels its
     traversal (stopping its process groups) and returns.
 ``executor/``
-    the remote side's own ``progress.ndjson`` (the branch's events),
-    ``processes.json`` and ``live.json``.
+    a remote branch's own ``progress.ndjson`` (the branch's events),
+    ``processes.json`` and ``live.json``. A remote child writes these as any
+    run does, in its run directory; the parent forwards the new lines of its
+    ``progress.ndjson`` into its own stream as ``child_run_event``.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import pluggy
 from attrs import frozen
@@ -45,6 +55,7 @@ from attractor_core.errors import RunError, UsageError
 
 if TYPE_CHECKING:
     from attractor_core.model.branch import BranchResult
+    from attractor_core.runtime.final import FinalRecord
 
 LOCAL = "local"
 PROGRESS_FILE = "executor.progress"
@@ -60,8 +71,26 @@ class WorkerLostError(RunError):
     message."""
 
 
+class _UnitFiles:
+    """The files by which the two sides of a unit talk, in its directory ``root``."""
+
+    __slots__ = ()
+
+    @property
+    def root(self) -> Path:
+        raise NotImplementedError
+
+    @property
+    def progress_file(self) -> Path:
+        return self.root / PROGRESS_FILE
+
+    @property
+    def cancel_file(self) -> Path:
+        return self.root / CANCEL_FILE
+
+
 @frozen
-class BranchWork:
+class BranchWork(_UnitFiles):
     """One parallel branch to run, wherever it runs: a lane of the run in ``logs_root``
     from ``start`` up to ``join``, in ``branch_root``. ``context`` is the branch's own
     copy of the run's context."""
@@ -84,17 +113,52 @@ class BranchWork:
     def root(self) -> Path:
         return Path(self.branch_root)
 
-    @property
-    def progress_file(self) -> Path:
-        return self.root / PROGRESS_FILE
+
+@frozen
+class ChildWork(_UnitFiles):
+    """One sub-pipeline to run, wherever it runs: the child run in ``child_root`` of the
+    pipeline ``dot_path``, nested in stage ``node_id`` of the run in ``logs_root``
+    (whose manifest gives its plugins, options and policy). ``continuing``: the
+    enclosing stage continues an interrupted attempt, so the child continues from
+    its own checkpoint; otherwise it starts afresh with ``context``."""
+
+    logs_root: str
+    node_id: str
+    run_id: str
+    child_root: str
+    dot_path: str
+    workdir: str
+    ancestry: tuple[str, ...]  # the DOT files of the enclosing runs, outermost first
+    live_key: str  # the child's lane in the parent's liveness tree
+    parent_live_key: str
+    continuing: bool
+    context: Any  # the seed values (a dict), or None
 
     @property
-    def cancel_file(self) -> Path:
-        return self.root / CANCEL_FILE
+    def root(self) -> Path:
+        return Path(self.child_root)
+
+    def failed(self, reason: str, failure_class: str, exit_path: str = "engine_error",
+               completed_nodes: tuple[str, ...] = ()) -> FinalRecord:
+        """The child's ending when it could not record one itself (its process died, or
+        the remote side raised): resumable, so a resume or a retry continues it."""
+        from attractor_core.runtime.event_bus import utc_now_iso
+        from attractor_core.runtime.final import FinalRecord
+
+        now = utc_now_iso()
+        return FinalRecord(run_id=self.run_id, status="fail", exit_path=exit_path,
+                           started_at=now, finished_at=now, duration_ms=0,
+                           logs_root=self.child_root, failure_reason=reason,
+                           failure_class=failure_class, completed_nodes=completed_nodes,
+                           resumable=True)
+
+
+# A unit of work an executor runs.
+Work: TypeAlias = "BranchWork | ChildWork"
 
 
 class Executor(Protocol):
-    """Runs a run's parallel branches somewhere; open for the whole run."""
+    """Runs a run's parallel branches and sub-pipelines somewhere; open for the whole run."""
 
     spec: str  # the --executor value that opened it
 
@@ -102,6 +166,10 @@ class Executor(Protocol):
         """Run the branch to its end and return its result. When cancelled, stop the
         remote work (:func:`request_stop`, then wait a bounded time for it to end)
         before re-raising. Raise :class:`WorkerLostError` if the process running it died."""
+
+    async def run_child(self, work: ChildWork) -> FinalRecord:
+        """Run the sub-pipeline to its end and return its final record, as
+        :meth:`run_branch` does a branch (same cancellation and worker loss)."""
 
     async def lost(self) -> str:
         """Return, with the reason, only if the executor itself is lost (its scheduler
@@ -111,11 +179,13 @@ class Executor(Protocol):
 Opener = Callable[[str, Path], AbstractAsyncContextManager[Executor]]
 
 
-def request_stop(work: BranchWork) -> None:
-    """Ask the remote side of ``work`` to cancel its traversal (``executor.cancel``)."""
+def request_stop(work: Work, reason: str = "cancel") -> None:
+    """Ask the remote side of ``work`` to cancel its traversal (``executor.cancel``, which
+    holds ``reason``; a stop already asked keeps its reason)."""
     from attractor_core.runtime.atomic import write_text_atomic
 
-    write_text_atomic(work.cancel_file, "cancel\n")
+    if not work.cancel_file.exists():
+        write_text_atomic(work.cancel_file, reason + "\n")
 
 
 def scheme(spec: str) -> str:

@@ -122,7 +122,8 @@ class StageRun(Protocol):
         resume`` may continue it (the stage in flight runs again). The first stop wins."""
 
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
-                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+                   workdir: Path | None = None,
+                   steered: bool = True) -> AbstractAsyncContextManager[Any]:
         """Start a sub-pipeline under ``{stage_dir}/child/``: ``async with run.open_child(f) as c``.
 
         ``dot_file`` is relative to the parent DOT file. The child shares the
@@ -134,6 +135,12 @@ class StageRun(Protocol):
         ``stack.steer``), ``cancel(reason)`` and ``await wait() -> FinalRecord``.
         Leaving the block cancels a child still running. Raises ``ParseError``
         or ``ValidationError`` for an invalid child graph.
+
+        With ``steered=False`` the stage promises to use only ``run_id``,
+        ``final``, ``wait()`` and ``cancel()``; the run's executor may then run
+        the child in another process or machine (docs/distributed.md), with the
+        same artifacts, events, liveness and cancellation. A child whose worker
+        died ends ``fail``, class ``transient_infra``, ``worker <address> lost``.
         """
 
     async def run_branch(self, start: str, *, join: str, key: str, index: int,

@@ -58,11 +58,12 @@ Lint rules
     ``Diagnostic``, ``Severity``, ``FunctionRule`` (a rule from a function),
     ``node_value_errors`` (``attribute_value`` errors for node attributes whose
     value a checker rejects).
-Executors (where parallel branches run: ``attractor_executors``)
+Executors (where parallel branches and sub-pipelines run: ``attractor_executors``)
     ``Executor`` (the interface), ``BranchWork`` (one branch to run, picklable),
     ``run_branch_work`` (run it here, in a ``trio.run`` of its own: an executor's
-    remote side), ``request_stop`` (ask a running branch to stop),
-    ``WorkerLostError`` (raise it when the process running a branch died).
+    remote side), ``ChildWork`` and ``run_child_work`` (the same for one
+    sub-pipeline), ``request_stop`` (ask a running branch or child to stop),
+    ``WorkerLostError`` (raise it when the process running a unit died).
 Errors
     ``AttractorError``, ``InputError``, ``UsageError``, ``ParseError``,
     ``ValidationError``, ``ValueFormatError``, ``RunError``,
@@ -81,9 +82,16 @@ if TYPE_CHECKING:
     from attractor_core.dot.errors import ParseError
     from attractor_core.edge_selection import Route, failure_retry_target, select_unconditional
     from attractor_core.engine.remote import run_branch_work
+    from attractor_core.engine.remote_child import run_child_work
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
-    from attractor_core.executors import BranchWork, Executor, WorkerLostError, request_stop
+    from attractor_core.executors import (
+        BranchWork,
+        ChildWork,
+        Executor,
+        WorkerLostError,
+        request_stop,
+    )
     from attractor_core.human import Answer, AnswerValue, Option, Question, QuestionType
     from attractor_core.model import (
         Context,
@@ -186,9 +194,10 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("GroupTable", "kill_grace_seconds", "run_in_group", "terminate_group"),
                     "attractor_core.process_group"),
     "stage_environment": "attractor_core.engine.stage_run",
-    **dict.fromkeys(("BranchWork", "Executor", "WorkerLostError", "request_stop"),
-                    "attractor_core.executors"),
+    **dict.fromkeys(("BranchWork", "ChildWork", "Executor", "WorkerLostError",
+                     "request_stop"), "attractor_core.executors"),
     "run_branch_work": "attractor_core.engine.remote",
+    "run_child_work": "attractor_core.engine.remote_child",
     **dict.fromkeys(("Answer", "AnswerValue", "Option", "Question", "QuestionType"),
                     "attractor_core.human"),
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
@@ -214,6 +223,7 @@ __all__ = [
     "BranchWork",
     "CanonicalSource",
     "CheckpointError",
+    "ChildWork",
     "CodergenBackend",
     "ConditionSyntaxError",
     "Context",
@@ -277,6 +287,7 @@ __all__ = [
     "read_run_status",
     "request_stop",
     "run_branch_work",
+    "run_child_work",
     "run_in_group",
     "select_unconditional",
     "stage_environment",

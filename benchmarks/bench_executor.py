@@ -69,7 +69,8 @@ def dispatch_overhead_ms(logs: Path) -> float:
     return statistics.median(costs) * 1000
 
 
-def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
+def run_on(dot: Path, logs: Path, executor: str) -> float:
+    """Run ``dot`` on ``executor``: its wall time in seconds (exits unless it succeeded)."""
     t0 = time.perf_counter()
     record = trio.run(lambda: run_pipeline(dot, logs_root=logs, workdir=logs.parent,
                                            options={"executor": executor},
@@ -77,6 +78,11 @@ def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
     wall = time.perf_counter() - t0
     if record.status != "success":
         raise SystemExit(f"{dot.name} on {executor}: {record.status} {record.failure_reason}")
+    return wall
+
+
+def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
+    wall = run_on(dot, logs, executor)
     return _fan_out_seconds(logs), wall
 
 

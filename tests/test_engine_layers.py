@@ -146,7 +146,8 @@ def test_the_graph_holds_the_imports_inside_functions_too() -> None:
     graph = import_graph(ENGINE, PACKAGE)
     assert {e.target for e in graph["traversal"]} >= {"stage", "services"}
     assert {e.target for e in graph["stage"]} >= {"attempt"}
-    assert {e.target for e in graph["subruns"]} == {"branches", "children", "dispatch", "services"}
+    assert {e.target for e in graph["subruns"]} == {"branches", "child_dispatch", "children",
+                                                    "dispatch", "services"}
     assert not {e.target for e in graph["stage_run"]} & {"branches", "children", "traversal"}
 
 

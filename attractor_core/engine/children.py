@@ -7,6 +7,10 @@ forwards every event into the parent's stream as ``child_run_event``.
 A :class:`ChildHandle` lets a supervisor observe and steer it. When the
 enclosing stage continues an interrupted attempt (``resume``), the child it
 had started is continued from its own checkpoint, or read back if it ended.
+
+A child that its stage only waits for may run on the run's executor instead
+(``engine.child_dispatch`` in the parent, ``engine.remote_child`` on the
+worker), set up by the same :func:`prepare_child` and :func:`child_plan`.
 """
 
 from __future__ import annotations
@@ -145,11 +149,22 @@ def _refuse_cycle(services: RunServices, dot_path: Path, node_id: str) -> None:
             fix="a sub-pipeline must not include a pipeline that encloses it")])
 
 
-@asynccontextmanager
-async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
-                     dot_path: Path, context: Mapping[str, Any] | None = None,
-                     workdir: Path | None = None) -> AsyncIterator[ChildHandle]:
-    """Start the child run; on exit, cancel it if it is still running and wait for it.
+@frozen
+class PreparedChild:
+    """A child run about to start: its graph, run directory, id and workdir;
+    ``continuing`` when the enclosing stage continues an interrupted attempt."""
+
+    graph: Graph
+    run_dir: RunDir
+    run_id: str
+    workdir: Path
+    continuing: bool
+    ancestry: tuple[Path, ...]
+
+
+def prepare_child(services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
+                  dot_path: Path, workdir: Path | None) -> PreparedChild:
+    """Check and load the child graph and write its manifest (unless it is being continued).
 
     Raises ``ParseError`` or ``ValidationError`` if the child graph is invalid.
     """
@@ -165,11 +180,38 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         write_manifest(run_dir.manifest, Manifest(
             run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(dot_path),
             workdir=str(work), logs_root=str(run_dir.root), started_at=utc_now_iso()))
+    return PreparedChild(graph, run_dir, run_id, work, continuing,
+                         (*_chain(services), dot_path))
+
+
+def child_plan(run_dir: RunDir, graph: Graph, context: Mapping[str, Any] | None,
+               continuing: bool) -> ChildPlan:
+    if continuing:
+        return _continue(run_dir, graph, context)
+    return ChildPlan(_seeded_state(graph, context), find_start(graph).id)
+
+
+def child_lane_key(lane: Lane, node_id: str) -> str:
+    return f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
+
+
+@asynccontextmanager
+async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
+                     dot_path: Path, context: Mapping[str, Any] | None = None,
+                     workdir: Path | None = None) -> AsyncIterator[ChildHandle]:
+    """Start the child run in this process; on exit, cancel it if it is still running
+    and wait for it.
+
+    Raises ``ParseError`` or ``ValidationError`` if the child graph is invalid.
+    """
+    child_run = prepare_child(services, lane, node_id=node_id, stage_dir=stage_dir,
+                              dot_path=dot_path, workdir=workdir)
+    graph, run_dir, run_id = child_run.graph, child_run.run_dir, child_run.run_id
     # The parent's plugins, policy, options and sub-runs; handler and status-source
     # instances of its own, as any run has.
     config = attrs.evolve(
-        services.config, graph=graph, run_id=run_id, run_dir=run_dir, workdir=work,
-        dot_path=dot_path, ancestry=(*_chain(services), dot_path),
+        services.config, graph=graph, run_id=run_id, run_dir=run_dir,
+        workdir=child_run.workdir, dot_path=dot_path, ancestry=child_run.ancestry,
         registry=HandlerRegistry.from_plugins(services.config.pm),
         status_sources=status_sources(services.config.pm),
         executor=None)  # a sub-pipeline's branches run where the sub-pipeline runs
@@ -177,13 +219,10 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                         dict(e)))),
         liveness=services.liveness, processes=services.processes)
-    if continuing:
-        plan = _continue(run_dir, graph, context)
-    else:
-        plan = ChildPlan(_seeded_state(graph, context), find_start(graph).id)
-    key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
+    plan = child_plan(run_dir, graph, context, child_run.continuing)
     engine = Engine(child, plan.state, started_at=utc_now_iso(),
-                    lane_key=key, parent_lane=lane.live_key, journal_seq=plan.journal_seq)
+                    lane_key=child_lane_key(lane, node_id), parent_lane=lane.live_key,
+                    journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
     async with trio.open_nursery() as nursery:
         if plan.final is not None:

@@ -56,11 +56,11 @@ async def dispatch_branch(services: RunServices, executor: Executor, parent: Lan
 
 async def _dispatch(services: RunServices, executor: Executor,
                     work: BranchWork) -> BranchResult:
-    poll = min(1.0, max(0.05, services.config.policy.stall_check_interval.seconds / 2))
+    poll = progress_poll(services)
     reason = ""
     for dispatch in range(1, DISPATCHES + 1):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_relay_progress, work.progress_file, services.liveness,
+            nursery.start_soon(relay_progress, work.progress_file, services.liveness,
                                work.live_key, poll)
             try:
                 return await executor.run_branch(work)
@@ -77,7 +77,12 @@ async def _dispatch(services: RunServices, executor: Executor,
                         logs_root=str(work.root))
 
 
-async def _relay_progress(path: Path, liveness: LivenessTracker, key: str,
+def progress_poll(services: RunServices) -> float:
+    """How often the parent reads a remote unit's progress file (seconds)."""
+    return min(1.0, max(0.05, services.config.policy.stall_check_interval.seconds / 2))
+
+
+async def relay_progress(path: Path, liveness: LivenessTracker, key: str,
                           poll: float) -> None:
     """A newer mtime of the branch's progress file is progress of its lane."""
     seen = _mtime(path)

@@ -53,7 +53,7 @@ STOP_POLL = 0.1
 
 
 @define
-class _RelayedLiveness(LivenessTracker):
+class RelayedLiveness(LivenessTracker):
     """The remote side's tracker: progress of any lane also touches the progress file."""
 
     progress_file: Path | None = None
@@ -114,7 +114,7 @@ _SETUPS: dict[tuple[str, int], _RunSetup] = {}
 _SETUPS_LOCK = threading.Lock()
 
 
-def _run_setup(run_dir: RunDir) -> _RunSetup:
+def run_setup(run_dir: RunDir) -> _RunSetup:
     key = (str(run_dir.root), run_dir.manifest.stat().st_mtime_ns)
     with _SETUPS_LOCK:
         setup = _SETUPS.get(key)
@@ -130,7 +130,7 @@ def _run_setup(run_dir: RunDir) -> _RunSetup:
 
 def _remote_services(work: BranchWork) -> RunServices:
     run_dir = RunDir(Path(work.logs_root))
-    setup = _run_setup(run_dir)
+    setup = run_setup(run_dir)
     manifest = setup.manifest
     config = run_config(
         graph=setup.graph, run_id=manifest.run_id, run_dir=run_dir,
@@ -142,7 +142,7 @@ def _remote_services(work: BranchWork) -> RunServices:
         setup.pm.hook.attractor_event_sinks(logs_root=own, run_id=manifest.run_id))
     bus = EventBus(manifest.run_id, sinks, first_seq=last_seq(own / "progress.ndjson") + 1)
     return RunServices(config, bus,
-                       liveness=_RelayedLiveness(progress_file=work.progress_file),
+                       liveness=RelayedLiveness(progress_file=work.progress_file),
                        live=LiveView(own / "live.json", manifest.run_id),
                        processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()))
 

@@ -142,5 +142,7 @@ class SubRuns(Protocol):
 
     def open_child(self, services: RunServices, lane: Lane, *, node_id: str, stage_dir: Path,
                    dot_path: Path, context: Mapping[str, Any] | None = None,
-                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
-        """Start a sub-pipeline under ``{stage_dir}/child/`` (``engine.children``)."""
+                   workdir: Path | None = None,
+                   steered: bool = True) -> AbstractAsyncContextManager[Any]:
+        """Start a sub-pipeline under ``{stage_dir}/child/`` (``engine.children``; with
+        ``steered=False`` it may run on the run's executor, ``engine.child_dispatch``)."""

@@ -101,11 +101,12 @@ class AttemptRun:
             self.services.stop_run(exit_path, reason, failure_class, resumable)
 
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
-                   workdir: Path | None = None) -> AbstractAsyncContextManager[Any]:
+                   workdir: Path | None = None,
+                   steered: bool = True) -> AbstractAsyncContextManager[Any]:
         return self.services.config.subruns.open_child(
             self.services, self.lane, node_id=self.node.id, stage_dir=self.stage_dir,
             dot_path=resolve_child_path(self.dot_path, dot_file), context=context,
-            workdir=workdir)
+            workdir=workdir, steered=steered)
 
     async def run_branch(self, start: str, *, join: str, key: str, index: int,
                          context: Context) -> BranchResult:

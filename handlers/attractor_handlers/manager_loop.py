@@ -1,7 +1,9 @@
 """The manager loop handler (spec §4.11, ``shape=house``): supervise a child pipeline.
 
 The child (``stack.child_dotfile`` on the node, else on the graph; relative
-to the parent DOT file) runs as a nested run under ``{stage_dir}/child/``.
+to the parent DOT file) runs as a nested run under ``{stage_dir}/child/``, in
+this process whatever the run's executor: the loop reads its telemetry and
+steers it through its memory (``open_child`` steered, the default).
 Each cycle, up to ``manager.max_cycles``:
 
 1. **observe** (action ``observe``): the child's telemetry goes into a

@@ -4,7 +4,9 @@
 run under ``{stage_dir}/child/`` with the parent's plugins, policy,
 cancellation and stall watchdog; its events reach the parent's stream as
 ``child_run_event``. ``subgraph.pass_context`` (a comma list of context
-keys) seeds the child's context with those parent values.
+keys) seeds the child's context with those parent values. The stage only
+waits for the child, so with an executor other than ``local`` the child runs
+on a worker (``steered=False``).
 
 The child's final status becomes the node's: ``success`` -> success;
 ``fail`` or ``canceled`` -> fail with the child's reason and class, the
@@ -48,7 +50,8 @@ class SubgraphHandler:
                                 FailureClass.STRUCTURAL.value)
         seed = passed_context(node.get("subgraph.pass_context"), context)
         try:
-            async with run.open_child(dotfile, context=seed) as child:
+            # It only waits for the child: the run's executor may run it elsewhere.
+            async with run.open_child(dotfile, context=seed, steered=False) as child:
                 final: FinalRecord = await child.wait()
                 child_run_id: str = child.run_id
         except (ParseError, ValidationError) as exc:

@@ -1,4 +1,5 @@
-"""The Dask executor: each parallel branch is one Dask task.
+"""The Dask executor: each parallel branch, and each sub-pipeline its stage only waits
+for, is one Dask task.
 
 The sync ``distributed.Client`` is used from the run's trio thread only for
 non-blocking calls (``submit``, ``cancel``); a finished task wakes its branch's
@@ -7,14 +8,15 @@ runs :func:`attractor_core.sdk.run_branch_work` on the worker (its own
 ``trio.run``), which writes the branch's artifacts under the run directory:
 every worker must see that directory at the same path.
 
-- A branch cancelled here (a run cancel, ``fail_fast``, ``first_success``, the
-  stall watchdog) writes the branch's ``executor.cancel``; the worker cancels
+- A unit cancelled here (a run cancel, ``fail_fast``, ``first_success``, the
+  stall watchdog) writes the unit's ``executor.cancel``; the worker cancels
   its traversal, which stops its process groups, and the task ends. The
   parent waits for that (at most :data:`STOP_WAIT`) before the cancellation
   goes on, then cancels the future.
-- A worker that dies mid-branch raises ``WorkerLostError`` (``worker <address>
+- A worker that dies mid-unit raises ``WorkerLostError`` (``worker <address>
   lost``): ``dask-local`` runs its scheduler with ``allowed-failures`` 0, so
-  the engine, not Dask, decides to send the branch out again.
+  the engine, not Dask, decides what follows (a branch is sent out again, a
+  sub-pipeline's stage fails ``transient_infra`` and its retry rules apply).
 - A scheduler unreachable for :data:`LOST_AFTER` seconds loses the executor:
   the run fails with exit path ``executor_lost`` and can be resumed.
 """
@@ -25,8 +27,9 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import dask
 import distributed
@@ -37,10 +40,13 @@ from distributed.core import Status
 from attractor_core.sdk import (
     BranchResult,
     BranchWork,
+    ChildWork,
+    FinalRecord,
     UsageError,
     WorkerLostError,
     request_stop,
     run_branch_work,
+    run_child_work,
 )
 
 STOP_WAIT = 30.0  # seconds a stopped branch may take to end on its worker
@@ -49,6 +55,7 @@ LOST_AFTER = 10.0  # seconds without the scheduler before the executor is lost
 THREADS_PER_WORKER = 128
 _ADDRESS = re.compile(r"[A-Za-z0-9._-]+:\d{1,5}")
 _ENDED = {Status.closing, Status.closed, Status.closing_gracefully, Status.failed}
+T = TypeVar("T")
 
 
 def parse_spec(spec: str) -> tuple[str | None, int]:
@@ -130,12 +137,28 @@ class DaskExecutor:
         self.client = client
 
     async def run_branch(self, work: BranchWork) -> BranchResult:
-        future = self.client.submit(run_on_worker, work, pure=False,
-                                    key=f"attractor-branch-{uuid.uuid4().hex}")
+        def failed(reason: str) -> BranchResult:
+            return BranchResult(work.key, work.index, work.start, "fail",
+                                f"the branch failed on its Dask worker: {reason}",
+                                "structural", logs_root=work.branch_root)
+
+        return await self._run(work, run_on_worker, failed, "branch")
+
+    async def run_child(self, work: ChildWork) -> FinalRecord:
+        def failed(reason: str) -> FinalRecord:
+            return work.failed(f"the sub-pipeline failed on its Dask worker: {reason}",
+                               "structural")
+
+        return await self._run(work, run_child_on_worker, failed, "sub-pipeline")
+
+    async def _run(self, work: BranchWork | ChildWork, task: Callable[..., T],
+                   failed: Callable[[str], T], kind: str) -> T:
+        future = self.client.submit(task, work, pure=False,
+                                    key=f"attractor-{kind}-{uuid.uuid4().hex}")
         done = trio.Event()
         token = trio.lowlevel.current_trio_token()
 
-        def wake(_: Future[BranchResult]) -> None:
+        def wake(_: Future[T]) -> None:
             with contextlib.suppress(trio.RunFinishedError):  # the run is over: nobody waits
                 token.run_sync_soon(done.set)
 
@@ -145,10 +168,11 @@ class DaskExecutor:
         except BaseException:
             await self._stop(work, future, done)
             raise
-        return await self._outcome(work, future)
+        return await self._outcome(future, failed, kind)
 
-    async def _stop(self, work: BranchWork, future: Future[BranchResult], done: trio.Event) -> None:
-        """Ask the worker to stop the branch, and wait (bounded) until it has."""
+    async def _stop(self, work: BranchWork | ChildWork, future: Future[T],
+                    done: trio.Event) -> None:
+        """Ask the worker to stop the unit, and wait (bounded) until it has."""
         with trio.CancelScope(shield=True):
             request_stop(work)
             if self.client.status == "running":
@@ -156,23 +180,20 @@ class DaskExecutor:
                     await done.wait()
             future.cancel()
 
-    async def _outcome(self, work: BranchWork, future: Future[BranchResult]) -> BranchResult:
+    async def _outcome(self, future: Future[T], failed: Callable[[str], T], kind: str) -> T:
         if future.status == "finished":
-            result: BranchResult = future.result()
+            result: T = future.result()
             return result
         exc = future.exception() if future.status == "error" else None
         if isinstance(exc, distributed.KilledWorker):
             worker = getattr(exc, "last_worker", None)
             raise WorkerLostError(f"worker {getattr(worker, 'address', '?')} lost")
         if exc is not None and not isinstance(exc, OSError) and self.client.status == "running":
-            return BranchResult(work.key, work.index, work.start, "fail",
-                                f"the branch failed on its Dask worker: "
-                                f"{type(exc).__name__}: {exc}", "structural",
-                                logs_root=work.branch_root)
+            return failed(f"{type(exc).__name__}: {exc}")
         # The connection failed or the scheduler dropped the task: if the scheduler is
         # gone, lost() ends the run before this wait does.
         await trio.sleep(LOST_AFTER * 2)
-        raise WorkerLostError(f"the Dask scheduler dropped the branch ({future.status})")
+        raise WorkerLostError(f"the Dask scheduler dropped the {kind} ({future.status})")
 
     async def lost(self) -> str:
         away = 0.0
@@ -184,6 +205,16 @@ class DaskExecutor:
 
 def run_on_worker(work: BranchWork) -> BranchResult:
     """The task: the branch's traversal on this worker, stopped if Dask drops the task."""
+    return run_branch_work(work, _dropped())
+
+
+def run_child_on_worker(work: ChildWork) -> FinalRecord:
+    """The task: the sub-pipeline's run on this worker, stopped if Dask drops the task."""
+    return run_child_work(work, _dropped())
+
+
+def _dropped() -> Callable[[], bool]:
+    """Whether Dask dropped the task this thread runs (cancelled, or the worker ending)."""
     worker = distributed.get_worker()
     key = worker.get_current_task()
 
@@ -191,6 +222,4 @@ def run_on_worker(work: BranchWork) -> BranchResult:
         task = worker.state.tasks.get(key)
         return task is None or task.state == "cancelled" or worker.status in _ENDED
 
-    return run_branch_work(work, dropped)
-
-
+    return dropped
