@@ -29,8 +29,8 @@ def _error(rule: str, node: Node, message: str, fix: str) -> Diagnostic:
 
 def parallel_join(graph: Graph) -> list[Diagnostic]:
     out = []
-    for node in graph.nodes.values():
-        problem = join_problem(graph, node.id) if node.handler_type == "parallel" else None
+    for node in graph.nodes_of_type("parallel"):
+        problem = join_problem(graph, node.id)
         if problem is not None:
             out.append(_error("parallel_join", node, *problem))
     return out
@@ -38,9 +38,7 @@ def parallel_join(graph: Graph) -> list[Diagnostic]:
 
 def parallel_policy(graph: Graph) -> list[Diagnostic]:
     out = []
-    for node in graph.nodes.values():
-        if node.handler_type != "parallel":
-            continue
+    for node in graph.nodes_of_type("parallel"):
         try:
             settings = ParallelSettings.from_node(node)
         except PolicyError as exc:
@@ -57,7 +55,7 @@ def parallel_policy(graph: Graph) -> list[Diagnostic]:
 
 
 def manager_loop_config(graph: Graph) -> list[Diagnostic]:
-    managers = [n for n in graph.nodes.values() if n.handler_type == "stack.manager_loop"]
+    managers = graph.nodes_of_type("stack.manager_loop")
     if not managers:
         return []
     # Imported only now: the manager loop's module loads trio, which validating a
@@ -79,8 +77,7 @@ def subgraph_dotfile(graph: Graph) -> list[Diagnostic]:
     return [
         _error("subgraph_dotfile", node, f"sub-pipeline node {node.id} has no subgraph.dotfile",
                f'add subgraph.dotfile="child.dot" to {node.id} (relative to this DOT file)')
-        for node in graph.nodes.values()
-        if node.handler_type == "subgraph" and not node.get("subgraph.dotfile").strip()
+        for node in graph.nodes_of_type("subgraph") if not node.get("subgraph.dotfile").strip()
     ]
 
 
