@@ -27,6 +27,11 @@ COMMANDS: dict[str, str] = {
     "runs": "list the runs under a directory with their state",
 }
 
+# Plugins declare the commands they add (``attractor_cli_commands``) in this entry-point
+# group, ``NAME = "module:CONSTANT"`` with the one-line help in that constant, so that
+# ``attractor --help`` lists them without loading any plugin.
+COMMANDS_GROUP = "attractor.commands"
+
 # The commands plugins may add options to (``attractor_cli_options``); only for them, and for
 # a command no built-in knows (``attractor_cli_commands``), are the plugins loaded up front.
 PLUGIN_OPTIONS = ("run", "resume")
@@ -67,8 +72,33 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             command.set_defaults(plugin_options=[d for found in dests for d in found])
     if pm is not None:
         pm.hook.attractor_cli_commands(subparsers=sub)
+    elif chosen is None:  # ``attractor --help``: the plugins' commands too, as they declare them
+        for name, summary in declared_commands():
+            if name not in sub.choices:
+                sub.add_parser(name, help=summary)
     parser.set_defaults(pm=pm)
     return parser
+
+
+def declared_commands() -> list[tuple[str, str]]:
+    """The commands installed plugins declare in the ``attractor.commands`` entry-point group,
+    with their one-line help (the value the entry point names), in plugin registration order.
+
+    Listing them imports the small modules holding the help text, not the plugins: the
+    commands' parsers are built by ``attractor_cli_commands`` when one of them is run. A
+    declaration whose help cannot be loaded is listed without help; running the command
+    then reports the broken plugin.
+    """
+    from attractor_core.entry_points import find_entry_points, registration_order
+
+    found = []
+    for ep in registration_order(find_entry_points(COMMANDS_GROUP)):
+        try:
+            summary = ep.load()
+        except Exception:
+            summary = ""
+        found.append((ep.name, summary if isinstance(summary, str) else ""))
+    return found
 
 
 def _plugins() -> Any:
