@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from attractor_core.sdk import Diagnostic, Graph, Node, Severity
-from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
 from attractor_handlers.joins import branch_starts, join_problem
 
 
@@ -37,8 +36,14 @@ def parallel_join(graph: Graph) -> list[Diagnostic]:
 
 
 def parallel_policy(graph: Graph) -> list[Diagnostic]:
+    parallels = graph.nodes_of_type("parallel")
+    if not parallels:
+        return []
+    # Imported only now: a pipeline without a fan-out needs none of the join policies.
+    from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
+
     out = []
-    for node in graph.nodes_of_type("parallel"):
+    for node in parallels:
         try:
             settings = ParallelSettings.from_node(node)
         except PolicyError as exc:
