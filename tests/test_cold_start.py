@@ -74,6 +74,7 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "attractor_core.runtime.run_status" in modules
     assert not modules & set(HEAVY)
     assert "pluggy" not in modules
+    assert "cattrs" not in modules  # the records are read back without the converter
 
 
 def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):

@@ -91,15 +91,23 @@ class _FailureRoutes:
 
     def stops_on_failure(self, node: Node) -> bool:
         edges = self.graph.outgoing(node.id)
-        plain = [e for e in edges if not e.condition]
+        # Plain loops, not comprehensions: this runs for every stage of the graph.
+        plain = leaves = False  # an unconditional edge; one that goes past the endings
+        for edge in edges:
+            if not edge.condition:
+                plain = True
+                if edge.target not in self.endings:
+                    leaves = True
+                    break
         if not plain:
             return False  # only conditional edges: the author chose the routes
-        if all(e.target in self.endings for e in plain):
+        if not leaves:
             # The run (or the branch) would end there anyway, with this failure:
             # stopping at the stage changes nothing worth a warning.
             return False
-        return not failure_retry_target(node, self.graph) and not any(
-            self.may_route_failure(e) for e in edges)
+        if failure_retry_target(node, self.graph):
+            return False
+        return not any(self.may_route_failure(edge) for edge in edges)
 
     def may_route_failure(self, edge: Edge) -> bool:
         """Whether a failure could leave along ``edge``: a condition that does not rule
