@@ -9,7 +9,7 @@ else. Each class lives next to the code that raises it; the bases live here::
     │   ├── UsageError                the request cannot be honoured as given
     │   │   ├── LockHeldError         another live process owns the logs root (runtime.lock)
     │   │   ├── PreflightError        some nodes cannot run as configured (engine.preflight)
-    │   │   └── PluginLoadError       a plugin cannot load or misfits the hooks (plugins)
+    │   │   └── PluginLoadError       a plugin cannot load or misfits the hooks (entry_points)
     │   ├── ParseError                a DOT source is not a pipeline; file, line, column (dot)
     │   └── ValidationError           a pipeline has error diagnostics (validation)
     ├── TransformError                a custom transform raised or returned a non-Graph (transforms)

@@ -161,6 +161,10 @@ def attractor_cli_commands(subparsers: Any) -> None:
     object. A command's parser must ``set_defaults(handler=fn)`` where
     ``fn(args) -> int`` returns the exit code (0 ok, 1 failed, 2 invalid
     input); raising ``UsageError`` prints its message and exits 2.
+    Called only when the command line names a command no built-in knows (or
+    one that takes plugin options); ``attractor --help`` lists the commands
+    declared in the ``attractor.commands`` entry-point group instead
+    (docs/plugins.md, Commands).
     """
 
 

@@ -13,7 +13,10 @@ from attractor_core.plugins import hookimpl
 
 A = AttributeSpec
 FIDELITY = "full|truncate|compact|summary:low|summary:medium|summary:high"
-PRESET = "none|standard|aggressive|linear|patient"
+# The retry presets (engine.retry.PRESETS has their numbers): named here too so that
+# validation checks a retry_policy without importing the engine.
+RETRY_PRESETS = ("none", "standard", "aggressive", "linear", "patient")
+PRESET = "|".join(RETRY_PRESETS)
 
 NODE: tuple[AttributeSpec, ...] = (
     A("label", "string", "node id", "Display name; the prompt of an LLM node that has none."),

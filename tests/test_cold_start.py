@@ -56,6 +56,8 @@ def test_help_imports_no_command_module():
     assert not modules & set(HEAVY)
     assert "importlib.metadata" not in modules and "pluggy" not in modules
     assert "cattrs" not in modules
+    # The commands plugins add are listed from their declarations, no plugin is loaded.
+    assert not {m for m in modules if m.endswith(".plugin")}
 
 
 def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
@@ -72,6 +74,7 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "attractor_core.runtime.run_status" in modules
     assert not modules & set(HEAVY)
     assert "pluggy" not in modules
+    assert "cattrs" not in modules  # the records are read back without the converter
 
 
 def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):

@@ -274,6 +274,18 @@ class Graph(_Typed):
     def _incoming(self) -> Mapping[str, tuple[Edge, ...]]:
         return _group(self.edges, lambda e: e.target)
 
+    @functools.cached_property
+    def _by_handler_type(self) -> Mapping[str, tuple[Node, ...]]:
+        grouped: dict[str, list[Node]] = {}
+        for node in self.nodes.values():
+            grouped.setdefault(node.handler_type, []).append(node)
+        return {k: tuple(v) for k, v in grouped.items()}
+
+    def nodes_of_type(self, handler_type: str) -> tuple[Node, ...]:
+        """The nodes ``handler_type`` runs, in declaration order (indexed once per graph:
+        lint rules and the engine ask this of large graphs many times)."""
+        return self._by_handler_type.get(handler_type, ())
+
     def outgoing(self, node_id: str) -> tuple[Edge, ...]:
         """Edges leaving ``node_id``, in declaration order."""
         return self._outgoing.get(node_id, ())

@@ -20,7 +20,8 @@ from attractor_core.model.branch import BranchResult
 from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import ArtifactWriteError, write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER, compact_json
+from attractor_core.runtime.json_text import compact_json
+from attractor_core.runtime.structure import structure
 
 SCHEMA_VERSION = 1
 
@@ -82,6 +83,8 @@ class CheckpointError(RunError):
 
 
 def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    from attractor_core.runtime.serialization import CONVERTER  # readers do without cattrs
+
     write_json_atomic(path, CONVERTER.unstructure(checkpoint), compact=True)
 
 
@@ -143,7 +146,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         for delta in _journal_entries(path.parent / JOURNAL_NAME):
             if delta.get("seq", 0) > raw.get("journal_seq", 0):
                 apply_delta(raw, delta)
-        return CONVERTER.structure(raw, Checkpoint)
+        return structure(raw, Checkpoint)
     except Exception as exc:
         raise CheckpointError(f"{path}: malformed checkpoint: {exc}") from None
 

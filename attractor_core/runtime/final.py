@@ -15,7 +15,7 @@ from attrs import field, frozen
 from attractor_core.model.fan_out import BranchFailure
 from attractor_core.model.values import to_str_tuple
 from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.structure import structure
 
 SCHEMA_VERSION = 1
 
@@ -100,13 +100,15 @@ def resume_command(logs_root: str) -> str:
 
 
 def write_final(path: Path, record: FinalRecord) -> None:
+    from attractor_core.runtime.serialization import CONVERTER  # readers do without cattrs
+
     write_json_atomic(path, CONVERTER.unstructure(record))
 
 
 def read_final(path: Path) -> FinalRecord | None:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return CONVERTER.structure(raw, FinalRecord)
+        return structure(raw, FinalRecord)
     except FileNotFoundError:
         return None
     except Exception:

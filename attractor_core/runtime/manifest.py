@@ -10,7 +10,7 @@ from attrs import field, frozen
 
 from attractor_core.errors import UsageError
 from attractor_core.runtime.atomic import write_json_atomic
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.structure import structure
 
 SCHEMA_VERSION = 1
 
@@ -31,13 +31,15 @@ class Manifest:
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
+    from attractor_core.runtime.serialization import CONVERTER  # readers do without cattrs
+
     write_json_atomic(path, CONVERTER.unstructure(manifest))
 
 
 def read_manifest(path: Path) -> Manifest:
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
-        return CONVERTER.structure(raw, Manifest)
+        return structure(raw, Manifest)
     except FileNotFoundError:
         raise UsageError(f"{path.parent}: no run here (manifest.json is missing); "
                          "pass the logs root printed when the run started") from None

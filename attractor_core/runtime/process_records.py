@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
-from cattrs.errors import BaseValidationError
 
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.lock import process_start_time
-from attractor_core.runtime.serialization import CONVERTER
+from attractor_core.runtime.structure import structure
 
 if TYPE_CHECKING:  # readers of processes.json (attractor status) run without trio
     import trio
@@ -84,6 +83,8 @@ class ProcessRecords:
 
     def _write(self) -> None:
         # Not fsynced: the groups cannot outlive a machine crash, only a killed owner.
+        from attractor_core.runtime.serialization import CONVERTER  # readers: no cattrs
+
         write_json_atomic(self.path, CONVERTER.unstructure(RecordedGroups(
             self.owner_pid, self.owner_start_time, tuple(self._groups.values()))),
             durable=False)
@@ -93,6 +94,6 @@ def read_process_records(path: Path) -> RecordedGroups | None:
     """The groups ``path`` records, or None when it is missing or unreadable."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
-        return CONVERTER.structure(data, RecordedGroups)
-    except (OSError, ValueError, BaseValidationError):
+        return structure(data, RecordedGroups)
+    except (OSError, ValueError, TypeError):
         return None

@@ -502,8 +502,8 @@ def reasoning_effort_valid(graph: Graph) -> list[Diagnostic]:
 
 
 def retry_policy_known(graph: Graph) -> list[Diagnostic]:
-    # Imported here: the engine package imports the pipeline, which imports validation.
-    from attractor_core.engine.retry import PRESETS
+    # Imported here: the kernel attributes are an internal plugin, which imports pluggy.
+    from attractor_core.kernel_attributes import RETRY_PRESETS as PRESETS
 
     fix = f"use one of: {', '.join(PRESETS)}"
     out = [

@@ -8,8 +8,9 @@ importing any handler (and trio with it); the handlers take their defaults from 
 from __future__ import annotations
 
 from attractor_core.sdk import AttributeSpec
-from attractor_handlers.join_policies import DEFAULT_MAX_PARALLEL, DEFAULT_QUORUM_FRACTION
 
+DEFAULT_MAX_PARALLEL = 4
+DEFAULT_QUORUM_FRACTION = 0.5
 DEFAULT_SHELL = "/bin/sh"
 TOOL_SHELL = AttributeSpec("tool_shell", "string", DEFAULT_SHELL,
                            "The shell that runs `tool_command` with `-c` (also a graph "

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from attractor_core.sdk import Diagnostic, Graph, Node, Severity
-from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
 from attractor_handlers.joins import branch_starts, join_problem
 
 
@@ -29,18 +28,22 @@ def _error(rule: str, node: Node, message: str, fix: str) -> Diagnostic:
 
 def parallel_join(graph: Graph) -> list[Diagnostic]:
     out = []
-    for node in graph.nodes.values():
-        problem = join_problem(graph, node.id) if node.handler_type == "parallel" else None
+    for node in graph.nodes_of_type("parallel"):
+        problem = join_problem(graph, node.id)
         if problem is not None:
             out.append(_error("parallel_join", node, *problem))
     return out
 
 
 def parallel_policy(graph: Graph) -> list[Diagnostic]:
+    parallels = graph.nodes_of_type("parallel")
+    if not parallels:
+        return []
+    # Imported only now: a pipeline without a fan-out needs none of the join policies.
+    from attractor_handlers.join_policies import JoinPolicy, ParallelSettings, PolicyError
+
     out = []
-    for node in graph.nodes.values():
-        if node.handler_type != "parallel":
-            continue
+    for node in parallels:
         try:
             settings = ParallelSettings.from_node(node)
         except PolicyError as exc:
@@ -57,7 +60,7 @@ def parallel_policy(graph: Graph) -> list[Diagnostic]:
 
 
 def manager_loop_config(graph: Graph) -> list[Diagnostic]:
-    managers = [n for n in graph.nodes.values() if n.handler_type == "stack.manager_loop"]
+    managers = graph.nodes_of_type("stack.manager_loop")
     if not managers:
         return []
     # Imported only now: the manager loop's module loads trio, which validating a
@@ -79,8 +82,7 @@ def subgraph_dotfile(graph: Graph) -> list[Diagnostic]:
     return [
         _error("subgraph_dotfile", node, f"sub-pipeline node {node.id} has no subgraph.dotfile",
                f'add subgraph.dotfile="child.dot" to {node.id} (relative to this DOT file)')
-        for node in graph.nodes.values()
-        if node.handler_type == "subgraph" and not node.get("subgraph.dotfile").strip()
+        for node in graph.nodes_of_type("subgraph") if not node.get("subgraph.dotfile").strip()
     ]
 
 

@@ -40,9 +40,8 @@ from attractor_core.sdk import (
     StageStatus,
     ValueFormatError,
 )
+from attractor_handlers.attribute_schema import DEFAULT_MAX_PARALLEL, DEFAULT_QUORUM_FRACTION
 
-DEFAULT_MAX_PARALLEL = 4
-DEFAULT_QUORUM_FRACTION = 0.5
 SIGNATURE_LIMIT = 512
 
 

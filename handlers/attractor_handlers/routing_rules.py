@@ -48,49 +48,23 @@ def _routes_outcome(node: Node) -> bool:
     return node.handler_type == "conditional" and ConditionalHandler.routes_outcome
 
 
-def _can_fail(node: Node) -> bool:
-    if is_start(node) or is_exit(node):
-        return False
-    kind = node.handler_type  # looked up once: the rule asks this of every node
-    return not ((kind == "conditional" and ConditionalHandler.routes_outcome)
-                or kind in _NOT_ROUTED_HERE)
-
-
-def _may_route_failure(edge: Edge, graph: Graph) -> bool:
-    """Whether a failure could leave along ``edge``: a condition that does not rule
-    out ``outcome=fail`` (other keys are unknown before the run), or an
-    unconditional edge into a diamond or one that restarts the loop."""
-    if not edge.condition:
-        target = graph.nodes.get(edge.target)
-        return edge.loop_restart or (target is not None and _routes_outcome(target))
-    try:
-        clauses = parse_condition(edge.condition).clauses
-    except ConditionSyntaxError:
-        return True  # condition_syntax reports it
-    return all(c.holds(_FAILED, _EMPTY) for c in clauses if c.key == "outcome")
-
-
-def _endings(graph: Graph) -> frozenset[str]:
-    """Exits, and the joins of parallel nodes (reaching one ends a branch)."""
-    joins = (find_join(graph, n.id) for n in graph.nodes.values() if n.handler_type == "parallel")
-    return frozenset({n.id for n in graph.nodes.values() if is_exit(n)} | {j for j in joins if j})
-
-
-def _stops_on_failure(node: Node, graph: Graph, endings: frozenset[str]) -> bool:
-    edges = graph.outgoing(node.id)
-    plain = [e for e in edges if not e.condition]
-    if not plain:
-        return False  # only conditional edges: the author chose the routes
-    if all(e.target in endings for e in plain):
-        # The run (or the branch) would end there anyway, with this failure:
-        # stopping at the stage changes nothing worth a warning.
-        return False
-    return not failure_retry_target(node, graph) and not any(
-        _may_route_failure(e, graph) for e in edges)
-
-
 def failure_route(graph: Graph) -> list[Diagnostic]:
-    endings = _endings(graph)
+    """One warning per stage that can fail and whose failure has nowhere to go. What every
+    stage asks of its neighbours (is this target a diamond or an ending, could this
+    condition let a failure through) is worked out once per graph."""
+    routers = frozenset(n.id for n in graph.nodes_of_type("conditional")
+                        if ConditionalHandler.routes_outcome)
+    skipped = routers.union(*({n.id for n in graph.nodes_of_type(kind)}
+                              for kind in _NOT_ROUTED_HERE))
+    exits: set[str] = set()
+    candidates: list[Node] = []
+    for node in graph.nodes.values():
+        if is_exit(node):
+            exits.add(node.id)
+        elif node.id not in skipped and not is_start(node):
+            candidates.append(node)
+    joins = (find_join(graph, n.id) for n in graph.nodes_of_type("parallel"))
+    routes = _FailureRoutes(graph, routers, frozenset(exits | {j for j in joins if j}))
     return [
         Diagnostic(
             RULE, Severity.WARNING,
@@ -101,9 +75,58 @@ def failure_route(graph: Graph) -> list[Diagnostic]:
                  f'(or {node.id} -> exit [condition="outcome=fail"] to stop on purpose), a '
                  "retry_target, or route it through a diamond"),
         )
-        for node in graph.nodes.values()
-        if _can_fail(node) and _stops_on_failure(node, graph, endings)
+        for node in candidates if routes.stops_on_failure(node)
     ]
+
+
+class _FailureRoutes:
+    """Where a failure can leave a stage, for one graph: ``routers`` are the diamonds,
+    ``endings`` the exits and branch joins; condition verdicts are kept per text."""
+
+    def __init__(self, graph: Graph, routers: frozenset[str], endings: frozenset[str]):
+        self.graph = graph
+        self.routers = routers
+        self.endings = endings
+        self.conditions: dict[str, bool] = {}
+
+    def stops_on_failure(self, node: Node) -> bool:
+        edges = self.graph.outgoing(node.id)
+        # Plain loops, not comprehensions: this runs for every stage of the graph.
+        plain = leaves = False  # an unconditional edge; one that goes past the endings
+        for edge in edges:
+            if not edge.condition:
+                plain = True
+                if edge.target not in self.endings:
+                    leaves = True
+                    break
+        if not plain:
+            return False  # only conditional edges: the author chose the routes
+        if not leaves:
+            # The run (or the branch) would end there anyway, with this failure:
+            # stopping at the stage changes nothing worth a warning.
+            return False
+        if failure_retry_target(node, self.graph):
+            return False
+        return not any(self.may_route_failure(edge) for edge in edges)
+
+    def may_route_failure(self, edge: Edge) -> bool:
+        """Whether a failure could leave along ``edge``: a condition that does not rule
+        out ``outcome=fail`` (other keys are unknown before the run), or an
+        unconditional edge into a diamond or one that restarts the loop."""
+        if not edge.condition:
+            return edge.loop_restart or edge.target in self.routers
+        verdict = self.conditions.get(edge.condition)
+        if verdict is None:
+            verdict = self.conditions[edge.condition] = _lets_failure_through(edge.condition)
+        return verdict
+
+
+def _lets_failure_through(condition: str) -> bool:
+    try:
+        clauses = parse_condition(condition).clauses
+    except ConditionSyntaxError:
+        return True  # condition_syntax reports it
+    return all(c.holds(_FAILED, _EMPTY) for c in clauses if c.key == "outcome")
 
 
 def unrouted_diamond(graph: Graph) -> list[Diagnostic]:
@@ -112,10 +135,12 @@ def unrouted_diamond(graph: Graph) -> list[Diagnostic]:
     it, it always takes the same edge (weight, then target order), and a failure it
     passes on goes nowhere. Edge labels such as ``success``/``fail`` are not conditions
     (kilroy pipelines write them so)."""
-    out = []
-    for node in graph.nodes.values():
+    out: list[Diagnostic] = []
+    if not ConditionalHandler.routes_outcome:
+        return out
+    for node in graph.nodes_of_type("conditional"):
         edges = graph.outgoing(node.id)
-        if not _routes_outcome(node) or len(edges) < 2 or any(e.condition for e in edges):
+        if len(edges) < 2 or any(e.condition for e in edges):
             continue
         chosen = select_unconditional(edges, Outcome.success())
         target = chosen.target if chosen else edges[0].target

@@ -41,16 +41,15 @@ def tool_command_present(graph: Graph) -> list[Diagnostic]:
         _warning("tool_command_present", n,
                  f"tool node {n.id} has no tool_command, so it will fail when run",
                  f'add tool_command="..." to {n.id}')
-        for n in graph.nodes.values()
-        if n.handler_type == "tool" and not n.attrs.get("tool_command", "").strip()
+        for n in graph.nodes_of_type("tool") if not n.attrs.get("tool_command", "").strip()
     ]
 
 
 def prompt_on_llm_nodes(graph: Graph) -> list[Diagnostic]:
     """Codergen nodes are the LLM stages; each needs a prompt."""
     out: list[Diagnostic] = []
-    for node in graph.nodes.values():
-        if node.handler_type != "codergen" or node.prompt or is_start(node) or is_exit(node):
+    for node in graph.nodes_of_type("codergen"):
+        if node.prompt or is_start(node) or is_exit(node):
             continue
         given = (
             f"only its label {node.attrs['label']!r}" if node.attrs.get("label") else "only its id"

@@ -173,8 +173,13 @@ async def test_cli_reference_as_written(tmp_path: Path) -> None:
     doc, env = Script(CLI), shell_env()
     synopsis = doc.take("synopsis").body
     usages = re.split(r"\n(?=attractor )", synopsis.strip())
-    assert [u.split()[1] for u in usages] == ["validate", "run", "resume", "status", "stop",
-                                              "runs", "--version"]
+    # The synopsis shows every command `attractor --help` lists, in its order.
+    listing = await run_block(Block("sh", "attractor --help\n", 0), tmp_path, env)
+    listed = re.search(r"\{([a-z,-]+)\}", listing.stdout)
+    assert listing.returncode == 0 and listed, listing.stdout + listing.stderr
+    assert [u.split()[1] for u in usages] == [*listed.group(1).split(","), "--version"]
+    assert listed.group(1).split(",")[:6] == ["validate", "run", "resume", "status", "stop",
+                                              "runs"]
     version = await run_block(Block("sh", "attractor --version\n", 0), tmp_path, env)
     assert version.returncode == 0 and version.stdout.startswith("attractor "), version.stderr
     for usage in usages[:-1]:

@@ -263,3 +263,14 @@ def test_severity_may_be_given_as_its_name() -> None:
     assert Diagnostic("r", "warning", "m").severity is Severity.WARNING  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Diagnostic("r", "fatal", "m")  # type: ignore[arg-type]
+
+
+def test_retry_policy_known_accepts_exactly_the_engines_presets() -> None:
+    from attractor_core.engine.retry import PRESETS
+
+    for name in PRESETS:
+        good = pipeline(f'  work [prompt="p", retry_policy={name}]\n  start -> work -> exit')
+        assert not [d for d in diagnostics_for(good) if d.rule == "retry_policy_known"], name
+    bad = pipeline('  work [prompt="p", retry_policy=eager]\n  start -> work -> exit')
+    [found] = [d for d in diagnostics_for(bad) if d.rule == "retry_policy_known"]
+    assert found.fix == f"use one of: {', '.join(PRESETS)}"

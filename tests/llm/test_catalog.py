@@ -82,3 +82,15 @@ def test_validate_warns_on_an_unknown_model_and_refuses_a_bad_budget(tmp_path):
     assert "my-own-model" not in done.stdout  # a custom provider's models are its own
     assert ("error llm_budgets: max_llm_calls = 'many' (graph attribute) must be a whole "
             "number") in done.stdout
+
+
+def test_validate_reports_a_broken_user_catalog_even_when_no_node_names_a_model(tmp_path):
+    (tmp_path / "bad.toml").write_text('[[model]]\nid = "x"\ninput = "cheap"\n')
+    dot = tmp_path / "p.dot"
+    dot.write_text('digraph m {\n  start [shape=Mdiamond]; done [shape=Msquare]\n'
+                   '  a [prompt="A"]\n  start -> a -> done\n}\n')
+    done = attractor("validate", str(dot),
+                     env={"ATTRACTOR_MODEL_CATALOG": str(tmp_path / "bad.toml")})
+    assert done.returncode == 0, done.stderr
+    assert "warning llm_model_known:" in done.stdout
+    assert "input must be a price in USD per million tokens" in done.stdout

@@ -71,12 +71,6 @@ def call_controls(node: Node, context: Context, config: Any = None) -> CallContr
         options)
 
 
-def check_controls(node: Node, graph_attrs: Mapping[str, str] | None = None) -> None:
-    """Raise NodeSettingError when a control attribute of the node, or of the graph (the
-    defaults it would use), is wrong."""
-    call_controls(node, Context({f"graph.{k}": v for k, v in (graph_attrs or {}).items()}))
-
-
 def _max_tokens(raw: str, label: str) -> int | None:
     if not raw:
         return None

@@ -15,13 +15,14 @@ from typing import Any
 
 from attractor_core.sdk import RunLock, UsageError, read_final
 
+from .. import commands
 from .gitcmd import GitError, git_sync
 
 _OURS = ("refs/heads/attractor/run/", "refs/heads/attractor/branch/")
 
 
 def add_gc_command(subparsers: Any) -> None:
-    p = subparsers.add_parser("gc", help="remove the git worktrees of finished runs")
+    p = subparsers.add_parser("gc", help=commands.GC)
     p.add_argument("--repo", type=Path, default=None,
                    help="the git repository (default: the current directory's)")
     p.add_argument("--dry-run", action="store_true", help="only list what would be removed")

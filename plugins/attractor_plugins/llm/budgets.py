@@ -20,8 +20,6 @@ from typing import Any
 
 from attrs import frozen
 
-from .accounting import tokens_of
-
 RUN_BUDGETS = ("max_cost_usd", "max_total_tokens", "max_llm_calls")
 NODE_BUDGET = "max_cost_usd"
 WARN_AT = 0.8
@@ -47,9 +45,16 @@ class Limit:
         return f"{int(spent)} of {int(self.value)} {unit}"
 
 
+def _tokens_of(totals: Mapping[str, Any]) -> int:
+    # Imported here: validating the budget attributes needs no accounting (nor its catalog).
+    from .accounting import tokens_of
+
+    return tokens_of(totals)
+
+
 SPENT: Mapping[str, Callable[[Mapping[str, Any]], float]] = {
     "max_cost_usd": lambda t: float(t["cost_usd"]),
-    "max_total_tokens": lambda t: float(tokens_of(t)),
+    "max_total_tokens": lambda t: float(_tokens_of(t)),
     "max_llm_calls": lambda t: float(t["calls"]),
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from attractor_core.sdk import UsageError
 
+from .. import commands
 from .budgets import RUN_BUDGETS, BudgetSettingError, parse_limit
 from .catalog import Catalog, ModelInfo, catalog_path, load_catalog
 from .errors import ConfigurationError
@@ -51,8 +52,7 @@ def _checked(key: str, flag: str) -> Any:
 
 
 def add_models_command(subparsers: Any) -> None:
-    p = subparsers.add_parser("models", help="list the model catalog: context, capabilities, "
-                                             "prices")
+    p = subparsers.add_parser("models", help=commands.MODELS)
     p.add_argument("--provider", help="only this provider's models (openai, anthropic, gemini)")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--config", type=Path, default=None,

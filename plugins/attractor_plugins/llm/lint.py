@@ -17,34 +17,34 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from attractor_core.sdk import Diagnostic, Graph, Severity
-
-from .budgets import NODE_BUDGET, RUN_BUDGETS, BudgetSettingError, parse_limit
-from .catalog import CATALOG_ENV, load_catalog
-from .errors import ConfigurationError
+from attractor_core.sdk import Diagnostic, Graph, Node, Severity
 
 LLM_NODE_TYPES = ("codergen", "parallel.fan_in")
 BUILTIN_PROVIDERS = ("", "openai", "anthropic", "gemini", "google")
+# catalog.CATALOG_ENV, named here too so that a pipeline naming no model is checked
+# without loading the catalog module (TOML parser, model classes) and its data.
+CATALOG_ENV = "ATTRACTOR_MODEL_CATALOG"
 
 
 class ModelKnownRule:
     name = "llm_model_known"
 
     def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        named = _models_named(graph)
+        user = os.environ.get(CATALOG_ENV, "")
+        if not named and not user:
+            return []  # nothing to look up, and the shipped catalog always loads
+        from .catalog import load_catalog
+        from .errors import ConfigurationError
+
         try:
-            user = os.environ.get(CATALOG_ENV, "")
             catalog = load_catalog(Path(user) if user else None)
         except ConfigurationError as exc:
             return [Diagnostic(self.name, Severity.WARNING, exc.message,
                                fix=f"fix the file ${CATALOG_ENV} names")]
         found: list[Diagnostic] = []
-        default = graph.attrs.get("llm_model", "")
-        for node in graph.nodes.values():
-            if node.handler_type not in LLM_NODE_TYPES:
-                continue
-            model = node.llm_model or default
-            provider = node.llm_provider or graph.attrs.get("llm_provider", "")
-            if not model or provider not in BUILTIN_PROVIDERS or catalog.get(model):
+        for node, model in named:
+            if catalog.get(model):
                 continue
             guess = catalog.suggest(model)
             hint = f"; did you mean {guess!r}?" if guess else ""
@@ -58,10 +58,26 @@ class ModelKnownRule:
         return found
 
 
+def _models_named(graph: Graph) -> list[tuple[Node, str]]:
+    """The LLM nodes of a built-in provider with the model each names, in graph order."""
+    named = []
+    default = graph.attrs.get("llm_model", "")
+    for node in graph.nodes.values():
+        if node.handler_type not in LLM_NODE_TYPES:
+            continue
+        model = node.llm_model or default
+        provider = node.llm_provider or graph.attrs.get("llm_provider", "")
+        if model and provider in BUILTIN_PROVIDERS:
+            named.append((node, model))
+    return named
+
+
 class BudgetAttributesRule:
     name = "llm_budgets"
 
     def apply(self, graph: Graph) -> Sequence[Diagnostic]:
+        from .budgets import NODE_BUDGET, RUN_BUDGETS, BudgetSettingError, parse_limit
+
         found: list[Diagnostic] = []
         checks = [(key, graph.attrs.get(key, ""), "graph attribute", "", 0)
                   for key in RUN_BUDGETS]

@@ -10,11 +10,13 @@ from typing import Any
 
 from attractor_core.sdk import InputError, UsageError
 
+from .. import commands
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_commands(subparsers: Any) -> None:
-    p = subparsers.add_parser("serve", help="serve the HTTP API and web UI of a runs root",
+    p = subparsers.add_parser("serve", help=commands.SERVE,
                               description="Serve the HTTP API, live event streams and web UI "
                                           "of the runs under a runs root (docs/server.md).")
     p.add_argument("--host", default="127.0.0.1",
@@ -37,7 +39,7 @@ def add_commands(subparsers: Any) -> None:
                         "worker; docs/distributed.md)")
     p.set_defaults(handler=_serve)
 
-    r = subparsers.add_parser("render", help="draw a pipeline as SVG or PNG",
+    r = subparsers.add_parser("render", help=commands.RENDER,
                               description="Draw a pipeline with Graphviz; with --logs-root, "
                                           "colour each node by its state in that run.")
     r.add_argument("graph", type=Path, help="the pipeline's DOT file")
