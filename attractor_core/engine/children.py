@@ -173,16 +173,13 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         registry=HandlerRegistry.from_plugins(services.config.pm),
         status_sources=status_sources(services.config.pm),
         executor=None)  # a sub-pipeline's branches run where the sub-pipeline runs
-    child = RunServices(
-        config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
-                                                                        dict(e)))),
-        liveness=services.liveness, processes=services.processes)
+    bus = event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id, dict(e))))
     if continuing:
         plan = _continue(run_dir, graph, context)
     else:
         plan = ChildPlan(_seeded_state(graph, context), find_start(graph).id)
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
-    engine = Engine(child, plan.state, started_at=utc_now_iso(),
+    engine = Engine(config, bus, plan.state, started_at=utc_now_iso(), parent=services,
                     lane_key=key, parent_lane=lane.live_key, journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
     async with trio.open_nursery() as nursery:
