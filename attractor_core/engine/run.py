@@ -126,7 +126,9 @@ class Engine:
     def main_lane(self) -> Lane:
         run_dir = self.services.config.run_dir
         return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
-                    checkpoint=self.checkpoints.write, liveness_key=self.lane_key)
+                    checkpoint=self.checkpoints.write,
+                    checkpoint_with_next=self.checkpoints.write_with_next,
+                    flush_checkpoint=self.checkpoints.flush, liveness_key=self.lane_key)
 
     # -- lifecycle -------------------------------------------------------
     async def execute(self, start: str, *, resumed: bool = False,

@@ -101,6 +101,14 @@ def _no_checkpoint(current: str, next_node: str, in_flight: InFlight | None) -> 
     return None
 
 
+def _announce_now(current: str, next_node: str, announce: Callable[[], None]) -> None:
+    announce()
+
+
+def _nothing_held() -> None:
+    return None
+
+
 @define
 class Lane:
     """One traversal: its state, where its stage dirs go, how it checkpoints."""
@@ -109,6 +117,10 @@ class Lane:
     stage_root: Callable[[], Path]
     branch_key: str = ""
     checkpoint: CheckpointWriter = _no_checkpoint
+    # A completed stage's position, written with the next stage's in-flight entry
+    # (``Checkpointer.write_with_next``), and the call that writes it when none follows.
+    checkpoint_with_next: Callable[[str, str, Callable[[], None]], None] = _announce_now
+    flush_checkpoint: Callable[[], None] = _nothing_held
     phase: str = "traversal"  # where a cancellation would find this lane
     liveness_key: str | None = None  # defaults to branch_key
     workdir: Path | None = None  # a branch's own workspace; None: the run's workdir
