@@ -38,7 +38,7 @@ from attractor_core.runtime.rundir import (
 
 from .preflight import check_nodes
 from .run import Engine, record_setup_failure
-from .setup import EventObserver, build_services, new_run_id, run_config
+from .setup import EventObserver, event_bus, new_run_id, run_config
 from .signals import RunSignals, watching_signals
 from .state import RunState, mirror_graph_attributes
 from .subruns import SUBRUNS
@@ -118,12 +118,11 @@ async def _run_pipeline_watched(
             overrides=dict(overrides or {}), options=_plain(options or {}),
             policy={**(config or {}), **(policy_overrides or {})}))
         try:
-            services = build_services(
-                run_config(graph=graph, run_id=run_id, run_dir=run_dir,
-                           workdir=workspace.workdir if workspace else work, dot_path=source,
-                           pm=pm, policy=policy, options=options or {}, subruns=SUBRUNS,
-                           executor=executor),
-                on_event=on_event, workspace=workspace)
+            run_conf = run_config(graph=graph, run_id=run_id, run_dir=run_dir,
+                                workdir=workspace.workdir if workspace else work,
+                                dot_path=source, pm=pm, policy=policy, options=options or {},
+                                subruns=SUBRUNS, executor=executor)
+            bus = event_bus(run_conf, on_event)
         except Exception as exc:  # a plugin failed while the run was being set up
             record_setup_failure(run_dir, run_id, started, exc)
             raise
@@ -131,7 +130,7 @@ async def _run_pipeline_watched(
         # finds the same workspace whenever it was interrupted.
         state = RunState(context=_initial_context_state(graph),
                          workspace=workspace.record() if workspace else {})
-        engine = Engine(services, state, started_at=started)
+        engine = Engine(run_conf, bus, state, started_at=started, workspace=workspace)
         signals.attach(engine)
         return await engine.execute(find_start(graph).id)
     finally:

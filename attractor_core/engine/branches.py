@@ -106,7 +106,8 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
                                journal_seq=_journal_seq(checkpoint))
     full_key = work.branch_key
     lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
-                liveness_key=work.live_key)
+                checkpoint_with_next=checkpoints.write_with_next,
+                flush_checkpoint=checkpoints.flush, liveness_key=work.live_key)
     base = BranchResult(key, index, start, "", logs_root=str(root))
     if services.workspace is not None:
         try:

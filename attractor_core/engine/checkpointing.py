@@ -7,6 +7,7 @@ in flight at a crash resumes from its own last stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from attractor_core.model.branch import BranchResult
@@ -27,6 +28,8 @@ class Checkpointer:
         self._journal_seq = journal_seq
         self._entries = 0
         self._last_position: tuple[str, str, InFlight | None] | None = None
+        # A completed stage's position not written yet, and what to announce once it is.
+        self._announce: Callable[[], None] | None = None
 
     @property
     def in_flight(self) -> InFlight | None:
@@ -47,6 +50,28 @@ class Checkpointer:
         delta["seq"] = self._journal_seq
         self._journal.append(delta)
         self._entries += 1
+        self._announced()
+
+    def write_with_next(self, current: str, next_node: str,
+                        announce: Callable[[], None]) -> None:
+        """A completed stage's position, written as part of the next entry: the next stage
+        checkpoints its in-flight attempt at once, so one journal entry says both. A crash
+        before that entry finds the completed stage still in flight and runs it again, as a
+        crash during it would. ``announce`` (the ``checkpoint_saved`` event) runs once the
+        position is durable; :meth:`flush` writes it when no next entry follows."""
+        self.flush()
+        self._last_position = (current, next_node, None)
+        self._announce = announce
+
+    def flush(self) -> None:
+        """Write a position held by :meth:`write_with_next`, if any."""
+        if self._announce is not None and self._last_position is not None:
+            self.write(*self._last_position)
+
+    def _announced(self) -> None:
+        announce, self._announce = self._announce, None
+        if announce is not None:
+            announce()
 
     def snapshot(self, *, stopped_cleanly: bool = False) -> None:
         """A complete checkpoint.json, after which the journal is emptied. Nothing is
@@ -63,6 +88,7 @@ class Checkpointer:
             self._journal = CheckpointJournal(self.path)
         self._journal.reset()
         self._entries = 0
+        self._announced()
 
     def record_result(self, result: BranchResult) -> None:
         """A branch's ending, as one more entry at its last position."""

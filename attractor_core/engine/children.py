@@ -215,12 +215,9 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
         registry=HandlerRegistry.from_plugins(services.config.pm),
         status_sources=status_sources(services.config.pm),
         executor=None)  # a sub-pipeline's branches run where the sub-pipeline runs
-    child = RunServices(
-        config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
-                                                                        dict(e)))),
-        liveness=services.liveness, processes=services.processes)
+    bus = event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id, dict(e))))
     plan = child_plan(run_dir, graph, context, child_run.continuing)
-    engine = Engine(child, plan.state, started_at=utc_now_iso(),
+    engine = Engine(config, bus, plan.state, started_at=utc_now_iso(), parent=services,
                     lane_key=child_lane_key(lane, node_id), parent_lane=lane.live_key,
                     journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)

@@ -37,6 +37,7 @@ def check_visit(services: RunServices, lane: Lane, node: Node) -> Ending | None:
     limit = visit_limit(services.config.graph)
     if not limit or visits[node.id] <= limit:
         return None
+    lane.flush_checkpoint()  # the edge here is announced before the breaker's verdict
     services.emit(NodeVisitBreaker(node.id, visits[node.id], limit, lane.branch_key))
     return Ending.failed(
         ExitPath.CYCLE_BREAKER, lane.state.last_outcome, node_id=node.id,

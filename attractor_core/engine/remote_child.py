@@ -28,7 +28,6 @@ from attractor_core.runtime.rundir import RunDir
 from .children import child_plan
 from .remote import STOP_POLL, RelayedLiveness, run_setup
 from .run import Engine
-from .services import RunServices
 from .setup import event_bus, run_config
 from .subruns import SUBRUNS
 
@@ -54,13 +53,13 @@ async def _run_remote_child(work: ChildWork,
                    workdir=Path(work.workdir), dot_path=dot_path, pm=setup.pm,
                    policy=setup.policy, options=setup.options, subruns=SUBRUNS),
         ancestry=tuple(Path(p) for p in work.ancestry))
-    services = RunServices(config, event_bus(config, None),
-                           liveness=RelayedLiveness(progress_file=work.progress_file))
     plan = child_plan(run_dir, graph, work.context, work.continuing)
     if plan.final is not None:
         return plan.final
     # The parent's lane as the child's parent: no watchdog of its own.
-    engine = Engine(services, plan.state, started_at=utc_now_iso(), lane_key=work.live_key,
+    engine = Engine(config, event_bus(config, None), plan.state, started_at=utc_now_iso(),
+                    liveness=RelayedLiveness(progress_file=work.progress_file),
+                    lane_key=work.live_key,
                     parent_lane=work.parent_live_key, journal_seq=plan.journal_seq)
     asked = _stop_asked(work, should_stop)
     if asked:  # stopped before it began: no stage may start

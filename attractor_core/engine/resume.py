@@ -37,7 +37,7 @@ from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
 from .preflight import check_nodes
 from .run import Engine
-from .setup import EventObserver, build_services, run_config
+from .setup import EventObserver, event_bus, run_config
 from .signals import RunSignals, watching_signals
 from .state import RunState
 from .subruns import SUBRUNS
@@ -87,13 +87,14 @@ async def _resume_pipeline_watched(
         workspace = await open_workspace(
             pm, workdir=Path(manifest.workdir), logs_root=run_dir.root, run_id=manifest.run_id,
             options=merged, resume_from=checkpoint.workspace if checkpoint else {})
-        services = build_services(run_config(
+        run_conf = run_config(
             graph=graph, run_id=manifest.run_id, run_dir=run_dir,
             workdir=workspace.workdir if workspace else Path(manifest.workdir),
             dot_path=Path(manifest.dot_file), pm=pm, policy=policy, options=merged,
-            subruns=SUBRUNS, executor=executor), on_event=on_event, workspace=workspace)
+            subruns=SUBRUNS, executor=executor)
         state = RunState.from_checkpoint(checkpoint) if checkpoint else fresh_state(graph)
-        engine = Engine(services, state, started_at=utc_now_iso(),
+        engine = Engine(run_conf, event_bus(run_conf, on_event), state, started_at=utc_now_iso(),
+                        workspace=workspace,
                         journal_seq=checkpoint.journal_seq if checkpoint else 0)
         signals.attach(engine)
         if invalid:

@@ -17,12 +17,13 @@ import trio
 from attractor_core.model import Outcome
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.process_group import kill_all_now
+from attractor_core.protocols import RunWorkspace
 from attractor_core.runtime.atomic import (
     ArtifactWriteError,
     artifact_write_error,
     write_text_atomic,
 )
-from attractor_core.runtime.event_bus import utc_now_iso
+from attractor_core.runtime.event_bus import EventBus, utc_now_iso
 from attractor_core.runtime.events import (
     CancellationEscalated,
     RunCanceled,
@@ -50,8 +51,9 @@ from .cancellation import is_cancellation
 from .checkpointing import Checkpointer
 from .ending import Ending
 from .heartbeat import run_heartbeats
+from .liveness import LivenessTracker
 from .preflight import warn_unknown_types
-from .services import Lane, RunServices
+from .services import Lane, RunConfig, RunServices
 from .state import RunState
 from .traversal import traverse
 from .watchdog import run_watchdog
@@ -63,9 +65,22 @@ _STOPPED = (ExitPath.WATCHDOG_STALL, ExitPath.EXECUTOR_LOST)
 
 
 class Engine:
-    def __init__(self, services: RunServices, state: RunState, *, started_at: str,
-                 lane_key: str = "", parent_lane: str | None = None, journal_seq: int = 0):
-        self.services = services
+    """Builds the run's services itself, so the plugin state (the lane's ``RunState.plugins``)
+    and ``stop_run`` (this engine's :meth:`stop`) are part of them from the start. A child
+    run passes its parent's services to share their liveness tracker and process records;
+    a child run on a worker passes the tracker that relays its progress to the parent."""
+
+    def __init__(self, config: RunConfig, bus: EventBus, state: RunState, *, started_at: str,
+                 workspace: RunWorkspace | None = None, parent: RunServices | None = None,
+                 liveness: LivenessTracker | None = None, lane_key: str = "",
+                 parent_lane: str | None = None, journal_seq: int = 0):
+        shared: dict[str, Any] = ({} if parent is None else
+                                  {"liveness": parent.liveness, "processes": parent.processes})
+        if liveness is not None:
+            shared["liveness"] = liveness
+        self.services = services = RunServices(config, bus, workspace=workspace,
+                                               plugin_state=state.plugins, stop_run=self.stop,
+                                               **shared)
         self.state = state
         self.started_at = started_at
         # A nested (sub-pipeline) run is a lane of its parent's liveness tree
@@ -78,8 +93,6 @@ class Engine:
         self.checkpoints = Checkpointer(services.config.run_dir.checkpoint,
                                         services.config.run_id, state, journal_seq=journal_seq)
         self._t0 = trio.current_time()
-        services.plugin_state = state.plugins
-        services.stop_run = self.stop
 
     def stop(self, exit_path: str, reason: str, failure_class: str = "",
              resumable: bool = False) -> None:
@@ -118,7 +131,9 @@ class Engine:
     def main_lane(self) -> Lane:
         run_dir = self.services.config.run_dir
         return Lane(self.state, lambda: run_dir.stage_root(self.state.restart_count),
-                    checkpoint=self.checkpoints.write, liveness_key=self.lane_key)
+                    checkpoint=self.checkpoints.write,
+                    checkpoint_with_next=self.checkpoints.write_with_next,
+                    flush_checkpoint=self.checkpoints.flush, liveness_key=self.lane_key)
 
     # -- lifecycle -------------------------------------------------------
     async def execute(self, start: str, *, resumed: bool = False,

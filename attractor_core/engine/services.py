@@ -60,9 +60,9 @@ class RunConfig:
 class RunServices:
     """What every part of a running engine shares: the run's configuration, the services
     it runs with (fixed when the run is set up; a child run shares its parent's liveness
-    tracker and process records), and what changes while it runs: ``cancel_reason``, the
-    ``steering`` queued for the next stage, and the plugin state and ``stop_run`` the engine
-    links in when it starts."""
+    tracker and process records), and what changes while it runs: ``cancel_reason`` and the
+    ``steering`` queued for the next stage. The engine that builds them gives the plugin
+    state and ``stop_run``."""
 
     config: RunConfig
     bus: EventBus
@@ -78,13 +78,12 @@ class RunServices:
     # Why the run is being cancelled, once it is (set by ``Engine.cancel``).
     cancel_reason: str = field(default="", on_setattr=setters.NO_OP)
     steering: list[str] = field(factory=list)  # instructions for the next stage (manager loop)
-    # Run-wide plugin state by plugin name: the main lane's RunState.plugins (the engine
-    # links them), saved in checkpoint.json and final.json.
-    plugin_state: dict[str, Any] = field(factory=dict, on_setattr=setters.NO_OP)
-    # Ends the run with a plugin's exit path (the engine sets it): (exit_path, reason,
-    # failure_class, resumable).
-    stop_run: Callable[[str, str, str, bool], None] | None = field(
-        default=None, on_setattr=setters.NO_OP)
+    # Run-wide plugin state by plugin name: the main lane's RunState.plugins, saved in
+    # checkpoint.json and final.json (the same dict: plugins change it in place).
+    plugin_state: dict[str, Any] = field(factory=dict)
+    # Ends the run with a plugin's exit path (the engine's ``stop``): (exit_path, reason,
+    # failure_class, resumable). None where no engine owns the run (a remote branch).
+    stop_run: Callable[[str, str, str, bool], None] | None = None
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)
@@ -102,6 +101,14 @@ def _no_checkpoint(current: str, next_node: str, in_flight: InFlight | None) -> 
     return None
 
 
+def _announce_now(current: str, next_node: str, announce: Callable[[], None]) -> None:
+    announce()
+
+
+def _nothing_held() -> None:
+    return None
+
+
 @define
 class Lane:
     """One traversal: its state, where its stage dirs go, how it checkpoints."""
@@ -110,6 +117,10 @@ class Lane:
     stage_root: Callable[[], Path]
     branch_key: str = ""
     checkpoint: CheckpointWriter = _no_checkpoint
+    # A completed stage's position, written with the next stage's in-flight entry
+    # (``Checkpointer.write_with_next``), and the call that writes it when none follows.
+    checkpoint_with_next: Callable[[str, str, Callable[[], None]], None] = _announce_now
+    flush_checkpoint: Callable[[], None] = _nothing_held
     phase: str = "traversal"  # where a cancellation would find this lane
     liveness_key: str | None = None  # defaults to branch_key
     workdir: Path | None = None  # a branch's own workspace; None: the run's workdir

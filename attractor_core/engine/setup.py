@@ -15,14 +15,13 @@ from attractor_core.executors import Executor
 from attractor_core.model import Graph
 from attractor_core.plugins import collect_in_registration_order
 from attractor_core.policy import RunPolicy
-from attractor_core.protocols import RunWorkspace
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.run_status import tail_events
 from attractor_core.runtime.rundir import RunDir
 
 from .ingestion import status_sources
-from .services import RunConfig, RunServices, SubRuns
+from .services import RunConfig, SubRuns
 
 EventObserver = Callable[[Mapping[str, Any]], None]
 
@@ -61,7 +60,3 @@ def event_bus(config: RunConfig, on_event: EventObserver | None) -> EventBus:
         bus.subscribe(on_event)
     return bus
 
-
-def build_services(config: RunConfig, *, on_event: EventObserver | None,
-                   workspace: RunWorkspace | None) -> RunServices:
-    return RunServices(config, event_bus(config, on_event), workspace=workspace)

@@ -65,6 +65,8 @@ class RunState:
     _snapshot_context: Context | None = None
     _completed_written: int = 0
     _logs_written: int = 0
+    # The values of the rarely changing fields that the journal already holds.
+    _scalars_written: tuple[Any, ...] = ()
 
     def next_execution(self, node_id: str) -> tuple[int, bool]:
         """The execution number of the node's next attempt, and whether that attempt
@@ -107,10 +109,15 @@ class RunState:
         self._snapshot_context = self.context
         self._completed_written = len(self.completed_nodes)
         self._logs_written = len(self.context.logs)
+        self._scalars_written = self._scalars()
+
+    def _scalars(self) -> tuple[Any, ...]:
+        return (self.last_outcome, self.restart_count, self.last_score, self.branch_result)
 
     def take_delta(self, current: str, next_node: str,
                    in_flight: InFlight | None) -> dict[str, Any]:
-        """What changed since the last snapshot or delta, as a journal entry."""
+        """What changed since the last snapshot or delta, as a journal entry. A field that
+        did not change is left out (replaying keeps the value from before)."""
         logs = self.context.logs
         maps: dict[str, Any] = {}
         for name in _MAPS:
@@ -123,19 +130,29 @@ class RunState:
             "timestamp": utc_now_iso(), "current_node": current, "next_node": next_node,
             "in_flight": (None if in_flight is None
                           else {"node_id": in_flight.node_id, "attempt": in_flight.attempt}),
-            "last_outcome": _record_json(self.last_outcome),
-            "restart_count": self.restart_count, "last_score": self.last_score,
-            "branch_result": (None if self.branch_result is None
-                              else CONVERTER.unstructure(self.branch_result)),
+            # Plugins change these dicts in place: always written.
             "workspace": self.workspace,
             "plugins": self.plugins,
-            "completed": self.completed_nodes[self._completed_written:],
-            "maps": maps,
-            "context": self.context.take_changes(),
-            "logs": logs[self._logs_written:],
         }
-        self._completed_written = len(self.completed_nodes)
-        self._logs_written = len(logs)
+        scalars = self._scalars()
+        if scalars != self._scalars_written:  # frozen values: equal means unchanged
+            delta["last_outcome"] = _record_json(self.last_outcome)
+            delta["restart_count"] = self.restart_count
+            delta["last_score"] = self.last_score
+            delta["branch_result"] = (None if self.branch_result is None
+                                      else CONVERTER.unstructure(self.branch_result))
+            self._scalars_written = scalars
+        if len(self.completed_nodes) > self._completed_written:
+            delta["completed"] = self.completed_nodes[self._completed_written:]
+            self._completed_written = len(self.completed_nodes)
+        if maps:
+            delta["maps"] = maps
+        context = self.context.take_changes()
+        if context:
+            delta["context"] = context
+        if len(logs) > self._logs_written:
+            delta["logs"] = logs[self._logs_written:]
+            self._logs_written = len(logs)
         return delta
 
     @classmethod

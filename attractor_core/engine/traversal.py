@@ -41,10 +41,14 @@ async def traverse(services: RunServices, lane: Lane, start: str,
         return await _walk(services, lane, current, first_outcome, stop_at)
     except BaseException as exc:
         if is_cancellation(exc):
+            lane.flush_checkpoint()
             where = lane.phase if lane.phase != "traversal" or not lane.branch_key else "branch"
             services.emit(CancellationExit(where, lane.state.context.get_string("current_node"),
                                            lane.branch_key, _cancel_reason(services, lane)))
         raise
+    finally:
+        # The last completed stage's position, when no next stage's entry carried it.
+        lane.flush_checkpoint()
 
 
 async def _walk(services: RunServices, lane: Lane, current: str,
@@ -57,6 +61,7 @@ async def _walk(services: RunServices, lane: Lane, current: str,
         if looping is not None:
             return looping
         if is_exit(node):
+            lane.flush_checkpoint()  # the edge here is announced before the gates' verdict
             jump = _gate_jump(services, lane, node)
             if isinstance(jump, Ending):
                 return attrs.evolve(jump, exit_node=node.id)
@@ -101,12 +106,19 @@ def _cancel_reason(services: RunServices, lane: Lane) -> str:
 
 
 def _advance(services: RunServices, lane: Lane, node: Node, hop: Route) -> None:
-    lane.checkpoint(node.id, hop.target, None)
-    services.emit(CheckpointSaved(node.id, len(lane.state.completed_nodes)))
+    """Checkpoint the completed stage with the next stage's first entry, then announce it
+    and the edge taken (in that order, once the checkpoint is durable)."""
+    saved = CheckpointSaved(node.id, len(lane.state.completed_nodes))
     edge = hop.edge
-    services.emit(EdgeSelected(node.id, hop.target, hop.reason, hop.step,
-                               edge.label if edge else "", edge.condition if edge else "",
-                               lane.branch_key))
+    selected = EdgeSelected(node.id, hop.target, hop.reason, hop.step,
+                            edge.label if edge else "", edge.condition if edge else "",
+                            lane.branch_key)
+
+    def announce() -> None:
+        services.emit(saved)
+        services.emit(selected)
+
+    lane.checkpoint_with_next(node.id, hop.target, announce)
 
 
 def finish_stage(context: Context, lane: Lane, node: Node, outcome: Outcome) -> None:

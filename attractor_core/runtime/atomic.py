@@ -24,6 +24,18 @@ from attractor_core.runtime.json_text import compact_json
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
 
+# The process id in temp names, kept here because os.getpid() is a system call each time;
+# a forked child takes its own.
+_pid = os.getpid()
+
+
+def _take_pid() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_take_pid)
+
 
 class ArtifactWriteError(RunError):
     """One of the run's own files could not be written: a full disk, a run directory
@@ -62,7 +74,7 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     # A random suffix keeps two writers of one path (threads, processes) apart. ``random``
     # is reseeded in a forked child and, unlike os.urandom, costs no system call.
     tmp = os.path.join(directory,
-                       f"{TEMP_PREFIX}{name}.{os.getpid()}.{random.getrandbits(32):08x}")
+                       f"{TEMP_PREFIX}{name}.{_pid}.{random.getrandbits(32):08x}")
     try:
         _write_and_rename(tmp, target, data, durable)
         if durable:

@@ -1,9 +1,10 @@
 """``checkpoint.json``: everything a resume needs (spec §5.3, extended).
 
-Written atomically when an attempt starts (``in_flight`` set) and after
-every completed stage (``next_node`` set), so a crash at any moment
-leaves a checkpoint from which ``attractor resume`` re-runs at most the
-node that was in flight.
+Written when an attempt starts (``in_flight`` set; the stage completed
+before it is in the same journal entry) and after the last stage of a
+traversal (``next_node`` set), so a crash at any moment leaves a
+checkpoint from which ``attractor resume`` re-runs at most the node that
+was in flight (or had just ended, its successor not yet started).
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ __all__ = ["EventBus", "utc_now_iso"]
 
 Observer = Callable[[Mapping[str, Any]], None]
 
+# Each event class's unstructure function, looked up once instead of dispatched per event
+# (several events per stage).
+_HOOKS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
 
 class EventBus:
     """Delivers every event of one run to every sink, in strictly increasing ``seq``.
@@ -46,7 +50,11 @@ class EventBus:
             "run_id": self.run_id,
             "seq": self._seq,
         }
-        record.update(CONVERTER.unstructure(event))
+        cls = type(event)
+        hook = _HOOKS.get(cls)
+        if hook is None:
+            hook = _HOOKS[cls] = CONVERTER.get_unstructure_hook(cls)
+        record.update(hook(event))
         for sink in list(self._sinks):
             try:
                 sink.emit(record)

@@ -6,6 +6,7 @@ In precedence order: the canonical stage-dir file (``ATTRACTOR_STATUS_PATH``),
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from attrs import frozen
@@ -20,7 +21,7 @@ class WorktreeStatus:
     canonical: bool = False
 
     def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
-        return workdir / "status.json"
+        return _in_workdir(workdir, "status.json")
 
 
 @frozen
@@ -30,7 +31,13 @@ class AiRunStatus:
     canonical: bool = False
 
     def path(self, stage_dir: Path, workdir: Path, run_id: str) -> Path:
-        return workdir / f".ai/runs/{run_id}/status.json"
+        return _in_workdir(workdir, f".ai/runs/{run_id}/status.json")
+
+
+@functools.lru_cache(maxsize=64)
+def _in_workdir(workdir: Path, relative: str) -> Path:
+    """Asked at every stage attempt with the same workdir: joined once."""
+    return workdir / relative
 
 
 # The canonical source is the kernel's own (it reads it even with no plugin installed).
