@@ -82,18 +82,9 @@ async def test_a_manager_loop_child_stays_in_the_parent(tmp_path: Path,
     assert int(ppid.read_text()) == os.getpid()  # its supervisor reads its memory
 
 
-def warm_up() -> None:
-    """Import the engine and load the plugins in a worker, as its first unit would."""
-    from attractor_core.plugins import make_plugin_manager
-    from attractor_core.sdk import run_child_work
-
-    assert run_child_work is not None and make_plugin_manager() is not None
-
-
 async def test_a_hung_remote_child_is_caught_by_the_watchdog(tmp_path: Path,
                                                              cluster: Cluster) -> None:
-    cluster.worker_pids()
-    cluster.client.run(warm_up)  # a cold worker's start would count against the 2s
+    cluster.warm()
     pids = tmp_path / "pids"
     busy = "for i in $(seq 1 30); do echo $i; sleep 0.1; done"  # longer than stall_timeout
     child(tmp_path, [tool("busy", busy), tool("hung", f"echo $$ >> {pids}; exec sleep 60")],

@@ -42,6 +42,21 @@ class Cluster:
         self.client.wait_for_workers(2, timeout=60)
         return set(self.client.run(os.getpid).values())
 
+    def warm(self) -> None:
+        """Both workers up, with the engine imported and the plugins loaded, as after their
+        first unit: a cold worker's start (seconds on a loaded host) would count against a
+        test's short stall timeout."""
+        self.worker_pids()
+        self.client.run(_warm_up)
+
+
+def _warm_up() -> None:
+    from attractor_core.plugins import make_plugin_manager
+    from attractor_core.sdk import run_branch_work, run_child_work
+
+    assert run_branch_work is not None and run_child_work is not None
+    assert make_plugin_manager() is not None
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
@@ -107,6 +122,7 @@ async def test_twenty_branches_each_run_once_spread_over_the_workers(
 
 async def test_a_hung_remote_branch_is_caught_by_the_watchdog_while_a_sibling_progresses(
         tmp_path: Path, cluster: Cluster) -> None:
+    cluster.warm()
     pids = tmp_path / "pids"
     busy = "for i in $(seq 1 40); do echo $i; sleep 0.1; done"
     dot = fan_out(tmp_path, [tool("hung", f"echo $$ >> {pids}; exec sleep 60"),
