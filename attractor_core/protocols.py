@@ -293,6 +293,11 @@ class RunWorkspace(Protocol):
     and hands back to the plugin on resume. A method raising ``UsageError``
     during setup refuses the run (exit 2); later failures should be reported
     through the returned data and events, never by raising.
+
+    Optional class attribute ``remote_branches``: ``True`` when the plugin can serve
+    the run's parallel branches in an executor's worker (``attractor_branch_workspace``).
+    Without it, a run with this workspace keeps its branches in its own process
+    whatever its executor.
     """
 
     async def start(self) -> None:

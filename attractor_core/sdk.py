@@ -62,7 +62,9 @@ Executors (where parallel branches run: ``attractor_executors``)
     ``Executor`` (the interface), ``BranchWork`` (one branch to run, picklable),
     ``run_branch_work`` (run it here, in a ``trio.run`` of its own: an executor's
     remote side), ``request_stop`` (ask a running branch to stop),
-    ``WorkerLostError`` (raise it when the process running a branch died).
+    ``WorkerLostError`` (raise it when the process running a branch died),
+    ``stop_branch_orphans`` (on the dead worker's host: stop the process groups
+    it left running for a branch).
 Errors
     ``AttractorError``, ``InputError``, ``UsageError``, ``ParseError``,
     ``ValidationError``, ``ValueFormatError``, ``RunError``,
@@ -80,7 +82,7 @@ if TYPE_CHECKING:
     from attractor_core.dot import parse_file
     from attractor_core.dot.errors import ParseError
     from attractor_core.edge_selection import Route, failure_retry_target, select_unconditional
-    from attractor_core.engine.remote import run_branch_work
+    from attractor_core.engine.remote import run_branch_work, stop_branch_orphans
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
     from attractor_core.executors import BranchWork, Executor, WorkerLostError, request_stop
@@ -188,7 +190,7 @@ _SOURCES: dict[str, str] = {
     "stage_environment": "attractor_core.engine.stage_run",
     **dict.fromkeys(("BranchWork", "Executor", "WorkerLostError", "request_stop"),
                     "attractor_core.executors"),
-    "run_branch_work": "attractor_core.engine.remote",
+    **dict.fromkeys(("run_branch_work", "stop_branch_orphans"), "attractor_core.engine.remote"),
     **dict.fromkeys(("Answer", "AnswerValue", "Option", "Question", "QuestionType"),
                     "attractor_core.human"),
     **dict.fromkeys(("Diagnostic", "Severity", "ValidationError"),
@@ -280,6 +282,7 @@ __all__ = [
     "run_in_group",
     "select_unconditional",
     "stage_environment",
+    "stop_branch_orphans",
     "terminate_group",
     "to_str_tuple",
     "utc_now_iso",
