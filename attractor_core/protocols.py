@@ -327,8 +327,15 @@ class RunWorkspace(Protocol):
 
     async def open_branch(self, *, node_id: str, pass_number: int, index: int, key: str,
                           branch_root: Path, parent_workdir: Path,
-                          emit: Callable[[Any], None]) -> Path:
-        """A parallel branch starts: return the directory it works in."""
+                          emit: Callable[[Any], None],
+                          resume_from: Mapping[str, Any] | None = None) -> Path:
+        """A parallel branch starts: return the directory it works in.
+
+        ``resume_from`` is the branch's workspace record of its checkpoint (what
+        ``stage_completed`` last returned for it) when the branch continues after an
+        interruption (``attractor resume``, or a new dispatch after its worker died):
+        the directory should hold the work of its completed stages again. ``None`` for
+        a branch that starts afresh."""
 
     async def close_branch(self, *, key: str, workdir: Path,
                            emit: Callable[[Any], None]) -> dict[str, Any]:

@@ -5,7 +5,11 @@ A ``trio.run`` of its own: the run's graph, options and policy read back from
 its run directory, the ordinary branch traversal, with the branch's events,
 process records and live view in ``{branch}/executor/``. It stops when
 ``executor.cancel`` appears or its executor says so, and first stops process
-groups that a dead earlier dispatch of the branch left running.
+groups that a dead earlier dispatch of the branch left running. With a
+workspace plugin that serves remote branches it attaches to the run's
+workspace (``attractor_branch_workspace``) and opens the branch's own there.
+:func:`stop_branch_orphans` is what an executor runs on the host of a worker
+that died, for each branch that worker was running.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import trio
 
 from attractor_core.engine.dispatch import DISPATCHES
 from tests.concurrency.support import gone, pids_in, results, tool
-from tests.engine.support import attractor, run
+from tests.engine.support import attractor, run, start_attractor
 from tests.engine.support import events as run_events
 from tests.executors.test_dask_executor import Cluster, cluster, fan_out, wait_for
 from tests.git.support import commits, dot, events, files_at, git, logs, make_repo, read_json
@@ -104,6 +105,48 @@ def test_a_remote_winner_conflicting_with_the_run_branch_fails_the_fan_in_naming
     assert (worktree / "shared.txt").read_text() == "from-main\n"
 
 
+def test_a_git_branch_sent_out_again_after_its_worker_died_keeps_its_committed_stages(
+        tmp_path: Path, cluster: Cluster) -> None:
+    cluster.worker_pids()  # both up (a test before may have killed one)
+    repo = make_repo(tmp_path)
+    head = git(repo, "rev-parse", "HEAD")
+    workers, pids, marks = tmp_path / "workers", tmp_path / "pids", tmp_path / "marks"
+    marks.mkdir()
+    # The second stage dies with its worker the first time, and goes on the second time.
+    second = (f"if [ ! -e {marks}/first ]; then touch {marks}/first; echo $$ >> {pids}; "
+              f"echo $PPID >> {workers}; exec sleep 60; fi; echo two > two.txt")
+    body = _fan_in([[tool("one", "echo one > one.txt"), tool("two", second)]])
+    proc = start_attractor("run", dot(tmp_path, body), "--run-id", "r1", "--quiet",
+                           "--executor", cluster.spec, cwd=repo)
+    try:
+        [worker] = _lines_of(workers, 1)
+        trio.run(_recorded, logs(repo, "r1"), "one", _lines_of(pids, 1)[0])
+        os.kill(worker, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    root = logs(repo, "r1")
+    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")] == [2]
+    # The new dispatch went on from the branch's last commit: one's change is still there.
+    ref = read_json(root / "par" / "parallel_results.json")["results"][0]["workspace"]["ref"]
+    assert commits(repo, ref, head) == ["attractor(r1): one (success)",
+                                        "attractor(r1): two (success)"]
+    assert files_at(repo, ref) == {"a.txt", "one.txt", "two.txt"}
+    assert files_at(repo, "attractor/run/r1") == {"a.txt", "one.txt", "two.txt", "after.txt"}
+    assert trio.run(gone, pids_in(pids))
+
+
+def _lines_of(path: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 60
+    while len(pids_in(path)) < count:
+        assert time.monotonic() < deadline, f"{path} never had {count} line(s)"
+        time.sleep(0.02)
+    return pids_in(path)
+
+
 def _sleeps_of(run_id: str) -> list[int]:
     """The ``sleep`` processes on this machine started by a stage of run ``run_id``."""
     mark = f"ATTRACTOR_RUN_ID={run_id}".encode()
@@ -119,12 +162,12 @@ def _sleeps_of(run_id: str) -> list[int]:
     return found
 
 
-async def _recorded(root: Path, pgid: int) -> None:
-    """Until the branch's worker has recorded process group ``pgid`` (it does so the moment
-    the group exists; a worker killed in between cannot have told anyone about it)."""
+async def _recorded(root: Path, key: str, pgid: int) -> None:
+    """Until the worker of branch ``key`` has recorded process group ``pgid`` (it does so the
+    moment the group exists; a worker killed in between cannot have told anyone about it)."""
     with trio.fail_after(60):
         while True:
-            for path in root.glob("parallel/par/pass-1/*-victim/executor/processes.json"):
+            for path in root.glob(f"parallel/par/pass-1/*-{key}/executor/processes.json"):
                 with contextlib.suppress(OSError, ValueError):
                     if pgid in [g["pgid"] for g in json.loads(path.read_text())["groups"]]:
                         return
@@ -144,7 +187,7 @@ async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
             # followed by another dispatch that would stop what its worker left.
             for dispatch in range(1, DISPATCHES + 1):
                 worker = (await wait_for(workers, dispatch))[-1]
-                await _recorded(root, (await wait_for(pids, dispatch))[-1])
+                await _recorded(root, "victim", (await wait_for(pids, dispatch))[-1])
                 os.kill(worker, signal.SIGKILL)
 
         nursery.start_soon(killer)

@@ -126,12 +126,20 @@ class GitWorkspace:
         return {"kind": "git", "ref": lane.ref, "base_sha": lane.base, "sha": lane.head}
 
     async def open_branch(self, *, node_id: str, pass_number: int, index: int, key: str,
-                          branch_root: Path, parent_workdir: Path, emit: Emit) -> Path:
+                          branch_root: Path, parent_workdir: Path, emit: Emit,
+                          resume_from: Mapping[str, Any] | None = None) -> Path:
         self._announce(emit)
-        parent = self._lane_at(parent_workdir)
         ref = branch_ref(self.run_id, node_id, pass_number, index, key)
-        lane = await add_worktree(self.repo, branch_root / "worktree", ref, parent.head,
-                                  self._worktree_lock)
+        recorded = resume_from or {}
+        if recorded.get("ref") == ref and recorded.get("sha"):
+            # A continued branch goes on from its checkpoint's commit, where its code and
+            # context last agreed (later commits of a stage that was in flight are dropped).
+            lane = await add_worktree(self.repo, branch_root / "worktree", ref,
+                                      str(recorded["sha"]), self._worktree_lock)
+            lane.base = str(recorded.get("base_sha") or lane.base)
+        else:
+            lane = await add_worktree(self.repo, branch_root / "worktree", ref,
+                                      self._lane_at(parent_workdir).head, self._worktree_lock)
         self.lanes[key] = lane
         emit(BranchWorkspaceOpened(node_id, key, ref, lane.base, str(lane.worktree)))
         return lane.worktree / self.subdir if self.subdir else lane.worktree
