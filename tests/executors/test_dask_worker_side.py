@@ -19,7 +19,7 @@ import pytest
 import trio
 
 from attractor_core.engine.dispatch import DISPATCHES
-from tests.concurrency.support import gone, pids_in, results, tool
+from tests.concurrency.support import gone, pids_in, results, tool, waiter
 from tests.engine.support import attractor, run, start_attractor
 from tests.engine.support import events as run_events
 from tests.executors.test_dask_executor import Cluster, cluster, fan_out, wait_for
@@ -199,5 +199,32 @@ async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
     assert [e["dispatch"] for e in run_events(root, "branch_redispatched")] == list(
         range(2, DISPATCHES + 1))
     assert len(pids_in(pids)) == DISPATCHES
+    assert await gone(pids_in(pids))
+    assert _sleeps_of(record.run_id) == []
+
+
+async def test_a_worker_killed_while_its_branch_is_being_stopped_leaves_no_process_behind(
+        tmp_path: Path, cluster: Cluster) -> None:
+    cluster.worker_pids()  # both up (a test before may have killed one)
+    workers, pids = tmp_path / "workers", tmp_path / "pids"
+    # The victim's sleep ignores SIGTERM: stopping it takes the kill grace, in which its
+    # worker is killed.
+    victim = f"trap '' TERM; echo $$ >> {pids}; echo $PPID >> {workers}; exec sleep 300"
+    dot = fan_out(tmp_path, [tool("victim", victim), waiter("bad", pids, 1, "exit 3")],
+                  "max_parallel=0, error_policy=fail_fast")
+    root = tmp_path / "logs"
+    async with trio.open_nursery() as nursery:
+        async def killer() -> None:
+            [worker] = await wait_for(workers, 1)
+            await _recorded(root, "victim", (await wait_for(pids, 1))[0])
+            with trio.fail_after(60):
+                while not list(root.glob("parallel/par/pass-1/*-victim/executor.cancel")):
+                    await trio.sleep(0.02)
+            os.kill(worker, signal.SIGKILL)
+
+        nursery.start_soon(killer)
+        record = await run(dot, root, options={"executor": cluster.spec},
+                           policy_overrides={"kill_grace": "2s"})
+    assert record.failure_reason.startswith("fail_fast: branch bad failed")
     assert await gone(pids_in(pids))
     assert _sleeps_of(record.run_id) == []

@@ -141,8 +141,8 @@ class DaskExecutor:
             if self.client.status == "running":
                 with trio.move_on_after(STOP_WAIT):
                     await done.wait()
+            lost = _lost_worker(future)  # before cancel() forgets how the task ended
             future.cancel()
-            lost = _lost_worker(future)
             if lost is not None:  # its worker died meanwhile: nobody else stops its groups
                 await self._stop_orphans(work, lost)
 
@@ -174,7 +174,10 @@ class DaskExecutor:
         with trio.CancelScope(shield=True), trio.move_on_after(STOP_WAIT):
             if await trio.to_thread.run_sync(stop_branch_orphans, work):
                 return
-            host = get_address_host(address)
+            try:
+                host = get_address_host(address)
+            except ValueError:  # Dask did not say which worker it was
+                return
             workers = (await trio.to_thread.run_sync(self.client.scheduler_info))["workers"]
             survivors = [a for a, info in workers.items()
                          if info.get("host") == host and a != address]
