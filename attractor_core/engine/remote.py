@@ -23,6 +23,7 @@ import pluggy
 import trio
 from attrs import define, frozen
 
+from attractor_core.errors import UsageError
 from attractor_core.executors import REMOTE_DIR, BranchWork
 from attractor_core.model import Graph
 from attractor_core.model.branch import BranchResult
@@ -149,7 +150,7 @@ async def _attach_workspace(work: BranchWork) -> RunWorkspace | None:
         record=work.workspace, logs_root=Path(work.logs_root), run_id=setup.manifest.run_id,
         options=setup.options)
     if workspace is None:
-        raise RuntimeError("no installed plugin serves the run's workspace on this worker "
+        raise UsageError("no installed plugin serves the run's workspace on this worker "
                            f"({work.workspace.get('kind', '?')!r}); install the same plugins "
                            "as the parent")
     await workspace.start()

@@ -7,8 +7,6 @@ mid-branch leaves no process of the branch running once the run has ended."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -22,7 +20,7 @@ from attractor_core.engine.dispatch import DISPATCHES
 from tests.concurrency.support import gone, pids_in, results, tool, waiter
 from tests.engine.support import attractor, run, start_attractor
 from tests.engine.support import events as run_events
-from tests.executors.test_dask_executor import Cluster, cluster, fan_out, wait_for
+from tests.executors.test_dask_executor import Cluster, cluster, fan_out, recorded, wait_for
 from tests.git.support import commits, dot, events, files_at, git, logs, make_repo, read_json
 
 pytest.importorskip("distributed")
@@ -120,7 +118,7 @@ def test_a_git_branch_sent_out_again_after_its_worker_died_keeps_its_committed_s
                            "--executor", cluster.spec, cwd=repo)
     try:
         [worker] = _lines_of(workers, 1)
-        trio.run(_recorded, logs(repo, "r1"), "one", _lines_of(pids, 1)[0])
+        trio.run(recorded, logs(repo, "r1"), "one", _lines_of(pids, 1)[0])
         os.kill(worker, signal.SIGKILL)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -162,18 +160,6 @@ def _sleeps_of(run_id: str) -> list[int]:
     return found
 
 
-async def _recorded(root: Path, key: str, pgid: int) -> None:
-    """Until the worker of branch ``key`` has recorded process group ``pgid`` (it does so the
-    moment the group exists; a worker killed in between cannot have told anyone about it)."""
-    with trio.fail_after(60):
-        while True:
-            for path in root.glob(f"parallel/par/pass-1/*-{key}/executor/processes.json"):
-                with contextlib.suppress(OSError, ValueError):
-                    if pgid in [g["pgid"] for g in json.loads(path.read_text())["groups"]]:
-                        return
-            await trio.sleep(0.02)
-
-
 async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
         tmp_path: Path, cluster: Cluster) -> None:
     cluster.worker_pids()  # both up (a test before may have killed one)
@@ -187,7 +173,7 @@ async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
             # followed by another dispatch that would stop what its worker left.
             for dispatch in range(1, DISPATCHES + 1):
                 worker = (await wait_for(workers, dispatch))[-1]
-                await _recorded(root, "victim", (await wait_for(pids, dispatch))[-1])
+                await recorded(root, "victim", (await wait_for(pids, dispatch))[-1])
                 os.kill(worker, signal.SIGKILL)
 
         nursery.start_soon(killer)
@@ -216,7 +202,7 @@ async def test_a_worker_killed_while_its_branch_is_being_stopped_leaves_no_proce
     async with trio.open_nursery() as nursery:
         async def killer() -> None:
             [worker] = await wait_for(workers, 1)
-            await _recorded(root, "victim", (await wait_for(pids, 1))[0])
+            await recorded(root, "victim", (await wait_for(pids, 1))[0])
             with trio.fail_after(60):
                 while not list(root.glob("parallel/par/pass-1/*-victim/executor.cancel")):
                     await trio.sleep(0.02)
