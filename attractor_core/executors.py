@@ -108,6 +108,9 @@ class BranchWork(_UnitFiles):
     restart_count: int
     workdir: str
     context: Any  # a Context
+    # The record of the run's workspace (``RunWorkspace.record()``) when a workspace plugin
+    # serves the branch where it runs (``attractor_branch_workspace``); None: no workspace.
+    workspace: Any = None
 
     @property
     def root(self) -> Path:

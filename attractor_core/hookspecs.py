@@ -198,6 +198,23 @@ def attractor_run_workspace(
 
 
 @hookspec(firstresult=True)
+def attractor_branch_workspace(
+    record: Mapping[str, Any], logs_root: Path, run_id: str, options: Mapping[str, Any],
+) -> RunWorkspace | None:
+    """Serve, in another process, the branches of a run whose workspace is yours.
+
+    Called on an executor's worker (``attractor_core.executors``) for each branch it is
+    sent, with the ``record()`` of the run's workspace taken when the branch was
+    dispatched. Return a workspace whose ``start()`` attaches to the run's (no run
+    setup: the parent did that) and whose ``open_branch``, ``stage_completed`` and
+    ``close_branch`` serve the branch as they would in the parent; the parent then
+    calls ``adopt_branch`` at the fan-in with what ``close_branch`` returned. Return
+    ``None`` if the record is not yours. The parent sends a run's branches out only when
+    its workspace declares ``remote_branches = True``; otherwise they stay in its process.
+    """
+
+
+@hookspec(firstresult=True)
 def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | None:
     """Find (or rebuild) the logs root of a run that ``resume`` names by plugin options.
 

@@ -300,6 +300,11 @@ class RunWorkspace(Protocol):
     and hands back to the plugin on resume. A method raising ``UsageError``
     during setup refuses the run (exit 2); later failures should be reported
     through the returned data and events, never by raising.
+
+    Optional class attribute ``remote_branches``: ``True`` when the plugin can serve
+    the run's parallel branches in an executor's worker (``attractor_branch_workspace``).
+    Without it, a run with this workspace keeps its branches in its own process
+    whatever its executor.
     """
 
     async def start(self) -> None:
@@ -329,8 +334,15 @@ class RunWorkspace(Protocol):
 
     async def open_branch(self, *, node_id: str, pass_number: int, index: int, key: str,
                           branch_root: Path, parent_workdir: Path,
-                          emit: Callable[[Any], None]) -> Path:
-        """A parallel branch starts: return the directory it works in."""
+                          emit: Callable[[Any], None],
+                          resume_from: Mapping[str, Any] | None = None) -> Path:
+        """A parallel branch starts: return the directory it works in.
+
+        ``resume_from`` is the branch's workspace record of its checkpoint (what
+        ``stage_completed`` last returned for it) when the branch continues after an
+        interruption (``attractor resume``, or a new dispatch after its worker died):
+        the directory should hold the work of its completed stages again. ``None`` for
+        a branch that starts afresh."""
 
     async def close_branch(self, *, key: str, workdir: Path,
                            emit: Callable[[Any], None]) -> dict[str, Any]:

@@ -63,7 +63,9 @@ Executors (where parallel branches and sub-pipelines run: ``attractor_executors`
     ``run_branch_work`` (run it here, in a ``trio.run`` of its own: an executor's
     remote side), ``ChildWork`` and ``run_child_work`` (the same for one
     sub-pipeline), ``request_stop`` (ask a running branch or child to stop),
-    ``WorkerLostError`` (raise it when the process running a unit died).
+    ``WorkerLostError`` (raise it when the process running a unit died),
+    ``stop_branch_orphans`` (on the dead worker's host: stop the process groups
+    it left running for a branch).
 Errors
     ``AttractorError``, ``InputError``, ``UsageError``, ``ParseError``,
     ``ValidationError``, ``ValueFormatError``, ``RunError``,
@@ -81,7 +83,7 @@ if TYPE_CHECKING:
     from attractor_core.dot import parse_file
     from attractor_core.dot.errors import ParseError
     from attractor_core.edge_selection import Route, failure_retry_target, select_unconditional
-    from attractor_core.engine.remote import run_branch_work
+    from attractor_core.engine.remote import run_branch_work, stop_branch_orphans
     from attractor_core.engine.remote_child import run_child_work
     from attractor_core.engine.stage_run import stage_environment
     from attractor_core.errors import AttractorError, InputError, RunError, UsageError
@@ -196,7 +198,7 @@ _SOURCES: dict[str, str] = {
     "stage_environment": "attractor_core.engine.stage_run",
     **dict.fromkeys(("BranchWork", "ChildWork", "Executor", "WorkerLostError",
                      "request_stop"), "attractor_core.executors"),
-    "run_branch_work": "attractor_core.engine.remote",
+    **dict.fromkeys(("run_branch_work", "stop_branch_orphans"), "attractor_core.engine.remote"),
     "run_child_work": "attractor_core.engine.remote_child",
     **dict.fromkeys(("Answer", "AnswerValue", "Option", "Question", "QuestionType"),
                     "attractor_core.human"),
@@ -291,6 +293,7 @@ __all__ = [
     "run_in_group",
     "select_unconditional",
     "stage_environment",
+    "stop_branch_orphans",
     "terminate_group",
     "to_str_tuple",
     "utc_now_iso",

@@ -113,7 +113,8 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
         try:
             lane.workdir = await services.workspace.open_branch(
                 node_id=node_id, pass_number=pass_number, index=index, key=full_key,
-                branch_root=root, parent_workdir=Path(work.workdir), emit=services.emit)
+                branch_root=root, parent_workdir=Path(work.workdir), emit=services.emit,
+                resume_from=None if checkpoint is None else state.workspace)
         except Exception as exc:
             return attrs.evolve(base, status="fail", failure_class="transient_infra",
                                 failure_reason=f"cannot prepare the branch's workspace: {exc}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
 import trio
 
 from attractor_core.executors import BranchWork, Executor, WorkerLostError
@@ -34,6 +35,8 @@ async def dispatch_branch(services: RunServices, executor: Executor, parent: Lan
                           index: int, context: Context) -> BranchResult:
     work = branch_work(services, parent, node_id=node_id, pass_number=pass_number,
                        start=start, join=join, key=key, index=index, context=context)
+    if services.workspace is not None:  # the worker attaches to it (the head as of now)
+        work = attrs.evolve(work, workspace=services.workspace.record())
     recorded, _ = recorded_result(work)
     if recorded is not None:  # ended in an earlier dispatch: never run twice
         return recorded

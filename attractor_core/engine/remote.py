@@ -5,7 +5,11 @@ A ``trio.run`` of its own: the run's graph, options and policy read back from
 its run directory, the ordinary branch traversal, with the branch's events,
 process records and live view in ``{branch}/executor/``. It stops when
 ``executor.cancel`` appears or its executor says so, and first stops process
-groups that a dead earlier dispatch of the branch left running.
+groups that a dead earlier dispatch of the branch left running. With a
+workspace plugin that serves remote branches it attaches to the run's
+workspace (``attractor_branch_workspace``) and opens the branch's own there.
+:func:`stop_branch_orphans` is what an executor runs on the host of a worker
+that died, for each branch that worker was running.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pluggy
 import trio
 from attrs import define, frozen
 
+from attractor_core.errors import UsageError
 from attractor_core.executors import REMOTE_DIR, BranchWork
 from attractor_core.model import Graph
 from attractor_core.model.branch import BranchResult
@@ -26,6 +31,7 @@ from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import collect_in_registration_order, make_plugin_manager
 from attractor_core.policy import RunPolicy
+from attractor_core.protocols import RunWorkspace
 from attractor_core.runtime.event_bus import EventBus
 from attractor_core.runtime.live import LiveView
 from attractor_core.runtime.manifest import Manifest, read_manifest
@@ -33,6 +39,7 @@ from attractor_core.runtime.process_records import (
     PROCESSES_FILE,
     ProcessRecords,
     read_process_records,
+    this_host,
 )
 from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir
@@ -77,7 +84,13 @@ def run_branch_work(work: BranchWork,
 
 
 async def _run_remote(work: BranchWork, should_stop: Callable[[], bool] | None) -> BranchResult:
-    services = _remote_services(work)
+    try:
+        workspace = await _attach_workspace(work)
+    except Exception as exc:
+        return BranchResult(work.key, work.index, work.start, "fail",
+                            f"cannot prepare the branch's workspace: {exc}", "transient_infra",
+                            logs_root=str(work.root))
+    services = _remote_services(work, workspace)
     await _stop_left_behind(services)
     result: BranchResult | None = None
     async with trio.open_nursery() as nursery:
@@ -128,7 +141,23 @@ def run_setup(run_dir: RunDir) -> _RunSetup:
         return setup
 
 
-def _remote_services(work: BranchWork) -> RunServices:
+async def _attach_workspace(work: BranchWork) -> RunWorkspace | None:
+    """The run's workspace, attached to by its plugin here, if the parent sent its record."""
+    if work.workspace is None:
+        return None
+    setup = run_setup(RunDir(Path(work.logs_root)))
+    workspace: RunWorkspace | None = setup.pm.hook.attractor_branch_workspace(
+        record=work.workspace, logs_root=Path(work.logs_root), run_id=setup.manifest.run_id,
+        options=setup.options)
+    if workspace is None:
+        raise UsageError("no installed plugin serves the run's workspace on this worker "
+                           f"({work.workspace.get('kind', '?')!r}); install the same plugins "
+                           "as the parent")
+    await workspace.start()
+    return workspace
+
+
+def _remote_services(work: BranchWork, workspace: RunWorkspace | None) -> RunServices:
     run_dir = RunDir(Path(work.logs_root))
     setup = run_setup(run_dir)
     manifest = setup.manifest
@@ -141,10 +170,32 @@ def _remote_services(work: BranchWork) -> RunServices:
     sinks = collect_in_registration_order(
         setup.pm.hook.attractor_event_sinks(logs_root=own, run_id=manifest.run_id))
     bus = EventBus(manifest.run_id, sinks, first_seq=last_seq(own / "progress.ndjson") + 1)
-    return RunServices(config, bus,
+    return RunServices(config, bus, workspace=workspace,
                        liveness=RelayedLiveness(progress_file=work.progress_file),
                        live=LiveView(own / "live.json", manifest.run_id),
                        processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()))
+
+
+def stop_branch_orphans(work: BranchWork) -> bool:
+    """Stop what a dead worker left running of ``work`` on this machine: the process groups
+    of the branch's ``executor/processes.json`` once the process that wrote it is gone
+    (SIGTERM, the run's kill grace, SIGKILL). Called wherever an executor can run code on
+    the dead worker's host, before the branch goes out again or the run ends.
+
+    Returns False when the records were written on another host (nothing is signalled
+    here: ask a process on that host), True otherwise."""
+    recorded = read_process_records(work.root / REMOTE_DIR / PROCESSES_FILE)
+    if recorded is not None and recorded.host and recorded.host != this_host():
+        return False
+    groups = left_behind(recorded)
+    if groups:
+        grace = run_setup(RunDir(Path(work.logs_root))).policy.kill_grace.seconds
+
+        async def stop() -> None:
+            await stop_left_behind(groups, grace, trio.Event())
+
+        trio.run(stop)
+    return True
 
 
 async def _stop_left_behind(services: RunServices) -> None:

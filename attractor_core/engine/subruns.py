@@ -29,8 +29,10 @@ class _EngineSubRuns:
                          context: Context) -> BranchResult:
         """On the run's executor; in this process when it has none (``local``)."""
         executor = services.config.executor
-        # A workspace plugin's branch workspaces are opened here: such branches stay here.
-        if executor is None or services.workspace is not None:
+        # A workspace that cannot serve branches elsewhere keeps them here.
+        workspace = services.workspace
+        if executor is None or (workspace is not None
+                                and not getattr(workspace, "remote_branches", False)):
             return await run_branch(services, parent, node_id=node_id,
                                     pass_number=pass_number, start=start, join=join, key=key,
                                     index=index, context=context)

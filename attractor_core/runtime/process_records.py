@@ -10,13 +10,16 @@ reports them.
 
 A group is identified by its pgid (the leader's pid) together with the
 leader's start time from ``/proc``, so a pid reused by an unrelated
-process is not mistaken for it.
+process is not mistaken for it. The file names the host its writer ran on:
+pids mean something only there (an executor's workers write theirs on
+storage every host sees), so no other host judges or signals them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +56,12 @@ class RecordedGroups:
     owner_pid: int
     owner_start_time: int | None
     groups: tuple[GroupRecord, ...]
+    host: str = ""  # the writer's host name ("": written before hosts were recorded)
+
+
+def this_host() -> str:
+    """The name this machine records its process groups under."""
+    return socket.gethostname()
 
 
 class ProcessRecords:
@@ -86,7 +95,8 @@ class ProcessRecords:
         from attractor_core.runtime.serialization import CONVERTER  # readers: no cattrs
 
         write_json_atomic(self.path, CONVERTER.unstructure(RecordedGroups(
-            self.owner_pid, self.owner_start_time, tuple(self._groups.values()))),
+            self.owner_pid, self.owner_start_time, tuple(self._groups.values()),
+            this_host())),
             durable=False)
 
 

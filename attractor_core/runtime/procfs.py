@@ -18,7 +18,7 @@ from pathlib import Path
 from attrs import frozen
 
 from attractor_core.runtime.lock import process_alive
-from attractor_core.runtime.process_records import GroupRecord, RecordedGroups
+from attractor_core.runtime.process_records import GroupRecord, RecordedGroups, this_host
 
 
 def signal_group(pgid: int, sig: int) -> None:
@@ -90,8 +90,11 @@ def running_groups() -> frozenset[int]:
 
 def left_behind(recorded: RecordedGroups | None) -> list[GroupRecord]:
     """The recorded groups that are still alive although the process that recorded them
-    is gone; empty while that process lives (its groups are its own business)."""
+    is gone; empty while that process lives (its groups are its own business), and empty
+    when it ran on another host (its pids say nothing here)."""
     if recorded is None or not recorded.groups:
+        return []
+    if recorded.host and recorded.host != this_host():
         return []
     if process_alive(recorded.owner_pid, recorded.owner_start_time):
         return []

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -383,6 +384,30 @@ def test_a_reused_pgid_is_not_taken_for_a_recorded_group(tmp_path: Path) -> None
         decoy.kill()
         decoy.wait()
         kill_groups(started_pgids(tmp_path))
+
+
+def test_groups_recorded_on_another_host_are_not_judged_here(tmp_path: Path) -> None:
+    """processes.json names its writer's host (an executor's workers write theirs on shared
+    storage): pids recorded elsewhere are neither reported nor signalled here."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, '  long [shape=parallelogram, tool_command="echo $$ >> started.log; '
+                             'sleep 30"]\n  start -> long -> exit')
+    proc = start_attractor("run", dot, "--logs-root", root, "--workdir", tmp_path, "--quiet",
+                           cwd=tmp_path)
+    [orphan] = wait_for_starts(tmp_path, 1, proc)
+    try:
+        wait_for_records(root, [orphan])
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        recorded = read_json(root / "processes.json")
+        assert recorded["host"] == socket.gethostname()
+        assert [g["pgid"] for g in status_json(root)["stale_process_groups"]] == [orphan]
+        recorded["host"] = "another-host"
+        (root / "processes.json").write_text(json.dumps(recorded))
+        assert status_json(root)["stale_process_groups"] == []
+        assert group_alive(orphan)
+    finally:
+        kill_groups([orphan])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -6,6 +6,8 @@ shell sees (the worker process that started it)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import signal
@@ -102,6 +104,18 @@ async def wait_for(path: Path, count: int) -> list[int]:
     return pids_in(path)
 
 
+async def recorded(root: Path, key: str, pgid: int) -> None:
+    """Until the worker of branch ``key`` has recorded process group ``pgid`` (it does so the
+    moment the group exists; a worker killed in between cannot have told anyone about it)."""
+    with trio.fail_after(60):
+        while True:
+            for path in root.glob(f"parallel/par/pass-1/*-{key}/executor/processes.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    if pgid in [g["pgid"] for g in json.loads(path.read_text())["groups"]]:
+                        return
+            await trio.sleep(0.02)
+
+
 async def test_twenty_branches_each_run_once_spread_over_the_workers(
         tmp_path: Path, cluster: Cluster) -> None:
     workers = cluster.worker_pids()  # both up (a test before may have killed one)
@@ -176,6 +190,7 @@ async def test_a_worker_killed_mid_branch_sends_the_branch_out_again(
     async with trio.open_nursery() as nursery:
         async def killer() -> None:
             worker = (await wait_for(workers, 1))[0]
+            await recorded(root, "victim", (await wait_for(pids, 1))[0])
             os.kill(worker, signal.SIGKILL)
         nursery.start_soon(killer)
         record = await run(dot, root, options={"executor": cluster.spec})

@@ -29,12 +29,13 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dask
 import distributed
 import trio
 from distributed import Client, Future, LocalCluster
+from distributed.comm.addressing import get_address_host
 from distributed.core import Status
 
 from attractor_core.sdk import (
@@ -47,6 +48,7 @@ from attractor_core.sdk import (
     request_stop,
     run_branch_work,
     run_child_work,
+    stop_branch_orphans,
 )
 
 STOP_WAIT = 30.0  # seconds a stopped branch may take to end on its worker
@@ -156,19 +158,12 @@ class DaskExecutor:
         future = self.client.submit(task, work, pure=False,
                                     key=f"attractor-{kind}-{uuid.uuid4().hex}")
         done = trio.Event()
-        token = trio.lowlevel.current_trio_token()
-
-        def wake(_: Future[T]) -> None:
-            with contextlib.suppress(trio.RunFinishedError):  # the run is over: nobody waits
-                token.run_sync_soon(done.set)
-
-        future.add_done_callback(wake)
         try:
-            await done.wait()
+            await _finished(future, done)
         except BaseException:
             await self._stop(work, future, done)
             raise
-        return await self._outcome(future, failed, kind)
+        return await self._outcome(work, future, failed, kind)
 
     async def _stop(self, work: BranchWork | ChildWork, future: Future[T],
                     done: trio.Event) -> None:
@@ -178,16 +173,24 @@ class DaskExecutor:
             if self.client.status == "running":
                 with trio.move_on_after(STOP_WAIT):
                     await done.wait()
+            lost = _lost_worker(future)  # before cancel() forgets how the task ended
             future.cancel()
+            # Its worker died meanwhile: nobody else stops a branch's groups (a child's
+            # parent stops what its child left).
+            if lost is not None and isinstance(work, BranchWork):
+                await self._stop_orphans(work, lost)
 
-    async def _outcome(self, future: Future[T], failed: Callable[[str], T], kind: str) -> T:
+    async def _outcome(self, work: BranchWork | ChildWork, future: Future[T],
+                       failed: Callable[[str], T], kind: str) -> T:
         if future.status == "finished":
             result: T = future.result()
             return result
+        lost = _lost_worker(future)
+        if lost is not None:
+            if isinstance(work, BranchWork):  # a child's parent stops what it left itself
+                await self._stop_orphans(work, lost)
+            raise WorkerLostError(f"worker {lost} lost")
         exc = future.exception() if future.status == "error" else None
-        if isinstance(exc, distributed.KilledWorker):
-            worker = getattr(exc, "last_worker", None)
-            raise WorkerLostError(f"worker {getattr(worker, 'address', '?')} lost")
         if exc is not None and not isinstance(exc, OSError) and self.client.status == "running":
             return failed(f"{type(exc).__name__}: {exc}")
         # The connection failed or the scheduler dropped the task: if the scheduler is
@@ -195,12 +198,58 @@ class DaskExecutor:
         await trio.sleep(LOST_AFTER * 2)
         raise WorkerLostError(f"the Dask scheduler dropped the {kind} ({future.status})")
 
+    async def _stop_orphans(self, work: BranchWork, address: str) -> None:
+        """Stop the process groups the dead worker at ``address`` left running for ``work``
+        (its tool commands and agents have process groups of their own and outlive it),
+        before the branch goes out again or the run ends: from here when the worker ran on
+        this host, else from a surviving worker of its host (if there is none, they are
+        left to a supervisor that kills the worker's cgroup)."""
+        with trio.CancelScope(shield=True), trio.move_on_after(STOP_WAIT):
+            if await trio.to_thread.run_sync(stop_branch_orphans, work):
+                return
+            try:
+                host = get_address_host(address)
+            except ValueError:  # Dask did not say which worker it was
+                return
+            workers = (await trio.to_thread.run_sync(self.client.scheduler_info))["workers"]
+            survivors = [a for a, info in workers.items()
+                         if info.get("host") == host and a != address]
+            if survivors and self.client.status == "running":
+                future = self.client.submit(stop_branch_orphans, work, workers=survivors,
+                                            allow_other_workers=False, pure=False,
+                                            key=f"attractor-orphans-{uuid.uuid4().hex}")
+                await _finished(future)
+
     async def lost(self) -> str:
         away = 0.0
         while away < LOST_AFTER:
             await trio.sleep(0.5)
             away = 0.0 if self.client.status == "running" else away + 0.5
         return f"the Dask scheduler of {self.spec} unreachable for {LOST_AFTER:g}s"
+
+
+async def _finished(future: Future[Any], done: trio.Event | None = None) -> None:
+    """Until ``future`` is done (``done`` is set then too), woken by its done-callback: no
+    thread waits."""
+    event = trio.Event() if done is None else done
+    token = trio.lowlevel.current_trio_token()
+
+    def wake(_: Future[Any]) -> None:
+        with contextlib.suppress(trio.RunFinishedError):  # the run is over: nobody waits
+            token.run_sync_soon(event.set)
+
+    future.add_done_callback(wake)
+    await event.wait()
+
+
+def _lost_worker(future: Future[Any]) -> str | None:
+    """The address of the worker whose death failed ``future``, if that is how it ended."""
+    if future.status != "error":
+        return None
+    exc = future.exception()
+    if not isinstance(exc, distributed.KilledWorker):
+        return None
+    return str(getattr(getattr(exc, "last_worker", None), "address", "?"))
 
 
 def run_on_worker(work: BranchWork) -> BranchResult:

@@ -76,6 +76,17 @@ def attractor_run_workspace(workdir: Path, logs_root: Path, run_id: str,
 
 
 @hookimpl
+def attractor_branch_workspace(record: Mapping[str, Any], logs_root: Path, run_id: str,
+                               options: Mapping[str, Any]) -> Any | None:
+    if record.get("kind") != "git":
+        return None
+    from .workspace import AttachedGitWorkspace
+
+    return AttachedGitWorkspace(record=record, logs_root=logs_root, run_id=run_id,
+                                options=options)
+
+
+@hookimpl
 def attractor_locate_run(options: Mapping[str, Any], workdir: Path) -> Path | None:
     branch = options.get("run_branch")
     if not branch:

@@ -6,12 +6,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from attractor_core.sdk import UsageError, write_text_atomic
 
 from . import repair
-from .branch_worktrees import add_worktree, branch_ref, merge_into, remove_worktree
+from .branch_worktrees import (
+    RegistryLock,
+    add_worktree,
+    branch_ref,
+    merge_into,
+    remove_worktree,
+)
 from .commits import GitLane, attempt_of, commit_lane, stage_message
 from .events import (
     BranchMergeConflict,
@@ -41,6 +45,9 @@ def run_branch_name(run_id: str) -> str:
 class GitWorkspace:
     """Implements ``attractor_core.sdk.RunWorkspace`` with git branches and worktrees."""
 
+    # An executor's worker serves the run's branches (AttachedGitWorkspace).
+    remote_branches = True
+
     def __init__(self, *, workdir: Path, logs_root: Path, run_id: str,
                  options: Mapping[str, Any], resume_from: Mapping[str, Any] | None):
         self.user_workdir = workdir
@@ -57,7 +64,7 @@ class GitWorkspace:
         self.excludes: tuple[str, ...] = ()
         self.main = GitLane(logs_root / "worktree", self.run_branch, "", "")
         self.lanes: dict[str, GitLane] = {}
-        self._worktree_lock = trio.Lock()  # git's worktree bookkeeping is not concurrent-safe
+        self._worktree_lock = RegistryLock()  # git's worktree bookkeeping is not concurrent-safe
         self._meta_saved = False  # the run record in the repository (run_meta.py)
         self._announced = False
 
@@ -119,12 +126,20 @@ class GitWorkspace:
         return {"kind": "git", "ref": lane.ref, "base_sha": lane.base, "sha": lane.head}
 
     async def open_branch(self, *, node_id: str, pass_number: int, index: int, key: str,
-                          branch_root: Path, parent_workdir: Path, emit: Emit) -> Path:
+                          branch_root: Path, parent_workdir: Path, emit: Emit,
+                          resume_from: Mapping[str, Any] | None = None) -> Path:
         self._announce(emit)
-        parent = self._lane_at(parent_workdir)
         ref = branch_ref(self.run_id, node_id, pass_number, index, key)
-        lane = await add_worktree(self.repo, branch_root / "worktree", ref, parent.head,
-                                  self._worktree_lock)
+        recorded = resume_from or {}
+        if recorded.get("ref") == ref and recorded.get("sha"):
+            # A continued branch goes on from its checkpoint's commit, where its code and
+            # context last agreed (later commits of a stage that was in flight are dropped).
+            lane = await add_worktree(self.repo, branch_root / "worktree", ref,
+                                      str(recorded["sha"]), self._worktree_lock)
+            lane.base = str(recorded.get("base_sha") or lane.base)
+        else:
+            lane = await add_worktree(self.repo, branch_root / "worktree", ref,
+                                      self._lane_at(parent_workdir).head, self._worktree_lock)
         self.lanes[key] = lane
         emit(BranchWorkspaceOpened(node_id, key, ref, lane.base, str(lane.worktree)))
         return lane.worktree / self.subdir if self.subdir else lane.worktree
@@ -133,7 +148,7 @@ class GitWorkspace:
         lane = self.lanes.pop(key, None)
         if lane is None:
             return {}
-        await remove_worktree(self.repo, lane.worktree)
+        await remove_worktree(self.repo, lane.worktree, self._worktree_lock)
         return {"kind": "git", "ref": lane.ref, "base_sha": lane.base, "head_sha": lane.head}
 
     async def adopt_branch(self, *, node_id: str, branch_key: str,
@@ -236,6 +251,32 @@ class GitWorkspace:
             if workdir == lane.worktree or lane.worktree in workdir.parents:
                 return lane
         return self.main
+
+
+class AttachedGitWorkspace(GitWorkspace):
+    """The run's workspace as an executor's worker sees it, from the record the parent
+    sent with a branch: it opens, commits and closes the worktrees of the branches sent
+    here, in the run's repository (which the worker sees at the same path as the parent,
+    as it sees the run directory), under the same lock as the parent's branches. The run
+    branch, its worktree, the run record and the fan-in's merge stay the parent's."""
+
+    def __init__(self, *, record: Mapping[str, Any], logs_root: Path, run_id: str,
+                 options: Mapping[str, Any]):
+        super().__init__(workdir=Path(str(record.get("repo", ""))), logs_root=logs_root,
+                         run_id=run_id, options=options, resume_from=None)
+        self._record = dict(record)
+        self._announced = True  # the parent announces the workspace and records the run
+        self._meta_saved = True
+
+    async def _start(self) -> None:
+        record = self._record
+        self.subdir = str(record.get("subdir", ""))
+        self.excludes = run_file_pathspecs(self.subdir)
+        self.env = await identity(self.repo)
+        self.run_branch = str(record.get("run_branch", self.run_branch))
+        self.base_sha = str(record.get("base_sha", ""))
+        self.main = GitLane(Path(str(record.get("worktree", ""))), self.run_branch,
+                            self.base_sha, str(record.get("sha", "")))
 
 
 def _relative(path: Path, root: Path) -> str:
