@@ -31,6 +31,7 @@ POLL_SECONDS = 0.05  # the interval with few clients
 MAX_POLL_SECONDS = 0.25  # the interval with many: the most a page waits for an event
 SECONDS_PER_CLIENT = 0.005  # the interval grows with the clients between the two
 IDLE_SECONDS = 30.0  # a reader nobody listens to stops after this long
+PING_SECONDS = 15.0  # clients are woken at least this often, to send a keep-alive
 
 
 class Feed:
@@ -46,6 +47,7 @@ class Feed:
         self._offset = 0
         self._partial = b""
         self._changed = trio.Event()
+        self._woken_at = 0.0
         self._chunk: tuple[int, int, bytes] = (0, 0, b"")
 
     def interval(self) -> float:
@@ -62,7 +64,8 @@ class Feed:
         return data
 
     async def changed(self) -> None:
-        """Returns once frames were added or the reader stopped."""
+        """Returns once frames were added, the reader stopped, or ``PING_SECONDS`` went by
+        without either (then nothing changed: a client sends a keep-alive)."""
         await self._changed.wait()
 
     def poll(self) -> None:
@@ -106,6 +109,7 @@ class Feed:
     def _wake(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
+        self._woken_at = trio.current_time()
 
     def ended(self) -> bool:
         """final.json is written before the run's last events: the run is over once its
@@ -126,6 +130,8 @@ class Feed:
                     idle_since = trio.current_time()
                 elif trio.current_time() - idle_since > IDLE_SECONDS:
                     return
+                if trio.current_time() - self._woken_at >= PING_SECONDS:
+                    self._wake()
                 await trio.sleep(self.interval())
         finally:
             self.stopped = True

@@ -3,10 +3,11 @@
 Every frame is encoded once, by the run's :class:`~.feed.Feed`; a client
 only slices the feed's list and sends the frames it lacks as one chunk per
 wakeup, straight to the ASGI ``send``. Nothing here runs per event and per
-client: no JSON, no task group per write, no send timeout wrapper. A
-second task waits for ``http.disconnect`` and cancels the writer, and a
-comment line goes out after ``PING_SECONDS`` without a frame so that
-proxies and browsers keep the connection open.
+client: no JSON, no task group or timeout per write. A second task waits
+for ``http.disconnect`` and cancels the writer. When the feed has had
+nothing new for ``feed.PING_SECONDS`` it wakes its clients anyway, and each
+sends a comment line, so that proxies and browsers keep the connection
+open.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from starlette.responses import Response
 
 from .feed import Feed
 
-PING_SECONDS = 15.0
 PING = b": ping\r\n\r\n"
 END = b'event: end\r\ndata: {"finished": true}\r\n\r\n'
 HEADERS = [
@@ -72,10 +72,9 @@ class EventStream(Response):
                 continue
             if feed.stopped:
                 return feed.finished
-            with trio.move_on_after(PING_SECONDS):
-                await feed.changed()
-                continue
-            await send({"type": "http.response.body", "body": PING, "more_body": True})
+            await feed.changed()
+            if index == len(feed.frames) and not feed.stopped:  # a keep-alive tick
+                await send({"type": "http.response.body", "body": PING, "more_body": True})
 
 
 async def _until_disconnect(receive: Any, scope: trio.CancelScope) -> None:
