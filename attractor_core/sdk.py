@@ -51,7 +51,8 @@ Run artifacts
     ``write_status_file``, ``CanonicalSource`` (the stage dir's own status
     file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
     value classes), ``read_run_status`` and ``RunStatus`` (a run's state from
-    its artifacts, what ``attractor status`` prints).
+    its artifacts, what ``attractor status`` prints), ``read_events`` (the
+    complete events of a progress.ndjson, or its last ones).
 Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
@@ -146,7 +147,7 @@ if TYPE_CHECKING:
     from attractor_core.runtime.final import FinalRecord, read_final
     from attractor_core.runtime.json_text import compact_json
     from attractor_core.runtime.lock import RunLock
-    from attractor_core.runtime.run_status import RunStatus, read_run_status
+    from attractor_core.runtime.run_status import RunStatus, read_events, read_run_status
     from attractor_core.runtime.serialization import CONVERTER
     from attractor_core.runtime.status_files import CanonicalSource, write_status_file
     from attractor_core.validation.builtin_rules import FunctionRule
@@ -192,7 +193,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),
     **dict.fromkeys(("FinalRecord", "read_final"), "attractor_core.runtime.final"),
     "RunLock": "attractor_core.runtime.lock",
-    **dict.fromkeys(("RunStatus", "read_run_status"), "attractor_core.runtime.run_status"),
+    **dict.fromkeys(("RunStatus", "read_events", "read_run_status"),
+                    "attractor_core.runtime.run_status"),
     **dict.fromkeys(("GroupTable", "kill_grace_seconds", "run_in_group", "terminate_group"),
                     "attractor_core.process_group"),
     "stage_environment": "attractor_core.engine.stage_run",
@@ -285,6 +287,7 @@ __all__ = [
     "parse_condition",
     "parse_file",
     "parse_outcome",
+    "read_events",
     "read_final",
     "read_run_status",
     "request_stop",

@@ -1,18 +1,27 @@
 """``python -m benchmarks server``: 200 SSE clients on one 1,000-stage simulate run.
 
 An ``attractor serve`` process starts the runs; this process plays the
-clients (httpx under trio, reading the raw stream). For each round it runs
-the pipeline once with no client and once with 200 clients attached from
-the start, 50 of which drop their connection every 500 events and resume
-with ``Last-Event-ID`` (a reconnect storm). It checks that every client got
+clients (raw sockets under trio). For each round it runs the pipeline once
+with no client and once with 200 clients attached from the start, 50 of
+which drop their connection every 500 events and resume with
+``Last-Event-ID`` (a reconnect storm). It checks that every client got
 every event of progress.ndjson exactly once, in order, and reports the
 engine's per-stage cost (final.json ``duration_ms`` / stages) with and
-without the clients, side by side, rounds interleaved.
+without the clients, side by side, rounds interleaved, and the CPU seconds
+the server and the clients spent per watched run.
+
+Real clients run on other machines; here they share the server's cores, so
+this process lowers its own CPU priority (``nice``, 10 unless
+``ATTRACTOR_BENCH_CLIENT_NICE`` says otherwise) after starting the server:
+the clients then take what the server and the run leave over instead of
+competing with the run they watch. ``ATTRACTOR_BENCH_ROUNDS`` sets the
+number of rounds (4).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import statistics
@@ -27,7 +36,8 @@ STAGES = 1000
 CLIENTS = 200
 RECONNECTING = 50
 DROP_EVERY = 500
-ROUNDS = 2
+ROUNDS = int(os.environ.get("ATTRACTOR_BENCH_ROUNDS", "4"))
+CLIENT_NICE = int(os.environ.get("ATTRACTOR_BENCH_CLIENT_NICE", "10"))
 ID_LINE = re.compile(rb"(?m)^id: (\d+)\r$")
 
 
@@ -120,8 +130,6 @@ def wait_final(root: Path, run_id: str) -> dict[str, Any]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process (not its children)."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -146,20 +154,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="attractor-bench-server-") as tmp:
         root = Path(tmp)
         process, url = start_server(root)
+        os.nice(CLIENT_NICE)  # the server (started above) keeps its priority
+        loads: list[float] = []
         try:
             alone: list[float] = []
             watched: list[float] = []
             events = 0
             server_cpu: list[float] = []
             client_cpu: list[float] = []
-            for _ in range(ROUNDS):
-                cost, events = one_run(url, root, dot, 0)
-                alone.append(cost)
-                before = cpu_seconds(process.pid), time.process_time()
-                cost, events = one_run(url, root, dot, CLIENTS)
-                server_cpu.append(cpu_seconds(process.pid) - before[0])
-                client_cpu.append(time.process_time() - before[1])
-                watched.append(cost)
+            for round_ in range(ROUNDS):
+                loads.append(os.getloadavg()[0])
+                # Alternate which goes first so that a drifting load favours neither.
+                for clients in (0, CLIENTS) if round_ % 2 == 0 else (CLIENTS, 0):
+                    if not clients:
+                        cost, events = one_run(url, root, dot, 0)
+                        alone.append(cost)
+                        continue
+                    before = cpu_seconds(process.pid), time.process_time()
+                    cost, events = one_run(url, root, dot, CLIENTS)
+                    server_cpu.append(cpu_seconds(process.pid) - before[0])
+                    client_cpu.append(time.process_time() - before[1])
+                    watched.append(cost)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
@@ -173,8 +188,11 @@ def main() -> None:
           f"ratio {w / a:.2f} (median of {ROUNDS} interleaved rounds; "
           f"alone {', '.join(f'{x:.2f}' for x in alone)}; "
           f"watched {', '.join(f'{x:.2f}' for x in watched)})")
-    print(f"CPU per watched run: server {statistics.median(server_cpu):.1f} s, "
-          f"clients {statistics.median(client_cpu):.1f} s")
+    print(f"CPU per watched run: server {statistics.median(server_cpu):.2f} s "
+          f"({', '.join(f'{x:.2f}' for x in server_cpu)}), clients "
+          f"{statistics.median(client_cpu):.2f} s at nice {CLIENT_NICE}")
+    print(f"load average (1 min) at the start of each round: "
+          f"{', '.join(f'{x:.1f}' for x in loads)}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from attractor_core.plugins import collect_in_registration_order
 from attractor_core.policy import RunPolicy
 from attractor_core.registry import HandlerRegistry
 from attractor_core.runtime.event_bus import EventBus
-from attractor_core.runtime.run_status import tail_events
+from attractor_core.runtime.run_status import read_events
 from attractor_core.runtime.rundir import RunDir
 
 from .ingestion import status_sources
@@ -32,7 +32,7 @@ def new_run_id() -> str:
 
 def last_seq(progress: Path) -> int:
     """The ``seq`` of the last complete event of progress.ndjson (0 if none)."""
-    for event in reversed(tail_events(progress, limit=20)):
+    for event in reversed(read_events(progress, limit=20)):
         seq = event.get("seq")
         if isinstance(seq, int):
             return seq

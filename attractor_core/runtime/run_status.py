@@ -22,6 +22,8 @@ from attractor_core.runtime.process_records import GroupRecord, read_process_rec
 from attractor_core.runtime.procfs import left_behind
 from attractor_core.runtime.rundir import RunDir, base_run_root
 
+TAIL_BYTES = 262_144  # how far back from its end progress.ndjson is read for its last events
+
 
 @frozen
 class RunStatus:
@@ -53,7 +55,7 @@ def read_run_status(root: Path) -> RunStatus:
     run_dir = RunDir(base_run_root(root.resolve()))
     manifest = read_manifest(run_dir.manifest)
     live = read_live(run_dir.live) or {}
-    events = tail_events(run_dir.progress)
+    events = read_events(run_dir.progress, limit=50)
     last = events[-1] if events else None
     final = read_final(run_dir.final)
     stale = tuple(left_behind(read_process_records(run_dir.processes)))
@@ -143,17 +145,22 @@ def explain(status: str, node: str, cls: str, reason: str, exit_path: str,
             f"Path: {route}.")
 
 
-def tail_events(progress: Path, limit: int = 50) -> list[dict[str, Any]]:
-    """The last complete events of progress.ndjson (a torn last line is skipped)."""
+def read_events(progress: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The events of progress.ndjson, all of them or about the last ``limit`` (read from
+    the file's last 256 KiB); a line that is no complete JSON object, such as a torn last
+    line, is skipped. A missing file has none."""
     try:
         with progress.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(max(0, size - 262_144))
+            if limit is not None:
+                size = fh.seek(0, 2)
+                fh.seek(max(0, size - TAIL_BYTES))
             lines = fh.read().split(b"\n")
     except FileNotFoundError:
         return []
+    if limit is not None:
+        lines = lines[-limit - 1:]
     events: list[dict[str, Any]] = []
-    for line in lines[-limit - 1:]:
+    for line in lines:
         try:
             parsed = json.loads(line)
         except ValueError:

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,57 @@ def test_last_event_id_resumes_after_that_event(server: Served) -> None:
         assert stream(client, run_id, last=seqs[-1])[0]["event"] == "end"
         bad = client.get(f"/pipelines/{run_id}/events", headers={"Last-Event-ID": "x"})
         assert bad.status_code == 400 and "Last-Event-ID" in bad.json()["error"]
+
+
+def test_clients_from_different_events_each_get_the_rest_once_in_order(
+        server: Served) -> None:
+    """Clients attached to a live run at different points share its frames: each gets
+    every event after its own Last-Event-ID, once, in order, up to the end frame."""
+    with server.client() as client:
+        run_id = server.start(client, GATE_DOT)
+        [question] = server.questions(client, run_id)
+        waiting = [e["seq"] for e in server.progress(run_id)]
+        starts = [None, waiting[0], waiting[len(waiting) // 2], waiting[-1]]
+        results: dict[int, list[dict]] = {}
+
+        def watch(index: int, last: int | None) -> None:
+            with server.client() as own:
+                results[index] = stream(own, run_id, last=last)
+
+        threads = [threading.Thread(target=watch, args=(i, last))
+                   for i, last in enumerate(starts)]
+        for thread in threads:
+            thread.start()
+        answered = client.post(f"/pipelines/{run_id}/questions/{question['id']}/answer",
+                               json={"value": "Y"})
+        assert answered.status_code == 200, answered.text
+        for thread in threads:
+            thread.join(timeout=60)
+        server.wait_for(client, run_id, ("success",))
+    seqs = [e["seq"] for e in server.progress(run_id)]
+    assert len(results) == len(starts)
+    for index, last in enumerate(starts):
+        frames = results[index]
+        got = [int(f["id"]) for f in frames if f["event"] == "message"]
+        assert got == [s for s in seqs if last is None or s > last], last
+        assert frames[-1]["event"] == "end"
+
+
+def test_resume_refuses_a_finished_run_and_a_corrupt_final_json(server: Served) -> None:
+    with server.client() as client:
+        run_id = server.start(client, GATE_DOT, interviewer="auto")
+        server.wait_for(client, run_id, ("success",))
+        finished = client.post(f"/pipelines/{run_id}/resume")
+        assert finished.status_code == 409
+        assert "nothing to resume" in finished.json()["error"]
+        final = server.runs_root / run_id / "final.json"
+        final.write_text(final.read_text()[:40])  # torn
+        torn = client.post(f"/pipelines/{run_id}/resume")
+        assert torn.status_code == 409
+        assert torn.headers["content-type"] == "application/json"
+        assert "final.json cannot be read" in torn.json()["error"]
+        assert "Traceback" not in torn.text
+        assert client.get(f"/pipelines/{run_id}").json()["state"] != "running"
 
 
 def test_an_invalid_pipeline_is_refused_with_its_diagnostics(server: Served) -> None:

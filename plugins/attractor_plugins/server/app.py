@@ -8,7 +8,7 @@ import re
 import secrets
 import sys
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 
 import attrs
 import trio
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,14 +29,15 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from attractor_core.sdk import InputError, parse_file
+from attractor_core.sdk import InputError, parse_file, read_events, read_final
 
 from .cluster import ClusterRuns
 from .feed import Feeds
 from .questions import AnswerRefused, give_answer, pending
-from .render import node_states, read_events, render
+from .render import node_states, render
 from .runs import ApiError, RunsRoot, resume_argv, run_argv, validate
 from .security import CSRF_COOKIE, SESSION_COOKIE, BodyTooLarge, cookies_of, session_value
+from .stream import EventStream
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_ANSWER_CHARS = 4096
@@ -209,9 +209,15 @@ async def resume_pipeline(server: Server, request: Request) -> dict[str, Any]:
         await runs.settle(run_id, 10)
     if runs.running(run_id):
         raise ApiError(409, f"run {run_id} is running; it can be resumed once it stops")
-    final = run_dir / "final.json"
-    if final.exists() and json.loads(final.read_text()).get("status") == "success":
-        raise ApiError(409, f"run {run_id} succeeded; there is nothing to resume")
+    final_path = run_dir / "final.json"
+    final = read_final(final_path)
+    if final is None and final_path.exists():
+        raise ApiError(409, f"run {run_id}: final.json cannot be read (torn, or not a final "
+                            "record); nothing was resumed. Move it aside to resume the run "
+                            "from its checkpoint")
+    if final is not None and not final.can_resume:
+        raise ApiError(409, f"run {run_id} already finished ({final.status}, exit_path "
+                            f"{final.exit_path}); there is nothing to resume")
     interviewer = string_field(body, "interviewer", "http") or "http"
     if interviewer not in INTERVIEWERS:
         raise ApiError(400, f"interviewer {interviewer!r}: use one of {', '.join(INTERVIEWERS)}")
@@ -226,19 +232,7 @@ async def events_stream(server: Server, request: Request) -> Response:
     except ApiError as exc:
         return JSONResponse({"error": exc.message, "status": exc.status},
                             status_code=exc.status)
-    feed = server.feeds.get(run_dir)
-
-    async def frames() -> AsyncIterator[bytes | ServerSentEvent]:
-        feed.clients += 1
-        try:
-            async for chunk in feed.frames_after(after):
-                yield chunk
-            if feed.finished:
-                yield ServerSentEvent(data=json.dumps({"finished": True}), event="end")
-        finally:
-            feed.clients -= 1
-
-    return EventSourceResponse(frames(), ping=15, headers={"Cache-Control": "no-store"})
+    return EventStream(server.feeds.get(run_dir), after)
 
 
 def events_endpoint(server: Server) -> Endpoint:

@@ -51,9 +51,9 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from attractor_core.sdk import parse_file, write_bytes_atomic
+    from attractor_core.sdk import parse_file, read_events, write_bytes_atomic
 
-    from .render import node_states, read_events, render
+    from .render import node_states, render
 
     fmt = args.output.suffix.lstrip(".").lower()
     try:

@@ -8,7 +8,6 @@ of the node states.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
@@ -50,22 +49,6 @@ def node_states(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             else:
                 states[node] = "failed"
     return states
-
-
-def read_events(progress: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    try:
-        text = progress.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return events
-    for line in text.splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
 
 
 def to_pydot(graph: Graph, states: Mapping[str, str]) -> Any:
