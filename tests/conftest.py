@@ -5,11 +5,10 @@ that repository (docs/git.md). Tests that start ``attractor`` without
 ``--workdir`` use the current directory, which must therefore never be the
 checkout the tests run from.
 
-Under ``pytest -n`` (``--dist loadgroup``, set in pyproject.toml) the tests of
-a module that share a module-scoped fixture (a corpus of runs, a server, a
-Dask cluster) go to one worker, so the fixture is built once instead of once
-per worker. Tests marked ``slow`` are handed out first, so that no long test
-starts last and keeps one worker busy after the others have finished.
+Under ``pytest -n`` (``--dist loadgroup``, set in pyproject.toml) xdist hands
+the tests out a few at a time in collection order instead of in large
+chunks; tests marked ``slow`` are collected first, so that no long test starts
+last and keeps one worker busy after the others have finished.
 
 Most tests start ``python -m attractor_core`` in a subprocess. When the
 environment sets ``PYTHONDONTWRITEBYTECODE``, every such process would compile
@@ -44,17 +43,5 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 compileall.compile_dir(location, quiet=1)
 
 
-def _shares_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(definition.scope == "module"
-               for definitions in info.name2fixturedefs.values() for definition in definitions)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if _shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
