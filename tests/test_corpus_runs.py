@@ -11,13 +11,17 @@ branch of the corpus (``outcome=needs_dod`` and the like) is taken at least
 once, read from the ``edge_selected`` events of ``progress.ndjson``.
 
 The runs are independent processes, started side by side by one module
-fixture; the tests then read their artifacts.
+fixture; the tests then read their artifacts. Under ``pytest -n`` the first
+worker that needs them runs them once for the whole session (the others wait
+on a lock and read the same artifacts).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -126,13 +130,27 @@ def _run(name: str, scenario: Scenario, base: Path) -> Ran:
     return Ran(done.returncode, root / "logs", done.stdout + done.stderr)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Ran]:
-    base = tmp_path_factory.mktemp("corpus_runs")
+def _run_all(base: Path) -> dict[str, Ran]:
     with concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS) as pool:
         futures = {name: pool.submit(_run, name, scenario, base)
                    for name, scenario in ALL.items()}
         return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Ran]:
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return _run_all(tmp_path_factory.mktemp("corpus_runs"))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, common to its workers
+    with (shared / "corpus_runs.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        index = shared / "corpus_runs.json"
+        if not index.exists():
+            done = _run_all(shared / "corpus_runs")
+            index.write_text(json.dumps({name: [ran.returncode, str(ran.logs), ran.output]
+                                         for name, ran in done.items()}), encoding="utf-8")
+        return {name: Ran(code, Path(logs), output) for name, (code, logs, output)
+                in json.loads(index.read_text(encoding="utf-8")).items()}
 
 
 def _events(logs: Path) -> list[dict[str, Any]]:
