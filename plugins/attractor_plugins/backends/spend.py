@@ -33,6 +33,7 @@ from attractor_plugins.llm.accounting import (
     priced,
 )
 from attractor_plugins.llm.budgets import (
+    ALIASES,
     RUN_BUDGETS,
     WARN_AT,
     Budgets,
@@ -67,7 +68,7 @@ class LlmBudgetWarning(Event):
     """80% of a budget is spent, or a budget cannot see all of the spend."""
 
     name: ClassVar[str] = "llm_budget_warning"
-    budget: str  # max_cost_usd | max_total_tokens | max_llm_calls
+    budget: str  # max_cost_usd | max_tokens | max_llm_calls
     scope: str  # run | node
     node_id: str
     limit: float
@@ -166,7 +167,7 @@ class StageSpend:
 
     def _estimated(self, limit: Limit) -> str:
         total = self.ledger.run_total
-        if limit.key == "max_total_tokens" and total["unknown_calls"]:
+        if limit.key == "max_tokens" and total["unknown_calls"]:
             return (f" (including ~{total['estimated_tokens']} tokens estimated from the text "
                     f"of {total['unknown_calls']} call(s) whose provider reported no usage)")
         return ""
@@ -200,7 +201,7 @@ class StageSpend:
             return (f"{limit.key} cannot count a call to {call.provider}/{call.model}: its "
                     "cost is unknown (no usage reported, or no price in the model catalog); "
                     "add the model's prices to a catalog file ([llm] catalog)")
-        if limit.key == "max_total_tokens" and not call.known:
+        if limit.key == "max_tokens" and not call.known:
             return (f"{limit.key}: {call.provider}/{call.model} reported no usage; its tokens "
                     "are estimated from the characters sent and received")
         return ""
@@ -238,8 +239,9 @@ def run_catalog(run: Any) -> Catalog:
 
 def run_budgets(node: Node, context: Context | None, run: Any) -> Budgets:
     """Raises ``BudgetSettingError`` naming the key and where it was set."""
-    options = {key: run.option(key) or "" for key in RUN_BUDGETS}
-    graph = ({key: context.get_string(f"graph.{key}") for key in RUN_BUDGETS}
+    names = [*RUN_BUDGETS, *(alias for aliases in ALIASES.values() for alias in aliases)]
+    options = {key: run.option(key) or "" for key in names}
+    graph = ({key: context.get_string(f"graph.{key}") for key in names}
              if context is not None else {})
     return resolve(options, config_run_table(run.option("config_file")), graph, node.attrs)
 
