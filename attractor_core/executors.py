@@ -79,6 +79,9 @@ class BranchWork:
     restart_count: int
     workdir: str
     context: Any  # a Context
+    # The plugin state of the runs enclosing the branch (its run's first), as it was at
+    # dispatch: what the branch's stages see through ``enclosing_plugin_states``.
+    enclosing_plugin_state: tuple[dict[str, Any], ...] = ()
 
     @property
     def root(self) -> Path:

@@ -46,7 +46,7 @@ USAGE = {"openai_responses": {"input_tokens": 10, "output_tokens": 20},
 TEXT = [f"word{i} " for i in range(20)]
 MODEL = "gpt-5.2"  # in the catalog: every call is priced
 BUDGETS = Budgets((Limit("max_cost_usd", 1e9, "command line"),
-                   Limit("max_total_tokens", 1e12, "command line"),
+                   Limit("max_tokens", 1e12, "command line"),
                    Limit("max_llm_calls", 1e12, "command line")),
                   Limit("max_cost_usd", 1e9, "node attribute"))
 
@@ -62,6 +62,9 @@ class _Run:
 
     def plugin_state(self, name: str) -> dict[str, Any]:
         return self._state.setdefault(name, {})
+
+    def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
+        return []
 
     def emit(self, event: Any) -> None:
         pass

@@ -4,6 +4,10 @@ The child shares the parent's plugins, policy and liveness tree (so the
 parent's stall watchdog watches it and a parent cancellation cancels it),
 keeps its own artifacts (manifest, checkpoint, final, progress), and
 forwards every event into the parent's stream as ``child_run_event``.
+Its plugin state is its own; its stages see the parent's (and the parent's
+enclosing runs') through ``enclosing_plugin_states``, a plugin's
+``stop_run`` in it stops the parent too, and when it ends its plugin state
+is merged into the parent's (``attractor_merge_plugin_state``).
 A :class:`ChildHandle` lets a supervisor observe and steer it. When the
 enclosing stage continues an interrupted attempt (``resume``), the child it
 had started is continued from its own checkpoint, or read back if it ended.
@@ -176,7 +180,8 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     child = RunServices(
         config, event_bus(config, lambda e: services.emit(ChildRunEvent(node_id, run_id,
                                                                         dict(e)))),
-        liveness=services.liveness, processes=services.processes)
+        liveness=services.liveness, processes=services.processes,
+        enclosing_plugin_state=(services.plugin_state, *services.enclosing_plugin_state))
     if continuing:
         plan = _continue(run_dir, graph, context)
     else:
@@ -184,14 +189,41 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
     key = f"{lane.live_key}/{node_id}.child" if lane.live_key else f"{node_id}.child"
     engine = Engine(child, plan.state, started_at=utc_now_iso(),
                     lane_key=key, parent_lane=lane.live_key, journal_seq=plan.journal_seq)
+    _stop_the_parent_too(child, services)
     handle = ChildHandle(engine)
-    async with trio.open_nursery() as nursery:
-        if plan.final is not None:
-            handle._ended(plan.final)
-        else:
-            nursery.start_soon(handle._run, plan)
-        try:
-            yield handle
-        finally:
-            if handle.final is None:
-                handle.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            if plan.final is not None:
+                handle._ended(plan.final)
+            else:
+                nursery.start_soon(handle._run, plan)
+            try:
+                yield handle
+            finally:
+                if handle.final is None:
+                    handle.cancel()
+    finally:
+        _hand_back_plugin_state(services, run_dir, handle.final or engine.final_record)
+
+
+def _stop_the_parent_too(child: RunServices, parent: RunServices) -> None:
+    """A plugin's ``stop_run`` in the child ends the child and its parent (and so on up)."""
+    stop_child, stop_parent = child.stop_run, parent.stop_run
+
+    def stop(exit_path: str, reason: str, failure_class: str, resumable: bool) -> None:
+        if stop_child is not None:
+            stop_child(exit_path, reason, failure_class, resumable)
+        if stop_parent is not None:
+            stop_parent(exit_path, reason, failure_class, resumable)
+
+    child.stop_run = stop
+
+
+def _hand_back_plugin_state(parent: RunServices, run_dir: RunDir,
+                            final: FinalRecord | None) -> None:
+    """The child's plugin state into the parent's: for good when it ended, for the
+    parent's final.json only when it can be continued (a resume counts it then)."""
+    if final is None:
+        return
+    parent.add_sub_run_plugin_state(parent.sub_run_key(run_dir.root), final.plugins,
+                                    ended=not final.can_resume)

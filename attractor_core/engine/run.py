@@ -81,6 +81,12 @@ class Engine:
         services.plugin_state = state.plugins
         services.stop_run = self.stop
 
+    @property
+    def final_record(self) -> FinalRecord | None:
+        """The run's final.json once it ended (also when a cancellation from outside
+        ended it, which ``execute`` re-raises)."""
+        return self._final
+
     def stop(self, exit_path: str, reason: str, failure_class: str = "",
              resumable: bool = False) -> None:
         """End the run as a failure with a plugin's exit path, through the cancellation path."""
@@ -264,7 +270,7 @@ class Engine:
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count, exit_node=ending.exit_node,
             fan_outs=failed_fan_outs(self.state), workspace=workspace,
-            plugins=CONVERTER.unstructure(self.state.plugins), resumable=ending.resumable)
+            plugins=CONVERTER.unstructure(s.final_plugin_state()), resumable=ending.resumable)
         try:
             # Attempted whatever failed before: it is small, and may fit where a larger
             # file did not.

@@ -139,3 +139,13 @@ def attractor_cli_commands(subparsers: Any) -> None:
     from attractor_plugins.llm.cli import add_models_command
 
     add_models_command(subparsers)
+
+
+@hookimpl
+def attractor_merge_plugin_state(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    """A sub-pipeline's or a remote branch's LLM spend added to its run's totals."""
+    from attractor_plugins.llm.accounting import STATE_KEY, merge_state
+
+    theirs = other.get(STATE_KEY)
+    if isinstance(theirs, Mapping):
+        merge_state(into.setdefault(STATE_KEY, {}), theirs)

@@ -29,6 +29,7 @@ from attractor_plugins.llm.accounting import (
     STATE_KEY,
     CallUsage,
     Ledger,
+    combined,
     estimate_tokens,
     priced,
 )
@@ -89,6 +90,9 @@ class StageSpend:
         self.budgets = budgets
         self.protocol_of = protocol_of
         self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        # The enclosing runs' accounts (a sub-pipeline's parent, a remote branch's run):
+        # their totals count against the run budgets too.
+        self._outer = run.enclosing_plugin_states(STATE_KEY)
         self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
@@ -98,8 +102,16 @@ class StageSpend:
         """Raises ``ConfigurationError`` (a bad catalog file) or ``BudgetSettingError``."""
         return cls(node, run, run_catalog(run), run_budgets(node, context, run), protocol_of)
 
+    @property
+    def run_total(self) -> dict[str, Any]:
+        """The run's spend so far: this run's, plus the enclosing runs' if it is a sub-run."""
+        own = self.ledger.run_total
+        if not self._outer:
+            return own
+        return combined([own, *(state["total"] for state in self._outer if "total" in state)])
+
     async def before_call(self) -> None:
-        total = self.ledger.run_total
+        total = self.run_total
         for limit in self.budgets.run:
             spent = reached_before_call(limit, total)
             if spent is not None:
@@ -114,7 +126,8 @@ class StageSpend:
         self.ledger.record(call)
         if not self.budgets.any:
             return
-        checks = [("run", limit, self.ledger.run_total) for limit in self.budgets.run]
+        run_total = self.run_total if self.budgets.run else {}
+        checks = [("run", limit, run_total) for limit in self.budgets.run]
         if self.budgets.node is not None:
             checks.append(("node", self.budgets.node, self.ledger.node_total))
         for scope, limit, totals in checks:
@@ -145,7 +158,7 @@ class StageSpend:
         ledger.refresh_status_line()
         write_json_atomic(self.run.stage_dir / "usage.json",
                           ledger.usage_record(self.run.attempt))
-        stage, total = ledger.stage, ledger.run_total
+        stage, total = ledger.stage, self.run_total
         self.run.emit(LlmUsage(
             self.node.id, stage["calls"], stage["unknown_calls"], stage["unpriced_calls"],
             stage["input_tokens"], stage["output_tokens"], stage["cost_usd"], total["cost_usd"],
@@ -166,7 +179,7 @@ class StageSpend:
                 f"{limit.describe(spent)} across its attempts and visits")
 
     def _estimated(self, limit: Limit) -> str:
-        total = self.ledger.run_total
+        total = self.run_total
         if limit.key == "max_tokens" and total["unknown_calls"]:
             return (f" (including ~{total['estimated_tokens']} tokens estimated from the text "
                     f"of {total['unknown_calls']} call(s) whose provider reported no usage)")

@@ -20,12 +20,15 @@ The run's totals live in the run-wide plugin state under :data:`STATE_KEY`
     {"total": T, "by_stage": {node: T}, "by_model": {"provider/model": T},
      "by_provider": {provider: T}, "status_line": "spent $0.42: ...", "warned": [...]}
 
-where each ``T`` has the keys of :data:`TOTAL_KEYS`.
+where each ``T`` has the keys of :data:`TOTAL_KEYS`. A sub-pipeline, and a
+branch run by a remote executor, keep their own; :func:`merge_state` adds one
+to its run's when it ends, and until then the run-wide figures its budgets
+check are its own total plus its enclosing runs' (:func:`combined`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from attrs import asdict, frozen
@@ -139,6 +142,27 @@ def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None
     for key in TOTAL_KEYS:
         into[key] = into.get(key, 0) + other.get(key, 0)
     into["cost_usd"] = round(into["cost_usd"], 9)
+
+
+def combined(totals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several totals objects."""
+    out = empty_totals()
+    for one in totals:
+        add_totals(out, one)
+    return out
+
+
+def merge_state(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
+    """Add another run's accounts (a sub-run's :data:`STATE_KEY` state) to ``into``: its
+    total, and its stages, models and providers into the groups of the same names."""
+    add_totals(into.setdefault("total", empty_totals()), other.get("total") or {})
+    for key in ("by_stage", "by_model", "by_provider"):
+        group = into.setdefault(key, {})
+        for name, totals in (other.get(key) or {}).items():
+            add_totals(group.setdefault(name, empty_totals()), totals)
+    warned = into.setdefault("warned", [])
+    warned.extend(w for w in other.get("warned") or () if w not in warned)
+    into["status_line"] = status_line(into)
 
 
 def tokens_of(totals: Mapping[str, Any]) -> int:
