@@ -6,9 +6,11 @@ Each call of the fake provider costs $0.40 (100k in x $2 + 20k out x $10 per mil
 
 from __future__ import annotations
 
+import trio
+
 from attractor_core.engine import resume_pipeline
 
-from .support import events, read_json
+from .support import CLI, events, read_json
 from .test_api_agent import run_in_process
 from .test_llm_accounting import answers, chat_usage, llm
 
@@ -45,8 +47,9 @@ async def test_a_childs_spend_is_added_to_the_parents_totals(tmp_path, fake):
         assert (parent["total"]["calls"], parent["total"]["cost_usd"]) == (2, 0.8)
         assert {k: v["cost_usd"] for k, v in parent["by_stage"].items()} == {"a": 0.4, "c": 0.4}
         assert parent["by_model"]["p/m"]["calls"] == parent["by_provider"]["p"]["calls"] == 2
-    assert usage_of(logs / "final.json")["status_line"].startswith(
-        "spent $0.80: 200k in / 40k out tokens in 2 LLM calls")
+    status = await trio.run_process([*CLI, "status", "--logs-root", str(logs)],
+                                    capture_stdout=True, check=False)
+    assert "spent $0.80: 200k in / 40k out tokens in 2 LLM calls" in status.stdout.decode()
 
 
 async def test_a_child_crossing_the_parents_budget_stops_the_run_and_resume_counts_on(
