@@ -36,6 +36,7 @@ from attractor_plugins.llm.accounting import (
 from attractor_plugins.llm.budgets import (
     ALIASES,
     RUN_BUDGETS,
+    SPENT,
     WARN_AT,
     Budgets,
     Limit,
@@ -94,6 +95,10 @@ class StageSpend:
         # their totals count against the run budgets too.
         self._outer = run.enclosing_plugin_states(STATE_KEY)
         self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
+        # Each budget with what it reads, its value and its warning threshold (run first).
+        self._run_checks = [_check("run", limit) for limit in budgets.run]
+        self._checks = self._run_checks + (
+            [_check("node", budgets.node)] if budgets.node is not None else [])
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -111,30 +116,29 @@ class StageSpend:
         return combined([own, *(state["total"] for state in self._outer if "total" in state)])
 
     async def before_call(self) -> None:
-        total = self.run_total
-        for limit in self.budgets.run:
-            spent = reached_before_call(limit, total)
-            if spent is not None:
-                await self._stop_run(limit, spent, "before another call")
+        if self._run_checks:
+            total = self.run_total
+            for _, limit, spent_of, value, _ in self._run_checks:
+                spent = spent_of(total)
+                if spent >= value or (limit.key == "max_llm_calls" and spent + 1 > value):
+                    await self._stop_run(limit, spent, "before another call")
         node = self.budgets.node
-        if node is not None and (spent := reached_before_call(node, self.ledger.node_total)) \
+        if node is not None and (used := reached_before_call(node, self.ledger.node_total)) \
                 is not None:
-            raise BudgetExhausted(self._node_reason(node, spent))
+            raise BudgetExhausted(self._node_reason(node, used))
 
     async def after_call(self, call: CallUsage) -> None:
         call = priced(call, self._model)
         self.ledger.record(call)
-        if not self.budgets.any:
+        if not self._checks:
             return
-        run_total = self.run_total if self.budgets.run else {}
-        checks = [("run", limit, run_total) for limit in self.budgets.run]
-        if self.budgets.node is not None:
-            checks.append(("node", self.budgets.node, self.ledger.node_total))
-        for scope, limit, totals in checks:
-            spent = limit.spent(totals)
-            if spent >= WARN_AT * limit.value or not (call.known and call.cost_usd is not None):
+        run_total = self.run_total if self._run_checks else {}
+        blind = not (call.known and call.cost_usd is not None)  # a budget may not see it all
+        for scope, limit, spent_of, value, warn_at in self._checks:
+            spent = spent_of(run_total if scope == "run" else self.ledger.node_total)
+            if blind or spent >= warn_at:
                 self._warn(scope, limit, spent, call)
-            if spent <= limit.value:
+            if spent <= value:
                 continue
             if scope == "run":
                 await self._stop_run(limit, spent, "after a call")
@@ -155,6 +159,7 @@ class StageSpend:
         if len(ledger.calls) == self._reported:
             return
         self._reported = len(ledger.calls)
+        ledger.fold()
         ledger.refresh_status_line()
         write_json_atomic(self.run.stage_dir / "usage.json",
                           ledger.usage_record(self.run.attempt))
@@ -218,6 +223,12 @@ class StageSpend:
             return (f"{limit.key}: {call.provider}/{call.model} reported no usage; its tokens "
                     "are estimated from the characters sent and received")
         return ""
+
+
+def _check(scope: str, limit: Limit
+           ) -> tuple[str, Limit, Callable[[Mapping[str, Any]], float], float, float]:
+    """A budget as its checks read it: scope, limit, what it counts, value, warning point."""
+    return scope, limit, SPENT[limit.key], limit.value, WARN_AT * limit.value
 
 
 def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
