@@ -42,7 +42,9 @@ async def test_forced_model_replaces_every_node_model_and_survives_resume(tmp_pa
     assert read_json(logs / "a" / "provider_used.json")["reason"] == "force_model"
 
     fake.script(answer("B done"), path=RESPONSES)
-    resumed = await trio.run_process([*CLI, "resume", "--logs-root", str(logs), "--quiet"],
+    # The resume lifts the 1 s stall timeout that stopped b: a loaded host may be slower.
+    resumed = await trio.run_process([*CLI, "resume", "--logs-root", str(logs), "--quiet",
+                                      "--stall-timeout", "60s"],
                                      capture_stdout=True, capture_stderr=True, check=False,
                                      env=dict(os.environ))
     assert resumed.returncode == 0, resumed.stderr.decode()
@@ -59,7 +61,8 @@ async def test_resume_force_model_replaces_the_recorded_one_and_is_recorded(tmp_
 
     fake.script(answer("B done"), path=RESPONSES)
     resumed = await trio.run_process(
-        [*CLI, "resume", "--logs-root", str(logs), "--quiet", "--force-model", "fake=forced-3"],
+        [*CLI, "resume", "--logs-root", str(logs), "--quiet", "--force-model", "fake=forced-3",
+         "--stall-timeout", "60s"],
         capture_stdout=True, capture_stderr=True, check=False, env=dict(os.environ))
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert [r.body["model"] for r in fake.requests] == ["forced-1", "forced-1", "forced-3"]

@@ -29,8 +29,8 @@ from .node_settings import NodeSettingError
 
 OUTPUT_LIMIT = AttributeSpec(
     "max_tokens", "integer", "the provider's", "api: the most tokens one LLM call of this "
-    "node may generate; a cut answer is flagged truncated. (On the graph, max_tokens is the "
-    "run's token budget.)", stylesheet=True)
+    "node may generate; a cut answer is flagged truncated (on the graph, max_tokens is the "
+    "run's token budget instead).", stylesheet=True)
 # Also graph attributes: the defaults of every node.
 GRAPH_ATTRIBUTES = (
     AttributeSpec("temperature", "float", "the provider's", "api: sampling temperature "
