@@ -111,6 +111,9 @@ class BranchWork(_UnitFiles):
     # The record of the run's workspace (``RunWorkspace.record()``) when a workspace plugin
     # serves the branch where it runs (``attractor_branch_workspace``); None: no workspace.
     workspace: Any = None
+    # The plugin state of the runs enclosing the branch (its run's first), as it was at
+    # dispatch: what the branch's stages see through ``enclosing_plugin_states``.
+    enclosing_plugin_state: tuple[dict[str, Any], ...] = ()
 
     @property
     def root(self) -> Path:

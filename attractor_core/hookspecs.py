@@ -248,3 +248,17 @@ def attractor_executors() -> Mapping[str, Any]:
     raises ``UsageError`` (exit 2, nothing runs) when it cannot. Import heavy modules
     inside the opener only.
     """
+
+
+@hookspec
+def attractor_merge_plugin_state(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    """Add a sub-run's plugin state to its run's, in place.
+
+    ``into`` is the run-wide plugin state by plugin name (``StageRun.plugin_state``);
+    ``other`` the same map of a sub-run that ended: a sub-pipeline, or a parallel branch
+    that a remote executor ran with plugin state of its own. Each plugin merges the entry
+    of its own name, if ``other`` has one (adding up what it counts, say), and leaves the
+    others alone. Called once per sub-run (a resume does not call it again for one
+    already merged); for a sub-run stopped before its end, on a copy of ``into`` for
+    final.json only, since a resume continues that sub-run's own count.
+    """

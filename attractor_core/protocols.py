@@ -114,12 +114,21 @@ class StageRun(Protocol):
         saves it in checkpoint.json and final.json under ``plugins.<name>`` and a resume
         gives it back as it was at the last checkpoint."""
 
+    def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
+        """Plugin ``name``'s state in the runs enclosing this one, innermost first (empty
+        for a top-level run's stage): a sub-pipeline's parent run (live), and for a branch
+        run by a remote executor, its run's as it was when the branch was dispatched. A
+        sub-run's own state is added to its run's when it ends
+        (``attractor_merge_plugin_state``); until then, run-wide figures are its own
+        state plus these (read them, do not change them)."""
+
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:
         """End the run as a failure through the cancellation path: the stages in flight
         (this one too) are cancelled, no stage starts after, and final.json says ``fail``
         with ``exit_path``, ``reason`` and ``failure_class``. With ``resumable`` ``attractor
-        resume`` may continue it (the stage in flight runs again). The first stop wins."""
+        resume`` may continue it (the stage in flight runs again). The first stop wins. In
+        a sub-pipeline or a remote branch it ends the whole run, the top-level one too."""
 
     def open_child(self, dot_file: str, *, context: Mapping[str, Any] | None = None,
                    workdir: Path | None = None,

@@ -115,7 +115,7 @@ async def _run_pipeline_watched(
         write_manifest(run_dir.manifest, Manifest(
             run_id=run_id, graph_name=graph.name, goal=graph.goal, dot_file=str(source),
             workdir=str(work), logs_root=str(root), started_at=started,
-            overrides=dict(overrides or {}), options=_plain(options or {}),
+            overrides=dict(overrides or {}), options=plain_options(options or {}),
             policy={**(config or {}), **(policy_overrides or {})}))
         try:
             run_conf = run_config(graph=graph, run_id=run_id, run_dir=run_dir,
@@ -157,6 +157,6 @@ def _initial_context_state(graph: Any) -> Any:
     return context
 
 
-def _plain(options: Mapping[str, Any]) -> dict[str, str]:
+def plain_options(options: Mapping[str, Any]) -> dict[str, str]:
     """The options worth recording in the manifest (strings only; objects are not resumable)."""
     return {k: v for k, v in options.items() if isinstance(v, str)}

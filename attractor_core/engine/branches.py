@@ -88,8 +88,11 @@ def recorded_result(work: BranchWork) -> tuple[BranchResult | None, Checkpoint |
 
 
 async def run_branch_work_here(services: RunServices, work: BranchWork,
-                               parent_live_key: str | None) -> BranchResult:
-    """Run ``work`` in this process, as a lane of ``services``."""
+                               parent_live_key: str | None, *,
+                               own_plugin_state: bool = False) -> BranchResult:
+    """Run ``work`` in this process, as a lane of ``services``. With
+    ``own_plugin_state`` (a remote executor's side) the run-wide plugin state is the
+    branch's own, kept in its checkpoint and returned in its result."""
     recorded, checkpoint = recorded_result(work)
     if recorded is not None:
         return recorded
@@ -104,6 +107,8 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
         first = resume_point(checkpoint, state, services.config.graph, root)
     checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.config.run_id, state,
                                journal_seq=_journal_seq(checkpoint))
+    if own_plugin_state:
+        services.plugin_state = state.plugins
     full_key = work.branch_key
     lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
                 checkpoint_with_next=checkpoints.write_with_next,
@@ -121,7 +126,8 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
     before = context.shallow()  # the context the branch was given, to tell its changes
     try:
         result = await _traverse(services, lane, parent_live_key, first, join, base, before)
-        result = attrs.evolve(result, workspace=await _release_workspace(services, lane))
+        result = attrs.evolve(result, workspace=await _release_workspace(services, lane),
+                              plugins=state.plugins if own_plugin_state else {})
     except BaseException as exc:
         await _release_workspace(services, lane)
         if is_cancellation(exc):  # stopped on purpose: a resume does not count it a crash

@@ -4,6 +4,10 @@ The child shares the parent's plugins, policy and liveness tree (so the
 parent's stall watchdog watches it and a parent cancellation cancels it),
 keeps its own artifacts (manifest, checkpoint, final, progress), and
 forwards every event into the parent's stream as ``child_run_event``.
+Its plugin state is its own; its stages see the parent's (and the parent's
+enclosing runs') through ``enclosing_plugin_states``, a plugin's
+``stop_run`` in it stops the parent too, and when it ends its plugin state
+is merged into the parent's (``attractor_merge_plugin_state``).
 A :class:`ChildHandle` lets a supervisor observe and steer it. When the
 enclosing stage continues an interrupted attempt (``resume``), the child it
 had started is continued from its own checkpoint, or read back if it ended.
@@ -221,13 +225,27 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
                     lane_key=child_lane_key(lane, node_id), parent_lane=lane.live_key,
                     journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
-    async with trio.open_nursery() as nursery:
-        if plan.final is not None:
-            handle._ended(plan.final)
-        else:
-            nursery.start_soon(handle._run, plan)
-        try:
-            yield handle
-        finally:
-            if handle.final is None:
-                handle.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            if plan.final is not None:
+                handle._ended(plan.final)
+            else:
+                nursery.start_soon(handle._run, plan)
+            try:
+                yield handle
+            finally:
+                if handle.final is None:
+                    handle.cancel()
+    finally:
+        hand_back_plugin_state(services, run_dir, handle.final or engine.final_record)
+
+
+
+def hand_back_plugin_state(parent: RunServices, run_dir: RunDir,
+                            final: FinalRecord | None) -> None:
+    """The child's plugin state into the parent's: for good when it ended, for the
+    parent's final.json only when it can be continued (a resume counts it then)."""
+    if final is None:
+        return
+    parent.add_sub_run_plugin_state(parent.sub_run_key(run_dir.root), final.plugins,
+                                    ended=not final.can_resume)

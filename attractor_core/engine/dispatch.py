@@ -11,6 +11,7 @@ the branch's own checkpoint.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -33,13 +34,16 @@ DISPATCHES = 3
 async def dispatch_branch(services: RunServices, executor: Executor, parent: Lane, *,
                           node_id: str, pass_number: int, start: str, join: str, key: str,
                           index: int, context: Context) -> BranchResult:
-    work = branch_work(services, parent, node_id=node_id, pass_number=pass_number,
-                       start=start, join=join, key=key, index=index, context=context)
+    work = attrs.evolve(
+        branch_work(services, parent, node_id=node_id, pass_number=pass_number, start=start,
+                    join=join, key=key, index=index, context=context),
+        enclosing_plugin_state=copy.deepcopy(
+            (services.plugin_state, *services.enclosing_plugin_state)))
     if services.workspace is not None:  # the worker attaches to it (the head as of now)
         work = attrs.evolve(work, workspace=services.workspace.record())
     recorded, _ = recorded_result(work)
     if recorded is not None:  # ended in an earlier dispatch: never run twice
-        return recorded
+        return _handed_back(services, work, recorded)
     work.root.mkdir(parents=True, exist_ok=True)
     work.cancel_file.unlink(missing_ok=True)  # a stop asked of an earlier run of the branch
     live_key = work.live_key
@@ -54,6 +58,19 @@ async def dispatch_branch(services: RunServices, executor: Executor, parent: Lan
         return BranchResult(key, index, start, "fail", stalled or "branch canceled",
                             "transient_infra" if stalled else "canceled",
                             logs_root=str(work.root))
+    return _handed_back(services, work, result)
+
+
+def _handed_back(services: RunServices, work: BranchWork, result: BranchResult) -> BranchResult:
+    """The branch's plugin state into the run's, and a stop a plugin asked for in it."""
+    key = services.sub_run_key(work.root)
+    services.add_sub_run_plugin_state(key, result.plugins, ended=True)
+    stop = result.stop_run
+    if stop:
+        services.add_sub_run_plugin_state(key, stop.get("plugins") or {}, ended=False)
+        if services.stop_run is not None:
+            services.stop_run(str(stop.get("exit_path", "")), str(stop.get("reason", "")),
+                              str(stop.get("failure_class", "")), bool(stop.get("resumable")))
     return result
 
 

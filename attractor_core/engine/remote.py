@@ -90,19 +90,37 @@ async def _run_remote(work: BranchWork, should_stop: Callable[[], bool] | None) 
         return BranchResult(work.key, work.index, work.start, "fail",
                             f"cannot prepare the branch's workspace: {exc}", "transient_infra",
                             logs_root=str(work.root))
-    services = _remote_services(work, workspace)
+    stop: dict[str, Any] = {}
+    scope = trio.CancelScope()
+    services = _remote_services(work, workspace, _stop_recorder(stop, scope))
     await _stop_left_behind(services)
     result: BranchResult | None = None
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_heartbeats, services, services.heartbeats)
-        nursery.start_soon(_watch_stop, work, should_stop, nursery.cancel_scope)
-        result = await run_branch_work_here(services, work, None)
-        nursery.cancel_scope.cancel()
+    with scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_heartbeats, services, services.heartbeats)
+            nursery.start_soon(_watch_stop, work, should_stop, nursery.cancel_scope)
+            result = await run_branch_work_here(services, work, None, own_plugin_state=True)
+            nursery.cancel_scope.cancel()
     services.bus.close()
+    if stop:  # the branch's own plugin state, for the run's final.json
+        stop["plugins"] = services.plugin_state
     if result is None:
         return BranchResult(work.key, work.index, work.start, "fail", "branch canceled",
-                            "canceled", logs_root=str(work.root))
+                            "canceled", logs_root=str(work.root), stop_run=stop)
     return result
+
+
+def _stop_recorder(stop: dict[str, Any], scope: trio.CancelScope
+                   ) -> Callable[[str, str, str, bool], None]:
+    """A plugin's ``stop_run`` in the branch: the request goes back in the branch's result
+    (the run's side stops the whole run with it), and the branch stops now."""
+    def stop_run(exit_path: str, reason: str, failure_class: str, resumable: bool) -> None:
+        if not stop:
+            stop.update(exit_path=exit_path, reason=reason, failure_class=failure_class,
+                        resumable=resumable)
+        scope.cancel()
+
+    return stop_run
 
 
 async def _watch_stop(work: BranchWork, should_stop: Callable[[], bool] | None,
@@ -157,7 +175,8 @@ async def _attach_workspace(work: BranchWork) -> RunWorkspace | None:
     return workspace
 
 
-def _remote_services(work: BranchWork, workspace: RunWorkspace | None) -> RunServices:
+def _remote_services(work: BranchWork, workspace: RunWorkspace | None,
+                     stop_run: Callable[[str, str, str, bool], None]) -> RunServices:
     run_dir = RunDir(Path(work.logs_root))
     setup = run_setup(run_dir)
     manifest = setup.manifest
@@ -173,7 +192,9 @@ def _remote_services(work: BranchWork, workspace: RunWorkspace | None) -> RunSer
     return RunServices(config, bus, workspace=workspace,
                        liveness=RelayedLiveness(progress_file=work.progress_file),
                        live=LiveView(own / "live.json", manifest.run_id),
-                       processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()))
+                       processes=ProcessRecords(own / PROCESSES_FILE, trio.Event()),
+                       enclosing_plugin_state=tuple(work.enclosing_plugin_state),
+                       stop_run=stop_run)
 
 
 def stop_branch_orphans(work: BranchWork) -> bool:

@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pluggy
 
 from attractor_core.config_file import llm_table
@@ -28,11 +29,11 @@ from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final
 from attractor_core.runtime.lock import RunLock
-from attractor_core.runtime.manifest import read_manifest
+from attractor_core.runtime.manifest import Manifest, read_manifest, write_manifest
 from attractor_core.runtime.rundir import RunDir, base_run_root
 from attractor_core.validation import ValidationError
 
-from .api import open_executor, resolve_policy
+from .api import open_executor, plain_options, resolve_policy
 from .continuation import fresh_state, read_checkpoint, resume_point
 from .ending import Ending
 from .preflight import check_nodes
@@ -103,12 +104,20 @@ async def _resume_pipeline_watched(
             run_dir.final.unlink(missing_ok=True)
             return await engine.execute(find_start(graph).id if graph.nodes else "", resumed=True)
         start, first = _where_to_continue(checkpoint, state, graph, run_dir)
-        # Only now, with every input accepted, does the interrupted run's ending go.
+        # Only now, with every input accepted, does the interrupted run's ending go; the
+        # options given to this resume are recorded, so a later resume (and a remote
+        # executor's worker, which reads them back) runs with them too.
         run_dir.final.unlink(missing_ok=True)
+        _record_options(run_dir, manifest, options)
         return await engine.execute(start, resumed=True, first_outcome=first)
     finally:
         lock.release()
 
+
+def _record_options(run_dir: RunDir, manifest: Manifest, given: Mapping[str, Any] | None) -> None:
+    recorded = {**manifest.options, **plain_options(given or {})}
+    if recorded != manifest.options:
+        write_manifest(run_dir.manifest, attrs.evolve(manifest, options=recorded))
 
 
 def _refuse_finished(run_dir: RunDir) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -67,20 +68,23 @@ _STOPPED = (ExitPath.WATCHDOG_STALL, ExitPath.EXECUTOR_LOST)
 class Engine:
     """Builds the run's services itself, so the plugin state (the lane's ``RunState.plugins``)
     and ``stop_run`` (this engine's :meth:`stop`) are part of them from the start. A child
-    run passes its parent's services to share their liveness tracker and process records;
+    run passes its parent's services to share their liveness tracker and process records,
+    to see their plugin state, and so that a plugin's ``stop_run`` in it stops the parent too;
     a child run on a worker passes the tracker that relays its progress to the parent."""
 
     def __init__(self, config: RunConfig, bus: EventBus, state: RunState, *, started_at: str,
                  workspace: RunWorkspace | None = None, parent: RunServices | None = None,
                  liveness: LivenessTracker | None = None, lane_key: str = "",
                  parent_lane: str | None = None, journal_seq: int = 0):
-        shared: dict[str, Any] = ({} if parent is None else
-                                  {"liveness": parent.liveness, "processes": parent.processes})
+        shared: dict[str, Any] = {} if parent is None else {
+            "liveness": parent.liveness, "processes": parent.processes,
+            "enclosing_plugin_state": (parent.plugin_state, *parent.enclosing_plugin_state)}
         if liveness is not None:
             shared["liveness"] = liveness
-        self.services = services = RunServices(config, bus, workspace=workspace,
-                                               plugin_state=state.plugins, stop_run=self.stop,
-                                               **shared)
+        self.services = services = RunServices(
+            config, bus, workspace=workspace, plugin_state=state.plugins,
+            stop_run=self.stop if parent is None else _stopping_both(self.stop, parent),
+            **shared)
         self.state = state
         self.started_at = started_at
         # A nested (sub-pipeline) run is a lane of its parent's liveness tree
@@ -93,6 +97,12 @@ class Engine:
         self.checkpoints = Checkpointer(services.config.run_dir.checkpoint,
                                         services.config.run_id, state, journal_seq=journal_seq)
         self._t0 = trio.current_time()
+
+    @property
+    def final_record(self) -> FinalRecord | None:
+        """The run's final.json once it ended (also when a cancellation from outside
+        ended it, which ``execute`` re-raises)."""
+        return self._final
 
     def stop(self, exit_path: str, reason: str, failure_class: str = "",
              resumable: bool = False) -> None:
@@ -279,7 +289,7 @@ class Engine:
             completed_nodes=tuple(self.state.completed_nodes),
             restart_count=self.state.restart_count, exit_node=ending.exit_node,
             fan_outs=failed_fan_outs(self.state), workspace=workspace,
-            plugins=CONVERTER.unstructure(self.state.plugins), resumable=ending.resumable)
+            plugins=CONVERTER.unstructure(s.final_plugin_state()), resumable=ending.resumable)
         try:
             # Attempted whatever failed before: it is small, and may fit where a larger
             # file did not.
@@ -337,3 +347,16 @@ def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,
                         f"{run_dir.engine_crash})"), failure_class="structural")
     write_final(run_dir.final, record)
     return record
+
+
+def _stopping_both(stop: Callable[[str, str, str, bool], None],
+                   parent: RunServices) -> Callable[[str, str, str, bool], None]:
+    """A child run's ``stop_run``: it ends the child and its parent (and so on up)."""
+    stop_parent = parent.stop_run
+
+    def stop_run(exit_path: str, reason: str, failure_class: str, resumable: bool) -> None:
+        stop(exit_path, reason, failure_class, resumable)
+        if stop_parent is not None:
+            stop_parent(exit_path, reason, failure_class, resumable)
+
+    return stop_run

@@ -5,6 +5,7 @@ branch), and how a stage starts more traversal (``SubRuns``)."""
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -82,8 +83,14 @@ class RunServices:
     # checkpoint.json and final.json (the same dict: plugins change it in place).
     plugin_state: dict[str, Any] = field(factory=dict)
     # Ends the run with a plugin's exit path (the engine's ``stop``): (exit_path, reason,
-    # failure_class, resumable). None where no engine owns the run (a remote branch).
+    # failure_class, resumable). A remote branch records it for its result.
     stop_run: Callable[[str, str, str, bool], None] | None = None
+    # The plugin state of the runs enclosing this one, innermost first: a sub-pipeline's
+    # parent's (live), or for a remote branch a copy of its run's taken at its dispatch.
+    enclosing_plugin_state: tuple[dict[str, Any], ...] = ()
+    # The plugin state of sub-runs stopped before their end (a resume continues their own
+    # count), by sub-run: merged into final.json's copy only.
+    unfinished_plugin_state: dict[str, Mapping[str, Any]] = field(factory=dict)
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)
@@ -93,6 +100,47 @@ class RunServices:
     def emit(self, event: Event) -> None:
         self.bus.emit(event)
 
+    def add_sub_run_plugin_state(self, key: str, other: Mapping[str, Any], *,
+                                 ended: bool) -> None:
+        """Merge the plugin state of sub-run ``key`` (a child run's or a remote branch's
+        directory) into this run's through ``attractor_merge_plugin_state``, once: the keys
+        merged are kept in the state (:data:`MERGED_KEY`), so a sub-run read back on resume
+        is not counted twice. A sub-run that did not end (``ended`` false) is kept apart
+        for final.json."""
+        if not other:
+            return
+        if not ended:
+            self.unfinished_plugin_state[key] = other
+            return
+        self.unfinished_plugin_state.pop(key, None)
+        merged = self.plugin_state.setdefault(MERGED_KEY, [])
+        if key in merged:
+            return
+        merged.append(key)
+        self.config.pm.hook.attractor_merge_plugin_state(into=self.plugin_state, other=other)
+
+    def final_plugin_state(self) -> dict[str, Any]:
+        """The plugin state for final.json: the run's, plus its sub-runs stopped before
+        their end."""
+        if not self.unfinished_plugin_state:
+            return self.plugin_state
+        state = copy.deepcopy(self.plugin_state)
+        for other in self.unfinished_plugin_state.values():
+            self.config.pm.hook.attractor_merge_plugin_state(into=state, other=other)
+        return state
+
+    def sub_run_key(self, path: Path) -> str:
+        """How a sub-run's directory is named in :data:`MERGED_KEY`: relative to the logs
+        root."""
+        try:
+            return str(path.relative_to(self.config.run_dir.root))
+        except ValueError:
+            return str(path)
+
+
+# The kernel's entry in the run-wide plugin state: the sub-runs whose plugin state the
+# run's already holds (``RunServices.add_sub_run_plugin_state``).
+MERGED_KEY = "attractor.merged_sub_runs"
 
 CheckpointWriter = Callable[[str, str, "InFlight | None"], None]
 

@@ -95,6 +95,9 @@ class AttemptRun:
         state: dict[str, Any] = self.services.plugin_state.setdefault(name, {})
         return state
 
+    def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
+        return [state.get(name) or {} for state in self.services.enclosing_plugin_state]
+
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:
         if self.services.stop_run is not None:

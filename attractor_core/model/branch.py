@@ -36,6 +36,13 @@ class BranchResult:
     context_updates: dict[str, Any] = field(factory=dict)
     # Where the workspace plugin kept the branch's work (e.g. its git ref and head commit).
     workspace: dict[str, Any] = field(factory=dict)
+    # A branch run by a remote executor: its own plugin state, merged into its run's when
+    # the result comes back (a local branch shares its run's: empty).
+    plugins: dict[str, Any] = field(factory=dict)
+    # A plugin stopped the run in a remote branch: ``exit_path``, ``reason``,
+    # ``failure_class``, ``resumable`` for the run's ``stop_run``, and the branch's
+    # plugin state at that moment (``plugins``).
+    stop_run: dict[str, Any] = field(factory=dict)
 
     @property
     def succeeded(self) -> bool:

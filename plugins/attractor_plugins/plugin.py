@@ -84,6 +84,7 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
     (codergen stages, and fan-ins that rank with a prompt)."""
     from attractor_core.sdk import GRAPH
     from attractor_plugins.backends.call_controls import ATTRIBUTES as CONTROLS
+    from attractor_plugins.backends.call_controls import GRAPH_ATTRIBUTES as GRAPH_CONTROLS
     from attractor_plugins.backends.node_settings import (
         ATTRIBUTES,
         GRAPH_ATTRIBUTES,
@@ -92,7 +93,7 @@ def attractor_attribute_schema() -> Mapping[str, Sequence[Any]]:
 
     node = (*ATTRIBUTES, *CONTROLS)
     return {"codergen": node, "parallel.fan_in": node,
-            GRAPH: (*GRAPH_ATTRIBUTES, *RUN_BUDGET_ATTRIBUTES, *CONTROLS)}
+            GRAPH: (*GRAPH_ATTRIBUTES, *RUN_BUDGET_ATTRIBUTES, *GRAPH_CONTROLS)}
 
 
 @hookimpl
@@ -119,14 +120,16 @@ def attractor_lint_rules() -> Sequence[Any]:
 
 @hookimpl
 def attractor_cli_options(command: str, parser: argparse.ArgumentParser) -> Sequence[str]:
-    """``run --force-model PROVIDER=MODEL`` (a resume keeps the recorded value);
-    ``--max-cost-usd``, ``--max-total-tokens`` and ``--max-llm-calls`` (run, resume)."""
+    """``--force-model PROVIDER=MODEL`` on run and resume (a resume without it keeps the
+    recorded value; with it, replaces it);
+    ``--max-cost-usd``, ``--max-tokens`` (or ``--max-total-tokens``) and ``--max-llm-calls``
+    (run, resume)."""
     from attractor_plugins.backends.force_model import add_option
     from attractor_plugins.llm.cli import add_budget_flags
 
     added = list(add_budget_flags(command, parser))
-    if command == "run":
-        added.append(add_option(parser))
+    if command in ("run", "resume"):
+        added.append(add_option(parser, resume=command == "resume"))
     return added
 
 
@@ -136,3 +139,13 @@ def attractor_cli_commands(subparsers: Any) -> None:
     from attractor_plugins.llm.cli import add_models_command
 
     add_models_command(subparsers)
+
+
+@hookimpl
+def attractor_merge_plugin_state(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    """A sub-pipeline's or a remote branch's LLM spend added to its run's totals."""
+    from attractor_plugins.llm.accounting import STATE_KEY, merge_state
+
+    theirs = other.get(STATE_KEY)
+    if isinstance(theirs, Mapping):
+        merge_state(into.setdefault(STATE_KEY, {}), theirs)

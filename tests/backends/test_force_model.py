@@ -21,12 +21,17 @@ PIPELINE = """digraph forced {
 }"""
 
 
-async def test_forced_model_replaces_every_node_model_and_survives_resume(tmp_path, fake):
+def stall_the_second_call(tmp_path, fake):
+    """A config for the fake provider, which answers a and stalls b (the watchdog stops it)."""
     (tmp_path / "run.toml").write_text(
         f'[llm]\nretry = {{ max_retries = 0 }}\n[llm.providers.fake]\nprotocol = '
         f'"openai_responses"\napi_key_env = ""\nbase_url = "{fake.url}/v1"\nbackend = "api"\n')
     stalled = wire_stream("openai_responses", text=["never ", "ends"])[:2]
     fake.script(answer("A done"), Reply(sse=[*stalled, STALL]), path=RESPONSES)
+
+
+async def test_forced_model_replaces_every_node_model_and_survives_resume(tmp_path, fake):
+    stall_the_second_call(tmp_path, fake)
     done, logs, _ = await attractor_run(
         tmp_path, PIPELINE, "--config", str(tmp_path / "run.toml"),
         "--force-model", "other=ignored", "--force-model", "fake=forced-1",
@@ -37,12 +42,32 @@ async def test_forced_model_replaces_every_node_model_and_survives_resume(tmp_pa
     assert read_json(logs / "a" / "provider_used.json")["reason"] == "force_model"
 
     fake.script(answer("B done"), path=RESPONSES)
-    resumed = await trio.run_process([*CLI, "resume", "--logs-root", str(logs), "--quiet"],
+    # The resume lifts the 1 s stall timeout that stopped b: a loaded host may be slower.
+    resumed = await trio.run_process([*CLI, "resume", "--logs-root", str(logs), "--quiet",
+                                      "--stall-timeout", "60s"],
                                      capture_stdout=True, capture_stderr=True, check=False,
                                      env=dict(os.environ))
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert [r.body["model"] for r in fake.requests] == ["forced-2"] * 3
     assert read_json(logs / "b" / "api_request.json")["model"] == "forced-2"
+
+
+async def test_resume_force_model_replaces_the_recorded_one_and_is_recorded(tmp_path, fake):
+    stall_the_second_call(tmp_path, fake)
+    await attractor_run(tmp_path, PIPELINE, "--config", str(tmp_path / "run.toml"),
+                        "--force-model", "fake=forced-1")
+    logs = tmp_path / "logs"
+    assert read_json(logs / "final.json")["exit_path"] == "watchdog_stall"
+
+    fake.script(answer("B done"), path=RESPONSES)
+    resumed = await trio.run_process(
+        [*CLI, "resume", "--logs-root", str(logs), "--quiet", "--force-model", "fake=forced-3",
+         "--stall-timeout", "60s"],
+        capture_stdout=True, capture_stderr=True, check=False, env=dict(os.environ))
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert [r.body["model"] for r in fake.requests] == ["forced-1", "forced-1", "forced-3"]
+    assert read_json(logs / "b" / "provider_used.json")["reason"] == "force_model"
+    assert read_json(logs / "manifest.json")["options"]["force_model"] == "fake=forced-3"
 
 
 async def test_a_malformed_force_model_is_a_usage_error(tmp_path):

@@ -8,11 +8,14 @@ model round prices, so every figure below is exact.
 from __future__ import annotations
 
 import json
+import os
+
+import trio
 
 from tests.llm.conftest import stream_path
 from tests.llm.fake_server import STALL, Pause, Reply, wire_stream
 
-from .support import events, read_json
+from .support import CLI, attractor_run, events, read_json
 from .test_api_agent import run_in_process
 
 # $2 per million input tokens, $10 per million output, $0.50 per million cache reads.
@@ -131,6 +134,14 @@ LOOP = """digraph loop {
 }"""
 
 
+async def run_with_run_table(tmp_path, fake, run_table):
+    """LOOP with a config file whose [run] table is ``run_table``."""
+    (tmp_path / "run.toml").write_text(f"[run]\n{run_table}\n")
+    options = {"backend": "api", "llm": llm(fake, tmp_path),
+               "config_file": str(tmp_path / "run.toml")}
+    return await run_in_process(tmp_path, fake, LOOP, options)
+
+
 def answers(fake, *usages):
     fake.script(*[Reply(sse=wire_stream("openai_chat", text=["ok"], usage=u)) for u in usages],
                 path=stream_path("openai_chat"))
@@ -188,10 +199,7 @@ async def test_a_node_budget_fails_the_stage_without_retry_and_routing_applies(t
 
 async def test_the_call_budget_refuses_the_call_that_would_exceed_it(tmp_path, fake):
     answers(fake, chat_usage(10, 1), chat_usage(10, 1))
-    (tmp_path / "run.toml").write_text("[run]\nmax_llm_calls = 2\n")
-    options = {"backend": "api", "llm": llm(fake, tmp_path),
-               "config_file": str(tmp_path / "run.toml")}
-    record, logs, _ = await run_in_process(tmp_path, fake, LOOP, options)
+    record, logs, _ = await run_with_run_table(tmp_path, fake, "max_llm_calls = 2")
     assert record.exit_path == "budget_exceeded"
     assert record.failure_reason.startswith(
         "budget max_llm_calls exceeded (config file [run]): spent 2 of 2 LLM calls, before "
@@ -272,3 +280,52 @@ async def test_a_run_budget_crossed_in_one_branch_aborts_the_call_in_flight_in_a
     b_usage = next(logs.glob("parallel/par/pass-1/*-b/b/usage.json"))
     [call] = read_json(b_usage)["calls"]
     assert call["error"].startswith("Cancelled") and call["input_tokens"] is None
+
+
+async def test_graph_max_tokens_is_the_run_budget_never_a_nodes_output_limit(tmp_path, fake):
+    # Each call: 100k in + 20k out; the graph's 150k tokens hold one call. Node b's own
+    # max_tokens is its output limit; a and c send none.
+    answers(fake, chat_usage(100_000, 20_000), chat_usage(100_000, 20_000))
+    dot = LOOP.replace("digraph loop {", 'digraph loop {\n  graph [max_tokens="150000"]') \
+        .replace('b [prompt="B",', 'b [prompt="B", max_tokens=64,')
+    record, logs, _ = await run_in_process(tmp_path, fake, dot,
+                                           {"backend": "api", "llm": llm(fake, tmp_path)})
+    assert (record.exit_path, record.failed_node_id) == ("budget_exceeded", "b")
+    assert record.failure_reason.startswith(
+        "budget max_tokens exceeded (graph attribute): spent 240000 of 150000 tokens, after a "
+        "call in node b")
+    assert "--max-tokens N" in record.failure_reason
+    first, second = (r.body for r in fake.requests)
+    assert "max_tokens" not in first and second["max_tokens"] == 64
+    [warning] = events(logs, "llm_budget_warning")
+    assert (warning["budget"], warning["scope"]) == ("max_tokens", "run")
+
+
+async def test_max_total_tokens_is_another_name_of_the_token_budget(tmp_path, fake):
+    answers(fake, chat_usage(100_000, 20_000), chat_usage(100_000, 20_000))
+    record, _, _ = await run_with_run_table(tmp_path, fake, "max_total_tokens = 150000")
+    assert record.failure_reason.startswith(
+        "budget max_tokens exceeded (config file [run]): spent 240000 of 150000 tokens")
+
+
+async def test_the_max_tokens_flags_set_the_run_budget_on_run_and_resume(tmp_path, fake):
+    (tmp_path / "run.toml").write_text(
+        f'[llm]\nretry = {{ max_retries = 0 }}\ncatalog = "{tmp_path / "catalog.toml"}"\n'
+        f'[llm.providers.p]\nprotocol = "openai_chat"\napi_key_env = ""\n'
+        f'base_url = "{fake.url}/v1"\n')
+    llm(fake, tmp_path)  # writes the catalog
+    answers(fake, *[chat_usage(100_000, 20_000)] * 2)
+    done, logs, _ = await attractor_run(tmp_path, LOOP, "--config", str(tmp_path / "run.toml"),
+                                        "--backend", "api", "--max-total-tokens", "150000")
+    assert done.returncode == 1, done.stderr.decode()
+    assert read_json(logs / "final.json")["failure_reason"].startswith(
+        "budget max_tokens exceeded (command line): spent 240000 of 150000 tokens")
+    assert read_json(logs / "manifest.json")["options"]["max_tokens"] == "150000"
+
+    answers(fake, *[chat_usage(100_000, 20_000)] * 2)
+    resumed = await trio.run_process(
+        [*CLI, "resume", "--logs-root", str(logs), "--quiet", "--max-tokens", "1000000"],
+        capture_stdout=True, capture_stderr=True, check=False, env=dict(os.environ))
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert read_json(logs / "final.json")["plugins"]["llm_usage"]["total"]["calls"] == 4
+    assert read_json(logs / "manifest.json")["options"]["max_tokens"] == "1000000"

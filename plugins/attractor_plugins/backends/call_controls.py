@@ -1,8 +1,11 @@
 """Output limits and provider options of a stage's LLM calls.
 
-``max_tokens``, ``temperature`` and ``provider_options`` come, first found,
-from the node's attribute (set in DOT or by the model stylesheet), the graph
-attribute of the same name, and the ``[llm]`` table of the run's config.
+``temperature`` and ``provider_options`` come, first found, from the node's
+attribute (set in DOT or by the model stylesheet), the graph attribute of the
+same name, and the ``[llm]`` table of the run's config. ``max_tokens`` comes
+from the node's attribute or the ``[llm]`` table only: on the graph,
+``max_tokens`` is the run's token budget (``llm.budgets``), never a node's
+output limit.
 ``provider_options`` is a JSON object keyed by provider name
 (``{"anthropic": {"auto_cache": false}}``); the three levels are merged per
 provider and key, the node winning.
@@ -24,14 +27,18 @@ from attractor_core.sdk import AttributeSpec, Context, Node
 
 from .node_settings import NodeSettingError
 
-ATTRIBUTES = (
-    AttributeSpec("max_tokens", "integer", "the provider's", "api: the most tokens one LLM "
-                  "call may generate; a cut answer is flagged truncated.", stylesheet=True),
+OUTPUT_LIMIT = AttributeSpec(
+    "max_tokens", "integer", "the provider's", "api: the most tokens one LLM call of this "
+    "node may generate; a cut answer is flagged truncated (on the graph, max_tokens is the "
+    "run's token budget instead).", stylesheet=True)
+# Also graph attributes: the defaults of every node.
+GRAPH_ATTRIBUTES = (
     AttributeSpec("temperature", "float", "the provider's", "api: sampling temperature "
                   "(0 to 2).", stylesheet=True),
     AttributeSpec("provider_options", "json", "", "api: per-provider request options, e.g. "
                   "{\"anthropic\": {\"auto_cache\": false}}.", stylesheet=True),
 )
+ATTRIBUTES = (OUTPUT_LIMIT, *GRAPH_ATTRIBUTES)
 
 
 @frozen
@@ -56,7 +63,7 @@ def call_controls(node: Node, context: Context, config: Any = None) -> CallContr
             return own, f"node {node.id}: {key}"
         return context.get_string(f"graph.{key}").strip(), f"node {node.id}: graph {key}"
 
-    max_tokens = _max_tokens(*value("max_tokens"))
+    max_tokens = _max_tokens(node.get("max_tokens").strip(), f"node {node.id}: max_tokens")
     temperature = _temperature(*value("temperature"))
     options: dict[str, dict[str, Any]] = {}
     for level in (getattr(config, "provider_options", {}),

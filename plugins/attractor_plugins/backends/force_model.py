@@ -2,7 +2,9 @@
 
 The option is repeatable (one provider each). Its value reaches the run as
 the option ``force_model`` (``"anthropic=claude-x,openai=gpt-y"``), so it is
-recorded in manifest.json and a resume keeps it. The ``api`` and ``cli``
+recorded in manifest.json and a resume keeps it; ``resume --force-model``
+replaces the recorded set as a whole (and is recorded in its place), like any
+run option given to a resume. The ``api`` and ``cli``
 backends apply it after the node's own ``llm_model``, the stylesheet and
 the graph default: a forced provider's nodes all use the forced model.
 Kept free of heavy imports: the CLI builds its parser with it.
@@ -32,12 +34,14 @@ class ForceModelAction(argparse.Action):
         setattr(namespace, self.dest, ",".join(f"{p}={m}" for p, m in forced.items()))
 
 
-def add_option(parser: argparse.ArgumentParser) -> str:
+def add_option(parser: argparse.ArgumentParser, *, resume: bool = False) -> str:
     group = parser.add_argument_group("LLM calls (docs/llm.md)")
+    help_text = ("every node of PROVIDER uses MODEL from now on, whatever its llm_model "
+                 "(repeatable; replaces the set the run recorded)" if resume else
+                 "every node of PROVIDER uses MODEL in this run, whatever its llm_model "
+                 "(repeatable; kept by resume)")
     group.add_argument("--force-model", metavar="PROVIDER=MODEL", dest=OPTION,
-                       action=ForceModelAction,
-                       help="every node of PROVIDER uses MODEL in this run, whatever its "
-                            "llm_model (repeatable; kept by resume)")
+                       action=ForceModelAction, help=help_text)
     return OPTION
 
 

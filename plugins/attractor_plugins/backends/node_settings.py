@@ -30,8 +30,11 @@ GRAPH_ATTRIBUTES = (
 )
 # Run budgets only: the graph's (docs/llm.md#budgets).
 RUN_BUDGET_ATTRIBUTES = (
-    AttributeSpec("max_total_tokens", "integer", "", "api/cli: stop the run once its LLM calls "
-                  "used more input + output tokens."),
+    AttributeSpec("max_tokens", "integer", "", "api/cli: stop the run once its LLM calls used "
+                  "more input + output tokens (on a node, max_tokens is that node's output "
+                  "limit per call instead)."),
+    AttributeSpec("max_total_tokens", "integer", "", "api/cli: another name of the graph's "
+                  "max_tokens (the run's token budget)."),
     AttributeSpec("max_llm_calls", "integer", "", "api/cli: stop the run before one more LLM "
                   "call would exceed this many."),
 )

@@ -29,11 +29,14 @@ from attractor_plugins.llm.accounting import (
     STATE_KEY,
     CallUsage,
     Ledger,
+    combined,
     estimate_tokens,
     priced,
 )
 from attractor_plugins.llm.budgets import (
+    ALIASES,
     RUN_BUDGETS,
+    SPENT,
     WARN_AT,
     Budgets,
     Limit,
@@ -67,7 +70,7 @@ class LlmBudgetWarning(Event):
     """80% of a budget is spent, or a budget cannot see all of the spend."""
 
     name: ClassVar[str] = "llm_budget_warning"
-    budget: str  # max_cost_usd | max_total_tokens | max_llm_calls
+    budget: str  # max_cost_usd | max_tokens | max_llm_calls
     scope: str  # run | node
     node_id: str
     limit: float
@@ -88,7 +91,14 @@ class StageSpend:
         self.budgets = budgets
         self.protocol_of = protocol_of
         self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        # The enclosing runs' accounts (a sub-pipeline's parent, a remote branch's run):
+        # their totals count against the run budgets too.
+        self._outer = run.enclosing_plugin_states(STATE_KEY)
         self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
+        # Each budget with what it reads, its value and its warning threshold (run first).
+        self._run_checks = [_check("run", limit) for limit in budgets.run]
+        self._checks = self._run_checks + (
+            [_check("node", budgets.node)] if budgets.node is not None else [])
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -97,30 +107,38 @@ class StageSpend:
         """Raises ``ConfigurationError`` (a bad catalog file) or ``BudgetSettingError``."""
         return cls(node, run, run_catalog(run), run_budgets(node, context, run), protocol_of)
 
+    @property
+    def run_total(self) -> dict[str, Any]:
+        """The run's spend so far: this run's, plus the enclosing runs' if it is a sub-run."""
+        own = self.ledger.run_total
+        if not self._outer:
+            return own
+        return combined([own, *(state["total"] for state in self._outer if "total" in state)])
+
     async def before_call(self) -> None:
-        total = self.ledger.run_total
-        for limit in self.budgets.run:
-            spent = reached_before_call(limit, total)
-            if spent is not None:
-                await self._stop_run(limit, spent, "before another call")
+        if self._run_checks:
+            total = self.run_total
+            for _, limit, spent_of, value, _ in self._run_checks:
+                spent = spent_of(total)
+                if spent >= value or (limit.key == "max_llm_calls" and spent + 1 > value):
+                    await self._stop_run(limit, spent, "before another call")
         node = self.budgets.node
-        if node is not None and (spent := reached_before_call(node, self.ledger.node_total)) \
+        if node is not None and (used := reached_before_call(node, self.ledger.node_total)) \
                 is not None:
-            raise BudgetExhausted(self._node_reason(node, spent))
+            raise BudgetExhausted(self._node_reason(node, used))
 
     async def after_call(self, call: CallUsage) -> None:
         call = priced(call, self._model)
         self.ledger.record(call)
-        if not self.budgets.any:
+        if not self._checks:
             return
-        checks = [("run", limit, self.ledger.run_total) for limit in self.budgets.run]
-        if self.budgets.node is not None:
-            checks.append(("node", self.budgets.node, self.ledger.node_total))
-        for scope, limit, totals in checks:
-            spent = limit.spent(totals)
-            if spent >= WARN_AT * limit.value or not (call.known and call.cost_usd is not None):
+        run_total = self.run_total if self._run_checks else {}
+        blind = not (call.known and call.cost_usd is not None)  # a budget may not see it all
+        for scope, limit, spent_of, value, warn_at in self._checks:
+            spent = spent_of(run_total if scope == "run" else self.ledger.node_total)
+            if blind or spent >= warn_at:
                 self._warn(scope, limit, spent, call)
-            if spent <= limit.value:
+            if spent <= value:
                 continue
             if scope == "run":
                 await self._stop_run(limit, spent, "after a call")
@@ -141,10 +159,11 @@ class StageSpend:
         if len(ledger.calls) == self._reported:
             return
         self._reported = len(ledger.calls)
+        ledger.fold()
         ledger.refresh_status_line()
         write_json_atomic(self.run.stage_dir / "usage.json",
                           ledger.usage_record(self.run.attempt))
-        stage, total = ledger.stage, ledger.run_total
+        stage, total = ledger.stage, self.run_total
         self.run.emit(LlmUsage(
             self.node.id, stage["calls"], stage["unknown_calls"], stage["unpriced_calls"],
             stage["input_tokens"], stage["output_tokens"], stage["cost_usd"], total["cost_usd"],
@@ -165,8 +184,8 @@ class StageSpend:
                 f"{limit.describe(spent)} across its attempts and visits")
 
     def _estimated(self, limit: Limit) -> str:
-        total = self.ledger.run_total
-        if limit.key == "max_total_tokens" and total["unknown_calls"]:
+        total = self.run_total
+        if limit.key == "max_tokens" and total["unknown_calls"]:
             return (f" (including ~{total['estimated_tokens']} tokens estimated from the text "
                     f"of {total['unknown_calls']} call(s) whose provider reported no usage)")
         return ""
@@ -200,10 +219,16 @@ class StageSpend:
             return (f"{limit.key} cannot count a call to {call.provider}/{call.model}: its "
                     "cost is unknown (no usage reported, or no price in the model catalog); "
                     "add the model's prices to a catalog file ([llm] catalog)")
-        if limit.key == "max_total_tokens" and not call.known:
+        if limit.key == "max_tokens" and not call.known:
             return (f"{limit.key}: {call.provider}/{call.model} reported no usage; its tokens "
                     "are estimated from the characters sent and received")
         return ""
+
+
+def _check(scope: str, limit: Limit
+           ) -> tuple[str, Limit, Callable[[Mapping[str, Any]], float], float, float]:
+    """A budget as its checks read it: scope, limit, what it counts, value, warning point."""
+    return scope, limit, SPENT[limit.key], limit.value, WARN_AT * limit.value
 
 
 def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
@@ -238,8 +263,9 @@ def run_catalog(run: Any) -> Catalog:
 
 def run_budgets(node: Node, context: Context | None, run: Any) -> Budgets:
     """Raises ``BudgetSettingError`` naming the key and where it was set."""
-    options = {key: run.option(key) or "" for key in RUN_BUDGETS}
-    graph = ({key: context.get_string(f"graph.{key}") for key in RUN_BUDGETS}
+    names = [*RUN_BUDGETS, *(alias for aliases in ALIASES.values() for alias in aliases)]
+    options = {key: run.option(key) or "" for key in names}
+    graph = ({key: context.get_string(f"graph.{key}") for key in names}
              if context is not None else {})
     return resolve(options, config_run_table(run.option("config_file")), graph, node.attrs)
 

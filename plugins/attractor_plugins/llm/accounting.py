@@ -20,12 +20,15 @@ The run's totals live in the run-wide plugin state under :data:`STATE_KEY`
     {"total": T, "by_stage": {node: T}, "by_model": {"provider/model": T},
      "by_provider": {provider: T}, "status_line": "spent $0.42: ...", "warned": [...]}
 
-where each ``T`` has the keys of :data:`TOTAL_KEYS`.
+where each ``T`` has the keys of :data:`TOTAL_KEYS`. A sub-pipeline, and a
+branch run by a remote executor, keep their own; :func:`merge_state` adds one
+to its run's when it ends, and until then the run-wide figures its budgets
+check are its own total plus its enclosing runs' (:func:`combined`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from attrs import asdict, frozen
@@ -117,9 +120,13 @@ def empty_totals() -> dict[str, Any]:
 
 
 def increments(call: CallUsage) -> list[tuple[str, int]]:
-    """What ``call`` adds to a totals object, its cost apart."""
+    """What ``call`` adds to a totals object, its cost apart (the tokens it has)."""
     if call.known:
-        added = [("calls", 1), *((key, getattr(call, key) or 0) for key in TOKEN_KEYS)]
+        added = [("calls", 1)]
+        for key in TOKEN_KEYS:
+            value = getattr(call, key)
+            if value:
+                added.append((key, value))
     else:
         added = [("calls", 1), ("unknown_calls", 1), ("estimated_tokens", call.estimated_tokens)]
     if call.cost_usd is None:
@@ -131,8 +138,9 @@ def add_call(totals: MutableMapping[str, Any], call: CallUsage,
              added: list[tuple[str, int]] | None = None) -> None:
     for key, value in added if added is not None else increments(call):
         totals[key] += value
-    if call.cost_usd is not None:
-        totals["cost_usd"] = round(totals["cost_usd"] + call.cost_usd, 9)
+    cost = call.cost_usd
+    if cost is not None:
+        totals["cost_usd"] = round(totals["cost_usd"] + cost, 9)
 
 
 def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
@@ -141,13 +149,39 @@ def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None
     into["cost_usd"] = round(into["cost_usd"], 9)
 
 
+def combined(totals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several totals objects."""
+    out = empty_totals()
+    for one in totals:
+        add_totals(out, one)
+    return out
+
+
+def merge_state(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
+    """Add another run's accounts (a sub-run's :data:`STATE_KEY` state) to ``into``: its
+    total, and its stages, models and providers into the groups of the same names."""
+    add_totals(into.setdefault("total", empty_totals()), other.get("total") or {})
+    for key in ("by_stage", "by_model", "by_provider"):
+        group = into.setdefault(key, {})
+        for name, totals in (other.get(key) or {}).items():
+            add_totals(group.setdefault(name, empty_totals()), totals)
+    warned = into.setdefault("warned", [])
+    warned.extend(w for w in other.get("warned") or () if w not in warned)
+    into["status_line"] = status_line(into)
+
+
 def tokens_of(totals: Mapping[str, Any]) -> int:
     """Input plus output tokens, with the estimate for calls whose usage is unknown."""
     return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
 
 
 class Ledger:
-    """The run's totals (in the run-wide plugin state) and one stage attempt's calls."""
+    """The run's totals (in the run-wide plugin state) and one stage attempt's calls.
+
+    A call is added at once to what the budgets read (the attempt's, the node's and the
+    run's totals); to ``by_model`` and ``by_provider``, which only the artifacts read, when
+    the attempt reports (:meth:`fold`, before usage.json and the checkpoint after the
+    stage)."""
 
     def __init__(self, state: MutableMapping[str, Any], node_id: str):
         self.state = state
@@ -157,6 +191,7 @@ class Ledger:
         state.setdefault("total", empty_totals())
         self.calls: list[CallUsage] = []
         self.stage = empty_totals()  # this attempt's calls
+        self._folded = 0  # calls already in by_model and by_provider
 
     def record(self, call: CallUsage) -> None:
         self.calls.append(call)
@@ -164,13 +199,25 @@ class Ledger:
         add_call(self.stage, call, added)
         state = self.state
         add_call(state["total"], call, added)
-        for key, name in (("by_stage", self.node_id), ("by_provider", call.provider),
-                          ("by_model", f"{call.provider}/{call.model}")):
-            group = state[key]
-            totals = group.get(name)
-            if totals is None:
-                totals = group[name] = empty_totals()
-            add_call(totals, call, added)
+        by_stage = state["by_stage"]
+        node = by_stage.get(self.node_id)
+        if node is None:
+            node = by_stage[self.node_id] = empty_totals()
+        add_call(node, call, added)
+
+    def fold(self) -> None:
+        """Add the calls recorded since the last fold to ``by_model`` and ``by_provider``."""
+        state = self.state
+        for call in self.calls[self._folded:]:
+            added = increments(call)
+            for key, name in (("by_provider", call.provider),
+                              ("by_model", f"{call.provider}/{call.model}")):
+                group = state[key]
+                totals = group.get(name)
+                if totals is None:
+                    totals = group[name] = empty_totals()
+                add_call(totals, call, added)
+        self._folded = len(self.calls)
 
     @property
     def run_total(self) -> dict[str, Any]:

@@ -1,14 +1,17 @@
 """Spend limits: run budgets (cost, tokens, calls) and a node's cost budget.
 
-Run budgets are ``max_cost_usd``, ``max_total_tokens`` and ``max_llm_calls``,
-each from, first found: the run option (``--max-cost-usd``...), the config
-file's ``[run]`` table, the graph attribute. A node's own ``max_cost_usd``
-caps what that node spends across its retries and visits.
+Run budgets are ``max_cost_usd``, ``max_tokens`` and ``max_llm_calls``, each
+from, first found: the run option (``--max-cost-usd``...), the config file's
+``[run]`` table, the graph attribute. ``max_total_tokens`` is another name of
+``max_tokens`` at each of these levels (``max_tokens`` wins when both are
+set). A node's own ``max_cost_usd`` caps what that node spends across its
+retries and visits; a node's ``max_tokens`` is not a budget but the output
+limit of each of its calls (``backends.call_controls``).
 
 A budget is *reached* when the spend equals it and *crossed* when the spend
 exceeds it. Before a call, a reached cost or token budget (or a call budget
 that the call would cross) stops the run; after a call, a crossed one does.
-``max_total_tokens`` counts input plus output tokens, and estimates the calls
+``max_tokens`` counts input plus output tokens, and estimates the calls
 whose usage is unknown; ``max_cost_usd`` counts the calls with a known cost.
 """
 
@@ -20,7 +23,9 @@ from typing import Any
 
 from attrs import frozen
 
-RUN_BUDGETS = ("max_cost_usd", "max_total_tokens", "max_llm_calls")
+RUN_BUDGETS = ("max_cost_usd", "max_tokens", "max_llm_calls")
+# Other names of a run budget, read after its own name at each level.
+ALIASES: Mapping[str, tuple[str, ...]] = {"max_tokens": ("max_total_tokens",)}
 NODE_BUDGET = "max_cost_usd"
 WARN_AT = 0.8
 
@@ -41,7 +46,7 @@ class Limit:
     def describe(self, spent: float) -> str:
         if self.key == "max_cost_usd":
             return f"${spent:.4f} of ${self.value:g}"
-        unit = "tokens" if self.key == "max_total_tokens" else "LLM calls"
+        unit = "tokens" if self.key == "max_tokens" else "LLM calls"
         return f"{int(spent)} of {int(self.value)} {unit}"
 
 
@@ -54,7 +59,7 @@ def _tokens_of(totals: Mapping[str, Any]) -> int:
 
 SPENT: Mapping[str, Callable[[Mapping[str, Any]], float]] = {
     "max_cost_usd": lambda t: float(t["cost_usd"]),
-    "max_total_tokens": lambda t: float(_tokens_of(t)),
+    "max_tokens": lambda t: float(_tokens_of(t)),
     "max_llm_calls": lambda t: float(t["calls"]),
 }
 
@@ -91,12 +96,21 @@ def resolve(options: Mapping[str, Any], run_table: Mapping[str, Any],
     for key in RUN_BUDGETS:
         for source, values in (("command line", options), ("config file [run]", run_table),
                                ("graph attribute", graph)):
-            limit = parse_limit(key, values.get(key, ""), source)
+            limit = _first_limit(key, values, source)
             if limit is not None:
                 limits.append(limit)
                 break
     return Budgets(tuple(limits), parse_limit(NODE_BUDGET, node.get(NODE_BUDGET, ""),
                                               "node attribute"))
+
+
+def _first_limit(key: str, values: Mapping[str, Any], source: str) -> Limit | None:
+    """The budget ``key`` as set in ``values`` under its own name or an alias."""
+    for name in (key, *ALIASES.get(key, ())):
+        limit = parse_limit(name, values.get(name, ""), source)
+        if limit is not None:
+            return Limit(key, limit.value, source)
+    return None
 
 
 def reached_before_call(limit: Limit, totals: Mapping[str, Any]) -> float | None:

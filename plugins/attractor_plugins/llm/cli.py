@@ -17,26 +17,27 @@ from typing import Any
 from attractor_core.sdk import UsageError
 
 from .. import commands
-from .budgets import RUN_BUDGETS, BudgetSettingError, parse_limit
+from .budgets import ALIASES, RUN_BUDGETS, BudgetSettingError, parse_limit
 from .catalog import Catalog, ModelInfo, catalog_path, load_catalog
 from .errors import ConfigurationError
 
 _FLAG_HELP = {
     "max_cost_usd": "stop the run once its LLM calls cost more than USD (the catalog's prices)",
-    "max_total_tokens": "stop the run once its LLM calls used more than N input + output tokens",
+    "max_tokens": "stop the run once its LLM calls used more than N input + output tokens",
     "max_llm_calls": "stop the run before its LLM call number N+1",
 }
 
 
 def add_budget_flags(command: str, parser: argparse.ArgumentParser) -> list[str]:
-    """``--max-cost-usd``, ``--max-total-tokens``, ``--max-llm-calls`` on run and resume."""
+    """``--max-cost-usd``, ``--max-tokens`` (or ``--max-total-tokens``), ``--max-llm-calls``
+    on run and resume. An alias's flag sets the budget's own option."""
     if command not in ("run", "resume"):
         return []
     group = parser.add_argument_group("LLM budgets (docs/llm.md#budgets)")
     for key in RUN_BUDGETS:
-        flag = "--" + key.replace("_", "-")
-        group.add_argument(flag, dest=key, metavar="USD" if key == "max_cost_usd" else "N",
-                           type=_checked(key, flag), help=_FLAG_HELP[key])
+        flags = ["--" + name.replace("_", "-") for name in (key, *ALIASES.get(key, ()))]
+        group.add_argument(*flags, dest=key, metavar="USD" if key == "max_cost_usd" else "N",
+                           type=_checked(key, flags[0]), help=_FLAG_HELP[key])
     return list(RUN_BUDGETS)
 
 

@@ -8,7 +8,7 @@ The catalog is the shipped one, or ``$ATTRACTOR_MODEL_CATALOG`` over it (a
 run config's ``[llm] catalog`` is not known when a file is validated alone).
 
 ``llm_budgets`` checks the budget attributes (graph ``max_cost_usd``,
-``max_total_tokens``, ``max_llm_calls``; node ``max_cost_usd``).
+``max_tokens`` or ``max_total_tokens``, ``max_llm_calls``; node ``max_cost_usd``).
 """
 
 from __future__ import annotations
@@ -76,11 +76,11 @@ class BudgetAttributesRule:
     name = "llm_budgets"
 
     def apply(self, graph: Graph) -> Sequence[Diagnostic]:
-        from .budgets import NODE_BUDGET, RUN_BUDGETS, BudgetSettingError, parse_limit
+        from .budgets import ALIASES, NODE_BUDGET, RUN_BUDGETS, BudgetSettingError, parse_limit
 
         found: list[Diagnostic] = []
-        checks = [(key, graph.attrs.get(key, ""), "graph attribute", "", 0)
-                  for key in RUN_BUDGETS]
+        checks = [(name, graph.attrs.get(name, ""), "graph attribute", "", 0)
+                  for key in RUN_BUDGETS for name in (key, *ALIASES.get(key, ()))]
         checks += [(NODE_BUDGET, n.attrs.get(NODE_BUDGET, ""), "node attribute", n.id, n.line)
                    for n in graph.nodes.values()]
         for key, value, source, node_id, line in checks:
