@@ -107,8 +107,9 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
         first = resume_point(checkpoint, state, services.config.graph, root)
     checkpoints = Checkpointer(root / CHECKPOINT_NAME, services.config.run_id, state,
                                journal_seq=_journal_seq(checkpoint))
-    if own_plugin_state:
-        services.plugin_state = state.plugins
+    if own_plugin_state:  # one dict, so that what plugins change lands in the checkpoint
+        services.plugin_state.update(state.plugins)
+        state.plugins = services.plugin_state
     full_key = work.branch_key
     lane = Lane(state, lambda: root, branch_key=full_key, checkpoint=checkpoints.write,
                 checkpoint_with_next=checkpoints.write_with_next,
