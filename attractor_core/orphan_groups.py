@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 import trio
 
 from attractor_core.runtime.process_records import GroupRecord
-from attractor_core.runtime.procfs import signal_group, still_alive
+from attractor_core.runtime.procfs import (
+    group_exists,
+    groups_of_stages_under,
+    signal_group,
+    still_alive,
+)
 
 _POLL_SECONDS = 0.05
 # How long SIGKILLed members may take to disappear (a process in uninterruptible sleep).
@@ -35,4 +41,21 @@ async def stop_left_behind(groups: Sequence[GroupRecord], grace: float,
         while remaining := still_alive(groups):
             for group in remaining:
                 signal_group(group.pgid, signal.SIGKILL)
+            await trio.sleep(_POLL_SECONDS)
+
+
+async def stop_strays(root: Path, grace: float, hurry: trio.Event) -> None:
+    """Stop the groups of processes started for stages under ``root`` that are still running
+    once the process that ran those stages is dead (``procfs.groups_of_stages_under``):
+    SIGTERM, up to ``grace``, SIGKILL."""
+    strays = groups_of_stages_under(root)
+    for pgid in strays:
+        signal_group(pgid, signal.SIGTERM)
+    with trio.move_on_after(grace):
+        while any(group_exists(p) for p in strays) and not hurry.is_set():
+            await trio.sleep(_POLL_SECONDS)
+    with trio.move_on_after(_REAP_WAIT_SECONDS):
+        while remaining := [p for p in strays if group_exists(p)]:
+            for pgid in remaining:
+                signal_group(pgid, signal.SIGKILL)
             await trio.sleep(_POLL_SECONDS)

@@ -26,7 +26,7 @@ import trio
 
 from attractor_core.errors import UsageError
 from attractor_core.executors import ChildWork, Executor, WorkerLostError, request_stop
-from attractor_core.orphan_groups import stop_left_behind
+from attractor_core.orphan_groups import stop_left_behind, stop_strays
 from attractor_core.runtime.checkpoint import CheckpointError
 from attractor_core.runtime.events import ChildRunEvent
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final, write_final
@@ -115,10 +115,11 @@ class RemoteChildHandle:
         if ended is not None:  # it died after the child recorded its end
             return ended
         groups = left_behind(read_process_records(work.root / "processes.json"))
-        if groups:
-            with trio.CancelScope(shield=True):
-                await stop_left_behind(groups, services.config.policy.kill_grace.seconds,
-                                       services.processes.hurry)
+        grace = services.config.policy.kill_grace.seconds
+        with trio.CancelScope(shield=True):
+            if groups:
+                await stop_left_behind(groups, grace, services.processes.hurry)
+            await stop_strays(work.root, grace, services.processes.hurry)
         final = work.failed(reason, "transient_infra", ExitPath.EXECUTOR_LOST,
                             _completed(work.root / "checkpoint.json"))
         with contextlib.suppress(UsageError):  # the manifest says when the child started

@@ -27,7 +27,7 @@ from attractor_core.errors import UsageError
 from attractor_core.executors import REMOTE_DIR, BranchWork
 from attractor_core.model import Graph
 from attractor_core.model.branch import BranchResult
-from attractor_core.orphan_groups import stop_left_behind
+from attractor_core.orphan_groups import stop_left_behind, stop_strays
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import collect_in_registration_order, make_plugin_manager
 from attractor_core.policy import RunPolicy
@@ -199,8 +199,10 @@ def _remote_services(work: BranchWork, workspace: RunWorkspace | None,
 
 def stop_branch_orphans(work: BranchWork) -> bool:
     """Stop what a dead worker left running of ``work`` on this machine: the process groups
-    of the branch's ``executor/processes.json`` once the process that wrote it is gone
-    (SIGTERM, the run's kill grace, SIGKILL). Called wherever an executor can run code on
+    of the branch's ``executor/processes.json`` once the process that wrote it is gone, and
+    those its records do not name (started an instant before the worker died, or moved to
+    a session of their own) found by their stage environment (SIGTERM, the run's kill
+    grace, SIGKILL). Called wherever an executor can run code on
     the dead worker's host, before the branch goes out again or the run ends.
 
     Returns False when the records were written on another host (nothing is signalled
@@ -209,13 +211,14 @@ def stop_branch_orphans(work: BranchWork) -> bool:
     if recorded is not None and recorded.host and recorded.host != this_host():
         return False
     groups = left_behind(recorded)
-    if groups:
-        grace = run_setup(RunDir(Path(work.logs_root))).policy.kill_grace.seconds
+    grace = run_setup(RunDir(Path(work.logs_root))).policy.kill_grace.seconds
 
-        async def stop() -> None:
+    async def stop() -> None:
+        if groups:
             await stop_left_behind(groups, grace, trio.Event())
+        await stop_strays(work.root, grace, trio.Event())
 
-        trio.run(stop)
+    trio.run(stop)
     return True
 
 

@@ -83,6 +83,35 @@ def _read_stat(pid: str) -> ProcStat | None:
         return None
 
 
+_STAGE_DIR_VAR = b"ATTRACTOR_STAGE_DIR="
+
+
+def groups_of_stages_under(root: Path) -> list[int]:
+    """The live process groups (other than this process's) with a member whose stage
+    environment (``ATTRACTOR_STAGE_DIR``) lies under ``root``.
+
+    A dead owner's records name only the groups it had recorded: a command started an
+    instant before its owner died, or one that left its group (``setsid``), is found here
+    by the environment it inherited."""
+    prefix = str(root).encode()
+    own = os.getpgrp()
+    found = set()
+    for stat in scan_processes():
+        if stat.state == "Z" or stat.pgid == own:
+            continue
+        try:
+            environment = (_PROC / str(stat.pid) / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        for variable in environment.split(b"\0"):
+            if variable.startswith(_STAGE_DIR_VAR):
+                value = variable[len(_STAGE_DIR_VAR):]
+                if value == prefix or value.startswith(prefix + b"/"):
+                    found.add(stat.pgid)
+                break
+    return sorted(found)
+
+
 def running_groups() -> frozenset[int]:
     """The groups that have at least one member that is not a zombie."""
     return frozenset(p.pgid for p in scan_processes() if p.state != "Z")

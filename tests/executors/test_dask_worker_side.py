@@ -189,6 +189,32 @@ async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
     assert _sleeps_of(record.run_id) == []
 
 
+async def test_a_process_that_left_its_stage_group_is_stopped_when_its_worker_dies(
+        tmp_path: Path, cluster: Cluster) -> None:
+    cluster.worker_pids()  # both up (a test before may have killed one)
+    workers, pids, escaped = tmp_path / "workers", tmp_path / "pids", tmp_path / "escaped"
+    # The first dispatch starts a sleep in a session of its own (no record names its group)
+    # and is then killed with its worker; the second dispatch succeeds.
+    victim = (f"if [ -f first ]; then exit 0; fi; touch first; setsid sleep 301 & "
+              f"echo $! >> {escaped}; echo $$ >> {pids}; echo $PPID >> {workers}; "
+              "exec sleep 300")
+    dot = fan_out(tmp_path, [tool("victim", victim), tool("ok", "true")])
+    root = tmp_path / "logs"
+    async with trio.open_nursery() as nursery:
+        async def killer() -> None:
+            [worker] = await wait_for(workers, 1)
+            await recorded(root, "victim", (await wait_for(pids, 1))[0])
+            os.kill(worker, signal.SIGKILL)
+
+        nursery.start_soon(killer)
+        record = await run(dot, root, options={"executor": cluster.spec})
+    assert record.status == "success", record.failure_reason
+    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")] == [2]
+    [stray] = pids_in(escaped)
+    assert await gone([stray, *pids_in(pids)])
+    assert _sleeps_of(record.run_id) == []
+
+
 async def test_a_worker_killed_while_its_branch_is_being_stopped_leaves_no_process_behind(
         tmp_path: Path, cluster: Cluster) -> None:
     cluster.worker_pids()  # both up (a test before may have killed one)
