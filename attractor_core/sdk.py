@@ -41,7 +41,8 @@ Events
     ``attractor_event_types`` hook (docs/events.md).
 Files and processes
     ``write_bytes_atomic``, ``write_text_atomic``, ``write_json_atomic`` (the
-    one atomic-write primitive), ``run_in_group`` and ``kill_grace_seconds``
+    one atomic-write primitive), ``read_json_object`` (a JSON object file, or
+    None when it is missing, torn or not an object), ``run_in_group`` and ``kill_grace_seconds``
     (run a command in its own process group, stopped as a whole on
     cancellation), ``terminate_group``, ``GroupTable``,
     ``stage_environment`` (the ``ATTRACTOR_*`` variables of a stage),
@@ -137,6 +138,7 @@ if TYPE_CHECKING:
     )
     from attractor_core.registry import DeferredHandler
     from attractor_core.runtime.atomic import (
+        read_json_object,
         write_bytes_atomic,
         write_json_atomic,
         write_text_atomic,
@@ -183,7 +185,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Route", "failure_retry_target", "select_unconditional"),
                     "attractor_core.edge_selection"),
     **dict.fromkeys(("Event", "Warning"), "attractor_core.runtime.events"),
-    **dict.fromkeys(("write_bytes_atomic", "write_json_atomic", "write_text_atomic"),
+    **dict.fromkeys(("read_json_object", "write_bytes_atomic", "write_json_atomic",
+                     "write_text_atomic"),
                     "attractor_core.runtime.atomic"),
     "utc_now_iso": "attractor_core.runtime.clock",
     "CONVERTER": "attractor_core.runtime.serialization",
@@ -289,6 +292,7 @@ __all__ = [
     "parse_outcome",
     "read_events",
     "read_final",
+    "read_json_object",
     "read_run_status",
     "request_stop",
     "run_branch_work",

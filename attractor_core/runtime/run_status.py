@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from attractor_core.runtime.atomic import read_json_object
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import (
     FanOutEnding,
@@ -15,7 +16,6 @@ from attractor_core.runtime.final import (
     read_final,
     resume_command,
 )
-from attractor_core.runtime.live import read_live
 from attractor_core.runtime.lock import RunLock
 from attractor_core.runtime.manifest import read_manifest
 from attractor_core.runtime.process_records import GroupRecord, read_process_records
@@ -54,7 +54,7 @@ def read_run_status(root: Path) -> RunStatus:
     """Raises UsageError when ``root`` holds no run."""
     run_dir = RunDir(base_run_root(root.resolve()))
     manifest = read_manifest(run_dir.manifest)
-    live = read_live(run_dir.live) or {}
+    live = read_json_object(run_dir.live) or {}
     events = read_events(run_dir.progress, limit=50)
     last = events[-1] if events else None
     final = read_final(run_dir.final)

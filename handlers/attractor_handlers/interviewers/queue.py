@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from attractor_core.sdk import Answer, AnswerValue, Question, write_json_atomic
+from attractor_core.sdk import Answer, AnswerValue, Question, read_json_object, write_json_atomic
 from attractor_handlers.interviewers.in_turn import AsksInTurn
 
 STATE_FILE = "interviewer_queue.json"
@@ -79,7 +77,7 @@ class QueueInterviewer(AsksInTurn):
 
     def _load(self, path: Path) -> None:
         self._loaded_from = path
-        saved = _read_state(path)
+        saved = read_json_object(path) or {}
         if saved.get("source") == self.source:
             self._next = int(saved.get("next", 0))
             self._given = {str(k): int(v) for k, v in dict(saved.get("given", {})).items()}
@@ -88,10 +86,3 @@ class QueueInterviewer(AsksInTurn):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, {"source": self.source, "next": self._next, "given": self._given})
 
-
-def _read_state(path: Path) -> dict[str, Any]:
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return saved if isinstance(saved, dict) else {}

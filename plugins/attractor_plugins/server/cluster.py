@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import socket
@@ -50,6 +49,7 @@ from attractor_core.sdk import (
     FinalRecord,
     UsageError,
     read_final,
+    read_json_object,
     utc_now_iso,
     write_json_atomic,
 )
@@ -90,7 +90,7 @@ def run_on_worker(launch: str, argv: list[str], cwd: str, run_dir: str) -> int |
     worker = distributed.get_worker()
     key = worker.get_current_task()
     root = Path(run_dir)
-    record = read_json(root / WORKER_FILE)
+    record = read_json_object(root / WORKER_FILE) or {}
     if record.get("launch") == launch:
         return None
     where = {"launch": launch, "worker": worker.address, "host": socket.gethostname(),
@@ -120,13 +120,13 @@ def run_on_worker(launch: str, argv: list[str], cwd: str, run_dir: str) -> int |
 
 def worker_of(run_dir: Path) -> str | None:
     """The address of the Dask worker that ran the run's latest launch, if one did."""
-    worker = read_json(run_dir / WORKER_FILE).get("worker")
+    worker = (read_json_object(run_dir / WORKER_FILE) or {}).get("worker")
     return worker if isinstance(worker, str) else None
 
 
 def cancel_requests(path: Path, launch: str) -> int:
     """How many cancels the server has asked of ``launch``."""
-    record = read_json(path)
+    record = read_json_object(path) or {}
     return int(record.get("requests", 0)) if record.get("launch") == launch else 0
 
 
@@ -166,7 +166,7 @@ class RemoteRun:
     @property
     def pid(self) -> int | None:
         """The run's pid on its worker (once the task has started it)."""
-        record = read_json(self.run_dir / WORKER_FILE)
+        record = read_json_object(self.run_dir / WORKER_FILE) or {}
         pid = record.get("pid") if record.get("launch") == self.launch else None
         return pid if isinstance(pid, int) else None
 
@@ -197,7 +197,7 @@ class RemoteRun:
     def _loss_reason(self) -> str:
         exc = self.future.exception() if self.future.status == "error" else None
         worker = getattr(getattr(exc, "last_worker", None), "address", None) or \
-            read_json(self.run_dir / WORKER_FILE).get("worker", "?")
+            (read_json_object(self.run_dir / WORKER_FILE) or {}).get("worker", "?")
         if self.client.status != "running":
             return f"the Dask scheduler unreachable for {LOST_AFTER:g}s"
         return f"worker {worker} lost"
@@ -215,7 +215,7 @@ class RemoteRun:
         final = read_final(self.run_dir / "final.json")
         if self._final_written() and final is not None:
             return final.exit_code
-        if read_json(self.run_dir / "manifest.json"):
+        if read_json_object(self.run_dir / "manifest.json"):
             write_lost_final(self.run_dir, reason)
         return 1
 
@@ -228,7 +228,7 @@ class RemoteRun:
     def _running_here(self) -> bool | None:
         """Whether the run's process is alive, when it runs on this host; None when it ran
         elsewhere (only its final.json or the grace period tells)."""
-        record = read_json(self.run_dir / WORKER_FILE)
+        record = read_json_object(self.run_dir / WORKER_FILE) or {}
         if record.get("launch") != self.launch:
             return False  # the task never started the run
         if record.get("host") != socket.gethostname():
@@ -279,8 +279,8 @@ async def open_cluster(spec: str) -> AsyncIterator[ClusterRuns | None]:
 
 def write_lost_final(run_dir: Path, reason: str) -> None:
     """final.json of a run whose worker was lost before the run could write it."""
-    manifest = read_json(run_dir / "manifest.json")
-    checkpoint = read_json(run_dir / "checkpoint.json")
+    manifest = read_json_object(run_dir / "manifest.json") or {}
+    checkpoint = read_json_object(run_dir / "checkpoint.json") or {}
     started = str(manifest.get("started_at", ""))
     record = FinalRecord(
         run_id=str(manifest.get("run_id", run_dir.name)), status="fail",
@@ -305,10 +305,3 @@ def log(run_dir: Path, line: str) -> None:
     with contextlib.suppress(OSError), (run_dir / LOG_FILE).open("a", encoding="utf-8") as fh:
         fh.write(f"attractor serve: {line}\n")
 
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import trio
 
-from attractor_core.sdk import RunLock, UsageError, read_run_status
+from attractor_core.sdk import RunLock, UsageError, read_json_object, read_run_status
 
 from .cluster import LOG_FILE, ClusterRuns, worker_of
 
@@ -121,7 +121,7 @@ class RunsRoot:
 
     def summary(self, run_id: str) -> dict[str, Any]:
         path = self.run_dir(run_id)
-        manifest = read_json(path / "manifest.json") or {}
+        manifest = read_json_object(path / "manifest.json") or {}
         if not manifest:
             state = "starting" if run_id in self.processes else "refused"
             return {"id": run_id, "state": state, "started_at": None, "finished_at": None,
@@ -131,7 +131,7 @@ class RunsRoot:
             status = read_run_status(path)
         except UsageError as exc:
             return {"id": run_id, "state": "unreadable", "explanation": str(exc)}
-        final = read_json(path / "final.json") or {}
+        final = read_json_object(path / "final.json") or {}
         state = status.state
         if state == "interrupted" and run_id in self.processes:
             state = "running"  # on a worker of another host, where its pid is not seen
@@ -259,13 +259,6 @@ def ended_since(final: Path, since: float) -> bool:
     except FileNotFoundError:
         return False
 
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def tail_text(path: Path, limit: int = 4000) -> str:
