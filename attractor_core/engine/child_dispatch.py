@@ -18,6 +18,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from attractor_core.runtime.manifest import read_manifest
 from attractor_core.runtime.process_records import read_process_records
 from attractor_core.runtime.procfs import left_behind
 
-from .children import child_lane_key, hand_back_plugin_state, prepare_child
+from .children import child_lane_key, prepare_child, supervise_child
 from .continuation import read_checkpoint
 from .dispatch import progress_poll, relay_progress
 from .services import Lane, RunServices
@@ -176,19 +177,11 @@ async def open_remote_child(services: RunServices, executor: Executor, lane: Lan
     work.cancel_file.unlink(missing_ok=True)  # a stop asked of an earlier run of the child
     handle = RemoteChildHandle(work)
     ended = read_final(child.run_dir.final) if child.continuing else None
-    try:
-        async with trio.open_nursery() as nursery:
-            if ended is not None and not ended.can_resume:
-                handle._ended(ended)
-            else:
-                nursery.start_soon(handle._run, services, executor)
-            try:
-                yield handle
-            finally:
-                if handle.final is None:
-                    handle.cancel()
-    finally:
-        hand_back_plugin_state(services, child.run_dir, handle.final)
+    if ended is not None and ended.can_resume:
+        ended = None  # continued on its worker
+    async with supervise_child(services, child.run_dir, handle, ended,
+                               partial(handle._run, services, executor), lambda: handle.final):
+        yield handle
 
 
 def _completed(checkpoint: Path) -> tuple[str, ...]:

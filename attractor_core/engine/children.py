@@ -19,10 +19,11 @@ worker), set up by the same :func:`prepare_child` and :func:`child_plan`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import trio
@@ -225,23 +226,45 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
                     lane_key=child_lane_key(lane, node_id), parent_lane=lane.live_key,
                     journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
+    async with supervise_child(services, run_dir, handle, plan.final,
+                               partial(handle._run, plan),
+                               lambda: handle.final or engine.final_record):
+        yield handle
+
+
+class SupervisedChild(Protocol):
+    """What :func:`supervise_child` needs of a child's handle, local or remote."""
+
+    final: FinalRecord | None
+
+    def cancel(self, reason: str = ...) -> None: ...
+
+    def _ended(self, final: FinalRecord) -> None: ...
+
+
+@asynccontextmanager
+async def supervise_child(services: RunServices, run_dir: RunDir, handle: SupervisedChild,
+                          ended: FinalRecord | None, start: Callable[[], Awaitable[None]],
+                          last_final: Callable[[], FinalRecord | None]) -> AsyncIterator[None]:
+    """Run a child (``start``) unless it had ``ended``; on exit cancel it if it is still
+    running and wait for it, then hand its plugin state (from ``last_final()``) back to
+    the parent's."""
     try:
         async with trio.open_nursery() as nursery:
-            if plan.final is not None:
-                handle._ended(plan.final)
+            if ended is not None:
+                handle._ended(ended)
             else:
-                nursery.start_soon(handle._run, plan)
+                nursery.start_soon(start)
             try:
-                yield handle
+                yield
             finally:
                 if handle.final is None:
                     handle.cancel()
     finally:
-        hand_back_plugin_state(services, run_dir, handle.final or engine.final_record)
+        _hand_back_plugin_state(services, run_dir, last_final())
 
 
-
-def hand_back_plugin_state(parent: RunServices, run_dir: RunDir,
+def _hand_back_plugin_state(parent: RunServices, run_dir: RunDir,
                             final: FinalRecord | None) -> None:
     """The child's plugin state into the parent's: for good when it ended, for the
     parent's final.json only when it can be continued (a resume counts it then)."""
