@@ -34,13 +34,14 @@ DISPATCHES = 3
 async def dispatch_branch(services: RunServices, executor: Executor, parent: Lane, *,
                           node_id: str, pass_number: int, start: str, join: str, key: str,
                           index: int, context: Context) -> BranchResult:
+    # What a process of its own needs beyond a local branch: the enclosing runs' plugin
+    # state as of now, and the run's workspace for the worker to attach to.
     work = attrs.evolve(
         branch_work(services, parent, node_id=node_id, pass_number=pass_number, start=start,
                     join=join, key=key, index=index, context=context),
         enclosing_plugin_state=copy.deepcopy(
-            (services.plugin_state, *services.enclosing_plugin_state)))
-    if services.workspace is not None:  # the worker attaches to it (the head as of now)
-        work = attrs.evolve(work, workspace=services.workspace.record())
+            (services.plugin_state, *services.enclosing_plugin_state)),
+        workspace=None if services.workspace is None else services.workspace.record())
     recorded, _ = recorded_result(work)
     if recorded is not None:  # ended in an earlier dispatch: never run twice
         return _handed_back(services, work, recorded)
