@@ -10,7 +10,7 @@ twice at once; ``attractor status`` names them.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import trio
@@ -32,30 +32,27 @@ async def stop_left_behind(groups: Sequence[GroupRecord], grace: float,
                            hurry: trio.Event) -> None:
     """SIGTERM every group at once, wait up to ``grace`` (until ``hurry``), SIGKILL what is
     left, and return once nothing of them runs (or after a bounded wait)."""
-    for group in still_alive(groups):
-        signal_group(group.pgid, signal.SIGTERM)
-    with trio.move_on_after(grace):
-        while still_alive(groups) and not hurry.is_set():
-            await trio.sleep(_POLL_SECONDS)
-    with trio.move_on_after(_REAP_WAIT_SECONDS):
-        while remaining := still_alive(groups):
-            for group in remaining:
-                signal_group(group.pgid, signal.SIGKILL)
-            await trio.sleep(_POLL_SECONDS)
+    await _terminate(lambda: [group.pgid for group in still_alive(groups)], grace, hurry)
 
 
 async def stop_strays(root: Path, grace: float, hurry: trio.Event) -> None:
     """Stop the groups of processes started for stages under ``root`` that are still running
-    once the process that ran those stages is dead (``procfs.groups_of_stages_under``):
-    SIGTERM, up to ``grace``, SIGKILL."""
+    once the process that ran those stages is dead (``procfs.groups_of_stages_under``), as
+    :func:`stop_left_behind` does."""
     strays = groups_of_stages_under(root)
-    for pgid in strays:
+    await _terminate(lambda: [pgid for pgid in strays if group_exists(pgid)], grace, hurry)
+
+
+async def _terminate(alive: Callable[[], list[int]], grace: float, hurry: trio.Event) -> None:
+    """SIGTERM the groups ``alive()`` names, wait up to ``grace`` (until ``hurry``) for
+    them to end, then SIGKILL what ``alive()`` still names until it names none (bounded)."""
+    for pgid in alive():
         signal_group(pgid, signal.SIGTERM)
     with trio.move_on_after(grace):
-        while any(group_exists(p) for p in strays) and not hurry.is_set():
+        while alive() and not hurry.is_set():
             await trio.sleep(_POLL_SECONDS)
     with trio.move_on_after(_REAP_WAIT_SECONDS):
-        while remaining := [p for p in strays if group_exists(p)]:
+        while remaining := alive():
             for pgid in remaining:
                 signal_group(pgid, signal.SIGKILL)
             await trio.sleep(_POLL_SECONDS)
