@@ -182,8 +182,9 @@ async def test_a_branch_whose_every_worker_is_killed_leaves_no_process_behind(
     assert victim["failure_class"] == "transient_infra"
     assert victim["failure_reason"].startswith("worker tcp://")
     assert victim["failure_reason"].endswith(" lost")
-    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")] == list(
-        range(2, DISPATCHES + 1))
+    # The victim's redispatches (ok, if still starting on a killed worker, may have its own).
+    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")
+            if e["branch_key"] == "victim"] == list(range(2, DISPATCHES + 1))
     assert len(pids_in(pids)) == DISPATCHES
     assert await gone(pids_in(pids))
     assert _sleeps_of(record.run_id) == []
@@ -209,7 +210,8 @@ async def test_a_process_that_left_its_stage_group_is_stopped_when_its_worker_di
         nursery.start_soon(killer)
         record = await run(dot, root, options={"executor": cluster.spec})
     assert record.status == "success", record.failure_reason
-    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")] == [2]
+    assert [e["dispatch"] for e in run_events(root, "branch_redispatched")
+            if e["branch_key"] == "victim"] == [2]
     [stray] = pids_in(escaped)
     assert await gone([stray, *pids_in(pids)])
     assert _sleeps_of(record.run_id) == []
