@@ -143,7 +143,7 @@ class RunsRoot:
             "exit_path": status.exit_path, "failed_node_id": status.failed_node_id,
             "failure_reason": status.failure_reason, "explanation": status.explanation,
             "completed_nodes": list(status.completed_nodes), "owner_pid": status.owner_pid,
-            "started_by_server": run_id in self.processes,
+            "started_by_server": run_id in self.launched,  # by this server, ended or not
             "worker": worker_of(path),
         }
 
