@@ -19,7 +19,7 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,6 +40,8 @@ from attractor_core.runtime.procfs import (
 
 # How often to look whether a terminated group has emptied during the grace period.
 _GRACE_POLL_SECONDS = 0.02
+# How long SIGKILLed members may take to disappear (a process in uninterruptible sleep).
+_REAP_WAIT_SECONDS = 5.0
 
 
 class GroupTable:
@@ -111,13 +113,29 @@ def kill_all_now(records: ProcessRecords) -> list[int]:
 async def terminate_group(pgid: int, grace: float, table: GroupTable | None = None,
                           hurry: trio.Event | None = None) -> None:
     """SIGTERM the group, wait up to ``grace`` seconds (until ``hurry`` is set) for it to
-    empty, then SIGKILL it."""
+    empty, then SIGKILL it until it is gone (bounded, see :func:`terminate_groups`)."""
     table = table or GroupTable()
-    signal_group(pgid, signal.SIGTERM)
-    with trio.move_on_after(grace):
-        while table.alive(pgid) and not (hurry is not None and hurry.is_set()):
-            await trio.sleep(_GRACE_POLL_SECONDS)
+    await terminate_groups(lambda: [pgid] if table.alive(pgid) else [], grace,
+                           trio.Event() if hurry is None else hurry)
+    # A member may have been counted out by a scan taken an instant before it forked.
     signal_group(pgid, signal.SIGKILL)
+
+
+async def terminate_groups(alive: Callable[[], list[int]], grace: float,
+                           hurry: trio.Event) -> None:
+    """SIGTERM the groups ``alive()`` names, wait up to ``grace`` (until ``hurry``) for
+    them to end, then SIGKILL what ``alive()`` still names until it names none, for at
+    most ``_REAP_WAIT_SECONDS`` (a member in uninterruptible sleep cannot be waited out)."""
+    for pgid in alive():
+        signal_group(pgid, signal.SIGTERM)
+    with trio.move_on_after(grace):
+        while alive() and not hurry.is_set():
+            await trio.sleep(_GRACE_POLL_SECONDS)
+    with trio.move_on_after(_REAP_WAIT_SECONDS):
+        while remaining := alive():
+            for pgid in remaining:
+                signal_group(pgid, signal.SIGKILL)
+            await trio.sleep(_GRACE_POLL_SECONDS)
 
 
 async def run_in_group(
