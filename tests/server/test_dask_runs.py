@@ -122,10 +122,11 @@ def test_a_run_whose_worker_dies_ends_executor_lost_and_resumes(
     assert not process_running("sleep 52.9")
 
 
-def test_a_run_whose_worker_dies_alone_cancels_itself(
+def test_a_run_whose_worker_dies_alone_stops_itself_and_ends_executor_lost(
         served: Served, cluster: Cluster) -> None:  # noqa: F811
-    """The run's process outlives its worker only to cancel itself: its own final.json,
-    its commands stopped, nothing left on the machine."""
+    """The run's process outlives its worker only to stop itself: its commands stopped,
+    nothing left on the machine, and its final.json says the worker was lost, not that
+    somebody canceled it."""
     marker = "61.8034"
     with served.client() as client:
         run_id = served.start(client, SLOW_DOT % marker)
@@ -133,9 +134,14 @@ def test_a_run_whose_worker_dies_alone_cancels_itself(
         pid = run_pid(served, run_id)
         worker = next(p for p in ancestors(pid) if p in cluster.worker_pids())
         os.kill(worker, signal.SIGKILL)
-        run = served.wait_for(client, run_id, ("canceled",))
+        run = served.wait_for(client, run_id, ("fail",))
         assert "resume" in run["explanation"]
-        assert final(served, run_id)["exit_path"] == "canceled"
+        ended = final(served, run_id)
+        assert (ended["status"], ended["exit_path"], ended["failure_class"]) == (
+            "fail", "executor_lost", "transient_infra"), ended
+        assert "lost" in str(ended["failure_reason"]), ended
+        assert "stopped by signal SIGTERM" in str(ended["failure_reason"]), ended
+        assert "first" in ended["completed_nodes"], ended  # what the run itself wrote
         assert not process_running(f"sleep {marker}")
         log = (served.runs_root / run_id / "serve.log").read_text()
         assert "lost" in log

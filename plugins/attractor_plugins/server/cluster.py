@@ -18,9 +18,11 @@ the run directory, each naming the launch they belong to:
     ``canceled``, its process groups stopped); a second request escalates.
 
 The run's process gets SIGTERM when its worker dies (Linux ``PR_SET_PDEATHSIG``),
-so a lost worker leaves no run behind: the run cancels itself, resumable.
-When no ``final.json`` appears (the run died with its machine), the server
-writes one itself: ``fail`` with exit path ``executor_lost``, resumable.
+so a lost worker leaves no run behind: the run cancels itself, resumable, and
+the server, which did not ask for that cancel, records it as what it was: its
+``final.json`` becomes ``fail`` with exit path ``executor_lost``. When no
+``final.json`` appears (the run died with its machine), the server writes one
+itself, the same way.
 
 Nothing here imports ``distributed`` at module level: the worker imports this
 module to run :func:`run_on_worker`, the server only when ``--executor`` is
@@ -214,9 +216,23 @@ class RemoteRun:
             await trio.sleep(POLL_SECONDS)
         final = read_final(self.run_dir / "final.json")
         if self._final_written() and final is not None:
+            if final.status == "canceled" and self._requests == 0:
+                return self._record_loss(final, reason)
             return final.exit_code
         if read_json_object(self.run_dir / "manifest.json"):
             write_lost_final(self.run_dir, reason)
+        return 1
+
+    def _record_loss(self, final: FinalRecord, reason: str) -> int:
+        """The run canceled itself because its worker died (nobody asked it to stop): its
+        final.json says so, as ``executor_lost``, keeping everything else the run wrote."""
+        record = CONVERTER.unstructure(final)
+        record.update(status="fail", exit_path="executor_lost", failure_class="transient_infra",
+                      resumable=True,
+                      failure_reason=f"{reason}; the run stopped itself on losing its worker "
+                                     f"({final.failure_reason})")
+        write_json_atomic(self.run_dir / "final.json", record)
+        log(self.run_dir, "final.json rewritten: the run's cancellation was its worker's loss")
         return 1
 
     def _final_written(self) -> bool:
