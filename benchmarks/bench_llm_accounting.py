@@ -38,7 +38,6 @@ import trio
 from attractor_core.sdk import Node
 from attractor_plugins.backends.llm_caller import LlmCaller
 from attractor_plugins.backends.spend import StageSpend
-from attractor_plugins.llm.accounting import from_unified
 from attractor_plugins.llm.budgets import Budgets, Limit
 from attractor_plugins.llm.catalog import load_catalog
 from attractor_plugins.llm.client import Client
@@ -160,7 +159,7 @@ async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.thread_time()
     for _ in range(LOOP):
         await spend.before_call()
-        await spend.after_call(from_unified("p", MODEL, usage, protocol))
+        await spend.after_usage("p", MODEL, usage)
     return ((time.perf_counter() - wall) / LOOP * 1e6,
             (time.thread_time() - cpu) / LOOP * 1e6)
 
