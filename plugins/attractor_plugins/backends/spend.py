@@ -16,6 +16,7 @@ gives one ``llm_budget_warning`` when 80% of it is spent.
 from __future__ import annotations
 
 import functools
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,7 +34,6 @@ from attractor_plugins.llm.accounting import (
     combined,
     estimate_tokens,
     nano_cost,
-    normalised,
     priced,
     prices_of,
 )
@@ -44,7 +44,6 @@ from attractor_plugins.llm.budgets import (
     WARN_AT,
     Budgets,
     Limit,
-    reached_before_call,
     resolve,
     tokens_of,
 )
@@ -105,14 +104,16 @@ class StageSpend:
         self.catalog = catalog
         self.budgets = budgets
         self.protocol_of = protocol_of
-        self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        self.ledger = ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        # The run's and the stages' totals: dicts that merges change in place, never replace.
+        self._run_totals = ledger.run_total
+        self._by_stage: dict[str, Any] = ledger.state["by_stage"]
         self._prices: dict[str, Prices | None] = {}  # by model, looked up once per stage
         self._protocols: dict[str, str] = {}  # protocol_of of this stage
-        # Each budget as its checks read it (run budgets first): scope, limit, the keys
-        # of a totals object it adds up, its value and its warning threshold.
-        self._run_checks = [_check("run", limit) for limit in budgets.run]
-        self._checks = self._run_checks + (
-            [_check("node", budgets.node)] if budgets.node is not None else [])
+        # Each budget as its checks read it (run budgets first), see _check.
+        self._checks = [_check(True, limit) for limit in budgets.run] + (
+            [_check(False, budgets.node)] if budgets.node is not None else [])
+        self._run_checks = bool(budgets.run)
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -127,25 +128,30 @@ class StageSpend:
         and not yet merged into it (read now, as the tree changes while the stage runs):
         the enclosing runs' if it is a sub-run (a sub-pipeline's parent, live; a remote
         unit's run, as it was at dispatch), and the sub-pipelines running alongside."""
-        own = self.ledger.run_total
         others = self.run.enclosing_plugin_states(STATE_KEY)
         if not others:
-            return own
-        return combined([own, *(state["total"] for state in others if "total" in state)])
+            return self._run_totals
+        return combined([self._run_totals,
+                         *(state["total"] for state in others if "total" in state)])
 
     async def before_call(self) -> None:
-        if self._run_checks:
-            total = self.run_total
-            for _, limit, keys, value, _ in self._run_checks:
-                spent = 0.0
-                for key in keys:
-                    spent += total[key]
-                if spent >= value or (limit.key == "max_llm_calls" and spent + 1 > value):
+        """Stops the run (a run budget reached) or raises ``BudgetExhausted`` (the node's)
+        when the call must not be made."""
+        if not self._checks:
+            return
+        run_total = self.run_total if self._run_checks else None
+        node_total = self._by_stage.get(self.node.id)
+        for is_run, limit, keys, _, _, stop_above in self._checks:
+            totals = run_total if is_run else node_total
+            if totals is None:  # the node has not spent yet
+                continue
+            spent = 0.0
+            for key in keys:
+                spent += totals[key]
+            if spent > stop_above:
+                if is_run:
                     await self._stop_run(limit, spent, "before another call")
-        node = self.budgets.node
-        if node is not None and (used := reached_before_call(node, self.ledger.node_total)) \
-                is not None:
-            raise BudgetExhausted(self._node_reason(node, used))
+                raise BudgetExhausted(self._node_reason(limit, spent))
 
     async def after_usage(self, provider: str, model: str, usage: Any) -> None:
         """``after_call`` for the unified ``Usage`` of a call whose provider reported it
@@ -153,8 +159,15 @@ class StageSpend:
         protocol = self._protocols.get(provider)
         if protocol is None:
             protocol = self._protocols[provider] = self.protocol_of(provider)
-        inp, out = normalised(usage, protocol)
+        # Token counts alike for every protocol: every prompt token in input_tokens (cache
+        # reads and writes are apart in Anthropic's), reasoning in output_tokens (apart in
+        # Gemini's).
+        inp, out = usage.input_tokens, usage.output_tokens
         read, write = usage.cache_read_tokens, usage.cache_write_tokens
+        if protocol == "anthropic":
+            inp += (read or 0) + (write or 0)
+        elif protocol == "gemini":
+            out += usage.reasoning_tokens or 0
         prices = self._prices.get(model, _UNLOOKED)
         if prices is _UNLOOKED:
             prices = self._prices[model] = prices_of(self.catalog.get(model))
@@ -176,17 +189,18 @@ class StageSpend:
         """The budgets after the last call recorded: the run budget crossed and its spend,
         if one is; raises ``BudgetExhausted`` for a node budget crossed. ``blind``: a
         budget may not see all of the call's spend (no usage, or no cost)."""
-        run_total = self.run_total if self._run_checks else {}
-        for scope, limit, keys, value, warn_at in self._checks:
-            totals = run_total if scope == "run" else self.ledger.node_total
+        run_total = self.run_total if self._run_checks else None
+        node_total = self._by_stage[self.node.id]  # the call just recorded made it
+        for is_run, limit, keys, value, warn_at, _ in self._checks:
+            totals = run_total if is_run else node_total
             spent = 0.0
             for key in keys:
-                spent += totals[key]
+                spent += totals[key]  # type: ignore[index]
             if blind or spent >= warn_at:
-                self._warn(scope, limit, spent, self.ledger.last_call)
+                self._warn("run" if is_run else "node", limit, spent, self.ledger.last_call)
             if spent <= value:
                 continue
-            if scope == "run":
+            if is_run:
                 return limit, spent
             raise BudgetExhausted(self._node_reason(limit, spent))
         return None
@@ -273,10 +287,15 @@ class StageSpend:
 _UNLOOKED: Any = object()  # a model whose prices are not looked up yet
 
 
-def _check(scope: str, limit: Limit) -> tuple[str, Limit, tuple[str, ...], float, float]:
-    """A budget as its checks read it: scope, limit, the totals it adds up, value, warning
-    point."""
-    return scope, limit, COUNTS[limit.key], limit.value, WARN_AT * limit.value
+def _check(is_run: bool, limit: Limit
+           ) -> tuple[bool, Limit, tuple[str, ...], float, float, float]:
+    """A budget as its checks read it: a run budget or the node's, the limit, the keys of
+    a totals object it adds up, its value, its warning point, and the spend above which
+    no call may start (the budget reached, or for a call budget, one more call would
+    cross it)."""
+    value = limit.value
+    stop_above = value - 1 if limit.key == "max_llm_calls" else math.nextafter(value, -math.inf)
+    return is_run, limit, COUNTS[limit.key], value, WARN_AT * value, stop_above
 
 
 def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:

@@ -9,7 +9,7 @@ only a token budget reads. A cost is the agent's own figure when it
 reports one, else the catalog's prices; a model without prices has no cost
 (``unpriced_calls``), and spend is then shown as tokens only.
 
-Token counts are normalised across protocols: ``input_tokens`` is every
+Token counts are normalised across protocols (``StageSpend.after_usage``): ``input_tokens`` is every
 prompt token, cached or not (Anthropic reports cache reads and writes apart
 from ``input_tokens``; they are added), and ``output_tokens`` includes the
 reasoning tokens (Gemini reports ``thoughtsTokenCount`` apart; it is added).
@@ -117,45 +117,37 @@ def cost_of(call: CallUsage, info: ModelInfo) -> float | None:
                      call.cache_read_tokens or 0, call.cache_write_tokens or 0) / NANO
 
 
-def normalised(usage: Any, protocol: str) -> tuple[int, int]:
-    """Input and output tokens of a unified ``Usage``, counted alike for every protocol."""
-    inp, out = usage.input_tokens, usage.output_tokens
-    if protocol == "anthropic":  # cache reads and writes are not part of input_tokens
-        inp += (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0)
-    elif protocol == "gemini":  # thoughts are not part of candidatesTokenCount
-        out += usage.reasoning_tokens or 0
-    return inp, out
-
-
 def empty_totals() -> dict[str, Any]:
     totals: dict[str, Any] = dict.fromkeys(TOTAL_KEYS, 0)
     totals["cost_usd"] = 0.0
     return totals
 
 
-def add_known(totals: MutableMapping[str, Any], inp: int, out: int, reasoning: int | None,
-              read: int | None, write: int | None, nano: int | None) -> None:
-    """Add a call with reported usage to a totals object; ``nano`` is its cost in
-    billionths of a dollar (None: unknown)."""
-    totals["calls"] += 1
-    totals["input_tokens"] += inp
-    totals["output_tokens"] += out
-    if reasoning:
-        totals["reasoning_tokens"] += reasoning
-    if read:
-        totals["cache_read_tokens"] += read
-    if write:
-        totals["cache_write_tokens"] += write
-    if nano is None:
-        totals["unpriced_calls"] += 1
-    else:  # whole billionths, so that the dollars stay exact at 9 decimals
-        totals["cost_usd"] = (int(totals["cost_usd"] * NANO + 0.5) + nano) / NANO
+def add_known(into: Sequence[MutableMapping[str, Any]], inp: int, out: int,
+              reasoning: int | None, read: int | None, write: int | None,
+              nano: int | None) -> None:
+    """Add a call with reported usage to each totals object of ``into``; ``nano`` is its
+    cost in billionths of a dollar (None: unknown)."""
+    for totals in into:
+        totals["calls"] += 1
+        totals["input_tokens"] += inp
+        totals["output_tokens"] += out
+        if reasoning:
+            totals["reasoning_tokens"] += reasoning
+        if read:
+            totals["cache_read_tokens"] += read
+        if write:
+            totals["cache_write_tokens"] += write
+        if nano is None:
+            totals["unpriced_calls"] += 1
+        else:  # whole billionths, so that the dollars stay exact at 9 decimals
+            totals["cost_usd"] = (int(totals["cost_usd"] * NANO + 0.5) + nano) / NANO
 
 
 def add_call(totals: MutableMapping[str, Any], call: CallUsage) -> None:
     nano = None if call.cost_usd is None else int(call.cost_usd * NANO + 0.5)
     if call.known:
-        add_known(totals, call.input_tokens or 0, call.output_tokens or 0,
+        add_known((totals,), call.input_tokens or 0, call.output_tokens or 0,
                   call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens, nano)
         return
     totals["calls"] += 1
@@ -239,8 +231,8 @@ class Ledger:
         cost = None if nano is None else nano / NANO
         self._calls.append((provider, model, inp, out, reasoning, read, write, cost,
                             "" if nano is None else "catalog", 0, ""))
-        add_known(self.state["total"], inp, out, reasoning, read, write, nano)
-        add_known(self._node_totals(), inp, out, reasoning, read, write, nano)
+        add_known((self.state["total"], self._node_totals()), inp, out, reasoning, read, write,
+                  nano)
 
     def _node_totals(self) -> dict[str, Any]:
         by_stage: dict[str, Any] = self.state["by_stage"]

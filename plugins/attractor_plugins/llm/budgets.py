@@ -40,9 +40,6 @@ class Limit:
     value: float
     source: str  # "command line", "config file [run]", "graph attribute", "node attribute"
 
-    def spent(self, totals: Mapping[str, Any]) -> float:
-        return float(sum(totals[key] for key in COUNTS[self.key]))
-
     def describe(self, spent: float) -> str:
         if self.key == "max_cost_usd":
             return f"${spent:.4f} of ${self.value:g}"
@@ -110,13 +107,3 @@ def _first_limit(key: str, values: Mapping[str, Any], source: str) -> Limit | No
         if limit is not None:
             return Limit(key, limit.value, source)
     return None
-
-
-def reached_before_call(limit: Limit, totals: Mapping[str, Any]) -> float | None:
-    """The spend when one more call would go over ``limit``, else None."""
-    spent = limit.spent(totals)
-    if limit.key == "max_llm_calls":
-        return spent if spent + 1 > limit.value else None
-    return spent if spent >= limit.value else None
-
-
