@@ -34,6 +34,11 @@ directory, or a child's run directory ``{stage_dir}/child/``):
 ``executor.cancel``
     written by the parent to stop the unit: the remote side cancels its
     traversal (stopping its process groups) and returns.
+``executor.stop``
+    written by a remote child when a plugin stopped it (``StageRun.stop_run``:
+    exit path, reason, failure class, resumable): the parent stops the whole
+    run with it, as a local child's stop does. (A remote branch's comes back in
+    its result.)
 ``executor/``
     a remote branch's own ``progress.ndjson`` (the branch's events),
     ``processes.json`` and ``live.json``. A remote child writes these as any
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
 LOCAL = "local"
 PROGRESS_FILE = "executor.progress"
 CANCEL_FILE = "executor.cancel"
+STOP_FILE = "executor.stop"
 REMOTE_DIR = "executor"
 
 
@@ -87,6 +93,10 @@ class _UnitFiles:
     @property
     def cancel_file(self) -> Path:
         return self.root / CANCEL_FILE
+
+    @property
+    def stop_file(self) -> Path:
+        return self.root / STOP_FILE
 
 
 @frozen
@@ -139,6 +149,9 @@ class ChildWork(_UnitFiles):
     parent_live_key: str
     continuing: bool
     context: Any  # the seed values (a dict), or None
+    # The plugin state of the run tree as it was at dispatch (the parent run's first): what
+    # the child's stages see through ``enclosing_plugin_states``.
+    enclosing_plugin_state: tuple[dict[str, Any], ...] = ()
 
     @property
     def root(self) -> Path:

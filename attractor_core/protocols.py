@@ -115,12 +115,15 @@ class StageRun(Protocol):
         gives it back as it was at the last checkpoint."""
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        """Plugin ``name``'s state in the runs enclosing this one, innermost first (empty
-        for a top-level run's stage): a sub-pipeline's parent run (live), and for a branch
-        run by a remote executor, its run's as it was when the branch was dispatched. A
-        sub-run's own state is added to its run's when it ends
-        (``attractor_merge_plugin_state``); until then, run-wide figures are its own
-        state plus these (read them, do not change them)."""
+        """Plugin ``name``'s state in the rest of the run tree, which ``plugin_state`` does
+        not hold yet: the runs enclosing this one, innermost first (a sub-pipeline's parent
+        run, live; for a unit run by a remote executor, the run tree's as it was at its
+        dispatch), then the sub-pipelines running in this process now (siblings in other
+        branches, this run's children, theirs; live). Empty for a top-level run's stage
+        while no sub-pipeline runs. A sub-run's own state is added to its run's when it
+        ends (``attractor_merge_plugin_state``); until then, run-wide figures are its own
+        state plus these (read them, do not change them; ask again for each decision, as
+        sub-runs come and go)."""
 
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:

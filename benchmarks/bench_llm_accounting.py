@@ -1,30 +1,40 @@
 """LLM accounting overhead: the ``api`` backend's call path with and without accounting.
 
-Run with ``python -m benchmarks llm_accounting``. For each protocol, three
+Run with ``python -m benchmarks llm_accounting``. For each protocol, four
 kinds of call to the same fake provider on 127.0.0.1 (in this process's event
-loop), alternating in small blocks whose order flips each round (A B, B A):
+loop):
 
 * ``bare``: an httpx stream of the same answer (the floor);
 * ``client``: ``LlmCaller.complete``, the backend's call path (failover loop,
   call controls, the streamed ``Client`` call, the output meter), without
   accounting (``spend=None``);
-* ``+acct``: the same ``LlmCaller.complete`` on the same client with a
-  ``StageSpend`` (what the backend does for every call: budgets checked
-  before the call, usage normalised, priced from the catalog, added to the
-  stage, node, model, provider and run totals, three run budgets and a node
-  budget checked after it).
+* ``again``: the same as ``client``, through a second caller: the control,
+  whose difference from ``client`` shows what the method measures as a
+  difference between two identical things (it should be about 0);
+* ``+acct``: ``LlmCaller.complete`` on the same client with a ``StageSpend``
+  (what the backend does for every call: budgets checked before the call,
+  usage normalised, priced from the catalog, added to the node's and the
+  run's totals, three run budgets and a node budget checked after it).
 
-Each call is timed twice: wall time, and the CPU time of the thread (the
-client and the fake server both run in it), which a loaded machine does not
-inflate with time spent waiting for a core. Reported: medians, the client's
-own overhead (client - bare) and the accounting's share of it, on both
-clocks; and, measured alone in a tight loop (no network, on both clocks), the
-accounting's cost per call. On a loaded machine compare the ``cpu`` rows.
+Each round makes one call of each kind, in a random order (the same every
+run), so every kind follows the same mix of kinds (an LLM call in a run
+follows other work: the accounting's code is not warm from a call just
+before) and the calls compared are milliseconds apart. Each call is timed twice: wall
+time, and the CPU time of the thread (the client and the fake server both run
+in it), which a loaded machine does not inflate with time spent waiting for
+a core. Reported on both clocks: the median of each kind, the client's own
+overhead (client - bare), and the differences ``again - client`` (control)
+and ``+acct - client``, each the median of the differences within a round
+(paired: slow drifts of the host cancel out), as a share of the overhead;
+and, measured alone in a tight loop (no network, warm caches), the
+accounting's cost per call. On a loaded machine compare the ``cpu`` rows,
+and trust a difference only where the control is near 0.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -34,11 +44,11 @@ from typing import Any
 
 import httpx
 import trio
+import trio.testing
 
 from attractor_core.sdk import Node
 from attractor_plugins.backends.llm_caller import LlmCaller
 from attractor_plugins.backends.spend import StageSpend
-from attractor_plugins.llm.accounting import from_unified
 from attractor_plugins.llm.budgets import Budgets, Limit
 from attractor_plugins.llm.catalog import load_catalog
 from attractor_plugins.llm.client import Client
@@ -48,7 +58,7 @@ from tests.llm.fake_server import Reply, running_fake_provider, wire_stream
 from tests.llm.providers import provider_setup, stream_path
 
 CALLS = int(os.environ.get("ATTRACTOR_BENCH_CALLS", "600"))
-BLOCK = 10
+WARM_UP = 20
 LOOP = 20_000
 PROTOCOLS = ("openai_responses", "openai_chat", "anthropic", "gemini")
 USAGE = {"openai_responses": {"input_tokens": 10, "output_tokens": 20},
@@ -96,32 +106,48 @@ def _caller(client: Client, name: str, run: _Run, spend: StageSpend | None) -> L
                      spend=spend)
 
 
-async def _timed(call: Callable[[], Awaitable[Any]], wall: list[float],
-                 cpu: list[float]) -> None:
+async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    """Wall and CPU time of one call. Then, untimed, what the call left to the event loop
+    runs out (the fake server's end of a stream the client closed at its finish event), so
+    that no call pays for the one before."""
     w, c = time.perf_counter(), time.thread_time()
     await call()
-    cpu.append(time.thread_time() - c)
-    wall.append(time.perf_counter() - w)
+    cpu = time.thread_time() - c
+    wall = time.perf_counter() - w
+    await trio.testing.wait_all_tasks_blocked()
+    return wall, cpu
 
 
-async def _measure(*calls: Callable[[], Awaitable[Any]]) -> list[tuple[float, float]]:
-    """(median wall, median CPU) of each call, in blocks whose order flips every round."""
-    for _ in range(BLOCK):  # warm-up: connections, imports, caches
+async def _measure(*calls: Callable[[], Awaitable[Any]]) -> list[list[tuple[float, float]]]:
+    """(wall, CPU) of every call of each kind, one of each per round, in a random order
+    each round (the same every run): what runs before a call (its code warm or cold in the
+    CPU caches) is the same mix for every kind."""
+    for _ in range(WARM_UP):  # connections, imports, caches
         for call in calls:
-            await call()
-    wall: list[list[float]] = [[] for _ in calls]
-    cpu: list[list[float]] = [[] for _ in calls]
+            await _timed(call)
+    times: list[list[tuple[float, float]]] = [[] for _ in calls]
     order = list(range(len(calls)))
-    for _ in range(CALLS // BLOCK):
+    shuffle = random.Random(0).shuffle
+    for _ in range(CALLS):
+        shuffle(order)
         for i in order:
-            for _ in range(BLOCK):
-                await _timed(calls[i], wall[i], cpu[i])
-        order.reverse()
-    return [(statistics.median(w), statistics.median(c)) for w, c in zip(wall, cpu, strict=True)]
+            times[i].append(await _timed(calls[i]))
+    return times
 
 
-async def _case(protocol: str, stage_dir: Path) -> list[tuple[float, float]]:
-    async with running_fake_provider() as fake, httpx.AsyncClient() as http:
+def _paired(a: list[tuple[float, float]], b: list[tuple[float, float]], clock: int) -> float:
+    """The median of the differences b - a within a round, in µs."""
+    return statistics.median(y[clock] - x[clock] for x, y in zip(a, b, strict=True)) * 1e6
+
+
+async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]]]:
+    # Two connection pools: the client path closes its stream at its finish event, before
+    # the end of the response, so its connection never goes back to the pool and each of
+    # its calls opens one (part of its overhead: gemini's stream ends at its finish event,
+    # the others' do not). The bare stream, read to its end, keeps its own connection;
+    # sharing one pool, a call's cost would depend on the kind of call before it.
+    async with running_fake_provider() as fake, httpx.AsyncClient() as http, \
+            httpx.AsyncClient() as bare_http:
         name, env, providers = provider_setup(protocol, fake.url)
         fake.always(Reply(sse=wire_stream(protocol, TEXT, usage=USAGE[protocol])))
         url = f"{fake.url}{stream_path(protocol)}"
@@ -131,13 +157,14 @@ async def _case(protocol: str, stage_dir: Path) -> list[tuple[float, float]]:
                           messages=[Message.system("Be brief."), Message.user("Say hi")])
         run = _Run(stage_dir)
         plain = _caller(client, name, run, None)
+        control = _caller(client, name, run, None)
         accounted = _caller(client, name, run, _spend(run, protocol))
 
         # Every kind forgets the requests the fake keeps (~40 objects a call), which would
         # otherwise grow the heap and make the collector's full passes ever longer.
         async def bare() -> None:
             fake.requests.clear()
-            async with http.stream("POST", url, json={"model": MODEL}) as response:
+            async with bare_http.stream("POST", url, json={"model": MODEL}) as response:
                 async for _line in response.aiter_lines():
                     pass
 
@@ -145,11 +172,15 @@ async def _case(protocol: str, stage_dir: Path) -> list[tuple[float, float]]:
             fake.requests.clear()
             await plain.complete(request)
 
+        async def again() -> None:
+            fake.requests.clear()
+            await control.complete(request)
+
         async def with_accounting() -> None:
             fake.requests.clear()
             await accounted.complete(request)
 
-        return await _measure(bare, without, with_accounting)
+        return await _measure(bare, without, again, with_accounting)
 
 
 async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
@@ -160,7 +191,7 @@ async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.thread_time()
     for _ in range(LOOP):
         await spend.before_call()
-        await spend.after_call(from_unified("p", MODEL, usage, protocol))
+        await spend.after_usage("p", MODEL, usage)
     return ((time.perf_counter() - wall) / LOOP * 1e6,
             (time.thread_time() - cpu) / LOOP * 1e6)
 
@@ -168,21 +199,22 @@ async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
 async def _run() -> None:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {CALLS} calls of "
           f"each kind per protocol")
-    print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'+acct µs':>9} "
-          f"{'overhead µs':>11} {'acct µs':>8} {'acct/overhead':>13} {'alone µs':>9} "
-          f"{'alone/overhead':>14}")
+    print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'overhead µs':>11} "
+          f"{'control µs':>10} {'control':>8} {'acct µs':>8} {'acct':>7} {'alone µs':>9} "
+          f"{'alone':>6}")
     with tempfile.TemporaryDirectory() as scratch:
         for protocol in PROTOCOLS:
-            measured = await _case(protocol, Path(scratch))
+            bare, client, again, accounted = await _case(protocol, Path(scratch))
             alones = await _alone(protocol, Path(scratch))
             for clock, k in (("wall", 0), ("cpu", 1)):
-                bare, client, accounted = (m[k] for m in measured)
-                alone = alones[k]
-                overhead = (client - bare) * 1e6
-                acct = (accounted - client) * 1e6
-                print(f"{protocol:<17} {clock:<5} {bare * 1e6:8.0f} {client * 1e6:9.0f} "
-                      f"{accounted * 1e6:9.0f} {overhead:11.0f} {acct:8.1f} "
-                      f"{acct / overhead:12.1%} {alone:9.1f} {alone / overhead:13.1%}",
+                floor = statistics.median(t[k] for t in bare) * 1e6
+                plain = statistics.median(t[k] for t in client) * 1e6
+                overhead = plain - floor
+                control = _paired(client, again, k)
+                acct = _paired(client, accounted, k)
+                print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:11.0f} "
+                      f"{control:+10.1f} {control / overhead:+8.1%} {acct:+8.1f} "
+                      f"{acct / overhead:+7.1%} {alones[k]:9.1f} {alones[k] / overhead:6.1%}",
                       flush=True)
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

@@ -28,6 +28,7 @@ import trio
 from attractor_core.errors import UsageError
 from attractor_core.executors import ChildWork, Executor, WorkerLostError, request_stop
 from attractor_core.orphan_groups import stop_left_behind, stop_strays
+from attractor_core.runtime.atomic import read_json_object
 from attractor_core.runtime.checkpoint import CheckpointError
 from attractor_core.runtime.events import ChildRunEvent
 from attractor_core.runtime.final import ExitPath, FinalRecord, read_final, write_final
@@ -96,10 +97,19 @@ class RemoteChildHandle:
                     stalled = services.liveness.stalled_reason(work.live_key)
                     services.liveness.close_lane(work.live_key)
                     self._forward(services)  # what the child wrote since the last look
+                    self._pass_on_stop(services)
             if scope.cancelled_caught:  # the stall watchdog, or cancel(): it was stopped
                 self.final = self._stopped(stalled)
         finally:
             self._done.set()
+
+    def _pass_on_stop(self, services: RunServices) -> None:
+        """A plugin's stop in the child (``executor.stop``) stops the whole run, as a local
+        child's does."""
+        stop = read_json_object(self.work.stop_file)
+        if stop is not None and services.stop_run is not None:
+            services.stop_run(str(stop.get("exit_path", "")), str(stop.get("reason", "")),
+                              str(stop.get("failure_class", "")), bool(stop.get("resumable")))
 
     def _stopped(self, stalled: str) -> FinalRecord:
         final = read_final(self.work.root / "final.json") or self.work.failed(
@@ -173,8 +183,10 @@ async def open_remote_child(services: RunServices, executor: Executor, lane: Lan
         child_root=str(child.run_dir.root), dot_path=str(dot_path),
         workdir=str(child.workdir), ancestry=tuple(str(p) for p in child.ancestry),
         live_key=child_lane_key(lane, node_id), parent_live_key=lane.live_key,
-        continuing=child.continuing, context=dict(context) if context is not None else None)
+        continuing=child.continuing, context=dict(context) if context is not None else None,
+        enclosing_plugin_state=services.plugin_state_snapshot())
     work.cancel_file.unlink(missing_ok=True)  # a stop asked of an earlier run of the child
+    work.stop_file.unlink(missing_ok=True)  # and one its plugins asked in an earlier run
     handle = RemoteChildHandle(work)
     ended = read_final(child.run_dir.final) if child.continuing else None
     if ended is not None and ended.can_resume:

@@ -4,8 +4,10 @@ The child shares the parent's plugins, policy and liveness tree (so the
 parent's stall watchdog watches it and a parent cancellation cancels it),
 keeps its own artifacts (manifest, checkpoint, final, progress), and
 forwards every event into the parent's stream as ``child_run_event``.
-Its plugin state is its own; its stages see the parent's (and the parent's
-enclosing runs') through ``enclosing_plugin_states``, a plugin's
+Its plugin state is its own; while it runs, it is listed in the run tree's
+``running_sub_runs``, so its stages see the parent's (and the parent's
+enclosing runs') and the other running sub-pipelines' through
+``enclosing_plugin_states``, and theirs see its own. A plugin's
 ``stop_run`` in it stops the parent too, and when it ends its plugin state
 is merged into the parent's (``attractor_merge_plugin_state``).
 A :class:`ChildHandle` lets a supervisor observe and steer it. When the
@@ -226,6 +228,8 @@ async def open_child(services: RunServices, lane: Lane, *, node_id: str, stage_d
                     lane_key=child_lane_key(lane, node_id), parent_lane=lane.live_key,
                     journal_seq=plan.journal_seq)
     handle = ChildHandle(engine)
+    if plan.final is None:  # it runs: its spend counts live for the rest of the run's tree
+        services.running_sub_runs[str(run_dir.root)] = engine.services.plugin_state
     async with supervise_child(services, run_dir, handle, plan.final,
                                partial(handle._run, plan),
                                lambda: handle.final or engine.final_record):
@@ -268,6 +272,7 @@ def _hand_back_plugin_state(parent: RunServices, run_dir: RunDir,
                             final: FinalRecord | None) -> None:
     """The child's plugin state into the parent's: for good when it ended, for the
     parent's final.json only when it can be continued (a resume counts it then)."""
+    parent.running_sub_runs.pop(str(run_dir.root), None)
     if final is None:
         return
     parent.add_sub_run_plugin_state(parent.sub_run_key(run_dir.root), final.plugins,

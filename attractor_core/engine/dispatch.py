@@ -11,7 +11,6 @@ the branch's own checkpoint.
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 
@@ -34,13 +33,12 @@ DISPATCHES = 3
 async def dispatch_branch(services: RunServices, executor: Executor, parent: Lane, *,
                           node_id: str, pass_number: int, start: str, join: str, key: str,
                           index: int, context: Context) -> BranchResult:
-    # What a process of its own needs beyond a local branch: the enclosing runs' plugin
-    # state as of now, and the run's workspace for the worker to attach to.
+    # What a process of its own needs beyond a local branch: the plugin state of the run
+    # tree as of now, and the run's workspace for the worker to attach to.
     work = attrs.evolve(
         branch_work(services, parent, node_id=node_id, pass_number=pass_number, start=start,
                     join=join, key=key, index=index, context=context),
-        enclosing_plugin_state=copy.deepcopy(
-            (services.plugin_state, *services.enclosing_plugin_state)),
+        enclosing_plugin_state=services.plugin_state_snapshot(),
         workspace=None if services.workspace is None else services.workspace.record())
     recorded, _ = recorded_result(work)
     if recorded is not None:  # ended in an earlier dispatch: never run twice

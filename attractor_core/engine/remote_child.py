@@ -14,6 +14,7 @@ first stops the process groups that a dead earlier run of it left running.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import attrs
@@ -21,6 +22,7 @@ import trio
 
 from attractor_core.executors import ChildWork
 from attractor_core.pipeline import load_pipeline
+from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.final import FinalRecord
 from attractor_core.runtime.rundir import RunDir
@@ -60,7 +62,9 @@ async def _run_remote_child(work: ChildWork,
     engine = Engine(config, event_bus(config, None), plan.state, started_at=utc_now_iso(),
                     liveness=RelayedLiveness(progress_file=work.progress_file),
                     lane_key=work.live_key,
-                    parent_lane=work.parent_live_key, journal_seq=plan.journal_seq)
+                    parent_lane=work.parent_live_key, journal_seq=plan.journal_seq,
+                    enclosing_plugin_state=tuple(work.enclosing_plugin_state),
+                    on_stop=partial(_report_stop, work))
     asked = _stop_asked(work, should_stop)
     if asked:  # stopped before it began: no stage may start
         engine.cancel(asked)
@@ -70,6 +74,16 @@ async def _run_remote_child(work: ChildWork,
                                      first_outcome=plan.first)
         nursery.cancel_scope.cancel()
     return final
+
+
+def _report_stop(work: ChildWork, exit_path: str, reason: str, failure_class: str,
+                 resumable: bool) -> None:
+    """A plugin's ``stop_run`` in the child, for the parent to stop the whole run with
+    (the first one)."""
+    if not work.stop_file.exists():
+        write_json_atomic(work.stop_file, {"exit_path": exit_path, "reason": reason,
+                                           "failure_class": failure_class,
+                                           "resumable": resumable})
 
 
 async def _watch_stop(work: ChildWork, should_stop: Callable[[], bool] | None,

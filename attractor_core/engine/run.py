@@ -70,20 +70,26 @@ class Engine:
     and ``stop_run`` (this engine's :meth:`stop`) are part of them from the start. A child
     run passes its parent's services to share their liveness tracker and process records,
     to see their plugin state, and so that a plugin's ``stop_run`` in it stops the parent too;
-    a child run on a worker passes the tracker that relays its progress to the parent."""
+    a child run on a worker passes the tracker that relays its progress to the parent, the
+    run tree's plugin state as it was at dispatch and ``on_stop``, which reports a plugin's
+    stop to the parent."""
 
     def __init__(self, config: RunConfig, bus: EventBus, state: RunState, *, started_at: str,
                  workspace: RunWorkspace | None = None, parent: RunServices | None = None,
                  liveness: LivenessTracker | None = None, lane_key: str = "",
-                 parent_lane: str | None = None, journal_seq: int = 0):
-        shared: dict[str, Any] = {} if parent is None else {
+                 parent_lane: str | None = None, journal_seq: int = 0,
+                 enclosing_plugin_state: tuple[dict[str, Any], ...] = (),
+                 on_stop: Callable[[str, str, str, bool], None] | None = None):
+        shared: dict[str, Any] = {"enclosing_plugin_state": enclosing_plugin_state} \
+            if parent is None else {
             "liveness": parent.liveness, "processes": parent.processes,
-            "enclosing_plugin_state": (parent.plugin_state, *parent.enclosing_plugin_state)}
+            "enclosing_plugin_state": (parent.plugin_state, *parent.enclosing_plugin_state),
+            "running_sub_runs": parent.running_sub_runs}
         if liveness is not None:
             shared["liveness"] = liveness
         self.services = services = RunServices(
             config, bus, workspace=workspace, plugin_state=state.plugins,
-            stop_run=self.stop if parent is None else _stopping_both(self.stop, parent),
+            stop_run=_stopping_both(self.stop, on_stop if parent is None else parent.stop_run),
             **shared)
         self.state = state
         self.started_at = started_at
@@ -350,9 +356,12 @@ def record_setup_failure(run_dir: RunDir, run_id: str, started_at: str,
 
 
 def _stopping_both(stop: Callable[[str, str, str, bool], None],
-                   parent: RunServices) -> Callable[[str, str, str, bool], None]:
-    """A child run's ``stop_run``: it ends the child and its parent (and so on up)."""
-    stop_parent = parent.stop_run
+                   stop_parent: Callable[[str, str, str, bool], None] | None
+                   ) -> Callable[[str, str, str, bool], None]:
+    """A run's ``stop_run``: it ends the run, and then its parent (and so on up) for a
+    child run, or tells ``stop_parent`` (a remote child's report to its parent)."""
+    if stop_parent is None:
+        return stop
 
     def stop_run(exit_path: str, reason: str, failure_class: str, resumable: bool) -> None:
         stop(exit_path, reason, failure_class, resumable)

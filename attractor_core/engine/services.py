@@ -91,6 +91,24 @@ class RunServices:
     # The plugin state of sub-runs stopped before their end (a resume continues their own
     # count), by sub-run: merged into final.json's copy only.
     unfinished_plugin_state: dict[str, Mapping[str, Any]] = field(factory=dict)
+    # The plugin state of the sub-pipelines running in this process anywhere in the run's
+    # tree (one dict, shared by the tree), by run directory, live: from their start until
+    # they are merged into their parent's (or kept apart, stopped) when they end.
+    running_sub_runs: dict[str, dict[str, Any]] = field(factory=dict)
+
+    def plugin_states_alongside(self) -> tuple[dict[str, Any], ...]:
+        """The plugin state of the rest of the run tree, which this run's own does not hold:
+        the enclosing runs' (innermost first), then the other sub-pipelines running in
+        this process (this run's children, its siblings and theirs). Run-wide figures
+        are this run's state plus these; each sub-run's is merged into its parent's when
+        it ends, so nothing is counted twice."""
+        chain = self.enclosing_plugin_state
+        running = self.running_sub_runs
+        if not running:
+            return chain
+        own = self.plugin_state
+        return (*chain, *(state for state in running.values()
+                          if state is not own and all(state is not e for e in chain)))
 
     def take_steering(self) -> str:
         text = "\n\n".join(self.steering)
@@ -99,6 +117,12 @@ class RunServices:
 
     def emit(self, event: Event) -> None:
         self.bus.emit(event)
+
+    def plugin_state_snapshot(self) -> tuple[dict[str, Any], ...]:
+        """A copy of the whole run tree's plugin state as of now, this run's first: what a
+        unit sent to another process (a remote branch or sub-pipeline) reads as its
+        enclosing runs' state."""
+        return copy.deepcopy((self.plugin_state, *self.plugin_states_alongside()))
 
     def add_sub_run_plugin_state(self, key: str, other: Mapping[str, Any], *,
                                  ended: bool) -> None:

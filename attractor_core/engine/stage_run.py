@@ -96,7 +96,7 @@ class AttemptRun:
         return state
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        return [state.get(name) or {} for state in self.services.enclosing_plugin_state]
+        return [state.get(name) or {} for state in self.services.plugin_states_alongside()]
 
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:

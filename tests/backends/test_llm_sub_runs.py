@@ -34,6 +34,25 @@ def usage_of(path):
     return read_json(path)["plugins"]["llm_usage"]
 
 
+def assert_stopped_at_the_budget(record, node: str) -> None:
+    """Stopped by the $0.70 run budget at $0.80, after a call in ``node``; resumable."""
+    assert (record.status, record.exit_path) == ("fail", "budget_exceeded"), \
+        record.failure_reason
+    assert record.failure_reason.startswith(
+        "budget max_cost_usd exceeded (command line): spent $0.8000 of $0.7, after a call in "
+        f"node {node}")
+    assert record.can_resume
+
+
+async def resumed_total(fake, logs, options):
+    """Resume with a budget of $5, one more call answered: the run's totals."""
+    answers(fake, CALL)
+    resumed = await resume_pipeline(logs, handle_signals=False,
+                                    options={**options, "max_cost_usd": "5"})
+    assert resumed.status == "success", resumed.failure_reason
+    return usage_of(logs / "final.json")["total"]
+
+
 async def test_a_childs_spend_is_added_to_the_parents_totals(tmp_path, fake):
     (tmp_path / "child.dot").write_text(CHILD)
     answers(fake, CALL, CALL)
@@ -58,11 +77,7 @@ async def test_a_child_crossing_the_parents_budget_stops_the_run_and_resume_coun
     answers(fake, CALL, CALL)
     options = {"backend": "api", "llm": llm(fake, tmp_path), "max_cost_usd": "0.7"}
     record, logs, _ = await run_in_process(tmp_path, fake, PARENT, options)
-    assert (record.status, record.exit_path) == ("fail", "budget_exceeded")
-    assert record.failure_reason.startswith(
-        "budget max_cost_usd exceeded (command line): spent $0.8000 of $0.7, after a call in "
-        "node c")
-    assert record.can_resume
+    assert_stopped_at_the_budget(record, "c")
     child_final = read_json(logs / "sub" / "child" / "final.json")
     assert child_final["exit_path"] == "budget_exceeded"
     # final.json shows the child's spend; the checkpoint leaves it to the child's own.
@@ -73,10 +88,32 @@ async def test_a_child_crossing_the_parents_budget_stops_the_run_and_resume_coun
     assert [(w["budget"], w["spent"]) for w in warnings] == [("max_cost_usd", 0.8)]
 
     # The child continues (c runs again) and hands back its whole spend once.
-    answers(fake, CALL)
-    resumed = await resume_pipeline(logs, handle_signals=False,
-                                    options={**options, "max_cost_usd": "5"})
-    assert resumed.status == "success", resumed.failure_reason
-    total = usage_of(logs / "final.json")["total"]
+    total = await resumed_total(fake, logs, options)
     assert (total["calls"], total["cost_usd"]) == (3, 1.2)
     assert usage_of(logs / "final.json")["by_stage"]["c"]["calls"] == 2
+
+
+FAN_OUT = """digraph fan {
+  start [shape=Mdiamond]; done [shape=Msquare]
+  par [shape=component]; join [shape=tripleoctagon]
+  s1 [type="subgraph", subgraph.dotfile="child.dot"]
+  s2 [type="subgraph", subgraph.dotfile="child.dot"]
+  start -> par; par -> s1 -> join; par -> s2 -> join; join -> done
+}"""
+
+
+async def test_sub_pipelines_running_side_by_side_share_the_run_budget(tmp_path, fake):
+    # Two branches each run a child spending $0.40: each alone is under the run's $0.70,
+    # together they are over it. Whichever child's call ends second sees the other's spend
+    # (live while that child runs, in the run's totals once it ended) and stops the run.
+    (tmp_path / "child.dot").write_text(CHILD)
+    answers(fake, CALL, CALL)
+    options = {"backend": "api", "llm": llm(fake, tmp_path), "max_cost_usd": "0.7"}
+    record, logs, _ = await run_in_process(tmp_path, fake, FAN_OUT, options)
+    assert_stopped_at_the_budget(record, "c")
+    total = usage_of(logs / "final.json")["total"]
+    assert (total["calls"], total["cost_usd"]) == (2, 0.8)
+
+    # Resumed with a raised budget: the stopped child runs c again; nothing is counted twice.
+    total = await resumed_total(fake, logs, options)
+    assert (total["calls"], total["cost_usd"]) == (3, 1.2)

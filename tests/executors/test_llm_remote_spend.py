@@ -15,6 +15,7 @@ from attractor_core.engine import resume_pipeline
 from tests.backends.support import read_json
 from tests.backends.test_api_agent import run_in_process
 from tests.backends.test_llm_accounting import answers, chat_usage, llm
+from tests.backends.test_llm_sub_runs import CHILD, PARENT, assert_stopped_at_the_budget
 from tests.llm.fake_server import FakeProvider, running_fake_provider
 
 pytest.importorskip("distributed")
@@ -41,24 +42,25 @@ def usage_of(path):
     return read_json(path)["plugins"]["llm_usage"]
 
 
-async def test_a_remote_branchs_spend_counts_in_the_run_and_trips_its_budget(tmp_path, fake):
+def remote_options(fake, tmp_path, executor: str) -> dict:
+    """Run options with a $0.70 budget; the workers read the providers from the config
+    file."""
     table = llm(fake, tmp_path)
-    config = tmp_path / "run.toml"  # the workers read the providers from the config file
+    config = tmp_path / "run.toml"
     config.write_text(
         f'[llm]\ncatalog = "{table["catalog"]}"\nretry = {{ max_retries = 0 }}\n'
         f'[llm.providers.p]\nprotocol = "openai_chat"\napi_key_env = ""\n'
         f'base_url = "{table["providers"]["p"]["base_url"]}"\n')
-    options = {"backend": "api", "llm": table, "config_file": str(config),
-               "executor": "dask-local:2", "max_cost_usd": "0.7"}
+    return {"backend": "api", "llm": table, "config_file": str(config), "executor": executor,
+            "max_cost_usd": "0.7"}
+
+
+async def test_a_remote_branchs_spend_counts_in_the_run_and_trips_its_budget(tmp_path, fake):
+    options = remote_options(fake, tmp_path, "dask-local:2")
     answers(fake, CALL, CALL)
     record, logs, _ = await run_in_process(tmp_path, fake, PIPELINE, options)
     # a ($0.40, here) and b ($0.40, on a worker): b's stage crosses the run's $0.70.
-    assert (record.status, record.exit_path) == ("fail", "budget_exceeded"), \
-        record.failure_reason
-    assert record.failure_reason.startswith(
-        "budget max_cost_usd exceeded (command line): spent $0.8000 of $0.7, after a call in "
-        "node b")
-    assert record.can_resume
+    assert_stopped_at_the_budget(record, "b")
     final = usage_of(logs / "final.json")
     assert (final["total"]["calls"], final["total"]["cost_usd"]) == (2, 0.8)
     assert final["by_stage"]["b"]["cost_usd"] == 0.4
@@ -74,3 +76,16 @@ async def test_a_remote_branchs_spend_counts_in_the_run_and_trips_its_budget(tmp
     assert (final["total"]["calls"], final["total"]["cost_usd"]) == (3, 1.2)
     assert final["by_stage"]["b"]["calls"] == 2
     assert final["by_provider"]["p"]["cost_usd"] == 1.2
+
+
+async def test_a_remote_sub_pipeline_starts_from_the_runs_spend_and_its_stop_stops_the_run(
+        tmp_path, fake):
+    (tmp_path / "child.dot").write_text(CHILD)
+    answers(fake, CALL, CALL)
+    record, logs, _ = await run_in_process(tmp_path, fake, PARENT,
+                                           remote_options(fake, tmp_path, "dask-local:1"))
+    # a ($0.40, here), then the child's c ($0.40, on a worker, which was handed a's spend):
+    # c crosses the run's $0.70 and the child's stop stops the parent run too.
+    assert_stopped_at_the_budget(record, "c")
+    assert read_json(logs / "sub" / "child" / "final.json")["exit_path"] == "budget_exceeded"
+    assert usage_of(logs / "final.json")["total"]["cost_usd"] == 0.8

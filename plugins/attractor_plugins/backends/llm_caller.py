@@ -42,7 +42,7 @@ from attractor_core.sdk import (
     write_json_atomic,
     write_text_atomic,
 )
-from attractor_plugins.llm.accounting import CallUsage, estimate_tokens, from_unified
+from attractor_plugins.llm.accounting import CallUsage, estimate_tokens
 from attractor_plugins.llm.client import Client
 from attractor_plugins.llm.config import LlmConfig
 from attractor_plugins.llm.errors import AbortError, RequestTimeoutError, SDKError, StreamError
@@ -135,11 +135,11 @@ class LlmCaller:
             if received[0]:
                 spend.record(_unknown(request, received[0], f"{type(exc).__name__}: {exc}"))
             raise
-        call = from_unified(request.provider or "", request.model, response.usage,
-                            spend.protocol_of(request.provider or ""))
-        if not call.known:
-            call = _unknown(request, len(response.text) + len(response.reasoning or ""), "")
-        await spend.after_call(call)
+        if response.usage.raw:
+            await spend.after_usage(request.provider or "", request.model, response.usage)
+        else:  # the provider reported no usage
+            await spend.after_call(
+                _unknown(request, len(response.text) + len(response.reasoning or ""), ""))
         return response
 
     async def _stream_once(self, request: Request,

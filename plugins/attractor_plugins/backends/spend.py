@@ -16,6 +16,7 @@ gives one ``llm_budget_warning`` when 80% of it is spent.
 from __future__ import annotations
 
 import functools
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,19 +30,22 @@ from attractor_plugins.llm.accounting import (
     STATE_KEY,
     CallUsage,
     Ledger,
+    Prices,
     combined,
     estimate_tokens,
+    nano_cost,
     priced,
+    prices_of,
 )
 from attractor_plugins.llm.budgets import (
     ALIASES,
+    COUNTS,
     RUN_BUDGETS,
-    SPENT,
     WARN_AT,
     Budgets,
     Limit,
-    reached_before_call,
     resolve,
+    tokens_of,
 )
 from attractor_plugins.llm.catalog import Catalog, ModelInfo, catalog_for_run
 from attractor_plugins.llm.config import LlmConfig
@@ -83,6 +87,16 @@ class BudgetExhausted(Exception):
 
 
 class StageSpend:
+    """One stage attempt's accounts and budget checks.
+
+    ``before_call``, ``after_usage`` and ``after_call`` run once per LLM call between
+    megabytes of other work, so everything they touch is cold in the CPU caches (on the
+    virtual machines measured, a few µs per cold function or object): they do the least
+    that the budgets need, in as few functions as possible, with every lookup they can
+    make once per stage made at its start or on first use (prices, protocols, what each
+    budget counts). Everything only the artifacts read is done when the attempt reports
+    (``close``)."""
+
     def __init__(self, node: Node, run: StageRun, catalog: Catalog, budgets: Budgets,
                  protocol_of: Callable[[str], str] = lambda provider: ""):
         self.node = node
@@ -90,15 +104,16 @@ class StageSpend:
         self.catalog = catalog
         self.budgets = budgets
         self.protocol_of = protocol_of
-        self.ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
-        # The enclosing runs' accounts (a sub-pipeline's parent, a remote branch's run):
-        # their totals count against the run budgets too.
-        self._outer = run.enclosing_plugin_states(STATE_KEY)
-        self._models: dict[str, ModelInfo | None] = {}  # catalog lookups of this stage
-        # Each budget with what it reads, its value and its warning threshold (run first).
-        self._run_checks = [_check("run", limit) for limit in budgets.run]
-        self._checks = self._run_checks + (
-            [_check("node", budgets.node)] if budgets.node is not None else [])
+        self.ledger = ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
+        # The run's and the stages' totals: dicts that merges change in place, never replace.
+        self._run_totals = ledger.run_total
+        self._by_stage: dict[str, Any] = ledger.state["by_stage"]
+        self._prices: dict[str, Prices | None] = {}  # by model, looked up once per stage
+        self._protocols: dict[str, str] = {}  # protocol_of of this stage
+        # Each budget as its checks read it (run budgets first), see _check.
+        self._checks = [_check(True, limit) for limit in budgets.run] + (
+            [_check(False, budgets.node)] if budgets.node is not None else [])
+        self._run_checks = bool(budgets.run)
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -109,56 +124,100 @@ class StageSpend:
 
     @property
     def run_total(self) -> dict[str, Any]:
-        """The run's spend so far: this run's, plus the enclosing runs' if it is a sub-run."""
-        own = self.ledger.run_total
-        if not self._outer:
-            return own
-        return combined([own, *(state["total"] for state in self._outer if "total" in state)])
+        """The run's spend so far: this run's, plus what the rest of the run tree has spent
+        and not yet merged into it (read now, as the tree changes while the stage runs):
+        the enclosing runs' if it is a sub-run (a sub-pipeline's parent, live; a remote
+        unit's run, as it was at dispatch), and the sub-pipelines running alongside."""
+        others = self.run.enclosing_plugin_states(STATE_KEY)
+        if not others:
+            return self._run_totals
+        return combined([self._run_totals,
+                         *(state["total"] for state in others if "total" in state)])
 
     async def before_call(self) -> None:
-        if self._run_checks:
-            total = self.run_total
-            for _, limit, spent_of, value, _ in self._run_checks:
-                spent = spent_of(total)
-                if spent >= value or (limit.key == "max_llm_calls" and spent + 1 > value):
-                    await self._stop_run(limit, spent, "before another call")
-        node = self.budgets.node
-        if node is not None and (used := reached_before_call(node, self.ledger.node_total)) \
-                is not None:
-            raise BudgetExhausted(self._node_reason(node, used))
-
-    async def after_call(self, call: CallUsage) -> None:
-        call = priced(call, self._model)
-        self.ledger.record(call)
+        """Stops the run (a run budget reached) or raises ``BudgetExhausted`` (the node's)
+        when the call must not be made."""
         if not self._checks:
             return
-        run_total = self.run_total if self._run_checks else {}
-        blind = not (call.known and call.cost_usd is not None)  # a budget may not see it all
-        for scope, limit, spent_of, value, warn_at in self._checks:
-            spent = spent_of(run_total if scope == "run" else self.ledger.node_total)
+        run_total = self.run_total if self._run_checks else None
+        node_total = self._by_stage.get(self.node.id)
+        for is_run, limit, keys, _, _, stop_above in self._checks:
+            totals = run_total if is_run else node_total
+            if totals is None:  # the node has not spent yet
+                continue
+            spent = 0.0
+            for key in keys:
+                spent += totals[key]
+            if spent > stop_above:
+                if is_run:
+                    await self._stop_run(limit, spent, "before another call")
+                raise BudgetExhausted(self._node_reason(limit, spent))
+
+    async def after_usage(self, provider: str, model: str, usage: Any) -> None:
+        """``after_call`` for the unified ``Usage`` of a call whose provider reported it
+        (``usage.raw`` set): normalised, priced and recorded without building a record."""
+        protocol = self._protocols.get(provider)
+        if protocol is None:
+            protocol = self._protocols[provider] = self.protocol_of(provider)
+        # Token counts alike for every protocol: every prompt token in input_tokens (cache
+        # reads and writes are apart in Anthropic's), reasoning in output_tokens (apart in
+        # Gemini's).
+        inp, out = usage.input_tokens, usage.output_tokens
+        read, write = usage.cache_read_tokens, usage.cache_write_tokens
+        if protocol == "anthropic":
+            inp += (read or 0) + (write or 0)
+        elif protocol == "gemini":
+            out += usage.reasoning_tokens or 0
+        prices = self._prices.get(model, _UNLOOKED)
+        if prices is _UNLOOKED:
+            prices = self._prices[model] = prices_of(self.catalog.get(model))
+        nano = None if prices is None else nano_cost(prices, inp, out, read or 0, write or 0)
+        self.ledger.record_known(provider, model, inp, out, usage.reasoning_tokens, read, write,
+                                 nano)
+        if self._checks and (crossed := self._crossed(nano is None)) is not None:
+            await self._stop_run(*crossed, "after a call")
+
+    async def after_call(self, call: CallUsage) -> None:
+        if call.cost_usd is None:
+            call = priced(call, self._model)
+        self.ledger.record(call)
+        blind = not (call.known and call.cost_usd is not None)
+        if self._checks and (crossed := self._crossed(blind)) is not None:
+            await self._stop_run(*crossed, "after a call")
+
+    def _crossed(self, blind: bool) -> tuple[Limit, float] | None:
+        """The budgets after the last call recorded: the run budget crossed and its spend,
+        if one is; raises ``BudgetExhausted`` for a node budget crossed. ``blind``: a
+        budget may not see all of the call's spend (no usage, or no cost)."""
+        run_total = self.run_total if self._run_checks else None
+        node_total = self._by_stage[self.node.id]  # the call just recorded made it
+        for is_run, limit, keys, value, warn_at, _ in self._checks:
+            totals = run_total if is_run else node_total
+            spent = 0.0
+            for key in keys:
+                spent += totals[key]  # type: ignore[index]
             if blind or spent >= warn_at:
-                self._warn(scope, limit, spent, call)
+                self._warn("run" if is_run else "node", limit, spent, self.ledger.last_call)
             if spent <= value:
                 continue
-            if scope == "run":
-                await self._stop_run(limit, spent, "after a call")
+            if is_run:
+                return limit, spent
             raise BudgetExhausted(self._node_reason(limit, spent))
+        return None
 
     def record(self, call: CallUsage) -> None:
         """Count a call without checking the budgets (a call that failed or was cancelled)."""
         self.ledger.record(priced(call, self._model))
 
     def _model(self, name: str) -> ModelInfo | None:
-        if name not in self._models:
-            self._models[name] = self.catalog.get(name)
-        return self._models[name]
+        return self.catalog.get(name)
 
     def close(self) -> None:
         """usage.json and ``llm_usage`` for an attempt that made calls."""
         ledger = self.ledger
-        if len(ledger.calls) == self._reported:
+        if ledger.count == self._reported:
             return
-        self._reported = len(ledger.calls)
+        self._reported = ledger.count
         ledger.fold()
         ledger.refresh_status_line()
         write_json_atomic(self.run.stage_dir / "usage.json",
@@ -167,7 +226,7 @@ class StageSpend:
         self.run.emit(LlmUsage(
             self.node.id, stage["calls"], stage["unknown_calls"], stage["unpriced_calls"],
             stage["input_tokens"], stage["output_tokens"], stage["cost_usd"], total["cost_usd"],
-            _tokens(total)))
+            tokens_of(total)))
 
     async def _stop_run(self, limit: Limit, spent: float, when: str) -> None:
         reason = (f"budget {limit.key} exceeded ({limit.source}): spent "
@@ -194,7 +253,7 @@ class StageSpend:
         by_stage = self.ledger.state.get("by_stage") or {}
         if len(by_stage) < 2:
             return ""
-        node = max(by_stage, key=lambda n: (by_stage[n]["cost_usd"], _tokens(by_stage[n])))
+        node = max(by_stage, key=lambda n: (by_stage[n]["cost_usd"], tokens_of(by_stage[n])))
         return f" (most in {node})"
 
     def _warn(self, scope: str, limit: Limit, spent: float, call: CallUsage) -> None:
@@ -225,10 +284,18 @@ class StageSpend:
         return ""
 
 
-def _check(scope: str, limit: Limit
-           ) -> tuple[str, Limit, Callable[[Mapping[str, Any]], float], float, float]:
-    """A budget as its checks read it: scope, limit, what it counts, value, warning point."""
-    return scope, limit, SPENT[limit.key], limit.value, WARN_AT * limit.value
+_UNLOOKED: Any = object()  # a model whose prices are not looked up yet
+
+
+def _check(is_run: bool, limit: Limit
+           ) -> tuple[bool, Limit, tuple[str, ...], float, float, float]:
+    """A budget as its checks read it: a run budget or the node's, the limit, the keys of
+    a totals object it adds up, its value, its warning point, and the spend above which
+    no call may start (the budget reached, or for a call budget, one more call would
+    cross it)."""
+    value = limit.value
+    stop_above = value - 1 if limit.key == "max_llm_calls" else math.nextafter(value, -math.inf)
+    return is_run, limit, COUNTS[limit.key], value, WARN_AT * value, stop_above
 
 
 def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
@@ -247,10 +314,6 @@ def prompt_fit_problem(node: Node, model: str, catalog: Catalog) -> str:
     return (f"its prompt is about {tokens} tokens (4 characters a token), more than the "
             f"{window}-token context window of {info.id if info else model} (model catalog); "
             "shorten the prompt, or choose a model with a larger window")
-
-
-def _tokens(totals: Mapping[str, Any]) -> int:
-    return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
 
 
 def run_catalog(run: Any) -> Catalog:

@@ -9,7 +9,7 @@ only a token budget reads. A cost is the agent's own figure when it
 reports one, else the catalog's prices; a model without prices has no cost
 (``unpriced_calls``), and spend is then shown as tokens only.
 
-Token counts are normalised across protocols: ``input_tokens`` is every
+Token counts are normalised across protocols (``StageSpend.after_usage``): ``input_tokens`` is every
 prompt token, cached or not (Anthropic reports cache reads and writes apart
 from ``input_tokens``; they are added), and ``output_tokens`` includes the
 reasoning tokens (Gemini reports ``thoughtsTokenCount`` apart; it is added).
@@ -21,31 +21,37 @@ The run's totals live in the run-wide plugin state under :data:`STATE_KEY`
      "by_provider": {provider: T}, "status_line": "spent $0.42: ...", "warned": [...]}
 
 where each ``T`` has the keys of :data:`TOTAL_KEYS`. A sub-pipeline, and a
-branch run by a remote executor, keep their own; :func:`merge_state` adds one
-to its run's when it ends, and until then the run-wide figures its budgets
-check are its own total plus its enclosing runs' (:func:`combined`).
+unit run by a remote executor, keep their own; :func:`merge_state` adds one
+to its run's when it ends, and until then the run-wide figures that budgets
+check are a run's own total plus the rest of the run tree's
+(``StageRun.enclosing_plugin_states``: enclosing runs, running sub-pipelines;
+:func:`combined`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from attrs import asdict, frozen
-
+from .budgets import tokens_of
 from .catalog import Catalog, ModelInfo
 
 STATE_KEY = "llm_usage"
 CHARS_PER_TOKEN = 4
+NANO = 1e9  # costs are added up in whole billionths of a dollar
+# A model's prices per million tokens: input, output, cache read, cache write.
+Prices = tuple[float, float, float, float]
 TOKEN_KEYS = ("input_tokens", "output_tokens", "reasoning_tokens", "cache_read_tokens",
               "cache_write_tokens")
 TOTAL_KEYS = ("calls", "unknown_calls", *TOKEN_KEYS, "estimated_tokens", "cost_usd",
               "unpriced_calls")
 
 
-@frozen
-class CallUsage:
-    """One LLM call. Token fields are None when the provider did not report them."""
+class CallUsage(NamedTuple):
+    """One LLM call. Token fields are None when the provider did not report them.
+
+    A named tuple, not an attrs class: one is built on every LLM call, and the frozen
+    attrs constructor cost four times as much."""
 
     provider: str
     model: str
@@ -64,7 +70,7 @@ class CallUsage:
         return self.input_tokens is not None or self.output_tokens is not None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self._asdict())
 
 
 def estimate_tokens(chars: int) -> int:
@@ -80,37 +86,35 @@ def priced(call: CallUsage, catalog: Catalog | Callable[[str], ModelInfo | None]
     cost = cost_of(call, info) if info is not None else None
     if cost is None:
         return call
-    return CallUsage(call.provider, call.model, call.input_tokens, call.output_tokens,
-                     call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens,
-                     cost, "catalog", call.estimated_tokens, call.error)
+    return call._replace(cost_usd=cost, cost_source="catalog")
+
+
+def prices_of(info: ModelInfo | None) -> Prices | None:
+    """The model's prices per million tokens as :func:`nano_cost` reads them (input,
+    output, cache read, cache write), or None without input and output prices; cache
+    tokens without a cache price are charged at the input price (what the provider would
+    charge without the cache)."""
+    if info is None or info.input is None or info.output is None:
+        return None
+    return (info.input, info.output,
+            info.input if info.cache_read is None else info.cache_read,
+            info.input if info.cache_write is None else info.cache_write)
+
+
+def nano_cost(prices: Prices, inp: int, out: int, read: int, write: int) -> int:
+    """The cost of these tokens in billionths of a dollar (whole: sums stay exact)."""
+    fresh = max(inp - read - write, 0)
+    return int((fresh * prices[0] + out * prices[1] + read * prices[2] + write * prices[3])
+               * 1000 + 0.5)
 
 
 def cost_of(call: CallUsage, info: ModelInfo) -> float | None:
-    """USD for the call at the model's prices; cache tokens without a cache price are
-    charged at the input price (what the provider would charge without the cache)."""
-    if info.input is None or info.output is None:
+    """USD for the call at the model's prices."""
+    prices = prices_of(info)
+    if prices is None:
         return None
-    inp = call.input_tokens or 0
-    read, write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
-    fresh = max(inp - read - write, 0)
-    read_price = info.input if info.cache_read is None else info.cache_read
-    write_price = info.input if info.cache_write is None else info.cache_write
-    micro = (fresh * info.input + read * read_price + write * write_price
-             + (call.output_tokens or 0) * info.output)
-    return round(micro / 1_000_000, 9)
-
-
-def from_unified(provider: str, model: str, usage: Any, protocol: str) -> CallUsage:
-    """A call from a unified ``Usage``; ``usage.raw`` empty means the provider reported none."""
-    if not usage.raw:
-        return CallUsage(provider, model)
-    inp, out = usage.input_tokens, usage.output_tokens
-    read, write = usage.cache_read_tokens, usage.cache_write_tokens
-    if protocol == "anthropic":  # cache reads and writes are not part of input_tokens
-        inp += (read or 0) + (write or 0)
-    if protocol == "gemini":  # thoughts are not part of candidatesTokenCount
-        out += usage.reasoning_tokens or 0
-    return CallUsage(provider, model, inp, out, usage.reasoning_tokens, read, write)
+    return nano_cost(prices, call.input_tokens or 0, call.output_tokens or 0,
+                     call.cache_read_tokens or 0, call.cache_write_tokens or 0) / NANO
 
 
 def empty_totals() -> dict[str, Any]:
@@ -119,28 +123,40 @@ def empty_totals() -> dict[str, Any]:
     return totals
 
 
-def increments(call: CallUsage) -> list[tuple[str, int]]:
-    """What ``call`` adds to a totals object, its cost apart (the tokens it has)."""
+def add_known(into: Sequence[MutableMapping[str, Any]], inp: int, out: int,
+              reasoning: int | None, read: int | None, write: int | None,
+              nano: int | None) -> None:
+    """Add a call with reported usage to each totals object of ``into``; ``nano`` is its
+    cost in billionths of a dollar (None: unknown)."""
+    for totals in into:
+        totals["calls"] += 1
+        totals["input_tokens"] += inp
+        totals["output_tokens"] += out
+        if reasoning:
+            totals["reasoning_tokens"] += reasoning
+        if read:
+            totals["cache_read_tokens"] += read
+        if write:
+            totals["cache_write_tokens"] += write
+        if nano is None:
+            totals["unpriced_calls"] += 1
+        else:  # whole billionths, so that the dollars stay exact at 9 decimals
+            totals["cost_usd"] = (int(totals["cost_usd"] * NANO + 0.5) + nano) / NANO
+
+
+def add_call(totals: MutableMapping[str, Any], call: CallUsage) -> None:
+    nano = None if call.cost_usd is None else int(call.cost_usd * NANO + 0.5)
     if call.known:
-        added = [("calls", 1)]
-        for key in TOKEN_KEYS:
-            value = getattr(call, key)
-            if value:
-                added.append((key, value))
+        add_known((totals,), call.input_tokens or 0, call.output_tokens or 0,
+                  call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens, nano)
+        return
+    totals["calls"] += 1
+    totals["unknown_calls"] += 1
+    totals["estimated_tokens"] += call.estimated_tokens
+    if nano is None:
+        totals["unpriced_calls"] += 1
     else:
-        added = [("calls", 1), ("unknown_calls", 1), ("estimated_tokens", call.estimated_tokens)]
-    if call.cost_usd is None:
-        added.append(("unpriced_calls", 1))
-    return added
-
-
-def add_call(totals: MutableMapping[str, Any], call: CallUsage,
-             added: list[tuple[str, int]] | None = None) -> None:
-    for key, value in added if added is not None else increments(call):
-        totals[key] += value
-    cost = call.cost_usd
-    if cost is not None:
-        totals["cost_usd"] = round(totals["cost_usd"] + cost, 9)
+        totals["cost_usd"] = (int(totals["cost_usd"] * NANO + 0.5) + nano) / NANO
 
 
 def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
@@ -170,18 +186,14 @@ def merge_state(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> Non
     into["status_line"] = status_line(into)
 
 
-def tokens_of(totals: Mapping[str, Any]) -> int:
-    """Input plus output tokens, with the estimate for calls whose usage is unknown."""
-    return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
-
-
 class Ledger:
     """The run's totals (in the run-wide plugin state) and one stage attempt's calls.
 
-    A call is added at once to what the budgets read (the attempt's, the node's and the
-    run's totals); to ``by_model`` and ``by_provider``, which only the artifacts read, when
-    the attempt reports (:meth:`fold`, before usage.json and the checkpoint after the
-    stage)."""
+    A call is added at once to what the budgets read (the node's and the run's totals); to
+    the attempt's totals, ``by_model`` and ``by_provider``, which only the artifacts read,
+    when the attempt reports (:meth:`fold`, before usage.json and the checkpoint after the
+    stage). Each call costs as little as can be: it runs once per LLM call between
+    megabytes of other work, so everything it touches is cold in the CPU caches."""
 
     def __init__(self, state: MutableMapping[str, Any], node_id: str):
         self.state = state
@@ -189,35 +201,63 @@ class Ledger:
         for key in ("by_stage", "by_model", "by_provider"):
             state.setdefault(key, {})
         state.setdefault("total", empty_totals())
-        self.calls: list[CallUsage] = []
-        self.stage = empty_totals()  # this attempt's calls
+        # The attempt's calls: CallUsage, or plain tuples of its fields (see record_known).
+        self._calls: list[tuple[Any, ...]] = []
+        self.stage = empty_totals()  # this attempt's calls (from the last fold)
         self._folded = 0  # calls already in by_model and by_provider
 
+    @property
+    def calls(self) -> list[CallUsage]:
+        return [CallUsage._make(call) for call in self._calls]
+
+    @property
+    def count(self) -> int:
+        return len(self._calls)
+
+    @property
+    def last_call(self) -> CallUsage:
+        return CallUsage._make(self._calls[-1])
+
     def record(self, call: CallUsage) -> None:
-        self.calls.append(call)
-        added = increments(call)
-        add_call(self.stage, call, added)
-        state = self.state
-        add_call(state["total"], call, added)
-        by_stage = state["by_stage"]
+        self._calls.append(call)
+        add_call(self.state["total"], call)
+        add_call(self._node_totals(), call)
+
+    def record_known(self, provider: str, model: str, inp: int, out: int,
+                     reasoning: int | None, read: int | None, write: int | None,
+                     nano: int | None) -> None:
+        """:meth:`record` of a call with reported usage, costing ``nano`` billionths of a
+        dollar (None: unknown), without building a CallUsage (one each LLM call)."""
+        cost = None if nano is None else nano / NANO
+        self._calls.append((provider, model, inp, out, reasoning, read, write, cost,
+                            "" if nano is None else "catalog", 0, ""))
+        add_known((self.state["total"], self._node_totals()), inp, out, reasoning, read, write,
+                  nano)
+
+    def _node_totals(self) -> dict[str, Any]:
+        by_stage: dict[str, Any] = self.state["by_stage"]
         node = by_stage.get(self.node_id)
         if node is None:
             node = by_stage[self.node_id] = empty_totals()
-        add_call(node, call, added)
+        return node
 
     def fold(self) -> None:
-        """Add the calls recorded since the last fold to ``by_model`` and ``by_provider``."""
+        """The attempt's totals, and the calls recorded since the last fold added to
+        ``by_model`` and ``by_provider``."""
         state = self.state
-        for call in self.calls[self._folded:]:
-            added = increments(call)
+        calls = self.calls
+        self.stage = empty_totals()
+        for call in calls:
+            add_call(self.stage, call)
+        for call in calls[self._folded:]:
             for key, name in (("by_provider", call.provider),
                               ("by_model", f"{call.provider}/{call.model}")):
                 group = state[key]
                 totals = group.get(name)
                 if totals is None:
                     totals = group[name] = empty_totals()
-                add_call(totals, call, added)
-        self._folded = len(self.calls)
+                add_call(totals, call)
+        self._folded = len(calls)
 
     @property
     def run_total(self) -> dict[str, Any]:

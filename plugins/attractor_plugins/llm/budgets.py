@@ -18,7 +18,7 @@ whose usage is unknown; ``max_cost_usd`` counts the calls with a known cost.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
@@ -40,9 +40,6 @@ class Limit:
     value: float
     source: str  # "command line", "config file [run]", "graph attribute", "node attribute"
 
-    def spent(self, totals: Mapping[str, Any]) -> float:
-        return float(SPENT[self.key](totals))
-
     def describe(self, spent: float) -> str:
         if self.key == "max_cost_usd":
             return f"${spent:.4f} of ${self.value:g}"
@@ -50,17 +47,16 @@ class Limit:
         return f"{int(spent)} of {int(self.value)} {unit}"
 
 
-def _tokens_of(totals: Mapping[str, Any]) -> int:
-    # Imported here: validating the budget attributes needs no accounting (nor its catalog).
-    from .accounting import tokens_of
-
-    return tokens_of(totals)
+def tokens_of(totals: Mapping[str, Any]) -> int:
+    """Input plus output tokens, with the estimate for calls whose usage is unknown."""
+    return int(totals["input_tokens"] + totals["output_tokens"] + totals["estimated_tokens"])
 
 
-SPENT: Mapping[str, Callable[[Mapping[str, Any]], float]] = {
-    "max_cost_usd": lambda t: float(t["cost_usd"]),
-    "max_tokens": lambda t: float(_tokens_of(t)),
-    "max_llm_calls": lambda t: float(t["calls"]),
+# What each budget adds up in a totals object (``accounting.TOTAL_KEYS``).
+COUNTS: Mapping[str, tuple[str, ...]] = {
+    "max_cost_usd": ("cost_usd",),
+    "max_tokens": ("input_tokens", "output_tokens", "estimated_tokens"),
+    "max_llm_calls": ("calls",),
 }
 
 
@@ -111,13 +107,3 @@ def _first_limit(key: str, values: Mapping[str, Any], source: str) -> Limit | No
         if limit is not None:
             return Limit(key, limit.value, source)
     return None
-
-
-def reached_before_call(limit: Limit, totals: Mapping[str, Any]) -> float | None:
-    """The spend when one more call would go over ``limit``, else None."""
-    spent = limit.spent(totals)
-    if limit.key == "max_llm_calls":
-        return spent if spent + 1 > limit.value else None
-    return spent if spent >= limit.value else None
-
-
