@@ -253,3 +253,20 @@ def assert_tool_result_sent(protocol: str, body: dict[str, Any], call_id: str) -
         assert body["contents"][-1] == {"role": "user", "parts": [{"functionResponse": {
             "name": "write_file", "response": {"result": "wrote 2 bytes"}}}]}
     assert "wrote 2 bytes" in text
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_streamed_calls_that_stop_at_finish_reuse_one_connection(
+        protocol: str, fake: FakeProvider, make_client: MakeClient) -> None:
+    """A caller that stops reading at the finish event (as the api backend does) leaves the
+    connection reusable: what the provider sends after it is read, not dropped with it."""
+    for _ in range(3):
+        fake.script(Reply(sse=wire_stream(protocol, ["Hi"], usage=NATIVE_USAGE[protocol])))
+    async with make_client(protocol) as client:
+        for _ in range(3):
+            async with aclosing(client.stream(request(protocol))) as events:
+                async for event in events:
+                    if event.type == StreamEventType.FINISH:
+                        break
+    assert len(fake.requests) == 3
+    assert fake.connections == 1

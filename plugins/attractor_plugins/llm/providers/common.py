@@ -7,20 +7,24 @@ response parser and a stream translator; this base class runs them over
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import httpx
+import trio
 
 from ..config import AdapterTimeout
-from ..errors import StreamError, UnsupportedToolChoiceError
+from ..errors import SDKError, StreamError, UnsupportedToolChoiceError
 from ..sse import SseEvent
 from ..stream_accumulator import StreamAccumulator
 from ..types import ContentKind, Message, Request, Response, Role, StreamEvent
 from .http import HttpTransport
 
 TOOL_CHOICE_MODES = frozenset({"auto", "none", "required", "named"})
+# How long the rest of a finished stream may take to arrive before its connection is dropped.
+_DRAIN_SECONDS = 0.5
 
 
 class StreamTranslator:
@@ -99,6 +103,8 @@ class HttpAdapter:
             for event in translator.end():
                 yield event
         finally:
+            if translator.finished:
+                await _drain(events)
             await events.aclose()
         if not translator.finished:
             raise StreamError("stream ended before the provider finished the response",
@@ -162,3 +168,16 @@ def sse_json(event: SseEvent, provider: str) -> dict[str, Any] | None:
         raise StreamError(f"stream event is not JSON: {event.data[:200]!r}",
                           provider=provider) from exc
     return value if isinstance(value, dict) else None
+
+
+async def _drain(events: AsyncIterator[SseEvent]) -> None:
+    """Read what a provider sends after its finish event (``[DONE]``, ``message_stop``...).
+
+    A caller stops at the finish event; closing a response with unread bytes drops its
+    connection, so every call would open a new one (a new TLS handshake with a real
+    provider). Read to the end, briefly, and the connection goes back to the pool.
+    """
+    with trio.move_on_after(_DRAIN_SECONDS):
+        with contextlib.suppress(SDKError):
+            async for _ in events:
+                pass
