@@ -139,7 +139,7 @@ async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, n
         if artifact_write_error(exc) is not None:
             raise  # the run's own files cannot be written: the run fails, not the stage
         return _crashed(run.stage_dir, exc)
-    found = await read_sources(paths, run.stage_dir)
+    found = await read_sources(paths, run.stage_dir, run)
     return ingest(services, paths, found, node, run, returned, run.started_wall)
 
 

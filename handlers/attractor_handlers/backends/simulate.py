@@ -16,8 +16,10 @@ Node attributes (all optional; docs/handlers.md has examples):
 ``sim.delay``            how long the "LLM" takes (``250ms``, ``2s``); cancellable
 
 Like an agent following the status-file contract, it writes
-``response.md`` and ``status.json`` (spec Appendix C fields, plus the
-failure fields and ``run_id``/``node_id``/``attempt``) in the stage dir.
+``response.md`` and reports its status (spec Appendix C fields, plus the
+failure fields and ``run_id``/``node_id``/``attempt``) through
+``report_status``: in a run the engine takes it as the stage's status.json
+and writes that file once; driven without the engine it writes the file.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from attractor_core.sdk import (
     StageStatus,
     ValueFormatError,
     parse_outcome,
-    write_status_file,
+    report_status,
     write_text_atomic,
 )
 from attractor_handlers.attribute_schema import DEFAULT_FAILURE_REASON
@@ -63,8 +65,7 @@ class SimulateBackend:
         write_text_atomic(run.stage_dir / "response.md", response)
         updates = {**response_context(node, response), **outcome.context_updates}
         outcome = evolve(outcome, context_updates=updates)
-        ownership = {"run_id": run.run_id, "node_id": node.id, "attempt": run.attempt}
-        write_status_file(run.stage_dir / "status.json", outcome, ownership)
+        report_status(run, node.id, outcome)
         return outcome
 
 
