@@ -12,7 +12,11 @@ from attractor_core.model import Duration, Node, Outcome
 from attractor_core.process_group import StageOwner, stage_processes
 from attractor_core.protocols import Handler
 from attractor_core.registry import UnknownHandlerError
-from attractor_core.runtime.atomic import artifact_write_error, write_text_atomic
+from attractor_core.runtime.atomic import (
+    artifact_write_error,
+    directory_writes,
+    write_text_atomic,
+)
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
 from attractor_core.runtime.rundir import CHILD_DIR, prepare_stage_dir
@@ -37,6 +41,15 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     stage_dir = lane.stage_root() / node.id
     # An attempt continuing an interrupted one resumes the child run it had started.
     prepare_stage_dir(stage_dir, keep=(CHILD_DIR,) if continued else ())
+    # The attempt's files in its stage dir (prompt, response, status.json...) are written
+    # through one descriptor and made durable by one directory fsync as the attempt ends,
+    # before any checkpoint can record it complete (docs/decisions.md).
+    with directory_writes(stage_dir):
+        return await _attempt(services, lane, node, attempt, execution, stage_dir)
+
+
+async def _attempt(services: RunServices, lane: Lane, node: Node, attempt: int, execution: int,
+                   stage_dir: Path) -> Outcome:
     attempt_id = f"{services.config.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)
