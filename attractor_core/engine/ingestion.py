@@ -73,6 +73,19 @@ class _Read:
 Found = _Read | StatusFileError | None  # None: nothing at the path
 
 
+def inspected_paths(paths: SourcePaths, run: AttemptRun) -> SourcePaths:
+    """The sources an attempt's ingestion inspects: all of them, or, when the handler reported
+    its status in process, those up to the canonical one. That report is a valid canonical
+    status, so no source after it in precedence can decide the attempt; their files are left
+    unread (and cleared when the next attempt starts)."""
+    if run.reported is None:
+        return paths
+    for index, (source, _) in enumerate(paths):
+        if source.canonical:
+            return paths[:index + 1]
+    return paths
+
+
 async def read_sources(paths: SourcePaths, stage_dir: Path, run: AttemptRun) -> list[Found]:
     """Each source's file, read without letting it block the run.
 

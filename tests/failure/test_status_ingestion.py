@@ -137,7 +137,7 @@ def test_fallback_written_right_at_the_start_of_the_attempt_is_accepted(tmp_path
 
 def test_a_status_reported_in_process_is_the_canonical_one_and_written_once(tmp_path: Path) -> None:
     """The simulate backend reports its status in process: ingestion takes it as the
-    canonical file with matching ownership, and the stage's status.json is the engine's
+    canonical file with matching ownership (a fallback file in the workdir is not used), and the stage's status.json is the engine's
     record of it (the backend's fields, ownership and timing)."""
     dot = tmp_path / "p.dot"
     dot.write_text(textwrap.dedent("""
@@ -150,11 +150,13 @@ def test_a_status_reported_in_process_is_the_canonical_one_and_written_once(tmp_
         }
     """))
     logs = tmp_path / "logs"
+    (tmp_path / "status.json").write_text('{"outcome": "success", "notes": "left over"}')
     attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet")
     events = [json.loads(x) for x in (logs / "progress.ndjson").read_text().splitlines()]
     decision = _decision(events)
     assert decision["chosen_source"] == "canonical" and decision["ownership_result"] == "match"
-    assert [c["state"] for c in decision["candidates"]] == ["valid", "missing", "missing"]
+    # The fallbacks come after the canonical source: they cannot decide, and are not read.
+    assert [(c["source"], c["state"]) for c in decision["candidates"]] == [("canonical", "valid")]
     status = json.loads((logs / "work" / "status.json").read_text())
     assert (status["outcome"], status["failure_reason"], status["preferred_label"]) == (
         "fail", "lint", "Fix")
