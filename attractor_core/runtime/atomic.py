@@ -16,7 +16,6 @@ import os
 import random
 import re
 import threading
-from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -125,8 +124,7 @@ _DIRECTORY: ContextVar[_SharedDirectory | None] = ContextVar("attractor_director
                                                            default=None)
 
 
-@contextlib.contextmanager
-def directory_writes(directory: Path | str) -> Iterator[None]:
+class directory_writes:
     """Atomic writes into ``directory`` (exactly that directory) made in this block, by this
     task or the tasks and threads it starts, share one open descriptor (temp file and rename
     relative to it: no path walk each time) and one directory fsync, made when the block
@@ -136,18 +134,28 @@ def directory_writes(directory: Path | str) -> Iterator[None]:
     directory holds each new file whole, exactly as after one directory fsync per write;
     before then a power failure may lose a rename (never tear a file). A kill of the process
     loses nothing: the renames are in the kernel already. So a record that says the files
-    exist (a journal entry) must be written after the block.
+    exist (a journal entry) must be written after the block. (A class, not a generator: it
+    is entered at every stage attempt.)
     """
-    shared = _SharedDirectory(os.fspath(directory))
-    token = _DIRECTORY.set(shared)
-    try:
-        yield
-    finally:
-        _DIRECTORY.reset(token)
+
+    __slots__ = ("_path", "_shared", "_token")
+
+    def __init__(self, directory: Path | str):
+        self._path = os.fspath(directory)
+
+    def __enter__(self) -> None:
         try:
-            shared.close()
+            self._shared = _SharedDirectory(self._path)
         except OSError as exc:
-            raise ArtifactWriteError(shared.path, exc) from exc
+            raise ArtifactWriteError(self._path, exc) from exc
+        self._token = _DIRECTORY.set(self._shared)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _DIRECTORY.reset(self._token)
+        try:
+            self._shared.close()
+        except OSError as exc:
+            raise ArtifactWriteError(self._path, exc) from exc
 
 
 def _write_and_rename(tmp: str, target: str, data: bytes, durable: bool,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from attractor_core.protocols import EventSink
@@ -68,21 +68,13 @@ class EventBus:
             observer(record)
         return record
 
-    @contextlib.contextmanager
-    def grouped(self) -> Iterator[None]:
-        """The events emitted in the block reach the sinks and observers when it ends, in
-        order, together: a sink with ``emit_many`` takes them in one call (the progress file
-        in one ``write``). Only for stretches of code that do not wait, so that nothing is
-        held back from a live view for long. Numbers and timestamps are given at ``emit``."""
-        if self._held is not None:  # nested: the outer block delivers
-            yield
-            return
-        self._held = []
-        try:
-            yield
-        finally:
-            held, self._held = self._held, None
-            self._deliver(held)
+    def grouped(self) -> _Group:
+        """``with bus.grouped():`` the events emitted in the block reach the sinks and
+        observers when it ends, in order, together: a sink with ``emit_many`` takes them in
+        one call (the progress file in one ``write``). Only for stretches of code that do not
+        wait, so that nothing is held back from a live view for long. Numbers and timestamps
+        are given at ``emit``; a nested block's events go with the outer block's."""
+        return _Group(self)
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -124,3 +116,23 @@ class EventBus:
     def _close_quietly(sink: EventSink) -> None:
         with contextlib.suppress(Exception):  # already dropping this sink
             sink.close()
+
+
+class _Group:
+    """The ``with`` block of :meth:`EventBus.grouped` (a class: entered at every stage)."""
+
+    __slots__ = ("_bus", "_outer")
+
+    def __init__(self, bus: EventBus):
+        self._bus = bus
+        self._outer = False
+
+    def __enter__(self) -> None:
+        self._outer = self._bus._held is None
+        if self._outer:
+            self._bus._held = []
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._outer:
+            held, self._bus._held = self._bus._held or [], None
+            self._bus._deliver(held)

@@ -24,6 +24,7 @@ and writes that file once; driven without the engine it writes the file.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -72,17 +73,19 @@ class SimulateBackend:
 def scripted_status(node: Node, execution: int) -> tuple[StageStatus, str]:
     """``(status, custom)`` of the ``sim.outcome`` entry for this execution (1-based);
     the last entry repeats. An entry that is not a status is a custom outcome."""
-    entries = [e.strip() for e in node.get("sim.outcome", "success").split(",") if e.strip()]
-    # Every entry is checked now, so a typo in a later entry fails the first execution.
-    outcomes = [_parse_entry(node, entry) for entry in entries] or [(StageStatus.SUCCESS, "")]
+    try:
+        outcomes = _parse_script(node.get("sim.outcome", "success"))
+    except OutcomeTokenError as exc:
+        raise SimulationScriptError(f"node {node.id}: sim.outcome entry {exc}") from None
     return outcomes[min(max(execution, 1), len(outcomes)) - 1]
 
 
-def _parse_entry(node: Node, entry: str) -> tuple[StageStatus, str]:
-    try:
-        return parse_outcome(entry)
-    except OutcomeTokenError as exc:
-        raise SimulationScriptError(f"node {node.id}: sim.outcome entry {exc}") from None
+@functools.lru_cache(maxsize=256)
+def _parse_script(script: str) -> tuple[tuple[StageStatus, str], ...]:
+    """Every entry is checked at once, so a typo in a later entry fails the first execution.
+    Parsed once per script text: a pipeline's nodes share a few scripts."""
+    entries = [e.strip() for e in script.split(",") if e.strip()]
+    return tuple(parse_outcome(entry) for entry in entries) or ((StageStatus.SUCCESS, ""),)
 
 
 def scripted_outcome(node: Node, execution: int) -> Outcome:
