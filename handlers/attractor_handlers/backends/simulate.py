@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import trio
-from attrs import evolve
 
 from attractor_core.sdk import (
     Context,
@@ -55,17 +55,15 @@ class SimulationScriptError(ValueError):
 
 class SimulateBackend:
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
         try:
             delay = scripted_delay(node)
-            outcome = scripted_outcome(node, run.execution)
+            outcome = scripted_outcome(node, run.execution, response_context(node, response))
         except SimulationScriptError as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         if delay is not None:
             await trio.sleep(delay.seconds)
-        response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
         write_text_atomic(run.stage_dir / "response.md", response)
-        updates = {**response_context(node, response), **outcome.context_updates}
-        outcome = evolve(outcome, context_updates=updates)
         report_status(run, node.id, outcome)
         return outcome
 
@@ -88,7 +86,10 @@ def _parse_script(script: str) -> tuple[tuple[StageStatus, str], ...]:
     return tuple(parse_outcome(entry) for entry in entries) or ((StageStatus.SUCCESS, ""),)
 
 
-def scripted_outcome(node: Node, execution: int) -> Outcome:
+def scripted_outcome(node: Node, execution: int,
+                     context_defaults: Mapping[str, Any] | None = None) -> Outcome:
+    """The scripted outcome; its context updates are ``sim.context_updates`` over
+    ``context_defaults``."""
     status, custom = scripted_status(node, execution)
     failing = status in (StageStatus.FAIL, StageStatus.RETRY)
     ids = tuple(i.strip() for i in node.get("sim.suggested_next_ids").split(",") if i.strip())
@@ -97,7 +98,7 @@ def scripted_outcome(node: Node, execution: int) -> Outcome:
         custom=custom,
         preferred_label=node.get("sim.preferred_label"),
         suggested_next_ids=ids,
-        context_updates=scripted_context_updates(node),
+        context_updates={**(context_defaults or {}), **scripted_context_updates(node)},
         notes=f"simulated {custom or status.value} for {node.id} (execution {execution})",
         failure_reason=_scripted_reason(node) if failing else "",
         failure_class=node.get("sim.failure_class") if failing else "",
