@@ -258,7 +258,12 @@ class Transform(Protocol):
 
 
 class EventSink(Protocol):
-    """Receives every event of a run, in ``seq`` order, as a JSON-ready mapping."""
+    """Receives every event of a run, in ``seq`` order, as a JSON-ready mapping.
+
+    A sink may also implement ``emit_many(events)``: the engine then hands it the events it
+    emits together (a stage's end and the checkpoint after it) in one call, e.g. for one
+    ``write``; without it each goes through ``emit``.
+    """
 
     def emit(self, event: Mapping[str, Any]) -> None: ...
 

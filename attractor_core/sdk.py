@@ -49,8 +49,9 @@ Files and processes
     ``utc_now_iso`` (the artifacts' timestamp form).
 Run artifacts
     ``FinalRecord`` and ``read_final``, ``load_checkpoint``, ``RunLock``,
-    ``write_status_file``, ``CanonicalSource`` (the stage dir's own status
-    file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
+    ``write_status_file``, ``report_status`` (an in-process handler's
+    status.json without the file round trip), ``CanonicalSource`` (the stage
+    dir's own status file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
     value classes), ``read_run_status`` and ``RunStatus`` (a run's state from
     its artifacts, what ``attractor status`` prints), ``read_events`` (the
     complete events of a progress.ndjson, or its last ones).
@@ -151,7 +152,11 @@ if TYPE_CHECKING:
     from attractor_core.runtime.lock import RunLock
     from attractor_core.runtime.run_status import RunStatus, read_events, read_run_status
     from attractor_core.runtime.serialization import CONVERTER
-    from attractor_core.runtime.status_files import CanonicalSource, write_status_file
+    from attractor_core.runtime.status_files import (
+        CanonicalSource,
+        report_status,
+        write_status_file,
+    )
     from attractor_core.validation.builtin_rules import FunctionRule
     from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
     from attractor_core.validation.rules import (
@@ -191,7 +196,7 @@ _SOURCES: dict[str, str] = {
     "utc_now_iso": "attractor_core.runtime.clock",
     "CONVERTER": "attractor_core.runtime.serialization",
     "compact_json": "attractor_core.runtime.json_text",
-    **dict.fromkeys(("CanonicalSource", "write_status_file"),
+    **dict.fromkeys(("CanonicalSource", "report_status", "write_status_file"),
                     "attractor_core.runtime.status_files"),
     **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),
     **dict.fromkeys(("FinalRecord", "read_final"), "attractor_core.runtime.final"),
@@ -294,6 +299,7 @@ __all__ = [
     "read_final",
     "read_json_object",
     "read_run_status",
+    "report_status",
     "request_stop",
     "run_branch_work",
     "run_child_work",

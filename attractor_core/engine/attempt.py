@@ -7,12 +7,17 @@ import traceback
 from pathlib import Path
 
 import trio
+from attrs import frozen
 
 from attractor_core.model import Duration, Node, Outcome
 from attractor_core.process_group import StageOwner, stage_processes
 from attractor_core.protocols import Handler
 from attractor_core.registry import UnknownHandlerError
-from attractor_core.runtime.atomic import artifact_write_error, write_text_atomic
+from attractor_core.runtime.atomic import (
+    artifact_write_error,
+    directory_writes,
+    write_text_atomic,
+)
 from attractor_core.runtime.event_bus import utc_now_iso
 from attractor_core.runtime.events import StageAttemptEnd, StageAttemptStart
 from attractor_core.runtime.rundir import CHILD_DIR, prepare_stage_dir
@@ -20,7 +25,15 @@ from attractor_core.runtime.status_files import write_status_file
 
 from .cancellation import is_cancellation
 from .failure import complete_failure
-from .ingestion import SourcePaths, clear_stale_fallbacks, ingest, read_sources, source_paths
+from .ingestion import (
+    Found,
+    SourcePaths,
+    clear_stale_fallbacks,
+    ingest,
+    inspected_paths,
+    read_sources,
+    source_paths,
+)
 from .routing import settle_custom_outcome
 from .services import Lane, RunServices
 from .stage_run import AttemptRun
@@ -37,6 +50,15 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
     stage_dir = lane.stage_root() / node.id
     # An attempt continuing an interrupted one resumes the child run it had started.
     prepare_stage_dir(stage_dir, keep=(CHILD_DIR,) if continued else ())
+    # The attempt's files in its stage dir (prompt, response, status.json...) are written
+    # through one descriptor and made durable by one directory fsync as the attempt ends,
+    # before any checkpoint can record it complete (docs/decisions.md).
+    with directory_writes(stage_dir):
+        return await _attempt(services, lane, node, attempt, execution, stage_dir)
+
+
+async def _attempt(services: RunServices, lane: Lane, node: Node, attempt: int, execution: int,
+                   stage_dir: Path) -> Outcome:
     attempt_id = f"{services.config.run_id}:{lane.branch_key or 'main'}:{node.id}:{execution}"
     run = AttemptRun(services, lane, node, stage_dir, attempt, execution, attempt_id,
                      lane.branch_key)
@@ -55,7 +77,7 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
         owner = StageOwner(services.processes, services.config.run_id, node.id, attempt,
                            lane.branch_key)
         with services.heartbeats.beating(lane, run), stage_processes(owner):
-            outcome = await _execute(services, lane, node, run, paths)
+            result = await _execute(services, lane, node, run, paths)
     except BaseException as exc:
         if not is_cancellation(exc):
             raise
@@ -68,8 +90,13 @@ async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: in
         _announce(services, lane, run, canceled, t0)
         raise
     lane.phase = "traversal"
-    outcome = settle_custom_outcome(node, outcome, lane.state.context, services.config.graph)
-    return _record(services, lane, run, complete_failure(services, node, outcome), started_at, t0)
+    # From here to the attempt's end nothing waits: its events go out as one group.
+    with services.bus.grouped():
+        outcome = result if not isinstance(result, _Read) else ingest(
+            services, result.paths, result.found, node, run, result.returned, run.started_wall)
+        outcome = settle_custom_outcome(node, outcome, lane.state.context, services.config.graph)
+        return _record(services, lane, run, complete_failure(services, node, outcome),
+                       started_at, t0)
 
 
 def _deliver_steering(services: RunServices, lane: Lane, stage_dir: Path) -> None:
@@ -115,32 +142,42 @@ def _ms_since(t0: float) -> int:
     return int((trio.current_time() - t0) * 1000)
 
 
+@frozen
+class _Read:
+    """What the handler returned and what the status sources held: ingested after the
+    attempt's deadline and process scopes."""
+
+    returned: Outcome | None
+    paths: SourcePaths
+    found: list[Found]
+
+
 async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun,
-                   paths: SourcePaths) -> Outcome:
+                   paths: SourcePaths) -> Outcome | _Read:
     try:
         handler = services.config.registry.resolve(node)
     except UnknownHandlerError as exc:
         return Outcome.fail(str(exc), "structural")
     deadline = services.config.policy.stage_deadline(node.timeout)
     if deadline is None:  # no cancel scope to set up and tear down at every stage
-        return await _run_and_ingest(services, lane, handler, node, run, paths)
+        return await _run_and_read(services, lane, handler, node, run, paths)
     # The deadline covers reading the status files too: what the stage left there is
     # part of its attempt.
     with trio.move_on_after(deadline.seconds):
-        return await _run_and_ingest(services, lane, handler, node, run, paths)
+        return await _run_and_read(services, lane, handler, node, run, paths)
     return _timed_out(deadline)
 
 
-async def _run_and_ingest(services: RunServices, lane: Lane, handler: Handler, node: Node,
-                          run: AttemptRun, paths: SourcePaths) -> Outcome:
+async def _run_and_read(services: RunServices, lane: Lane, handler: Handler, node: Node,
+                        run: AttemptRun, paths: SourcePaths) -> Outcome | _Read:
     try:
         returned = await handler.execute(node, lane.state.context, services.config.graph, run)
     except Exception as exc:
         if artifact_write_error(exc) is not None:
             raise  # the run's own files cannot be written: the run fails, not the stage
         return _crashed(run.stage_dir, exc)
-    found = await read_sources(paths, run.stage_dir)
-    return ingest(services, paths, found, node, run, returned, run.started_wall)
+    paths = inspected_paths(paths, run)
+    return _Read(returned, paths, await read_sources(paths, run.stage_dir, run))
 
 
 def _timed_out(deadline: Duration | None) -> Outcome:

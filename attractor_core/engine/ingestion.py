@@ -73,8 +73,24 @@ class _Read:
 Found = _Read | StatusFileError | None  # None: nothing at the path
 
 
-async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
+def inspected_paths(paths: SourcePaths, run: AttemptRun) -> SourcePaths:
+    """The sources an attempt's ingestion inspects: all of them, or, when the handler reported
+    its status in process, those up to the canonical one. That report is a valid canonical
+    status, so no source after it in precedence can decide the attempt; their files are left
+    unread (and cleared when the next attempt starts)."""
+    if run.reported is None:
+        return paths
+    for index, (source, _) in enumerate(paths):
+        if source.canonical:
+            return paths[:index + 1]
+    return paths
+
+
+async def read_sources(paths: SourcePaths, stage_dir: Path, run: AttemptRun) -> list[Found]:
     """Each source's file, read without letting it block the run.
+
+    A status the handler reported in process (``run.reported``) is the canonical source's
+    content, as if read from its file with matching ownership: the file is not read.
 
     Opening is non-blocking and the type and size checks use the opened descriptor, so a
     FIFO, a device or a directory is refused at once. A regular file on the stage dir's own
@@ -85,7 +101,10 @@ async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
     a stage timeout or a stall, not the run.
     """
     found: list[Found | OpenStatusFile] = []
-    for _, path in paths:
+    for source, path in paths:
+        if run.reported is not None and source.canonical:
+            found.append(_reported(run.reported, run))
+            continue
         try:
             found.append(open_status_file(path))
         except StatusFileError as exc:
@@ -99,6 +118,11 @@ async def read_sources(paths: SourcePaths, stage_dir: Path) -> list[Found]:
         contents = iter(await trio.to_thread.run_sync(_read_all, opened,
                                                       abandon_on_cancel=True))
     return [next(contents) if isinstance(f, OpenStatusFile) else f for f in found]
+
+
+def _reported(outcome: Outcome, run: AttemptRun) -> _Read:
+    ownership = {"run_id": run.run_id, "node_id": run.node.id, "attempt": str(run.attempt)}
+    return _Read(StatusFile(outcome, (), ownership), b"", run.started_wall)
 
 
 def _device(directory: Path) -> int:

@@ -10,7 +10,7 @@ from attractor_core.model import Outcome, StageStatus
 def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
     """The file decides; it adds to the handler's context updates and details
     and never erases a field the handler set but the file left empty."""
-    if handler is None:
+    if handler is None or handler is from_file:  # (a status the handler reported itself)
         return from_file
     changes: dict[str, object] = {"status": from_file.status, "custom": from_file.custom}
     for field in attrs.fields(Outcome):

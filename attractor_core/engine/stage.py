@@ -24,7 +24,7 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
     """Attempts already used in this visit (``node_retries``, restored on
     resume) count against ``max_retries``, so crash-resume cycles cannot
     retry a node forever."""
-    policy = RetryPolicy.for_node(node, services.config.graph)
+    policy: RetryPolicy | None = None  # read at the first failure: most nodes never fail
     retries = lane.state.node_retries
     attempt = retries.get(node.id, 0) + 1
     while True:
@@ -37,6 +37,8 @@ async def run_node(services: RunServices, lane: Lane, node: Node) -> Outcome:
         if outcome.status not in (StageStatus.FAIL, StageStatus.RETRY):
             retries.pop(node.id, None)
             return outcome
+        if policy is None:
+            policy = RetryPolicy.for_node(node, services.config.graph)
         will_retry, why = _decide(node, outcome, attempt, policy.max_attempts,
                                   services.config.registry.retries_any_failure(node))
         services.emit(RetryDecision(node.id, attempt, will_retry, outcome.failure_class, why,

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 from attrs import define
 
-from attractor_core.model import Context, Node
+from attractor_core.model import Context, Node, Outcome
 from attractor_core.model.branch import BranchResult
 from attractor_core.pipeline import resolve_child_path
 from attractor_core.policy import KEYS as POLICY_KEYS
@@ -51,6 +51,9 @@ class AttemptRun:
     branch_key: str = ""
     output_bytes: int = 0
     started_wall: float = attrs.Factory(time.time)  # file mtimes are compared with this
+    # The status an in-process handler reported (``report_status``): it stands for the
+    # canonical status.json, which the engine then writes once, as its record.
+    reported: Outcome | None = None
 
     @property
     def run_id(self) -> str:
@@ -76,6 +79,9 @@ class AttemptRun:
         if not isinstance(event, Event):
             raise TypeError(f"emit() takes an attractor event, not {type(event).__name__}")
         self.services.emit(event)
+
+    def report_status(self, outcome: Outcome) -> None:
+        self.reported = outcome
 
     def progress(self, output_bytes: int) -> None:
         if output_bytes > self.output_bytes:

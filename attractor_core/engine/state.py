@@ -124,8 +124,8 @@ class RunState:
             tracked = getattr(self, name)
             if tracked.changed:
                 changes = tracked.take_changes()
-                maps[name] = (_records_json(changes) if name == "node_outcomes"
-                              else CONVERTER.unstructure(changes))
+                # The other maps hold ints (None for a removed key): JSON as they are.
+                maps[name] = _records_json(changes) if name == "node_outcomes" else changes
         delta: dict[str, Any] = {
             "timestamp": utc_now_iso(), "current_node": current, "next_node": next_node,
             "in_flight": (None if in_flight is None

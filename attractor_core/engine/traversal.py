@@ -115,8 +115,9 @@ def _advance(services: RunServices, lane: Lane, node: Node, hop: Route) -> None:
                             lane.branch_key)
 
     def announce() -> None:
-        services.emit(saved)
-        services.emit(selected)
+        with services.bus.grouped():
+            services.emit(saved)
+            services.emit(selected)
 
     lane.checkpoint_with_next(node.id, hop.target, announce)
 

@@ -15,6 +15,8 @@ import json
 import os
 import random
 import re
+import threading
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,9 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     ``durable=False`` skips both fsyncs: still atomic for readers, but the
     file may be lost in a power failure. Only for views such as live.json
     that are rewritten constantly and never needed for recovery.
+
+    Inside :func:`directory_writes` for the file's directory the write goes through that
+    directory's open descriptor and its directory fsync is the one made when the block ends.
     """
     # Plain strings and os calls: this runs several times per stage, and pathlib's
     # object churn cost more than the system calls themselves on tmpfs.
@@ -73,18 +78,90 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     directory, name = os.path.split(target)
     # A random suffix keeps two writers of one path (threads, processes) apart. ``random``
     # is reseeded in a forked child and, unlike os.urandom, costs no system call.
-    tmp = os.path.join(directory,
-                       f"{TEMP_PREFIX}{name}.{_pid}.{random.getrandbits(32):08x}")
+    tmp_name = f"{TEMP_PREFIX}{name}.{_pid}.{random.getrandbits(32):08x}"
     try:
-        _write_and_rename(tmp, target, data, durable)
+        shared = _DIRECTORY.get()
+        if shared is not None and shared.path == directory and shared.write(tmp_name, name, data,
+                                                                             durable):
+            return
+        _write_and_rename(os.path.join(directory, tmp_name), target, data, durable)
         if durable:
             fsync_dir(directory or ".")
     except OSError as exc:
         raise ArtifactWriteError(target, exc) from exc
 
 
-def _write_and_rename(tmp: str, target: str, data: bytes, durable: bool) -> None:
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+class _SharedDirectory:
+    """One directory's open descriptor, and whether a rename in it still awaits its fsync."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._unsynced = False
+        # A worker thread of the block may write while the block ends: the descriptor is
+        # never used once closed (its number may belong to another file by then).
+        self._lock = threading.Lock()
+
+    def write(self, tmp_name: str, name: str, data: bytes, durable: bool) -> bool:
+        with self._lock:
+            if self._fd < 0:
+                return False
+            _write_and_rename(tmp_name, name, data, durable, self._fd)
+            self._unsynced = self._unsynced or durable
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                if self._unsynced:
+                    os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = -1
+
+
+_DIRECTORY: ContextVar[_SharedDirectory | None] = ContextVar("attractor_directory_writes",
+                                                           default=None)
+
+
+class directory_writes:
+    """Atomic writes into ``directory`` (exactly that directory) made in this block, by this
+    task or the tasks and threads it starts, share one open descriptor (temp file and rename
+    relative to it: no path walk each time) and one directory fsync, made when the block
+    ends, even on an exception.
+
+    Every such write still fsyncs its file before the rename, so when the block has ended the
+    directory holds each new file whole, exactly as after one directory fsync per write;
+    before then a power failure may lose a rename (never tear a file). A kill of the process
+    loses nothing: the renames are in the kernel already. So a record that says the files
+    exist (a journal entry) must be written after the block. (A class, not a generator: it
+    is entered at every stage attempt.)
+    """
+
+    __slots__ = ("_path", "_shared", "_token")
+
+    def __init__(self, directory: Path | str):
+        self._path = os.fspath(directory)
+
+    def __enter__(self) -> None:
+        try:
+            self._shared = _SharedDirectory(self._path)
+        except OSError as exc:
+            raise ArtifactWriteError(self._path, exc) from exc
+        self._token = _DIRECTORY.set(self._shared)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _DIRECTORY.reset(self._token)
+        try:
+            self._shared.close()
+        except OSError as exc:
+            raise ArtifactWriteError(self._path, exc) from exc
+
+
+def _write_and_rename(tmp: str, target: str, data: bytes, durable: bool,
+                      dir_fd: int | None = None) -> None:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE,
+                 dir_fd=dir_fd)
     try:
         try:
             written = os.write(fd, data)
@@ -95,11 +172,11 @@ def _write_and_rename(tmp: str, target: str, data: bytes, durable: bool) -> None
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        os.replace(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         # A full disk or a vanished directory: leave no half-written temp file behind.
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
 
 

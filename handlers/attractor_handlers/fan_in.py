@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import cattrs
 
@@ -120,7 +120,7 @@ class FanInHandler:
             raise RankerError(f"unknown codergen backend {name!r} for the LLM ranking "
                               f"(available: {known})")
         try:
-            result = await backend.run(node, prompt, context, run)
+            result = await backend.run(node, prompt, context, cast(StageRun, _RankerRun(run)))
         except Exception as exc:  # a broken ranker must not fail the fan-in (spec §4.9 advisory)
             raise RankerError(f"the LLM ranking ({name}) raised {type(exc).__name__}: {exc}") \
                 from exc
@@ -169,6 +169,21 @@ def _winner_updates(best: BranchResult, results: Sequence[BranchResult]) -> dict
         "parallel.fan_in.losers": [r.branch_key for r in results if r.index != best.index],
     })
     return updates
+
+
+class _RankerRun:
+    """The fan-in's stage run as its ranking backend sees it. A status the backend reports
+    is about its own call, never the fan-in's verdict: with no ``report_status`` here the
+    SDK's ``report_status`` writes it to the stage dir, as an agent would, and the fan-in
+    sets that file aside."""
+
+    report_status = None
+
+    def __init__(self, run: StageRun) -> None:
+        self._run = run
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._run, name)
 
 
 def _set_aside_ranker_status(run: StageRun) -> None:

@@ -340,3 +340,28 @@ async def test_an_attempt_rerun_after_an_interruption_continues_its_execution(
     ids = [e["attempt_id"] for e in events(root, "stage_attempt_start") if e["node_id"] == "r"]
     assert len(ids) == 2 and ids[0] == ids[1]
     assert checkpoint(root)["node_executions"]["r"] == 1
+
+
+async def test_a_kill_during_an_in_process_stage_loses_no_ended_stage(tmp_path: Path) -> None:
+    """simulate reports its status in process, so a stage's one status.json is written as
+    its attempt ends, together with its ingestion and end events. SIGKILLed while ``b``
+    runs: every stage whose end was logged has its status.json, and ``b`` has none yet; the
+    resume re-runs ``b`` and every stage ends with its status.json."""
+    root = tmp_path / "logs"
+    dot = pipeline(tmp_path, "  a [shape=box]\n  b [shape=box, sim.delay=1500ms]\n  c [shape=box]\n"
+                             "  start -> a -> b -> c -> exit")
+    _kill_when_started(["run", dot, "--logs-root", root, "--quiet"], root, "b", 1)
+    ended = {e["node_id"]: e["status"] for e in events(root, "stage_attempt_end")}
+    assert {"start", "a"} <= ended.keys() and "b" not in ended
+    assert {e["node_id"] for e in events(root, "status_ingestion_decision")} == ended.keys()
+    for node, outcome in ended.items():
+        status = read_json(root / node / "status.json")
+        assert (status["outcome"], status["node_id"], status["attempt"]) == (outcome, node, 1)
+        assert "finished_at" in status
+    assert {p.name for p in (root / "b").iterdir()} <= {"prompt.md"}
+    record = await resume(root)
+    assert record.status == "success"
+    for node in ("a", "b", "c"):
+        status = read_json(root / node / "status.json")
+        assert (status["outcome"], status["node_id"]) == ("success", node)
+    assert visited(root).count("b") == 2

@@ -133,3 +133,35 @@ def test_fallback_written_right_at_the_start_of_the_attempt_is_accepted(tmp_path
         work.mkdir()
         status, _ = _run(work, """echo '{"status":"fail","failure_reason":"fresh"}' > status.json""")
         assert status["failure_reason"] == "fresh"
+
+
+def test_a_status_reported_in_process_is_the_canonical_one_and_written_once(tmp_path: Path) -> None:
+    """The simulate backend reports its status in process: ingestion takes it as the
+    canonical file with matching ownership (a fallback file in the workdir is not used), and the stage's status.json is the engine's
+    record of it (the backend's fields, ownership and timing)."""
+    dot = tmp_path / "p.dot"
+    dot.write_text(textwrap.dedent("""
+        digraph P {
+          start [shape=Mdiamond]
+          exit [shape=Msquare]
+          work [sim.outcome="fail", sim.failure_reason="lint", sim.preferred_label="Fix"]
+          start -> work
+          work -> exit [label="Fix"]
+        }
+    """))
+    logs = tmp_path / "logs"
+    (tmp_path / "status.json").write_text('{"outcome": "success", "notes": "left over"}')
+    attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet")
+    events = [json.loads(x) for x in (logs / "progress.ndjson").read_text().splitlines()]
+    decision = _decision(events)
+    assert decision["chosen_source"] == "canonical" and decision["ownership_result"] == "match"
+    # The fallbacks come after the canonical source: they cannot decide, and are not read.
+    assert [(c["source"], c["state"]) for c in decision["candidates"]] == [("canonical", "valid")]
+    status = json.loads((logs / "work" / "status.json").read_text())
+    assert (status["outcome"], status["failure_reason"], status["preferred_label"]) == (
+        "fail", "lint", "Fix")
+    assert status["context_updates"]["last_stage"] == "work"
+    assert {"run_id", "node_id", "attempt", "started_at", "finished_at",
+            "duration_ms"} <= status.keys()
+    assert sorted(p.name for p in (logs / "work").iterdir()) == [
+        "prompt.md", "response.md", "status.json"]

@@ -16,17 +16,20 @@ Node attributes (all optional; docs/handlers.md has examples):
 ``sim.delay``            how long the "LLM" takes (``250ms``, ``2s``); cancellable
 
 Like an agent following the status-file contract, it writes
-``response.md`` and ``status.json`` (spec Appendix C fields, plus the
-failure fields and ``run_id``/``node_id``/``attempt``) in the stage dir.
+``response.md`` and reports its status (spec Appendix C fields, plus the
+failure fields and ``run_id``/``node_id``/``attempt``) through
+``report_status``: in a run the engine takes it as the stage's status.json
+and writes that file once; driven without the engine it writes the file.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import trio
-from attrs import evolve
 
 from attractor_core.sdk import (
     Context,
@@ -39,7 +42,7 @@ from attractor_core.sdk import (
     StageStatus,
     ValueFormatError,
     parse_outcome,
-    write_status_file,
+    report_status,
     write_text_atomic,
 )
 from attractor_handlers.attribute_schema import DEFAULT_FAILURE_REASON
@@ -52,39 +55,41 @@ class SimulationScriptError(ValueError):
 
 class SimulateBackend:
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
+        response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
         try:
             delay = scripted_delay(node)
-            outcome = scripted_outcome(node, run.execution)
+            outcome = scripted_outcome(node, run.execution, response_context(node, response))
         except SimulationScriptError as exc:
             return Outcome.fail(str(exc), FailureClass.DETERMINISTIC.value)
         if delay is not None:
             await trio.sleep(delay.seconds)
-        response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
         write_text_atomic(run.stage_dir / "response.md", response)
-        updates = {**response_context(node, response), **outcome.context_updates}
-        outcome = evolve(outcome, context_updates=updates)
-        ownership = {"run_id": run.run_id, "node_id": node.id, "attempt": run.attempt}
-        write_status_file(run.stage_dir / "status.json", outcome, ownership)
+        report_status(run, node.id, outcome)
         return outcome
 
 
 def scripted_status(node: Node, execution: int) -> tuple[StageStatus, str]:
     """``(status, custom)`` of the ``sim.outcome`` entry for this execution (1-based);
     the last entry repeats. An entry that is not a status is a custom outcome."""
-    entries = [e.strip() for e in node.get("sim.outcome", "success").split(",") if e.strip()]
-    # Every entry is checked now, so a typo in a later entry fails the first execution.
-    outcomes = [_parse_entry(node, entry) for entry in entries] or [(StageStatus.SUCCESS, "")]
+    try:
+        outcomes = _parse_script(node.get("sim.outcome", "success"))
+    except OutcomeTokenError as exc:
+        raise SimulationScriptError(f"node {node.id}: sim.outcome entry {exc}") from None
     return outcomes[min(max(execution, 1), len(outcomes)) - 1]
 
 
-def _parse_entry(node: Node, entry: str) -> tuple[StageStatus, str]:
-    try:
-        return parse_outcome(entry)
-    except OutcomeTokenError as exc:
-        raise SimulationScriptError(f"node {node.id}: sim.outcome entry {exc}") from None
+@functools.lru_cache(maxsize=256)
+def _parse_script(script: str) -> tuple[tuple[StageStatus, str], ...]:
+    """Every entry is checked at once, so a typo in a later entry fails the first execution.
+    Parsed once per script text: a pipeline's nodes share a few scripts."""
+    entries = [e.strip() for e in script.split(",") if e.strip()]
+    return tuple(parse_outcome(entry) for entry in entries) or ((StageStatus.SUCCESS, ""),)
 
 
-def scripted_outcome(node: Node, execution: int) -> Outcome:
+def scripted_outcome(node: Node, execution: int,
+                     context_defaults: Mapping[str, Any] | None = None) -> Outcome:
+    """The scripted outcome; its context updates are ``sim.context_updates`` over
+    ``context_defaults``."""
     status, custom = scripted_status(node, execution)
     failing = status in (StageStatus.FAIL, StageStatus.RETRY)
     ids = tuple(i.strip() for i in node.get("sim.suggested_next_ids").split(",") if i.strip())
@@ -93,7 +98,7 @@ def scripted_outcome(node: Node, execution: int) -> Outcome:
         custom=custom,
         preferred_label=node.get("sim.preferred_label"),
         suggested_next_ids=ids,
-        context_updates=scripted_context_updates(node),
+        context_updates={**(context_defaults or {}), **scripted_context_updates(node)},
         notes=f"simulated {custom or status.value} for {node.id} (execution {execution})",
         failure_reason=_scripted_reason(node) if failing else "",
         failure_class=node.get("sim.failure_class") if failing else "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,8 @@ PROGRESS_FILE = "progress.ndjson"
 
 
 class ProgressNdjsonSink:
-    """Appends each event as one line, with a single ``write`` and a flush.
+    """Appends each event as one line, with a single ``write`` and a flush (the events of a
+    group the engine emits together: one ``write`` for all their lines).
 
     The file is opened in append mode, so a resumed run continues it. No torn line is ever
     left in the middle of the file: a kill can leave the last line unterminated (readers
@@ -26,7 +27,13 @@ class ProgressNdjsonSink:
         _cut_torn_tail(self._fd)
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        line = (compact_json(event) + "\n").encode("utf-8")
+        self._append((compact_json(event) + "\n").encode("utf-8"))
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Several events' lines in one ``write``: a kill can still cut only the last line."""
+        self._append("".join([compact_json(e) + "\n" for e in events]).encode("utf-8"))
+
+    def _append(self, line: bytes) -> None:
         written = os.write(self._fd, line)
         if written < len(line):
             self._finish(line, written)
