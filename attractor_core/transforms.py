@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-import attrs
 import pluggy
 
 from attractor_core.attributes import AttributeSchema
@@ -20,6 +19,7 @@ from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
 from attractor_core.protocols import Transform
+from attractor_core.records import evolve
 from attractor_core.stylesheet import (
     PROPERTIES,
     Stylesheet,
@@ -45,7 +45,7 @@ class ExpandGoal:
     def apply(self, graph: Graph) -> Graph:
         goal = graph.goal
         changed = {
-            node_id: attrs.evolve(
+            node_id: evolve(
                 node, attrs={**node.attrs, "prompt": node.prompt.replace("$goal", goal)}
             )
             for node_id, node in graph.nodes.items()
@@ -83,7 +83,7 @@ class ApplyStylesheet:
         for node_id, node in graph.nodes.items():
             given = {**defaults, **sheet.properties_for(node)}
             extra = {k: v for k, v in given.items() if k not in node.attrs}
-            nodes[node_id] = attrs.evolve(node, attrs={**node.attrs, **extra}) if extra else node
+            nodes[node_id] = evolve(node, attrs={**node.attrs, **extra}) if extra else node
         return graph.with_nodes(nodes)
 
 

@@ -16,18 +16,9 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.model import (
-    Duration,
-    Edge,
-    Graph,
-    Node,
-    StageStatus,
-)
-from attractor_core.model.outcome import (
-    CANONICAL_OUTCOMES,
-    OUTCOME_TOKEN,
-)
-from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
+from attractor_core.model.graph import Edge, Graph, Node
+from attractor_core.model.status import CANONICAL_OUTCOMES, OUTCOME_TOKEN, StageStatus
+from attractor_core.model.values import Duration, ValueFormatError, parse_bool, parse_int
 from attractor_core.stylesheet import PROPERTIES, StylesheetSyntaxError, parse_stylesheet
 from attractor_core.validation.diagnostics import Diagnostic, Severity
 

@@ -26,7 +26,6 @@ import json
 from typing import Any
 
 import trio
-from attrs import evolve
 
 from attractor_core.sdk import (
     Context,
@@ -38,6 +37,7 @@ from attractor_core.sdk import (
     StageRun,
     StageStatus,
     ValueFormatError,
+    evolve,
     parse_outcome,
     write_status_file,
     write_text_atomic,

@@ -21,9 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import field, frozen
-
-from attractor_core.sdk import AttributeSpec, Context, Node
+from attractor_core.sdk import AttributeSpec, Context, Node, Record
 
 from .node_settings import NodeSettingError
 
@@ -41,13 +39,21 @@ GRAPH_ATTRIBUTES = (
 ATTRIBUTES = (OUTPUT_LIMIT, *GRAPH_ATTRIBUTES)
 
 
-@frozen
-class CallControls:
+class CallControls(Record):
     """What the stage adds to each of its requests (None: the provider's default)."""
 
-    max_tokens: int | None = None
-    temperature: float | None = None
-    provider_options: Mapping[str, Mapping[str, Any]] = field(factory=dict)
+    __slots__ = ("max_tokens", "provider_options", "temperature")
+    __match_args__ = ("max_tokens", "temperature", "provider_options")
+    max_tokens: int | None
+    temperature: float | None
+    provider_options: Mapping[str, Mapping[str, Any]]
+
+    def __init__(self, max_tokens: int | None = None, temperature: float | None = None,
+                 provider_options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        object.__setattr__(self, "max_tokens", max_tokens)
+        object.__setattr__(self, "temperature", temperature)
+        object.__setattr__(self, "provider_options",
+                           {} if provider_options is None else provider_options)
 
     def describe(self) -> dict[str, Any]:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature,
