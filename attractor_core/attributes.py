@@ -36,8 +36,7 @@ class AttributeSpec(Record):
     ``max_agent_turns``), which the lint answers with this name. ``stylesheet``: a
     node attribute the model stylesheet may set (``llm_model`` and the like)."""
 
-    __slots__ = ("default", "doc", "name", "other_names", "stylesheet", "type")
-    __match_args__ = ("name", "type", "default", "doc", "other_names", "stylesheet")
+    __match_args__ = __slots__ = ("name", "type", "default", "doc", "other_names", "stylesheet")
     name: str
     type: str
     default: str
@@ -63,8 +62,7 @@ Declarations = Mapping[str, Sequence[AttributeSpec]]
 class AttributeSchema(Record):
     """Every declared attribute, merged over all plugins: ``by_key[key][name]``."""
 
-    __slots__ = ("by_key",)
-    __match_args__ = ("by_key",)
+    __match_args__ = __slots__ = ("by_key",)
     by_key: Mapping[str, Mapping[str, AttributeSpec]]
 
     def __init__(self, by_key: Mapping[str, Mapping[str, AttributeSpec]]) -> None:

@@ -52,8 +52,7 @@ class ConditionSyntaxError(AttributeSyntaxError):
 class Clause(Record):
     """One comparison. ``op`` is ``=``, ``!=`` or ``truthy`` (a bare key)."""
 
-    __slots__ = ("key", "literal", "op")
-    __match_args__ = ("key", "op", "literal")
+    __match_args__ = __slots__ = ("key", "op", "literal")
     key: str
     op: str
     literal: str
@@ -75,8 +74,7 @@ class Clause(Record):
 class Condition(Record):
     """A parsed condition: all clauses must hold. No clauses means always true."""
 
-    __slots__ = ("clauses", "text")
-    __match_args__ = ("text", "clauses")
+    __match_args__ = __slots__ = ("text", "clauses")
     text: str
     clauses: tuple[Clause, ...]
 

@@ -25,8 +25,7 @@ _ACCELERATOR = re.compile(r"^\s*(\[[^\]]+\]\s*|[A-Za-z0-9]\)\s+|[A-Za-z0-9]\s+-\
 class Route(Record):
     """The next hop. ``edge`` is None for a jump to a retry target."""
 
-    __slots__ = ("edge", "reason", "step", "target")
-    __match_args__ = ("target", "reason", "step", "edge")
+    __match_args__ = __slots__ = ("target", "reason", "step", "edge")
     target: str
     # condition|preferred_label|suggested_next_ids|weight|lexical|fail_edge|retry_target
     # |parallel_join

@@ -26,8 +26,7 @@ from attractor_core.validation import Diagnostic, Severity, ValidationError, val
 class PreparedPipeline(Record):
     """A transformed graph and everything validation found in it."""
 
-    __slots__ = ("diagnostics", "graph")
-    __match_args__ = ("graph", "diagnostics")
+    __match_args__ = __slots__ = ("graph", "diagnostics")
     graph: Graph
     diagnostics: tuple[Diagnostic, ...]
 

@@ -49,8 +49,7 @@ class StylesheetSyntaxError(AttributeSyntaxError):
 
 
 class Selector(Record):
-    __slots__ = ("kind", "value")
-    __match_args__ = ("kind", "value")
+    __match_args__ = __slots__ = ("kind", "value")
     kind: str  # "universal", "shape", "class" or "id"
     value: str
 
@@ -73,8 +72,7 @@ class Selector(Record):
 
 
 class StyleRule(Record):
-    __slots__ = ("declarations", "line", "selector")
-    __match_args__ = ("selector", "declarations", "line")
+    __match_args__ = __slots__ = ("selector", "declarations", "line")
     selector: Selector
     declarations: Mapping[str, str]
     line: int
@@ -87,8 +85,7 @@ class StyleRule(Record):
 
 
 class Stylesheet(Record):
-    __slots__ = ("rules",)
-    __match_args__ = ("rules",)
+    __match_args__ = __slots__ = ("rules",)
     rules: tuple[StyleRule, ...]
 
     def __init__(self, rules: tuple[StyleRule, ...] = ()) -> None:

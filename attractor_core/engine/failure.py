@@ -22,7 +22,7 @@ def complete_failure(services: RunServices, node: Node, outcome: Outcome) -> Out
     cls = normalize_class(outcome.failure_class) or _classify(services, node, outcome, reason)
     signature = outcome.failure_signature or failure_signature(failed_node, cls, reason)
     return evolve(outcome, failed_node_id=failed_node, failure_reason=reason,
-                        failure_class=cls, failure_signature=signature)
+                  failure_class=cls, failure_signature=signature)
 
 
 def _classify(services: RunServices, node: Node, outcome: Outcome, reason: str) -> str:

@@ -77,7 +77,7 @@ def _exhausted(node: Node, outcome: Outcome, attempts: int) -> Outcome:
         return outcome
     if node.allow_partial:
         return evolve(outcome, status=StageStatus.PARTIAL_SUCCESS,
-                            notes="retries exhausted, partial success accepted (allow_partial)")
+                      notes="retries exhausted, partial success accepted (allow_partial)")
     reason = f"retries exhausted after {attempts} attempt(s): {outcome.failure_reason}"
     return evolve(outcome, status=StageStatus.FAIL, failure_reason=reason)
 

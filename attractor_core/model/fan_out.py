@@ -8,8 +8,7 @@ from attractor_core.records import Record
 class BranchFailure(Record):
     """One parallel branch that did not succeed, as final.json reports it."""
 
-    __slots__ = ("branch_key", "failed_node_id", "failure_class", "failure_reason", "status")
-    __match_args__ = ("branch_key", "status", "failure_reason", "failure_class",
+    __match_args__ = __slots__ = ("branch_key", "status", "failure_reason", "failure_class",
                       "failed_node_id")
     branch_key: str
     status: str
@@ -32,8 +31,7 @@ class FanOutReport(Record):
     (``wait_all: 3 of 4 branches succeeded; b2 failed: ...``) and the branches
     that failed. A run that carried on past failed branches still names them."""
 
-    __slots__ = ("failed_branches", "verdict")
-    __match_args__ = ("verdict", "failed_branches")
+    __match_args__ = __slots__ = ("verdict", "failed_branches")
     verdict: str
     failed_branches: tuple[BranchFailure, ...]
 

@@ -84,8 +84,7 @@ class _Typed(Record):
 class Node(_Typed):
     """One stage. ``line`` is where its node statement starts (0 if built in code)."""
 
-    __slots__ = ("attrs", "id", "line")
-    __match_args__ = ("id", "attrs", "line")
+    __match_args__ = __slots__ = ("id", "attrs", "line")
     id: str
     line: int
 
@@ -181,8 +180,7 @@ class Node(_Typed):
 class Edge(_Typed):
     """A directed edge; ``index`` is its declaration order within the graph."""
 
-    __slots__ = ("attrs", "index", "line", "source", "target")
-    __match_args__ = ("source", "target", "attrs", "line", "index")
+    __match_args__ = __slots__ = ("source", "target", "attrs", "line", "index")
     source: str
     target: str
     line: int

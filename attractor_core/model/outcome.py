@@ -50,24 +50,11 @@ class Outcome(Record):
     edges), so its successful stage resumes at the join they meet at.
     """
 
-    __slots__ = (
-        "context_updates",
-        "custom",
-        "details",
-        "failed_node_id",
-        "failure_class",
-        "failure_reason",
-        "failure_signature",
-        "fan_out",
-        "notes",
-        "preferred_label",
-        "resume_at",
-        "status",
-        "suggested_next_ids",
+    __match_args__ = __slots__ = (
+        "status", "preferred_label", "suggested_next_ids", "context_updates", "notes",
+        "failure_reason", "failure_class", "failure_signature", "failed_node_id", "details",
+        "custom", "fan_out", "resume_at",
     )
-    __match_args__ = ("status", "preferred_label", "suggested_next_ids", "context_updates",
-                      "notes", "failure_reason", "failure_class", "failure_signature",
-                      "failed_node_id", "details", "custom", "fan_out", "resume_at")
     status: StageStatus
     preferred_label: str
     suggested_next_ids: tuple[str, ...]

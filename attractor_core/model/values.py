@@ -30,8 +30,7 @@ class Duration(Record):
     comes from the suffix, and a bare integer means seconds.
     """
 
-    __slots__ = ("ms",)
-    __match_args__ = ("ms",)
+    __match_args__ = __slots__ = ("ms",)
     ms: int
 
     def __init__(self, ms: int) -> None:

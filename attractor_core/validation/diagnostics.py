@@ -30,8 +30,9 @@ def _severity(value: Severity | str) -> Severity:
 class Diagnostic(Record):
     """One finding. ``line`` 0 means unknown; ``edge`` is ``(source, target)`` or ``None``."""
 
-    __slots__ = ("edge", "file", "fix", "line", "message", "node_id", "rule", "severity")
-    __match_args__ = ("rule", "severity", "message", "node_id", "edge", "fix", "file", "line")
+    __match_args__ = __slots__ = (
+        "rule", "severity", "message", "node_id", "edge", "fix", "file", "line",
+    )
     rule: str
     severity: Severity
     message: str

@@ -219,7 +219,7 @@ class Supervisor:
         if outcome.failure_reason:
             return evolve(outcome, context_updates=updates)
         return evolve(outcome, context_updates=updates,
-                            notes=f"child pipeline completed at cycle {self.cycle}")
+                      notes=f"child pipeline completed at cycle {self.cycle}")
 
     async def _stop_child(self) -> Outcome:
         condition = self.settings.stop_condition

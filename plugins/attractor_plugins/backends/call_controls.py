@@ -42,8 +42,7 @@ ATTRIBUTES = (OUTPUT_LIMIT, *GRAPH_ATTRIBUTES)
 class CallControls(Record):
     """What the stage adds to each of its requests (None: the provider's default)."""
 
-    __slots__ = ("max_tokens", "provider_options", "temperature")
-    __match_args__ = ("max_tokens", "temperature", "provider_options")
+    __match_args__ = __slots__ = ("max_tokens", "temperature", "provider_options")
     max_tokens: int | None
     temperature: float | None
     provider_options: Mapping[str, Mapping[str, Any]]

@@ -59,8 +59,7 @@ class NodeSettingError(ValueError):
 
 
 class AgentLimits(Record):
-    __slots__ = ("command_timeout_ms", "max_command_timeout_ms", "max_rounds")
-    __match_args__ = ("max_rounds", "command_timeout_ms", "max_command_timeout_ms")
+    __match_args__ = __slots__ = ("max_rounds", "command_timeout_ms", "max_command_timeout_ms")
     max_rounds: int
     command_timeout_ms: int
     max_command_timeout_ms: int

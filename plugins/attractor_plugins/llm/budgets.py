@@ -35,8 +35,7 @@ class BudgetSettingError(ValueError):
 
 
 class Limit(Record):
-    __slots__ = ("key", "source", "value")
-    __match_args__ = ("key", "value", "source")
+    __match_args__ = __slots__ = ("key", "value", "source")
     key: str
     value: float
     source: str  # "command line", "config file [run]", "graph attribute", "node attribute"
@@ -71,8 +70,7 @@ SPENT: Mapping[str, Callable[[Mapping[str, Any]], float]] = {
 
 
 class Budgets(Record):
-    __slots__ = ("node", "run")
-    __match_args__ = ("run", "node")
+    __match_args__ = __slots__ = ("run", "node")
     run: tuple[Limit, ...]
     node: Limit | None
 
