@@ -10,7 +10,7 @@ also raises :class:`ValidationError` when any diagnostic is an error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -21,6 +21,9 @@ from attractor_core.records import Record
 from attractor_core.registry import HandlerRegistry
 from attractor_core.transforms import TransformError, apply_transforms
 from attractor_core.validation import Diagnostic, Severity, ValidationError, validate
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class PreparedPipeline(Record):
@@ -69,6 +72,8 @@ def load_pipeline(
 
 def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
     """A sub-pipeline's DOT file: relative to the file that includes it (or the cwd)."""
+    from pathlib import Path  # run paths only; validate does without pathlib
+
     base = parent_dot.parent if parent_dot is not None else Path.cwd()
     return (base / child).resolve()
 

@@ -68,6 +68,9 @@ def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     # The model, the diagnostics and the plugins' lint-time classes are records, not attrs
     # classes.
     assert "attrs" not in modules and "attr" not in modules
+    # Nor pathlib (with urllib.parse, ipaddress and ntpath's failed imports of nt and _winapi):
+    # the kernel and the plugin entry modules name Path in annotations only.
+    assert "pathlib" not in modules
     # Entry points are read from the dist-info folders, not through importlib.metadata.
     assert "importlib.metadata" not in modules and "email" not in modules
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attractor_core.dot.errors import ParseError
 from attractor_core.dot.lexer import SourceMap, Token, bad_token_error, tokenize
 from attractor_core.model.graph import Edge, Graph, Node
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -41,7 +44,8 @@ def parse_file(path: str | Path) -> Graph:
     """Read and parse a DOT file; unreadable or non-UTF-8 files become a ``ParseError`` too."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:  # not pathlib: validate starts without importing it
+            data = file.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ParseError(f"cannot read file: {reason}", file=name, line=0, column=0,
