@@ -10,10 +10,10 @@ import pluggy
 
 from attractor_core.errors import RunError
 from attractor_core.model.graph import DEFAULT_HANDLER_TYPE
-from attractor_core.protocols import Handler, StageRun
 
 if TYPE_CHECKING:
     from attractor_core.model import Context, Graph, Node, Outcome
+    from attractor_core.protocols import Handler, StageRun
 
 
 class UnknownHandlerError(RunError, LookupError):

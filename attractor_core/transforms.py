@@ -11,6 +11,7 @@ A transform returns a new graph and never mutates its input.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -18,7 +19,6 @@ from attractor_core.attributes import AttributeSchema
 from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
-from attractor_core.protocols import Transform
 from attractor_core.records import evolve
 from attractor_core.stylesheet import (
     PROPERTIES,
@@ -26,6 +26,9 @@ from attractor_core.stylesheet import (
     StylesheetSyntaxError,
     parse_stylesheet,
 )
+
+if TYPE_CHECKING:
+    from attractor_core.protocols import Transform
 
 
 class TransformError(AttractorError):
