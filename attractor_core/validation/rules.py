@@ -11,7 +11,6 @@ graph.
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
@@ -71,6 +70,8 @@ def _suggest(name: str, known: Collection[str]) -> str:
     # difflib is quadratic-ish per call; only worth it on graphs a human reads.
     if len(known) > 2_000:
         return ""
+    import difflib  # only when a name is unknown: validate usually does without it
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -16,7 +16,6 @@ these attributes at validation time with the same functions.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -108,6 +107,8 @@ def _options(raw: str, label: str) -> dict[str, dict[str, Any]]:
         return {}
     hint = ("use a JSON object keyed by provider, e.g. "
             "provider_options=\"{\\\"anthropic\\\": {\\\"auto_cache\\\": false}}\"")
+    import json  # only when the attribute is set: validate usually does without it
+
     try:
         value = json.loads(raw)
     except ValueError as exc:
