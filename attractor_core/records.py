@@ -41,37 +41,46 @@ _ATTRS_FIELDS: dict[type, tuple[Any, ...]] = {}
 
 def _attrs_fields(cls: type[Record]) -> tuple[Any, ...]:
     import inspect
-    import sys
-    import typing
 
     import attrs
 
     parameters = inspect.signature(cls.__init__).parameters
-    namespace = vars(sys.modules[cls.__module__])
     annotations: dict[str, Any] = {}
     for base in reversed(cls.__mro__):
         annotations.update(getattr(base, "__annotations__", {}))
     fields: dict[str, Any] = {}
     for name in cls.__match_args__:
         hint = annotations.get(name)
-        if isinstance(hint, str):
-            try:
-                hint = typing.get_type_hints(_Probe(hint), namespace)["value"]
-            except NameError:  # a name imported for type checking only
-                hint = None
         default = parameters[name].default
-        fields[name] = attrs.field(type=hint, default=(
-            attrs.NOTHING if default is inspect.Parameter.empty else default))
-    shadow = attrs.make_class(cls.__name__, fields, frozen=True, slots=True)
+        fields[name] = attrs.field(
+            type=_resolve(hint, cls.__module__) if isinstance(hint, str) else hint,
+            default=attrs.NOTHING if default is inspect.Parameter.empty else default)
+    # Only the field descriptions are wanted: no methods generated for the throwaway class.
+    shadow = attrs.make_class(cls.__name__, fields, init=False, repr=False, eq=False)
     built: tuple[Any, ...] = attrs.fields(shadow)
     return built
 
 
-class _Probe:
-    """An object whose one annotation is a string to resolve."""
+_HINTS: dict[tuple[str, str], Any] = {}
 
-    def __init__(self, hint: str) -> None:
-        self.__annotations__ = {"value": hint}
+
+def _resolve(hint: str, module: str) -> Any:
+    """An annotation written as a string (``from __future__ import annotations``), evaluated
+    in its module; None for a name imported for type checking only."""
+    key = (module, hint)
+    if key not in _HINTS:
+        import builtins
+        import sys
+
+        namespace = vars(sys.modules[module])
+        if hint.isidentifier():
+            _HINTS[key] = namespace.get(hint, getattr(builtins, hint, None))
+        else:
+            try:
+                _HINTS[key] = eval(hint, namespace)  # what typing.get_type_hints does
+            except NameError:
+                _HINTS[key] = None
+    return _HINTS[key]
 
 
 class Record:
