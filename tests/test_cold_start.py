@@ -82,6 +82,7 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "pluggy" not in modules
     assert "cattrs" not in modules  # the records are read back without the converter
     assert "attrs" not in modules and "attr" not in modules  # ...and are not attrs classes
+    assert "socket" not in modules  # the host name comes from os.uname()
 
 
 def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +80,9 @@ class RecordedGroups(Record):
 
 def this_host() -> str:
     """The name this machine records its process groups under."""
-    return socket.gethostname()
+    # What socket.gethostname() returns (gethostname(2) reads the same field), without
+    # importing socket into ``attractor status``.
+    return os.uname().nodename
 
 
 class ProcessRecords:
