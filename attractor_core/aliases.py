@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from attrs import evolve
-
 from attractor_core.model import Graph, Node
+from attractor_core.records import evolve
 
 PLAIN_ALIASES: tuple[tuple[str, str], ...] = (("llm_prompt", "prompt"),)
 TYPE_ALIAS = "node_type"

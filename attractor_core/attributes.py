@@ -16,17 +16,19 @@ handler type may use these three names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import pluggy
-from attrs import frozen
+from attractor_core.records import Record
+
+if TYPE_CHECKING:
+    import pluggy
 
 ANY_NODE = "*"
 EDGE = "edge"
 GRAPH = "graph"
 
 
-@frozen
-class AttributeSpec:
+class AttributeSpec(Record):
     """One attribute: its name, value type (``string``, ``integer``, ``boolean``,
     ``duration``, ``float``, ``node id``, ``condition``, ``json``, ``comma list``,
     or ``a|b|c`` for a choice), its default as written in DOT (``""`` when unset),
@@ -34,22 +36,37 @@ class AttributeSpec:
     ``max_agent_turns``), which the lint answers with this name. ``stylesheet``: a
     node attribute the model stylesheet may set (``llm_model`` and the like)."""
 
+    __match_args__ = __slots__ = ("name", "type", "default", "doc", "other_names", "stylesheet")
     name: str
-    type: str = "string"
-    default: str = ""
-    doc: str = ""
-    other_names: tuple[str, ...] = ()
-    stylesheet: bool = False
+    type: str
+    default: str
+    doc: str
+    other_names: tuple[str, ...]
+    stylesheet: bool
+
+    def __init__(self, name: str, type: str = "string", default: str = "",
+                 doc: str = "", other_names: tuple[str, ...] = (),
+                 stylesheet: bool = False) -> None:
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "type", type)
+        setter(self, "default", default)
+        setter(self, "doc", doc)
+        setter(self, "other_names", other_names)
+        setter(self, "stylesheet", stylesheet)
 
 
 Declarations = Mapping[str, Sequence[AttributeSpec]]
 
 
-@frozen
-class AttributeSchema:
+class AttributeSchema(Record):
     """Every declared attribute, merged over all plugins: ``by_key[key][name]``."""
 
+    __match_args__ = __slots__ = ("by_key",)
     by_key: Mapping[str, Mapping[str, AttributeSpec]]
+
+    def __init__(self, by_key: Mapping[str, Mapping[str, AttributeSpec]]) -> None:
+        object.__setattr__(self, "by_key", by_key)
 
     @classmethod
     def merge(cls, contributions: Iterable[Declarations]) -> AttributeSchema:

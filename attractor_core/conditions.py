@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-
-from attrs import frozen
+from typing import TYPE_CHECKING, Any
 
 from attractor_core.errors import AttributeSyntaxError
-from attractor_core.model import Context, Outcome
+from attractor_core.records import Record
+
+if TYPE_CHECKING:
+    from attractor_core.model import Context, Outcome
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _BARE_LITERAL = re.compile(r"[A-Za-z0-9_.:\-+/]+")
@@ -48,13 +49,18 @@ class ConditionSyntaxError(AttributeSyntaxError):
         super().__init__(f"invalid condition {condition!r}: {problem}; {hint}")
 
 
-@frozen
-class Clause:
+class Clause(Record):
     """One comparison. ``op`` is ``=``, ``!=`` or ``truthy`` (a bare key)."""
 
+    __match_args__ = __slots__ = ("key", "op", "literal")
     key: str
     op: str
-    literal: str = ""
+    literal: str
+
+    def __init__(self, key: str, op: str, literal: str = "") -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "literal", literal)
 
     def holds(self, outcome: Outcome | None, context: Context) -> bool:
         value = resolve_key(self.key, outcome, context)
@@ -65,12 +71,16 @@ class Clause:
         return value != ""
 
 
-@frozen
-class Condition:
+class Condition(Record):
     """A parsed condition: all clauses must hold. No clauses means always true."""
 
+    __match_args__ = __slots__ = ("text", "clauses")
     text: str
-    clauses: tuple[Clause, ...] = ()
+    clauses: tuple[Clause, ...]
+
+    def __init__(self, text: str, clauses: tuple[Clause, ...] = ()) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "clauses", clauses)
 
     def holds(self, outcome: Outcome | None, context: Context) -> bool:
         return all(clause.holds(outcome, context) for clause in self.clauses)

@@ -11,25 +11,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from attrs import frozen
+from typing import TYPE_CHECKING
 
 from attractor_core.conditions import evaluate_condition
-from attractor_core.model import Context, Edge, Graph, Node, Outcome
+from attractor_core.records import Record
+
+if TYPE_CHECKING:
+    from attractor_core.model import Context, Edge, Graph, Node, Outcome
 
 _ACCELERATOR = re.compile(r"^\s*(\[[^\]]+\]\s*|[A-Za-z0-9]\)\s+|[A-Za-z0-9]\s+-\s+)")
 
 
-@frozen
-class Route:
+class Route(Record):
     """The next hop. ``edge`` is None for a jump to a retry target."""
 
+    __match_args__ = __slots__ = ("target", "reason", "step", "edge")
     target: str
     # condition|preferred_label|suggested_next_ids|weight|lexical|fail_edge|retry_target
     # |parallel_join
     reason: str
     step: int
-    edge: Edge | None = None
+    edge: Edge | None
+
+    def __init__(self, target: str, reason: str, step: int, edge: Edge | None = None) -> None:
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "edge", edge)
 
 
 def normalize_label(label: str) -> str:

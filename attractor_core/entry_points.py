@@ -126,10 +126,20 @@ def _entry_points_of(folder: str, group: str, distribution: str) -> list[FoundEn
     """``entry_points.txt`` parsed as importlib.metadata does: stripped lines, ``#``
     comments, ``[group]`` headers, ``name = value``."""
     try:
-        with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
-            text = file.read()
+        # os.open, not open(): a scan opens one file per installed distribution, most of
+        # which do not exist, and every start of ``validate`` and ``--help`` scans.
+        fd = os.open(os.path.join(folder, "entry_points.txt"), os.O_RDONLY)
     except OSError:
         return []
+    try:
+        data = b"".join(iter(lambda: os.read(fd, 65536), b""))
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    if group.encode() not in data:  # no section of the group: nothing to parse
+        return []
+    text = data.decode("utf-8")
     found = []
     section = None
     for raw in text.splitlines():

@@ -15,13 +15,13 @@ is declared by the plugin that calls it, through
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from attractor_core.attributes import AttributeSpec
     from attractor_core.model import Node, Outcome

@@ -10,30 +10,32 @@ also raises :class:`ValidationError` when any diagnostic is an error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import attrs
 import pluggy
-from attrs import frozen
 
 from attractor_core.aliases import apply_aliases
 from attractor_core.dot import parse_dot, parse_file
 from attractor_core.model import Graph
+from attractor_core.records import Record
 from attractor_core.registry import HandlerRegistry
 from attractor_core.transforms import TransformError, apply_transforms
 from attractor_core.validation import Diagnostic, Severity, ValidationError, validate
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def _as_tuple(items: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
-    return tuple(items)
 
-
-@frozen
-class PreparedPipeline:
+class PreparedPipeline(Record):
     """A transformed graph and everything validation found in it."""
 
+    __match_args__ = __slots__ = ("graph", "diagnostics")
     graph: Graph
-    diagnostics: tuple[Diagnostic, ...] = attrs.field(converter=_as_tuple, default=())
+    diagnostics: tuple[Diagnostic, ...]
+
+    def __init__(self, graph: Graph, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        object.__setattr__(self, "graph", graph)
+        object.__setattr__(self, "diagnostics", tuple(diagnostics))
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -70,6 +72,8 @@ def load_pipeline(
 
 def resolve_child_path(parent_dot: Path | None, child: str) -> Path:
     """A sub-pipeline's DOT file: relative to the file that includes it (or the cwd)."""
+    from pathlib import Path  # run paths only; validate does without pathlib
+
     base = parent_dot.parent if parent_dot is not None else Path.cwd()
     return (base / child).resolve()
 
@@ -78,7 +82,7 @@ def apply_overrides(graph: Graph, overrides: Mapping[str, str]) -> Graph:
     """Graph attributes from ``--set KEY=VALUE``; they replace what the file says."""
     if not overrides:
         return graph
-    return attrs.evolve(graph, attrs={**graph.attrs, **overrides})
+    return graph.with_attrs(**overrides)
 
 
 def _prepare(

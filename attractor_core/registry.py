@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from attractor_core.errors import RunError
-from attractor_core.model import DEFAULT_HANDLER_TYPE, Context, Graph, Node, Outcome
-from attractor_core.protocols import Handler, StageRun
+from attractor_core.model.graph import DEFAULT_HANDLER_TYPE
+
+if TYPE_CHECKING:
+    from attractor_core.model import Context, Graph, Node, Outcome
+    from attractor_core.protocols import Handler, StageRun
 
 
 class UnknownHandlerError(RunError, LookupError):

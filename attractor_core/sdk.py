@@ -25,7 +25,9 @@ The model
     ``is_custom_outcome``, ``normalize_failure_class`` (a failure-class hint
     to its canonical value, as the engine reads it), ``to_str_tuple``,
     ``BranchResult``, ``BranchFailure``, ``FanOutReport`` (a fan-out's
-    branches).
+    branches), ``Record`` (the base of the frozen value classes that short
+    commands load: subclass it for a plugin's own, without attrs) and
+    ``evolve`` (a copy with some fields changed, for records and attrs classes).
 Pipelines
     ``parse_file``, ``parse_condition``, ``evaluate_condition``,
     ``is_start``, ``is_exit``, ``select_unconditional`` and
@@ -113,7 +115,7 @@ if TYPE_CHECKING:
     )
     from attractor_core.model.branch import BranchResult
     from attractor_core.model.fan_out import BranchFailure, FanOutReport
-    from attractor_core.model.outcome import is_custom_outcome, normalize_failure_class
+    from attractor_core.model.status import is_custom_outcome, normalize_failure_class
     from attractor_core.model.values import to_str_tuple
     from attractor_core.plugins import hookimpl
     from attractor_core.process_group import (
@@ -137,6 +139,7 @@ if TYPE_CHECKING:
         StatusSource,
         Transform,
     )
+    from attractor_core.records import Record, evolve
     from attractor_core.registry import DeferredHandler
     from attractor_core.runtime.atomic import (
         read_json_object,
@@ -178,7 +181,8 @@ _SOURCES: dict[str, str] = {
                     "OutcomeTokenError", "StageStatus", "ValueFormatError", "parse_outcome"),
                     "attractor_core.model"),
     **dict.fromkeys(("is_custom_outcome", "normalize_failure_class"),
-                    "attractor_core.model.outcome"),
+                    "attractor_core.model.status"),
+    **dict.fromkeys(("Record", "evolve"), "attractor_core.records"),
     "to_str_tuple": "attractor_core.model.values",
     "BranchResult": "attractor_core.model.branch",
     **dict.fromkeys(("BranchFailure", "FanOutReport"), "attractor_core.model.fan_out"),
@@ -265,6 +269,7 @@ __all__ = [
     "PreflightSettings",
     "Question",
     "QuestionType",
+    "Record",
     "Route",
     "RunError",
     "RunLock",
@@ -283,6 +288,7 @@ __all__ = [
     "WorkerLostError",
     "compact_json",
     "evaluate_condition",
+    "evolve",
     "failure_retry_target",
     "hookimpl",
     "is_custom_outcome",

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
-from attrs import frozen
-
 from attractor_core.errors import AttributeSyntaxError
-from attractor_core.model import Node
+from attractor_core.model.graph import Node
+from attractor_core.records import Record
 
 PROPERTIES: tuple[str, ...] = ("llm_model", "llm_provider", "reasoning_effort")
 
@@ -49,10 +48,14 @@ class StylesheetSyntaxError(AttributeSyntaxError):
         super().__init__(f"model_stylesheet line {line}: {problem}{suffix}")
 
 
-@frozen
-class Selector:
+class Selector(Record):
+    __match_args__ = __slots__ = ("kind", "value")
     kind: str  # "universal", "shape", "class" or "id"
-    value: str = ""
+    value: str
+
+    def __init__(self, kind: str, value: str = "") -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "value", value)
 
     @property
     def specificity(self) -> int:
@@ -68,16 +71,25 @@ class Selector:
         return node.id == self.value
 
 
-@frozen
-class StyleRule:
+class StyleRule(Record):
+    __match_args__ = __slots__ = ("selector", "declarations", "line")
     selector: Selector
     declarations: Mapping[str, str]
-    line: int = 1
+    line: int
+
+    def __init__(self, selector: Selector, declarations: Mapping[str, str],
+                 line: int = 1) -> None:
+        object.__setattr__(self, "selector", selector)
+        object.__setattr__(self, "declarations", declarations)
+        object.__setattr__(self, "line", line)
 
 
-@frozen
-class Stylesheet:
-    rules: tuple[StyleRule, ...] = ()
+class Stylesheet(Record):
+    __match_args__ = __slots__ = ("rules",)
+    rules: tuple[StyleRule, ...]
+
+    def __init__(self, rules: tuple[StyleRule, ...] = ()) -> None:
+        object.__setattr__(self, "rules", rules)
 
     def properties_for(self, node: Node) -> dict[str, str]:
         """Every property the stylesheet gives ``node``, by specificity then rule order."""

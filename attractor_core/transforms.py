@@ -11,21 +11,24 @@ A transform returns a new graph and never mutates its input.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
-import attrs
 import pluggy
 
 from attractor_core.attributes import AttributeSchema
 from attractor_core.errors import AttractorError
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import collect_in_registration_order, hookimpl
-from attractor_core.protocols import Transform
+from attractor_core.records import evolve
 from attractor_core.stylesheet import (
     PROPERTIES,
     Stylesheet,
     StylesheetSyntaxError,
     parse_stylesheet,
 )
+
+if TYPE_CHECKING:
+    from attractor_core.protocols import Transform
 
 
 class TransformError(AttractorError):
@@ -45,7 +48,7 @@ class ExpandGoal:
     def apply(self, graph: Graph) -> Graph:
         goal = graph.goal
         changed = {
-            node_id: attrs.evolve(
+            node_id: evolve(
                 node, attrs={**node.attrs, "prompt": node.prompt.replace("$goal", goal)}
             )
             for node_id, node in graph.nodes.items()
@@ -83,7 +86,7 @@ class ApplyStylesheet:
         for node_id, node in graph.nodes.items():
             given = {**defaults, **sheet.properties_for(node)}
             extra = {k: v for k, v in given.items() if k not in node.attrs}
-            nodes[node_id] = attrs.evolve(node, attrs={**node.attrs, **extra}) if extra else node
+            nodes[node_id] = evolve(node, attrs={**node.attrs, **extra}) if extra else node
         return graph.with_nodes(nodes)
 
 

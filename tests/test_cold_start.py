@@ -65,6 +65,12 @@ def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     assert {"attractor_handlers.plugin", "attractor_plugins.plugin"} <= modules
     assert not modules & set(HEAVY)
     assert "cattrs" not in modules  # artifact writes encode JSON without the converter
+    # The model, the diagnostics and the plugins' lint-time classes are records, not attrs
+    # classes.
+    assert "attrs" not in modules and "attr" not in modules
+    # Nor pathlib (with urllib.parse, ipaddress and ntpath's failed imports of nt and _winapi):
+    # the kernel and the plugin entry modules name Path in annotations only.
+    assert "pathlib" not in modules
     # Entry points are read from the dist-info folders, not through importlib.metadata.
     assert "importlib.metadata" not in modules and "email" not in modules
 
@@ -75,6 +81,8 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert not modules & set(HEAVY)
     assert "pluggy" not in modules
     assert "cattrs" not in modules  # the records are read back without the converter
+    assert "attrs" not in modules and "attr" not in modules  # ...and are not attrs classes
+    assert "socket" not in modules  # the host name comes from os.uname()
 
 
 def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):

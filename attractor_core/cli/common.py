@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attractor_core.cli.main import EXIT_INVALID
 from attractor_core.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 POLICY_FLAGS = ("stall-timeout", "stall-check-interval", "stage-timeout", "heartbeat-interval",
                 "kill-grace")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path  # the run commands' parsers only: validate does without it
+
     parser.add_argument("--backend", help="codergen backend (default: simulate)")
     parser.add_argument("--interviewer", help="human gates: auto, console or queue:FILE")
     parser.add_argument("--executor", metavar="SPEC",
@@ -52,7 +57,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         llm = llm_table(config)
         if llm is not None:
             options["llm"] = llm
-        options["config_file"] = str(Path(config).resolve())
+        options["config_file"] = os.path.realpath(config)
     for dest in getattr(args, "plugin_options", ()):
         value = getattr(args, dest, None)
         if value is not None and value is not False:

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from attractor_core.cli.common import guarded
 from attractor_core.cli.main import COMMANDS
 from attractor_core.runtime.run_status import RunStatus, failed_branch_count, read_run_status
@@ -25,6 +23,8 @@ def add_parser(sub: Any) -> None:
 def _status(args: argparse.Namespace) -> int:
     status = read_run_status(args.logs_root)
     if args.json:
+        import attrs  # the records convert as attrs classes; the plain output does without
+
         sys.stdout.write(json.dumps(attrs.asdict(status), indent=2) + "\n")
         return 0
     failed = failed_branch_count(status.fan_outs)

@@ -10,7 +10,6 @@ errors, 1 some error diagnostic, 2 a file could not be read or parsed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -50,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_human(path, found, failure)
     if args.json:
+        import json
+
         print(json.dumps([d.to_json() for d in everything], indent=2))
     if unreadable:
         return EXIT_INVALID

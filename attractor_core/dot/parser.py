@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from pathlib import Path
-
-from attrs import define, field
+from typing import TYPE_CHECKING
 
 from attractor_core.dot.errors import ParseError
 from attractor_core.dot.lexer import SourceMap, Token, bad_token_error, tokenize
 from attractor_core.model.graph import Edge, Graph, Node
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -43,7 +44,8 @@ def parse_file(path: str | Path) -> Graph:
     """Read and parse a DOT file; unreadable or non-UTF-8 files become a ``ParseError`` too."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:  # not pathlib: validate starts without importing it
+            data = file.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ParseError(f"cannot read file: {reason}", file=name, line=0, column=0,
@@ -66,27 +68,31 @@ def derive_class(label: str) -> str:
     return re.sub(r"[^a-z0-9-]", "", lowered)
 
 
-@define
 class _Scope:
     """The defaults in force inside one graph or subgraph body."""
 
-    node_defaults: dict[str, str]
-    edge_defaults: dict[str, str]
-    members: list[str] = field(factory=list)
-    label: str = ""
+    __slots__ = ("edge_defaults", "label", "members", "node_defaults")
+
+    def __init__(self, node_defaults: dict[str, str], edge_defaults: dict[str, str]) -> None:
+        self.node_defaults = node_defaults
+        self.edge_defaults = edge_defaults
+        self.members: list[str] = []
+        self.label = ""
 
     def nested(self) -> _Scope:
         # A subgraph starts from a copy, so its own default blocks cannot leak out.
         return _Scope(dict(self.node_defaults), dict(self.edge_defaults))
 
 
-@define
 class _NodeDraft:
-    attrs: dict[str, str]
-    line: int
-    classes: list[str] = field(factory=list)
-    # Lines of the node statements that gave it attributes (the first one included).
-    attribute_lines: list[int] = field(factory=list)
+    __slots__ = ("attribute_lines", "attrs", "classes", "line")
+
+    def __init__(self, attrs: dict[str, str], line: int) -> None:
+        self.attrs = attrs
+        self.line = line
+        self.classes: list[str] = []
+        # Lines of the node statements that gave it attributes (the first one included).
+        self.attribute_lines: list[int] = []
 
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import attrs
 import trio
 
 from attractor_core.executors import BranchWork
 from attractor_core.model import Context, Outcome
 from attractor_core.model.branch import BranchResult
+from attractor_core.records import evolve
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
 from attractor_core.runtime.rundir import branch_pass_dir
 
@@ -122,13 +122,13 @@ async def run_branch_work_here(services: RunServices, work: BranchWork,
                 branch_root=root, parent_workdir=Path(work.workdir), emit=services.emit,
                 resume_from=None if checkpoint is None else state.workspace)
         except Exception as exc:
-            return attrs.evolve(base, status="fail", failure_class="transient_infra",
-                                failure_reason=f"cannot prepare the branch's workspace: {exc}")
+            return evolve(base, status="fail", failure_class="transient_infra",
+                          failure_reason=f"cannot prepare the branch's workspace: {exc}")
     before = context.shallow()  # the context the branch was given, to tell its changes
     try:
         result = await _traverse(services, lane, parent_live_key, first, join, base, before)
-        result = attrs.evolve(result, workspace=await _release_workspace(services, lane),
-                              plugins=state.plugins if own_plugin_state else {})
+        result = evolve(result, workspace=await _release_workspace(services, lane),
+                        plugins=state.plugins if own_plugin_state else {})
     except BaseException as exc:
         await _release_workspace(services, lane)
         if is_cancellation(exc):  # stopped on purpose: a resume does not count it a crash
@@ -164,19 +164,19 @@ async def _traverse(services: RunServices, lane: Lane, parent_key: str | None,
         finally:
             stalled = services.liveness.stalled_reason(live_key)
             services.liveness.close_lane(live_key)
-    done = attrs.evolve(
+    done = evolve(
         base, last_node=_last(state), completed_nodes=tuple(state.completed_nodes),
         duration_ms=int((trio.current_time() - t0) * 1000))
     if scope.cancelled_caught:
-        return attrs.evolve(done, status="fail", failure_reason=stalled or "branch canceled",
-                            failure_class="transient_infra" if stalled else "canceled")
+        return evolve(done, status="fail", failure_reason=stalled or "branch canceled",
+                      failure_class="transient_infra" if stalled else "canceled")
     last = state.last_outcome
     status = ending.status if ending.status != "success" or last is None else last.status
-    return attrs.evolve(done, status=status, failure_reason=ending.failure_reason,
-                        failure_class=ending.failure_class,
-                        failure_signature=ending.failure_signature,
-                        failed_node_id=ending.failed_node_id, score=state.last_score,
-                        context_updates=_changes(before, state.context.shallow()))
+    return evolve(done, status=status, failure_reason=ending.failure_reason,
+                  failure_class=ending.failure_class,
+                  failure_signature=ending.failure_signature,
+                  failed_node_id=ending.failed_node_id, score=state.last_score,
+                  context_updates=_changes(before, state.context.shallow()))
 
 
 def _journal_seq(checkpoint: Checkpoint | None) -> int:

@@ -22,12 +22,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import attrs
 import trio
 
 from attractor_core.errors import UsageError
 from attractor_core.executors import ChildWork, Executor, WorkerLostError, request_stop
 from attractor_core.orphan_groups import stop_left_behind, stop_strays
+from attractor_core.records import evolve
 from attractor_core.runtime.atomic import read_json_object
 from attractor_core.runtime.checkpoint import CheckpointError
 from attractor_core.runtime.events import ChildRunEvent
@@ -115,8 +115,8 @@ class RemoteChildHandle:
         final = read_final(self.work.root / "final.json") or self.work.failed(
             "sub-pipeline canceled", "canceled", ExitPath.CANCELED)
         if stalled:
-            return attrs.evolve(final, status="fail", failure_reason=stalled,
-                                failure_class="transient_infra")
+            return evolve(final, status="fail", failure_reason=stalled,
+                          failure_class="transient_infra")
         return final
 
     async def _lost(self, services: RunServices, reason: str) -> FinalRecord:
@@ -134,7 +134,7 @@ class RemoteChildHandle:
         final = work.failed(reason, "transient_infra", ExitPath.EXECUTOR_LOST,
                             _completed(work.root / "checkpoint.json"))
         with contextlib.suppress(UsageError):  # the manifest says when the child started
-            final = attrs.evolve(final, started_at=read_manifest(
+            final = evolve(final, started_at=read_manifest(
                 work.root / "manifest.json").started_at)
         write_final(work.root / "final.json", final)
         return final

@@ -6,10 +6,9 @@ signature of the node that actually failed, so a diamond is never blamed.
 
 from __future__ import annotations
 
-import attrs
-
 from attractor_core.model import FailureClass, Node, Outcome, StageStatus
 from attractor_core.model.outcome import normalize_failure_class as normalize_class
+from attractor_core.records import evolve
 
 from .services import RunServices
 from .signatures import failure_signature
@@ -22,8 +21,8 @@ def complete_failure(services: RunServices, node: Node, outcome: Outcome) -> Out
     reason = outcome.failure_reason or f"node {failed_node} failed without giving a reason"
     cls = normalize_class(outcome.failure_class) or _classify(services, node, outcome, reason)
     signature = outcome.failure_signature or failure_signature(failed_node, cls, reason)
-    return attrs.evolve(outcome, failed_node_id=failed_node, failure_reason=reason,
-                        failure_class=cls, failure_signature=signature)
+    return evolve(outcome, failed_node_id=failed_node, failure_reason=reason,
+                  failure_class=cls, failure_signature=signature)
 
 
 def _classify(services: RunServices, node: Node, outcome: Outcome, reason: str) -> str:

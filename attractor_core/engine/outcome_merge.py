@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import attrs
-
 from attractor_core.model import Outcome, StageStatus
+from attractor_core.records import evolve
 
 
 def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
@@ -13,14 +12,14 @@ def merge_outcomes(handler: Outcome | None, from_file: Outcome) -> Outcome:
     if handler is None or handler is from_file:  # (a status the handler reported itself)
         return from_file
     changes: dict[str, object] = {"status": from_file.status, "custom": from_file.custom}
-    for field in attrs.fields(Outcome):
-        value = getattr(from_file, field.name)
-        if field.name not in ("status", "custom", "context_updates", "details") and value:
-            changes[field.name] = value
+    for name in Outcome.__match_args__:
+        value = getattr(from_file, name)
+        if name not in ("status", "custom", "context_updates", "details") and value:
+            changes[name] = value
     changes["context_updates"] = {**handler.context_updates, **from_file.context_updates}
     changes["details"] = {**handler.details, **from_file.details}
     if from_file.status not in (StageStatus.FAIL, StageStatus.RETRY):
         # A file that reports success clears a failure the handler saw.
         for name in ("failure_reason", "failure_class", "failure_signature", "failed_node_id"):
             changes[name] = getattr(from_file, name)
-    return attrs.evolve(handler, **changes)  # type: ignore[arg-type]
+    return evolve(handler, **changes)

@@ -15,7 +15,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pluggy
 
 from attractor_core.config_file import llm_table
@@ -24,6 +23,7 @@ from attractor_core.errors import UsageError
 from attractor_core.model import Graph, Outcome
 from attractor_core.pipeline import load_pipeline
 from attractor_core.plugins import make_plugin_manager
+from attractor_core.records import evolve
 from attractor_core.runtime.atomic import sweep_stale_temp_files
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError
 from attractor_core.runtime.event_bus import utc_now_iso
@@ -117,7 +117,7 @@ async def _resume_pipeline_watched(
 def _record_options(run_dir: RunDir, manifest: Manifest, given: Mapping[str, Any] | None) -> None:
     recorded = {**manifest.options, **plain_options(given or {})}
     if recorded != manifest.options:
-        write_manifest(run_dir.manifest, attrs.evolve(manifest, options=recorded))
+        write_manifest(run_dir.manifest, evolve(manifest, options=recorded))
 
 
 def _refuse_finished(run_dir: RunDir) -> None:

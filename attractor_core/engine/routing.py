@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import attrs
-
 from attractor_core.edge_selection import (
     Route,
     condition_matches,
@@ -18,6 +16,7 @@ from attractor_core.edge_selection import (
     select_unconditional,
 )
 from attractor_core.model import Context, FailureClass, Graph, Node, Outcome, StageStatus
+from attractor_core.records import evolve
 
 
 class NodeRoles(Protocol):
@@ -90,7 +89,7 @@ def settle_custom_outcome(node: Node, outcome: Outcome, context: Context,
     probe.apply_updates(stage_context_keys(outcome))
     if condition_matches(graph.outgoing(node.id), outcome, probe):
         return outcome
-    return attrs.evolve(
+    return evolve(
         outcome, status=StageStatus.FAIL, custom="",
         failure_reason=f"outcome '{outcome.custom}' matched no edge out of {node.id}",
         failure_class=FailureClass.DETERMINISTIC.value,

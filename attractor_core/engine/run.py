@@ -12,13 +12,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import trio
 
 from attractor_core.model import Outcome
 from attractor_core.orphan_groups import stop_left_behind
 from attractor_core.process_group import kill_all_now
 from attractor_core.protocols import RunWorkspace
+from attractor_core.records import evolve
 from attractor_core.runtime.atomic import (
     ArtifactWriteError,
     artifact_write_error,
@@ -267,7 +267,7 @@ class Engine:
         in_flight = self.checkpoints.in_flight
         if ending.failed_node_id or not stopped:
             return ending
-        return attrs.evolve(ending, failed_node_id=in_flight.node_id) if in_flight else ending
+        return evolve(ending, failed_node_id=in_flight.node_id) if in_flight else ending
 
     def _terminalize(self, ending: Ending,
                      workspace: dict[str, Any] | None = None) -> FinalRecord:
@@ -303,7 +303,7 @@ class Engine:
             write_live(s.config.run_dir.live, s.config.run_id, ending.status,
                        exit_path=ending.exit_path)
         except ArtifactWriteError as exc:
-            record = attrs.evolve(record, failure_reason=_and_final_unwritten(record, exc))
+            record = evolve(record, failure_reason=_and_final_unwritten(record, exc))
         self._final = record
         if ending.status == "success":
             s.emit(RunCompleted(ending.status, ending.exit_path, record.duration_ms,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import attrs
 import trio
 
 from attractor_core.model import Node, Outcome, StageStatus
+from attractor_core.records import evolve
 from attractor_core.runtime.checkpoint import InFlight
 from attractor_core.runtime.events import RetryDecision, StageRetrySleep
 from attractor_core.runtime.status_files import write_status_file
@@ -78,10 +78,10 @@ def _exhausted(node: Node, outcome: Outcome, attempts: int) -> Outcome:
     if outcome.status is not StageStatus.RETRY:
         return outcome
     if node.allow_partial:
-        return attrs.evolve(outcome, status=StageStatus.PARTIAL_SUCCESS,
-                            notes="retries exhausted, partial success accepted (allow_partial)")
+        return evolve(outcome, status=StageStatus.PARTIAL_SUCCESS,
+                      notes="retries exhausted, partial success accepted (allow_partial)")
     reason = f"retries exhausted after {attempts} attempt(s): {outcome.failure_reason}"
-    return attrs.evolve(outcome, status=StageStatus.FAIL, failure_reason=reason)
+    return evolve(outcome, status=StageStatus.FAIL, failure_reason=reason)
 
 
 _ATTEMPT_META = ("run_id", "node_id", "attempt", "started_at", "finished_at", "duration_ms")

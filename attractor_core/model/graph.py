@@ -13,8 +13,6 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from attrs import evolve, field, frozen
-
 from attractor_core.model.values import (
     Duration,
     ValueFormatError,
@@ -22,6 +20,7 @@ from attractor_core.model.values import (
     parse_float,
     parse_int,
 )
+from attractor_core.records import Record, evolve
 
 T = TypeVar("T")
 
@@ -56,9 +55,10 @@ def _typed(
         raise ValueFormatError(f"{owner._owner()}: attribute {key}: {exc}") from None
 
 
-class _Typed:
+class _Typed(Record):
     """Typed getters shared by nodes, edges and graphs."""
 
+    __slots__ = ()
     attrs: Mapping[str, str]
 
     def _owner(self) -> str:
@@ -81,13 +81,19 @@ class _Typed:
         return _typed(self, self.attrs, key, Duration.parse)
 
 
-@frozen
 class Node(_Typed):
     """One stage. ``line`` is where its node statement starts (0 if built in code)."""
 
+    __match_args__ = __slots__ = ("id", "attrs", "line")
     id: str
-    attrs: Mapping[str, str] = field(factory=dict)
-    line: int = 0
+    line: int
+
+    def __init__(self, id: str, attrs: Mapping[str, str] | None = None,
+                 line: int = 0) -> None:
+        setter = object.__setattr__
+        setter(self, "id", id)
+        setter(self, "attrs", {} if attrs is None else attrs)
+        setter(self, "line", line)
 
     def _owner(self) -> str:
         return f"node {self.id}"
@@ -171,15 +177,23 @@ class Node(_Typed):
         return self.get_bool("allow_partial")
 
 
-@frozen
 class Edge(_Typed):
     """A directed edge; ``index`` is its declaration order within the graph."""
 
+    __match_args__ = __slots__ = ("source", "target", "attrs", "line", "index")
     source: str
     target: str
-    attrs: Mapping[str, str] = field(factory=dict)
-    line: int = 0
-    index: int = 0
+    line: int
+    index: int
+
+    def __init__(self, source: str, target: str, attrs: Mapping[str, str] | None = None,
+                 line: int = 0, index: int = 0) -> None:
+        setter = object.__setattr__
+        setter(self, "source", source)
+        setter(self, "target", target)
+        setter(self, "attrs", {} if attrs is None else attrs)
+        setter(self, "line", line)
+        setter(self, "index", index)
 
     def _owner(self) -> str:
         return f"edge {self.source} -> {self.target}"
@@ -209,7 +223,6 @@ class Edge(_Typed):
         return self.get_bool("loop_restart")
 
 
-@frozen
 class Graph(_Typed):
     """A parsed pipeline. ``nodes`` keeps declaration order.
 
@@ -219,13 +232,38 @@ class Graph(_Typed):
     statement to the lines of those statements (DOT merges them).
     """
 
+    # ``__dict__`` holds the indexes built on first use (the cached properties below).
+    __slots__ = (
+        "__dict__",
+        "attr_lines",
+        "attrs",
+        "edges",
+        "name",
+        "nodes",
+        "redeclared",
+        "source_file",
+    )
+    __match_args__ = ("name", "attrs", "nodes", "edges", "source_file", "attr_lines",
+                      "redeclared")
     name: str
-    attrs: Mapping[str, str] = field(factory=dict)
-    nodes: Mapping[str, Node] = field(factory=dict)
-    edges: tuple[Edge, ...] = ()
-    source_file: str = ""
-    attr_lines: Mapping[str, int] = field(factory=dict)
-    redeclared: Mapping[str, tuple[int, ...]] = field(factory=dict)
+    nodes: Mapping[str, Node]
+    edges: tuple[Edge, ...]
+    source_file: str
+    attr_lines: Mapping[str, int]
+    redeclared: Mapping[str, tuple[int, ...]]
+
+    def __init__(self, name: str, attrs: Mapping[str, str] | None = None,
+                 nodes: Mapping[str, Node] | None = None, edges: tuple[Edge, ...] = (),
+                 source_file: str = "", attr_lines: Mapping[str, int] | None = None,
+                 redeclared: Mapping[str, tuple[int, ...]] | None = None) -> None:
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "attrs", {} if attrs is None else attrs)
+        setter(self, "nodes", {} if nodes is None else nodes)
+        setter(self, "edges", edges)
+        setter(self, "source_file", source_file)
+        setter(self, "attr_lines", {} if attr_lines is None else attr_lines)
+        setter(self, "redeclared", {} if redeclared is None else redeclared)
 
     def _owner(self) -> str:
         return f"graph {self.name}"

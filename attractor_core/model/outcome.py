@@ -1,112 +1,43 @@
-"""Stage outcomes (spec §5.2) and the failure classes of our runtime contract."""
+"""Stage outcomes (spec §5.2); the statuses and failure classes live in ``model.status``
+and are re-exported here."""
 
 from __future__ import annotations
 
-import enum
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from attrs import field, frozen
-
-from attractor_core.errors import AttributeSyntaxError
 from attractor_core.model.fan_out import FanOutReport
+from attractor_core.model.status import (
+    CANONICAL_OUTCOMES,
+    FAILURE_CLASS_ALIASES,
+    OUTCOME_TOKEN,
+    FailureClass,
+    OutcomeTokenError,
+    StageStatus,
+    is_custom_outcome,
+    normalize_failure_class,
+    outcome_passes,
+    parse_outcome,
+)
 from attractor_core.model.values import to_str_tuple
+from attractor_core.records import Record
+
+__all__ = [
+    "CANONICAL_OUTCOMES",
+    "FAILURE_CLASS_ALIASES",
+    "OUTCOME_TOKEN",
+    "FailureClass",
+    "Outcome",
+    "OutcomeTokenError",
+    "StageStatus",
+    "is_custom_outcome",
+    "normalize_failure_class",
+    "outcome_passes",
+    "parse_outcome",
+]
 
 
-class StageStatus(enum.Enum):
-    SUCCESS = "success"
-    PARTIAL_SUCCESS = "partial_success"
-    RETRY = "retry"
-    FAIL = "fail"
-    SKIPPED = "skipped"
-
-    @classmethod
-    def parse(cls, text: str) -> StageStatus:
-        """Accept any case (status files are written by agents); raise ``ValueError`` otherwise."""
-        return cls(text.strip().lower())
-
-    @property
-    def is_success(self) -> bool:
-        return self in (StageStatus.SUCCESS, StageStatus.PARTIAL_SUCCESS)
-
-
-CANONICAL_OUTCOMES = frozenset(s.value for s in StageStatus)
-OUTCOME_TOKEN = re.compile(r"[a-z][a-z0-9_]*")
-
-
-class OutcomeTokenError(AttributeSyntaxError):
-    """Text that is not an outcome token; the message says what a token looks like."""
-
-
-def parse_outcome(text: str) -> tuple[StageStatus, str]:
-    """``(status, custom)`` for an outcome token written by an agent or a script.
-
-    Case is folded. A canonical status keeps its meaning (``custom`` is "");
-    any other token is a custom outcome: a routing decision, so its status
-    is ``SUCCESS`` until routing finds that no edge matches it
-    (docs/spec-deltas.md). Raises :class:`OutcomeTokenError` for text that
-    is not a token (``[a-z][a-z0-9_]*``).
-    """
-    token = text.strip().lower()
-    if not OUTCOME_TOKEN.fullmatch(token):
-        raise OutcomeTokenError(
-            f"{text!r} is not an outcome: use success, partial_success, retry, fail, skipped or "
-            "a custom word your edges route on (a letter, then letters, digits or _)")
-    if token in CANONICAL_OUTCOMES:
-        return StageStatus(token), ""
-    return StageStatus.SUCCESS, token
-
-
-def is_custom_outcome(name: str) -> bool:
-    """A recorded outcome name that is a custom routing decision, not a canonical status."""
-    return name not in CANONICAL_OUTCOMES and OUTCOME_TOKEN.fullmatch(name) is not None
-
-
-def outcome_passes(name: str) -> bool:
-    """Does a recorded outcome satisfy a goal gate or count as a successful branch?
-    ``success``, ``partial_success`` and custom outcomes (routing decisions) do."""
-    return name in (StageStatus.SUCCESS.value, StageStatus.PARTIAL_SUCCESS.value) or (
-        is_custom_outcome(name))
-
-
-class FailureClass(enum.Enum):
-    """Why a stage failed; decides whether a retry can help (docs/spec-deltas.md)."""
-
-    TRANSIENT_INFRA = "transient_infra"
-    DETERMINISTIC = "deterministic"
-    CANCELED = "canceled"
-    BUDGET_EXHAUSTED = "budget_exhausted"
-    COMPILATION_LOOP = "compilation_loop"
-    STRUCTURAL = "structural"
-
-
-# Spellings agents and handlers use for the classes (docs/spec-deltas.md).
-FAILURE_CLASS_ALIASES: dict[str, str] = {
-    "transient": FailureClass.TRANSIENT_INFRA.value,
-    "transient_infra": FailureClass.TRANSIENT_INFRA.value,
-    "infra": FailureClass.TRANSIENT_INFRA.value,
-    "retryable": FailureClass.TRANSIENT_INFRA.value,
-    "deterministic": FailureClass.DETERMINISTIC.value,
-    "permanent": FailureClass.DETERMINISTIC.value,
-    "terminal": FailureClass.DETERMINISTIC.value,
-    "canceled": FailureClass.CANCELED.value,
-    "cancelled": FailureClass.CANCELED.value,
-    "budget_exhausted": FailureClass.BUDGET_EXHAUSTED.value,
-    "budget": FailureClass.BUDGET_EXHAUSTED.value,
-    "compilation_loop": FailureClass.COMPILATION_LOOP.value,
-    "structural": FailureClass.STRUCTURAL.value,
-    "pipeline": FailureClass.STRUCTURAL.value,
-}
-
-
-def normalize_failure_class(hint: str) -> str:
-    """The canonical class for a hint, or "" if the hint is empty or unknown."""
-    return FAILURE_CLASS_ALIASES.get(hint.strip().lower().replace("-", "_").replace(" ", "_"), "")
-
-
-@frozen
-class Outcome:
+class Outcome(Record):
     """The result of one stage attempt.
 
     ``failed_node_id`` names the node that actually failed, so that a
@@ -119,26 +50,50 @@ class Outcome:
     edges), so its successful stage resumes at the join they meet at.
     """
 
+    __match_args__ = __slots__ = (
+        "status", "preferred_label", "suggested_next_ids", "context_updates", "notes",
+        "failure_reason", "failure_class", "failure_signature", "failed_node_id", "details",
+        "custom", "fan_out", "resume_at",
+    )
     status: StageStatus
-    preferred_label: str = ""
-    suggested_next_ids: tuple[str, ...] = field(default=(), converter=to_str_tuple)
-    context_updates: Mapping[str, Any] = field(factory=dict)
-    notes: str = ""
-    failure_reason: str = ""
-    failure_class: str = ""
-    failure_signature: str = ""
-    failed_node_id: str = ""
-    details: Mapping[str, Any] = field(factory=dict)
-    custom: str = field(default="")
+    preferred_label: str
+    suggested_next_ids: tuple[str, ...]
+    context_updates: Mapping[str, Any]
+    notes: str
+    failure_reason: str
+    failure_class: str
+    failure_signature: str
+    failed_node_id: str
+    details: Mapping[str, Any]
+    custom: str
     # A parallel fan-out's verdict and failed branches (final.json ``fan_outs``).
-    fan_out: FanOutReport | None = None
-    resume_at: str = ""
+    fan_out: FanOutReport | None
+    resume_at: str
 
-    @custom.validator
-    def _custom_is_a_decision(self, _: Any, value: str) -> None:
-        if value and (self.status is not StageStatus.SUCCESS or not is_custom_outcome(value)):
-            raise TypeError(f"custom outcome {value!r} must be a non-status outcome word with "
-                             f"status success, not {self.status.value}; use Outcome.named()")
+    def __init__(self, status: StageStatus, preferred_label: str = "",
+                 suggested_next_ids: Iterable[str] = (),
+                 context_updates: Mapping[str, Any] | None = None, notes: str = "",
+                 failure_reason: str = "", failure_class: str = "", failure_signature: str = "",
+                 failed_node_id: str = "", details: Mapping[str, Any] | None = None,
+                 custom: str = "", fan_out: FanOutReport | None = None,
+                 resume_at: str = "") -> None:
+        if custom and (status is not StageStatus.SUCCESS or not is_custom_outcome(custom)):
+            raise TypeError(f"custom outcome {custom!r} must be a non-status outcome word with "
+                            f"status success, not {status.value}; use Outcome.named()")
+        setter = object.__setattr__
+        setter(self, "status", status)
+        setter(self, "preferred_label", preferred_label)
+        setter(self, "suggested_next_ids", to_str_tuple(suggested_next_ids))
+        setter(self, "context_updates", {} if context_updates is None else context_updates)
+        setter(self, "notes", notes)
+        setter(self, "failure_reason", failure_reason)
+        setter(self, "failure_class", failure_class)
+        setter(self, "failure_signature", failure_signature)
+        setter(self, "failed_node_id", failed_node_id)
+        setter(self, "details", {} if details is None else details)
+        setter(self, "custom", custom)
+        setter(self, "fan_out", fan_out)
+        setter(self, "resume_at", resume_at)
 
     @property
     def name(self) -> str:

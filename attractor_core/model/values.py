@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import attrs
-
 from attractor_core.errors import AttributeSyntaxError
+from attractor_core.records import Record
 
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
@@ -24,15 +23,40 @@ class ValueFormatError(AttributeSyntaxError):
     """An attribute value does not have the type its attribute requires."""
 
 
-@attrs.frozen(order=True)
-class Duration:
-    """An exact, non-negative time span in whole milliseconds.
+class Duration(Record):
+    """An exact, non-negative time span in whole milliseconds, ordered by length.
 
     ``Duration.parse("15m")`` is 900 seconds, never 15: the unit always
     comes from the suffix, and a bare integer means seconds.
     """
 
-    ms: int = attrs.field(validator=attrs.validators.ge(0))
+    __match_args__ = __slots__ = ("ms",)
+    ms: int
+
+    def __init__(self, ms: int) -> None:
+        if ms < 0:
+            raise ValueFormatError(f"invalid duration: {ms} ms is negative")
+        object.__setattr__(self, "ms", ms)
+
+    def __lt__(self, other: Duration) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.ms < other.ms
+
+    def __le__(self, other: Duration) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.ms <= other.ms
+
+    def __gt__(self, other: Duration) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.ms > other.ms
+
+    def __ge__(self, other: Duration) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.ms >= other.ms
 
     @classmethod
     def parse(cls, text: str) -> Duration:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-from attrs import field, frozen
 
 from attractor_core.errors import RunError
 from attractor_core.model.branch import BranchResult
 from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
+from attractor_core.records import Record
 from attractor_core.runtime.atomic import ArtifactWriteError, write_json_atomic
 from attractor_core.runtime.json_text import compact_json
 from attractor_core.runtime.structure import structure
@@ -27,56 +27,121 @@ from attractor_core.runtime.structure import structure
 SCHEMA_VERSION = 1
 
 
-@frozen
-class NodeRecord:
+class NodeRecord(Record):
     """The last outcome of a node, kept for goal gates and causality."""
 
+    __match_args__ = __slots__ = (
+        "status", "failure_reason", "failure_class", "failure_signature", "failed_node_id",
+        "fan_out",
+    )
     status: str
-    failure_reason: str = ""
-    failure_class: str = ""
-    failure_signature: str = ""
-    failed_node_id: str = ""
-    fan_out: FanOutReport | None = None
+    failure_reason: str
+    failure_class: str
+    failure_signature: str
+    failed_node_id: str
+    fan_out: FanOutReport | None
+
+    def __init__(self, status: str, failure_reason: str = "", failure_class: str = "",
+                 failure_signature: str = "", failed_node_id: str = "",
+                 fan_out: FanOutReport | None = None) -> None:
+        setter = object.__setattr__
+        setter(self, "status", status)
+        setter(self, "failure_reason", failure_reason)
+        setter(self, "failure_class", failure_class)
+        setter(self, "failure_signature", failure_signature)
+        setter(self, "failed_node_id", failed_node_id)
+        setter(self, "fan_out", fan_out)
 
 
-@frozen
-class InFlight:
+class InFlight(Record):
+    __match_args__ = __slots__ = ("node_id", "attempt")
     node_id: str
     attempt: int
 
+    def __init__(self, node_id: str, attempt: int) -> None:
+        setter = object.__setattr__
+        setter(self, "node_id", node_id)
+        setter(self, "attempt", attempt)
 
-@frozen
-class Checkpoint:
+
+class Checkpoint(Record):
+    __match_args__ = __slots__ = (
+        "run_id", "timestamp", "current_node", "next_node", "completed_nodes", "node_outcomes",
+        "node_retries", "node_executions", "crash_reruns", "in_flight", "last_outcome", "context",
+        "logs", "restart_count", "last_score", "failure_signatures", "restart_signatures",
+        "node_visits", "stopped_cleanly", "journal_seq", "branch_result", "workspace", "plugins",
+        "schema_version",
+    )
     run_id: str
     timestamp: str
     current_node: str
     next_node: str
-    completed_nodes: tuple[str, ...] = field(converter=to_str_tuple)
-    node_outcomes: dict[str, NodeRecord] = field(factory=dict)
-    node_retries: dict[str, int] = field(factory=dict)
-    node_executions: dict[str, int] = field(factory=dict)
-    crash_reruns: dict[str, int] = field(factory=dict)
-    in_flight: InFlight | None = None
-    last_outcome: NodeRecord | None = None
-    context: dict[str, Any] = field(factory=dict)
-    logs: tuple[str, ...] = field(default=(), converter=to_str_tuple)
-    restart_count: int = 0
-    last_score: float = 0.0  # the last outcome's score (a parallel branch's fan-in rank)
-    failure_signatures: dict[str, int] = field(factory=dict)
-    restart_signatures: dict[str, int] = field(factory=dict)
-    node_visits: dict[str, int] = field(factory=dict)
+    completed_nodes: tuple[str, ...]
+    node_outcomes: dict[str, NodeRecord]
+    node_retries: dict[str, int]
+    node_executions: dict[str, int]
+    crash_reruns: dict[str, int]
+    in_flight: InFlight | None
+    last_outcome: NodeRecord | None
+    context: dict[str, Any]
+    logs: tuple[str, ...]
+    restart_count: int
+    last_score: float  # the last outcome's score (a parallel branch's fan-in rank)
+    failure_signatures: dict[str, int]
+    restart_signatures: dict[str, int]
+    node_visits: dict[str, int]
     # True when the in-flight attempt was stopped on purpose (cancel, watchdog), so a
     # resume re-runs it without counting a crash against it.
-    stopped_cleanly: bool = False
-    journal_seq: int = 0  # the last journal entry this snapshot includes
+    stopped_cleanly: bool
+    journal_seq: int  # the last journal entry this snapshot includes
     # A parallel branch's checkpoint: how the branch ended, once it has (null until then,
     # and always on the main path).
-    branch_result: BranchResult | None = None
+    branch_result: BranchResult | None
     # The workspace plugin's record of the main path (e.g. the commit of the last stage).
-    workspace: dict[str, Any] = field(factory=dict)
+    workspace: dict[str, Any]
     # Run-wide plugin state by plugin name (e.g. the LLM spend so far), restored on resume.
-    plugins: dict[str, Any] = field(factory=dict)
-    schema_version: int = SCHEMA_VERSION
+    plugins: dict[str, Any]
+    schema_version: int
+
+    def __init__(self, run_id: str, timestamp: str, current_node: str, next_node: str,
+                 completed_nodes: Iterable[str],
+                 node_outcomes: dict[str, NodeRecord] | None = None,
+                 node_retries: dict[str, int] | None = None,
+                 node_executions: dict[str, int] | None = None,
+                 crash_reruns: dict[str, int] | None = None, in_flight: InFlight | None = None,
+                 last_outcome: NodeRecord | None = None, context: dict[str, Any] | None = None,
+                 logs: Iterable[str] = (), restart_count: int = 0, last_score: float = 0.0,
+                 failure_signatures: dict[str, int] | None = None,
+                 restart_signatures: dict[str, int] | None = None,
+                 node_visits: dict[str, int] | None = None, stopped_cleanly: bool = False,
+                 journal_seq: int = 0, branch_result: BranchResult | None = None,
+                 workspace: dict[str, Any] | None = None, plugins: dict[str, Any] | None = None,
+                 schema_version: int = SCHEMA_VERSION) -> None:
+        setter = object.__setattr__
+        setter(self, "run_id", run_id)
+        setter(self, "timestamp", timestamp)
+        setter(self, "current_node", current_node)
+        setter(self, "next_node", next_node)
+        setter(self, "completed_nodes", to_str_tuple(completed_nodes))
+        setter(self, "node_outcomes", {} if node_outcomes is None else node_outcomes)
+        setter(self, "node_retries", {} if node_retries is None else node_retries)
+        setter(self, "node_executions", {} if node_executions is None else node_executions)
+        setter(self, "crash_reruns", {} if crash_reruns is None else crash_reruns)
+        setter(self, "in_flight", in_flight)
+        setter(self, "last_outcome", last_outcome)
+        setter(self, "context", {} if context is None else context)
+        setter(self, "logs", to_str_tuple(logs))
+        setter(self, "restart_count", restart_count)
+        setter(self, "last_score", last_score)
+        setter(self, "failure_signatures", {} if failure_signatures is None else failure_signatures)
+        setter(self, "restart_signatures", {} if restart_signatures is None else restart_signatures)
+        setter(self, "node_visits", {} if node_visits is None else node_visits)
+        setter(self, "stopped_cleanly", stopped_cleanly)
+        setter(self, "journal_seq", journal_seq)
+        setter(self, "branch_result", branch_result)
+        setter(self, "workspace", {} if workspace is None else workspace)
+        setter(self, "plugins", {} if plugins is None else plugins)
+        setter(self, "schema_version", schema_version)
 
 
 class CheckpointError(RunError):

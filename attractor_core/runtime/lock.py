@@ -13,9 +13,8 @@ import os
 import time
 from pathlib import Path
 
-from attrs import frozen
-
 from attractor_core.errors import UsageError
+from attractor_core.records import Record
 from attractor_core.runtime.clock import utc_now_iso
 
 _UNREADABLE_RETRIES = 20
@@ -57,16 +56,29 @@ def process_alive(pid: int, start_time: int | None) -> bool:
     return fields[0] != "Z" and (start_time is None or int(fields[19]) == start_time)
 
 
-@frozen
-class LockOwner:
+class LockOwner(Record):
     """What ``run.lock`` says about the process holding it."""
 
+    __match_args__ = __slots__ = ("pid", "start_time", "run_id", "stops_on_signal")
     pid: int
     start_time: int | None
     run_id: str
     # The owner turns SIGINT and SIGTERM into a cancellation of the run (``attractor stop``
     # signals only such an owner: to any other process SIGTERM may mean death).
     stops_on_signal: bool
+
+    def __init__(
+        self,
+        pid: int,
+        start_time: int | None,
+        run_id: str,
+        stops_on_signal: bool,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "pid", pid)
+        setter(self, "start_time", start_time)
+        setter(self, "run_id", run_id)
+        setter(self, "stops_on_signal", stops_on_signal)
 
 
 class RunLock:

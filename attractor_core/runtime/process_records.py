@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
-
+from attractor_core.records import Record
 from attractor_core.runtime.atomic import write_json_atomic
 from attractor_core.runtime.lock import process_start_time
 from attractor_core.runtime.structure import structure
@@ -36,10 +34,12 @@ if TYPE_CHECKING:  # readers of processes.json (attractor status) run without tr
 PROCESSES_FILE = "processes.json"
 
 
-@frozen
-class GroupRecord:
+class GroupRecord(Record):
     """One live process group and the stage attempt that started it."""
 
+    __match_args__ = __slots__ = (
+        "pgid", "leader_start_time", "run_id", "node_id", "attempt", "branch_key", "started_at",
+    )
     pgid: int
     leader_start_time: int | None  # clock ticks since boot, from /proc/<pgid>/stat
     run_id: str  # the run (or sub-pipeline run) whose stage started it
@@ -48,20 +48,41 @@ class GroupRecord:
     branch_key: str
     started_at: str
 
+    def __init__(self, pgid: int, leader_start_time: int | None, run_id: str, node_id: str,
+                 attempt: int, branch_key: str, started_at: str) -> None:
+        setter = object.__setattr__
+        setter(self, "pgid", pgid)
+        setter(self, "leader_start_time", leader_start_time)
+        setter(self, "run_id", run_id)
+        setter(self, "node_id", node_id)
+        setter(self, "attempt", attempt)
+        setter(self, "branch_key", branch_key)
+        setter(self, "started_at", started_at)
 
-@frozen
-class RecordedGroups:
+
+class RecordedGroups(Record):
     """What ``processes.json`` says: its writer and the groups it had running."""
 
+    __match_args__ = __slots__ = ("owner_pid", "owner_start_time", "groups", "host")
     owner_pid: int
     owner_start_time: int | None
     groups: tuple[GroupRecord, ...]
-    host: str = ""  # the writer's host name ("": written before hosts were recorded)
+    host: str  # the writer's host name ("": written before hosts were recorded)
+
+    def __init__(self, owner_pid: int, owner_start_time: int | None,
+                 groups: tuple[GroupRecord, ...], host: str = "") -> None:
+        setter = object.__setattr__
+        setter(self, "owner_pid", owner_pid)
+        setter(self, "owner_start_time", owner_start_time)
+        setter(self, "groups", groups)
+        setter(self, "host", host)
 
 
 def this_host() -> str:
     """The name this machine records its process groups under."""
-    return socket.gethostname()
+    # What socket.gethostname() returns (gethostname(2) reads the same field), without
+    # importing socket into ``attractor status``.
+    return os.uname().nodename
 
 
 class ProcessRecords:

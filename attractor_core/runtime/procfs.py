@@ -15,8 +15,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from attrs import frozen
-
+from attractor_core.records import Record
 from attractor_core.runtime.lock import process_alive
 from attractor_core.runtime.process_records import GroupRecord, RecordedGroups, this_host
 
@@ -45,14 +44,21 @@ def procfs_available() -> bool:
     return _PROC.is_dir()
 
 
-@frozen
-class ProcStat:
+class ProcStat(Record):
     """The fields of ``/proc/<pid>/stat`` that identify a process and its group."""
 
+    __match_args__ = __slots__ = ("pid", "state", "pgid", "start_time")
     pid: int
     state: str
     pgid: int
     start_time: int  # clock ticks since boot
+
+    def __init__(self, pid: int, state: str, pgid: int, start_time: int) -> None:
+        setter = object.__setattr__
+        setter(self, "pid", pid)
+        setter(self, "state", state)
+        setter(self, "pgid", pgid)
+        setter(self, "start_time", start_time)
 
 
 def scan_processes() -> list[ProcStat]:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from attrs import field, frozen
-
+from attractor_core.records import Record
 from attractor_core.runtime.atomic import read_json_object
 from attractor_core.runtime.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from attractor_core.runtime.final import (
@@ -25,29 +24,74 @@ from attractor_core.runtime.rundir import RunDir, base_run_root
 TAIL_BYTES = 262_144  # how far back from its end progress.ndjson is read for its last events
 
 
-@frozen
-class RunStatus:
+class RunStatus(Record):
+    __match_args__ = __slots__ = (
+        "run_id", "state", "logs_root", "current_node", "attempt", "exit_path", "failure_reason",
+        "failure_class", "failed_node_id", "completed_nodes", "last_event", "explanation",
+        "exit_node", "fan_outs", "owner_pid", "stale_process_groups", "workspace", "plugins",
+    )
     run_id: str
     state: str  # running | success | fail | canceled | interrupted
     logs_root: str
-    current_node: str = ""
-    attempt: int = 0
-    exit_path: str = ""
-    failure_reason: str = ""
-    failure_class: str = ""
-    failed_node_id: str = ""
-    completed_nodes: tuple[str, ...] = ()
-    last_event: dict[str, Any] | None = None
-    explanation: str = ""
-    exit_node: str = ""
-    fan_outs: tuple[FanOutEnding, ...] = ()
-    owner_pid: int | None = None  # the live process running it (state ``running``)
+    current_node: str
+    attempt: int
+    exit_path: str
+    failure_reason: str
+    failure_class: str
+    failed_node_id: str
+    completed_nodes: tuple[str, ...]
+    last_event: dict[str, Any] | None
+    explanation: str
+    exit_node: str
+    fan_outs: tuple[FanOutEnding, ...]
+    owner_pid: int | None  # the live process running it (state ``running``)
     # Process groups whose owner died (kill -9) but which still run; resume stops them.
-    stale_process_groups: tuple[GroupRecord, ...] = ()
-    workspace: dict[str, Any] = field(factory=dict)  # the workspace plugin's record, if any
+    stale_process_groups: tuple[GroupRecord, ...]
+    workspace: dict[str, Any]  # the workspace plugin's record, if any
     # Run-wide plugin state (final.json, else the checkpoint); a plugin's ``status_line``
     # string is printed by ``attractor status``.
-    plugins: dict[str, Any] = field(factory=dict)
+    plugins: dict[str, Any]
+
+    def __init__(
+        self,
+        run_id: str,
+        state: str,
+        logs_root: str,
+        current_node: str = "",
+        attempt: int = 0,
+        exit_path: str = "",
+        failure_reason: str = "",
+        failure_class: str = "",
+        failed_node_id: str = "",
+        completed_nodes: tuple[str, ...] = (),
+        last_event: dict[str, Any] | None = None,
+        explanation: str = "",
+        exit_node: str = "",
+        fan_outs: tuple[FanOutEnding, ...] = (),
+        owner_pid: int | None = None,
+        stale_process_groups: tuple[GroupRecord, ...] = (),
+        workspace: dict[str, Any] | None = None,
+        plugins: dict[str, Any] | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "run_id", run_id)
+        setter(self, "state", state)
+        setter(self, "logs_root", logs_root)
+        setter(self, "current_node", current_node)
+        setter(self, "attempt", attempt)
+        setter(self, "exit_path", exit_path)
+        setter(self, "failure_reason", failure_reason)
+        setter(self, "failure_class", failure_class)
+        setter(self, "failed_node_id", failed_node_id)
+        setter(self, "completed_nodes", completed_nodes)
+        setter(self, "last_event", last_event)
+        setter(self, "explanation", explanation)
+        setter(self, "exit_node", exit_node)
+        setter(self, "fan_outs", fan_outs)
+        setter(self, "owner_pid", owner_pid)
+        setter(self, "stale_process_groups", stale_process_groups)
+        setter(self, "workspace", {} if workspace is None else workspace)
+        setter(self, "plugins", {} if plugins is None else plugins)
 
 
 def read_run_status(root: Path) -> RunStatus:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from attrs import frozen
-
 from attractor_core.errors import UsageError
+from attractor_core.records import Record
 
 # Where runs go by default, relative to their workdir (and where ``attractor runs`` looks).
 RUNS_DIR = Path(".attractor") / "runs"
@@ -22,9 +21,13 @@ ATTEMPT_PREFIX = "attempt-"
 CHILD_DIR = "child"  # a sub-pipeline's run directory, inside its stage dir
 
 
-@frozen
-class RunDir:
+class RunDir(Record):
+    __match_args__ = __slots__ = ("root",)
     root: Path
+
+    def __init__(self, root: Path) -> None:
+        setter = object.__setattr__
+        setter(self, "root", root)
 
     @property
     def manifest(self) -> Path:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
 from attrs import frozen
 
 from attractor_core.errors import RunError
@@ -253,7 +252,7 @@ def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> 
 
 # The Outcome fields a status file carries under their own name (status and custom are
 # "outcome"), in declaration order.
-_WRITTEN_FIELDS = tuple(f.name for f in attrs.fields(Outcome) if f.name not in ("status", "custom"))
+_WRITTEN_FIELDS = tuple(name for name in Outcome.__match_args__ if name not in ("status", "custom"))
 
 
 def report_status(run: Any, node_id: str, outcome: Outcome) -> None:

@@ -1,9 +1,10 @@
-"""Reading a run's JSON records back into their attrs classes, without cattrs.
+"""Reading a run's JSON records back into their record classes, without cattrs.
 
 ``structure(data, cls)`` gives what ``CONVERTER.structure(data, cls)`` gives for the types
 the run records use: ``str``, ``int``, ``float``, ``bool`` (each called on the value),
-``X | None``, ``tuple[X, ...]``, ``dict[K, V]``, ``Any`` (the value itself) and attrs
-classes (keys missing from the object take the field's default, other keys are ignored).
+``X | None``, ``tuple[X, ...]``, ``dict[K, V]``, ``Any`` (the value itself), records and
+attrs classes (keys missing from the object take the field's default, other keys are
+ignored).
 Any other type raises ``TypeError`` when its reader is first built. The commands that only
 read a run (``status``, ``runs``, ``stop``) then start without importing cattrs (~10 % of
 their time); writing still goes through ``runtime.serialization.CONVERTER``.
@@ -17,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import attrs
+from attractor_core.records import Record
 
 T = TypeVar("T")
 _PLAIN = (str, int, float, bool)
@@ -43,8 +44,12 @@ def _reader(tp: Any) -> Callable[[Any], Any]:
         return _tuple_of(_reader(args[0]))
     if origin is dict and len(args) == 2:
         return _dict_of(_reader(args[0]), _reader(args[1]))
-    if isinstance(tp, type) and attrs.has(tp):
-        return _record(tp)
+    if isinstance(tp, type) and issubclass(tp, Record):
+        return _record(tp, [(name, name) for name in tp.__match_args__])
+    if isinstance(tp, type) and hasattr(tp, "__attrs_attrs__"):
+        import attrs
+
+        return _record(tp, [(f.name, f.alias) for f in attrs.fields(tp) if f.init])
     raise TypeError(f"no JSON reader for {tp!r}; add one to runtime/structure.py")
 
 
@@ -69,9 +74,10 @@ def _dict_of(key: Callable[[Any], Any], read: Callable[[Any], Any]) -> Callable[
     return read_dict
 
 
-def _record(cls: type) -> Callable[[Any], Any]:
+def _record(cls: type, names: list[tuple[str, str]]) -> Callable[[Any], Any]:
+    """A reader of ``cls`` given its fields' names and ``__init__`` parameter names."""
     hints = typing.get_type_hints(cls)
-    fields = [(f.name, f.alias, _reader(hints[f.name])) for f in attrs.fields(cls) if f.init]
+    fields = [(name, alias, _reader(hints[name])) for name, alias in names]
 
     def read(value: Any) -> Any:
         if not isinstance(value, dict):

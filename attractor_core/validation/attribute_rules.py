@@ -14,7 +14,6 @@ id are merged, which is rarely meant.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from attractor_core.attributes import ANY_NODE, EDGE, GRAPH, AttributeSchema
@@ -33,6 +32,8 @@ _CUTOFF = 0.8
 
 def closest(name: str, *pools: Collection[str]) -> str:
     """The best close match of ``name`` in the first pool that has one, else ""."""
+    import difflib  # only when a name is unknown
+
     for pool in pools:
         match = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=_CUTOFF)
         if match:

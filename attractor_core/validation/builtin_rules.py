@@ -11,12 +11,15 @@ so ``validate`` adds them with what it resolved.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from attractor_core.model import Graph, Node
 from attractor_core.plugins import hookimpl
-from attractor_core.protocols import LintRule
 from attractor_core.validation import attribute_rules, condition_rules, rules
 from attractor_core.validation.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from attractor_core.protocols import LintRule
 
 
 class FunctionRule:

@@ -11,9 +11,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from attrs import field, frozen
-
 from attractor_core.errors import InputError
+from attractor_core.records import Record
 
 
 class Severity(enum.Enum):
@@ -28,24 +27,39 @@ def _severity(value: Severity | str) -> Severity:
     return value if isinstance(value, Severity) else Severity(value)
 
 
-@frozen
-class Diagnostic:
+class Diagnostic(Record):
     """One finding. ``line`` 0 means unknown; ``edge`` is ``(source, target)`` or ``None``."""
 
+    __match_args__ = __slots__ = (
+        "rule", "severity", "message", "node_id", "edge", "fix", "file", "line",
+    )
     rule: str
-    # Plugins may write "warning"; an unknown word raises here, inside the rule, which
-    # validation then reports as a broken rule.
-    severity: Severity = field(converter=_severity)
-    message: str = ""
-    node_id: str = ""
-    edge: tuple[str, str] | None = None
-    fix: str = ""
-    file: str = ""
-    line: int = 0
+    severity: Severity
+    message: str
+    node_id: str
+    edge: tuple[str, str] | None
+    fix: str
+    file: str
+    line: int
+
+    def __init__(self, rule: str, severity: Severity | str, message: str = "",
+                 node_id: str = "", edge: tuple[str, str] | None = None, fix: str = "",
+                 file: str = "", line: int = 0) -> None:
+        setter = object.__setattr__
+        setter(self, "rule", rule)
+        # Plugins may write "warning"; an unknown word raises here, inside the rule, which
+        # validation then reports as a broken rule.
+        setter(self, "severity", _severity(severity))
+        setter(self, "message", message)
+        setter(self, "node_id", node_id)
+        setter(self, "edge", edge)
+        setter(self, "fix", fix)
+        setter(self, "file", file)
+        setter(self, "line", line)
 
     def located(self, file: str) -> Diagnostic:
-        """This diagnostic pointing into ``file`` (``attrs.evolve(self, file=file)`` at half
-        the cost: validation locates every diagnostic, and a large pipeline can have one per
+        """This diagnostic pointing into ``file`` (``evolve(self, file=file)`` at half the
+        cost: validation locates every diagnostic, and a large pipeline can have one per
         node). Keep it in step with the fields above."""
         return Diagnostic(self.rule, self.severity, self.message, self.node_id, self.edge,
                           self.fix, file, self.line)

@@ -11,23 +11,13 @@ graph.
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from attractor_core.conditions import ConditionSyntaxError, parse_condition
-from attractor_core.model import (
-    Duration,
-    Edge,
-    Graph,
-    Node,
-    StageStatus,
-)
-from attractor_core.model.outcome import (
-    CANONICAL_OUTCOMES,
-    OUTCOME_TOKEN,
-)
-from attractor_core.model.values import ValueFormatError, parse_bool, parse_int
+from attractor_core.model.graph import Edge, Graph, Node
+from attractor_core.model.status import CANONICAL_OUTCOMES, OUTCOME_TOKEN, StageStatus
+from attractor_core.model.values import Duration, ValueFormatError, parse_bool, parse_int
 from attractor_core.stylesheet import PROPERTIES, StylesheetSyntaxError, parse_stylesheet
 from attractor_core.validation.diagnostics import Diagnostic, Severity
 
@@ -80,6 +70,8 @@ def _suggest(name: str, known: Collection[str]) -> str:
     # difflib is quadratic-ish per call; only worth it on graphs a human reads.
     if len(known) > 2_000:
         return ""
+    import difflib  # only when a name is unknown: validate usually does without it
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

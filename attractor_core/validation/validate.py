@@ -12,6 +12,7 @@ hides the other findings. Every diagnostic gets the graph's file.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -19,7 +20,6 @@ from attractor_core import kernel_attributes
 from attractor_core.attributes import AttributeSchema
 from attractor_core.model import SHAPE_TO_TYPE, Graph, Node
 from attractor_core.plugins import collect_in_registration_order
-from attractor_core.protocols import LintRule
 from attractor_core.registry import HandlerRegistry
 from attractor_core.stylesheet import PROPERTIES
 from attractor_core.validation.attribute_rules import UnknownAttributeRule
@@ -30,6 +30,9 @@ from attractor_core.validation.builtin_rules import (
     TypeKnownRule,
 )
 from attractor_core.validation.diagnostics import Diagnostic, Severity, ValidationError
+
+if TYPE_CHECKING:
+    from attractor_core.protocols import LintRule
 
 # The spec's handler types (§2.8), assumed when no plugin manager is given.
 STANDARD_TYPES: frozenset[str] = frozenset(SHAPE_TO_TYPE.values())

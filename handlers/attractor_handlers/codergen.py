@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from attractor_core.sdk import (
     CodergenBackend,
     Context,
@@ -22,6 +20,7 @@ from attractor_core.sdk import (
     Outcome,
     RunSettings,
     StageRun,
+    evolve,
     write_text_atomic,
 )
 
@@ -124,4 +123,4 @@ def _with_response_context(outcome: Outcome, node: Node, run: StageRun) -> Outco
     if response_file.exists():
         response = response_file.read_text(encoding="utf-8", errors="replace")
     updates: Mapping[str, Any] = {**response_context(node, response), **outcome.context_updates}
-    return attrs.evolve(outcome, context_updates=dict(updates))
+    return evolve(outcome, context_updates=dict(updates))

@@ -10,16 +10,12 @@ and a diamond is never recorded as the cause of a failure.
 
 from __future__ import annotations
 
-from attractor_core.sdk import (
-    Context,
-    Graph,
-    Node,
-    Outcome,
-    OutcomeTokenError,
-    StageRun,
-    StageStatus,
-    parse_outcome,
-)
+from typing import TYPE_CHECKING
+
+from attractor_core.sdk import Outcome, OutcomeTokenError, StageStatus, parse_outcome
+
+if TYPE_CHECKING:
+    from attractor_core.sdk import Context, Graph, Node, StageRun
 
 
 class ConditionalHandler:

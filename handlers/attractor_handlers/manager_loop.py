@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
 import trio
 from attrs import frozen
 
@@ -49,6 +48,7 @@ from attractor_core.sdk import (
     ValidationError,
     ValueFormatError,
     evaluate_condition,
+    evolve,
     parse_condition,
 )
 from attractor_handlers.attribute_schema import DEFAULT_MAX_CYCLES
@@ -217,9 +217,9 @@ class Supervisor:
         outcome = child_outcome(self.child.final, self.child.run_id)
         updates = telemetry_updates(telemetry, self.child.run_id)
         if outcome.failure_reason:
-            return attrs.evolve(outcome, context_updates=updates)
-        return attrs.evolve(outcome, context_updates=updates,
-                            notes=f"child pipeline completed at cycle {self.cycle}")
+            return evolve(outcome, context_updates=updates)
+        return evolve(outcome, context_updates=updates,
+                      notes=f"child pipeline completed at cycle {self.cycle}")
 
     async def _stop_child(self) -> Outcome:
         condition = self.settings.stop_condition

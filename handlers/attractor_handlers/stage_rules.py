@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
 from attractor_core.sdk import (
@@ -70,6 +69,8 @@ def _check_status_list(text: str) -> None:
 
 
 def _check_json_object(text: str) -> None:
+    import json  # only for nodes that set a JSON attribute
+
     try:
         value = json.loads(text)
     except ValueError as exc:

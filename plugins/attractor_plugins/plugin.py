@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 hookimpl = pluggy.HookimplMarker("attractor")
 

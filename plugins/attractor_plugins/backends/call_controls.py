@@ -16,14 +16,11 @@ these attributes at validation time with the same functions.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import field, frozen
-
-from attractor_core.sdk import AttributeSpec, Context, Node
+from attractor_core.sdk import AttributeSpec, Context, Node, Record
 
 from .node_settings import NodeSettingError
 
@@ -41,13 +38,20 @@ GRAPH_ATTRIBUTES = (
 ATTRIBUTES = (OUTPUT_LIMIT, *GRAPH_ATTRIBUTES)
 
 
-@frozen
-class CallControls:
+class CallControls(Record):
     """What the stage adds to each of its requests (None: the provider's default)."""
 
-    max_tokens: int | None = None
-    temperature: float | None = None
-    provider_options: Mapping[str, Mapping[str, Any]] = field(factory=dict)
+    __match_args__ = __slots__ = ("max_tokens", "temperature", "provider_options")
+    max_tokens: int | None
+    temperature: float | None
+    provider_options: Mapping[str, Mapping[str, Any]]
+
+    def __init__(self, max_tokens: int | None = None, temperature: float | None = None,
+                 provider_options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        object.__setattr__(self, "max_tokens", max_tokens)
+        object.__setattr__(self, "temperature", temperature)
+        object.__setattr__(self, "provider_options",
+                           {} if provider_options is None else provider_options)
 
     def describe(self) -> dict[str, Any]:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature,
@@ -103,6 +107,8 @@ def _options(raw: str, label: str) -> dict[str, dict[str, Any]]:
         return {}
     hint = ("use a JSON object keyed by provider, e.g. "
             "provider_options=\"{\\\"anthropic\\\": {\\\"auto_cache\\\": false}}\"")
+    import json  # only when the attribute is set: validate usually does without it
+
     try:
         value = json.loads(raw)
     except ValueError as exc:

@@ -8,9 +8,7 @@ imports (no HTTP client, no JSON Schema) because validation loads it.
 
 from __future__ import annotations
 
-from attrs import frozen
-
-from attractor_core.sdk import AttributeSpec, Context, Duration, Node, ValueFormatError
+from attractor_core.sdk import AttributeSpec, Context, Duration, Node, Record, ValueFormatError
 
 MODES = ("agent", "oneshot")
 CLI_AGENTS = ("claude", "codex", "gemini")
@@ -60,11 +58,17 @@ class NodeSettingError(ValueError):
     """A backend attribute of a node cannot be understood; the message names node and key."""
 
 
-@frozen
-class AgentLimits:
-    max_rounds: int = 200
-    command_timeout_ms: int = 10_000
-    max_command_timeout_ms: int = 600_000
+class AgentLimits(Record):
+    __match_args__ = __slots__ = ("max_rounds", "command_timeout_ms", "max_command_timeout_ms")
+    max_rounds: int
+    command_timeout_ms: int
+    max_command_timeout_ms: int
+
+    def __init__(self, max_rounds: int = 200, command_timeout_ms: int = 10_000,
+                 max_command_timeout_ms: int = 600_000) -> None:
+        object.__setattr__(self, "max_rounds", max_rounds)
+        object.__setattr__(self, "command_timeout_ms", command_timeout_ms)
+        object.__setattr__(self, "max_command_timeout_ms", max_command_timeout_ms)
 
 
 def codergen_mode(node: Node) -> str:

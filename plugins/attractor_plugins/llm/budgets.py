@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import frozen
+from attractor_core.sdk import Record
 
 RUN_BUDGETS = ("max_cost_usd", "max_tokens", "max_llm_calls")
 # Other names of a run budget, read after its own name at each level.
@@ -34,11 +34,16 @@ class BudgetSettingError(ValueError):
     """A budget value cannot be understood; the message names the key and where it was set."""
 
 
-@frozen
-class Limit:
+class Limit(Record):
+    __match_args__ = __slots__ = ("key", "value", "source")
     key: str
     value: float
     source: str  # "command line", "config file [run]", "graph attribute", "node attribute"
+
+    def __init__(self, key: str, value: float, source: str) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "source", source)
 
     def describe(self, spent: float) -> str:
         if self.key == "max_cost_usd":
@@ -60,10 +65,14 @@ COUNTS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@frozen
-class Budgets:
-    run: tuple[Limit, ...] = ()
-    node: Limit | None = None
+class Budgets(Record):
+    __match_args__ = __slots__ = ("run", "node")
+    run: tuple[Limit, ...]
+    node: Limit | None
+
+    def __init__(self, run: tuple[Limit, ...] = (), node: Limit | None = None) -> None:
+        object.__setattr__(self, "run", run)
+        object.__setattr__(self, "node", node)
 
     @property
     def any(self) -> bool:

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attractor_core.sdk import Diagnostic, Graph, Node, Severity
+
+if TYPE_CHECKING:
+    pass
 
 LLM_NODE_TYPES = ("codergen", "parallel.fan_in")
 BUILTIN_PROVIDERS = ("", "openai", "anthropic", "gemini", "google")
@@ -38,6 +41,8 @@ class ModelKnownRule:
         from .errors import ConfigurationError
 
         try:
+            from pathlib import Path
+
             catalog = load_catalog(Path(user) if user else None)
         except ConfigurationError as exc:
             return [Diagnostic(self.name, Severity.WARNING, exc.message,
