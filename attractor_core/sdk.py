@@ -53,10 +53,10 @@ Run artifacts
     ``FinalRecord`` and ``read_final``, ``load_checkpoint``, ``RunLock``,
     ``write_status_file``, ``report_status`` (an in-process handler's
     status.json without the file round trip), ``CanonicalSource`` (the stage
-    dir's own status file), ``CONVERTER`` and ``compact_json`` (the JSON forms of the attrs
-    value classes), ``read_run_status`` and ``RunStatus`` (a run's state from
-    its artifacts, what ``attractor status`` prints), ``read_events`` (the
-    complete events of a progress.ndjson, or its last ones).
+    dir's own status file), ``CONVERTER``, ``compact_json`` and ``compact_json_bytes`` (the
+    JSON forms of the attrs value classes; an event line's bytes), ``read_run_status``
+    and ``RunStatus`` (a run's state from its artifacts, what ``attractor status``
+    prints), ``read_events`` (the complete events of a progress.ndjson, or its last ones).
 Human gates
     ``Question``, ``QuestionType``, ``Option``, ``Answer``, ``AnswerValue``.
 Lint rules
@@ -151,7 +151,7 @@ if TYPE_CHECKING:
     from attractor_core.runtime.clock import utc_now_iso
     from attractor_core.runtime.events import Event, Warning
     from attractor_core.runtime.final import FinalRecord, read_final
-    from attractor_core.runtime.json_text import compact_json
+    from attractor_core.runtime.json_text import compact_json, compact_json_bytes
     from attractor_core.runtime.lock import RunLock
     from attractor_core.runtime.run_status import RunStatus, read_events, read_run_status
     from attractor_core.runtime.serialization import CONVERTER
@@ -199,7 +199,7 @@ _SOURCES: dict[str, str] = {
                     "attractor_core.runtime.atomic"),
     "utc_now_iso": "attractor_core.runtime.clock",
     "CONVERTER": "attractor_core.runtime.serialization",
-    "compact_json": "attractor_core.runtime.json_text",
+    **dict.fromkeys(("compact_json", "compact_json_bytes"), "attractor_core.runtime.json_text"),
     **dict.fromkeys(("CanonicalSource", "report_status", "write_status_file"),
                     "attractor_core.runtime.status_files"),
     **dict.fromkeys(("CheckpointError", "load_checkpoint"), "attractor_core.runtime.checkpoint"),
@@ -287,6 +287,7 @@ __all__ = [
     "Warning",
     "WorkerLostError",
     "compact_json",
+    "compact_json_bytes",
     "evaluate_condition",
     "evolve",
     "failure_retry_target",

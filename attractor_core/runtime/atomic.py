@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor_core.errors import RunError
-from attractor_core.runtime.json_text import compact_json
+from attractor_core.runtime.json_text import compact_json_bytes
 
 TEMP_PREFIX = ".tmp-"
 FILE_MODE = 0o644
@@ -195,11 +195,10 @@ def write_json_atomic(path: Path | str, payload: Any, *, durable: bool = True,
     (benchmarks/RESULTS.md). A value JSON cannot encode is written as its text.
     """
     if compact:
-        text = compact_json(payload)
+        data = compact_json_bytes(payload, newline=True)
     else:
-        text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
-    text += "\n"
-    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
+        data = (json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+    write_bytes_atomic(path, data, durable=durable)
 
 
 def write_text_atomic(path: Path | str, text: str) -> None:

@@ -21,7 +21,7 @@ from attractor_core.model.fan_out import FanOutReport
 from attractor_core.model.values import to_str_tuple
 from attractor_core.records import Record
 from attractor_core.runtime.atomic import ArtifactWriteError, write_json_atomic
-from attractor_core.runtime.json_text import compact_json
+from attractor_core.runtime.json_text import compact_json_bytes
 from attractor_core.runtime.structure import structure
 
 SCHEMA_VERSION = 1
@@ -171,7 +171,7 @@ class CheckpointJournal:
         self._fd = -1
 
     def append(self, delta: dict[str, Any]) -> None:
-        line = (compact_json(delta) + "\n").encode("utf-8")
+        line = compact_json_bytes(delta, newline=True)
         try:
             fd = self._open()
             os.write(fd, line)

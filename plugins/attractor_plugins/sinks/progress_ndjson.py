@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from attractor_core.sdk import compact_json
+from attractor_core.sdk import compact_json_bytes
 
 PROGRESS_FILE = "progress.ndjson"
 
@@ -27,11 +27,11 @@ class ProgressNdjsonSink:
         _cut_torn_tail(self._fd)
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        self._append((compact_json(event) + "\n").encode("utf-8"))
+        self._append(compact_json_bytes(event, newline=True))
 
     def emit_many(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Several events' lines in one ``write``: a kill can still cut only the last line."""
-        self._append("".join([compact_json(e) + "\n" for e in events]).encode("utf-8"))
+        self._append(b"".join([compact_json_bytes(e, newline=True) for e in events]))
 
     def _append(self, line: bytes) -> None:
         written = os.write(self._fd, line)
