@@ -51,6 +51,12 @@ class Handler(Protocol):
     names where traversal continues) and ``retries_any_failure`` (any failure
     but a cancellation may be retried, not only the retryable classes, unless
     the node sets ``retry_on=transient``).
+
+    Optional method ``status_in_process(node, run) -> bool``: ``True`` when the
+    attempt's status comes from the handler alone (its returned outcome or
+    ``report_status``), never from a file another process writes. The engine
+    then neither clears nor reads the fallback status sources for the attempt;
+    the canonical ``status.json`` still counts.
     """
 
     async def execute(
@@ -277,7 +283,10 @@ class CodergenBackend(Protocol):
 
     A backend may also implement ``preflight(node, run: RunSettings) ->
     Sequence[str]`` (see :class:`BackendPreflight`): the codergen handler
-    calls it before the run for every node that will use the backend.
+    calls it before the run for every node that will use the backend. A
+    backend that reports its status itself and starts no agent that could
+    write a status file declares ``status_in_process = True`` (see
+    :class:`Handler`).
     """
 
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:

@@ -67,7 +67,11 @@ async def _attempt(services: RunServices, lane: Lane, node: Node, attempt: int, 
     services.live.show("running", current_node=node.id, attempt=attempt,
                        branch_key=lane.branch_key)
     lane.state.context.set("current_node", node.id)
-    paths = source_paths(services.config.status_sources, run)
+    handler = _resolve(services, node)
+    # A handler whose status never comes from another process's file: the fallback status
+    # files are neither cleared nor read for this attempt.
+    in_process = _status_in_process(handler, node, run)
+    paths = source_paths(services.config.status_sources, run, through_canonical=in_process)
     clear_stale_fallbacks(paths)
     _deliver_steering(services, lane, stage_dir)
     services.liveness.progress(lane.live_key)
@@ -77,7 +81,7 @@ async def _attempt(services: RunServices, lane: Lane, node: Node, attempt: int, 
         owner = StageOwner(services.processes, services.config.run_id, node.id, attempt,
                            lane.branch_key)
         with services.heartbeats.beating(lane, run), stage_processes(owner):
-            result = await _execute(services, lane, node, run, paths)
+            result = await _execute(services, lane, handler, node, run, paths)
     except BaseException as exc:
         if not is_cancellation(exc):
             raise
@@ -152,12 +156,23 @@ class _Read:
     found: list[Found]
 
 
-async def _execute(services: RunServices, lane: Lane, node: Node, run: AttemptRun,
-                   paths: SourcePaths) -> Outcome | _Read:
+def _resolve(services: RunServices, node: Node) -> Handler | UnknownHandlerError:
     try:
-        handler = services.config.registry.resolve(node)
+        return services.config.registry.resolve(node)
     except UnknownHandlerError as exc:
-        return Outcome.fail(str(exc), "structural")
+        return exc
+
+
+def _status_in_process(handler: Handler | UnknownHandlerError, node: Node,
+                       run: AttemptRun) -> bool:
+    declared = getattr(handler, "status_in_process", None)
+    return declared is not None and bool(declared(node, run))
+
+
+async def _execute(services: RunServices, lane: Lane, handler: Handler | UnknownHandlerError,
+                   node: Node, run: AttemptRun, paths: SourcePaths) -> Outcome | _Read:
+    if isinstance(handler, UnknownHandlerError):
+        return Outcome.fail(str(handler), "structural")
     deadline = services.config.policy.stage_deadline(node.timeout)
     if deadline is None:  # no cancel scope to set up and tear down at every stage
         return await _run_and_read(services, lane, handler, node, run, paths)

@@ -47,9 +47,20 @@ def status_sources(pm: pluggy.PluginManager) -> tuple[Any, ...]:
 SourcePaths = Sequence[tuple[Any, Path]]
 
 
-def source_paths(sources: Sequence[Any], run: AttemptRun) -> SourcePaths:
-    """Each source with the file it names for this attempt (asked once per attempt)."""
+def source_paths(sources: Sequence[Any], run: AttemptRun, *,
+                 through_canonical: bool = False) -> SourcePaths:
+    """Each source with the file it names for this attempt (asked once per attempt); with
+    ``through_canonical``, only the sources up to the canonical one in precedence."""
+    if through_canonical:
+        sources = sources[:_canonical_index(sources) + 1]
     return [(s, s.path(run.stage_dir, run.workdir, run.run_id)) for s in sources]
+
+
+def _canonical_index(sources: Sequence[Any]) -> int:
+    for index, source in enumerate(sources):
+        if source.canonical:
+            return index
+    return len(sources) - 1
 
 
 def clear_stale_fallbacks(paths: SourcePaths) -> None:

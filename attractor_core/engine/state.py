@@ -135,7 +135,9 @@ class RunState:
             "plugins": self.plugins,
         }
         scalars = self._scalars()
-        if scalars != self._scalars_written:  # frozen values: equal means unchanged
+        # Frozen values: equal means unchanged. A new outcome object (nearly every stage) is
+        # taken as a change without comparing its fields.
+        if scalars[0] is not self._scalars_written[0] or scalars != self._scalars_written:
             delta["last_outcome"] = _record_json(self.last_outcome)
             delta["restart_count"] = self.restart_count
             delta["last_score"] = self.last_score

@@ -95,6 +95,11 @@ class CodergenHandler:
             self._backends = available_backends(run.plugin_hook())
         return self._backends
 
+    def status_in_process(self, node: Node, run: RunSettings) -> bool:
+        """Whether the node's backend reports its status itself (``simulate``)."""
+        backend = self._backends_of(run).get(backend_name(node, run))
+        return getattr(backend, "status_in_process", False) is True
+
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
         write_text_atomic(run.stage_dir / "prompt.md", prompt)

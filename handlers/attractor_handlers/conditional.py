@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from attractor_core.sdk import Outcome, OutcomeTokenError, StageStatus, parse_outcome
+from attractor_handlers.in_process import StatusInProcess
 
 if TYPE_CHECKING:
     from attractor_core.sdk import Context, Graph, Node, StageRun
 
 
-class ConditionalHandler:
+class ConditionalHandler(StatusInProcess):
     # It passes the previous outcome on (a custom one too) but reports none of its own.
     custom_outcomes = False
     # A pass-through has nothing to retry: re-running it returns the same outcome.

@@ -6,9 +6,10 @@ Goal gates are the engine's business (§3.4), not the exit handler's.
 from __future__ import annotations
 
 from attractor_core.sdk import Context, Graph, Node, Outcome, StageRun
+from attractor_handlers.in_process import StatusInProcess
 
 
-class StartHandler:
+class StartHandler(StatusInProcess):
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
 
@@ -16,7 +17,7 @@ class StartHandler:
         return Outcome.success(notes=f"start: {node.id}")
 
 
-class ExitHandler:
+class ExitHandler(StatusInProcess):
     # Its outcomes are statuses only, so `outcome=<custom word>` out of it is constant.
     custom_outcomes = False
 

@@ -165,3 +165,30 @@ def test_a_status_reported_in_process_is_the_canonical_one_and_written_once(tmp_
             "duration_ms"} <= status.keys()
     assert sorted(p.name for p in (logs / "work").iterdir()) == [
         "prompt.md", "response.md", "status.json"]
+
+
+def test_a_stage_whose_status_is_in_process_leaves_the_fallback_files_alone(
+        tmp_path: Path) -> None:
+    """A simulate stage declares its status in process: a status file left in the workdir is
+    neither cleared nor read, and cannot decide the stage."""
+    dot = tmp_path / "p.dot"
+    dot.write_text(textwrap.dedent("""
+        digraph P {
+          start [shape=Mdiamond]
+          exit [shape=Msquare]
+          work [sim.outcome="fail", sim.failure_reason="scripted"]
+          start -> work -> exit
+        }
+    """))
+    logs = tmp_path / "logs"
+    left = tmp_path / "status.json"
+    left.write_text('{"outcome": "success", "notes": "left over"}')
+    done = attractor("run", dot, "--logs-root", logs, "--workdir", tmp_path, "--quiet")
+    assert done.returncode == 1, done.stderr
+    events = [json.loads(x) for x in (logs / "progress.ndjson").read_text().splitlines()]
+    decision = _decision(events)
+    assert [c["source"] for c in decision["candidates"]] == ["canonical"]
+    assert decision["chosen_source"] == "canonical"
+    status = json.loads((logs / "work" / "status.json").read_text())
+    assert (status["outcome"], status["failure_reason"]) == ("fail", "scripted")
+    assert left.read_text() == '{"outcome": "success", "notes": "left over"}'

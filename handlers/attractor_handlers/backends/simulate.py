@@ -54,6 +54,10 @@ class SimulationScriptError(ValueError):
 
 
 class SimulateBackend:
+    # Its status is the outcome it reports; it starts no agent that could write a status
+    # file, so the engine skips the fallback status files at its stages.
+    status_in_process = True
+
     async def run(self, node: Node, prompt: str, context: Context, run: StageRun) -> str | Outcome:
         response = f"[Simulated] Response for stage: {node.id} (execution {run.execution})\n"
         try:
