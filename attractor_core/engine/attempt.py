@@ -43,10 +43,10 @@ STATUS_FILE = "status.json"
 
 async def run_attempt(services: RunServices, lane: Lane, node: Node, attempt: int,
                       execution: int, *, continued: bool = False) -> Outcome:
-    # Even if a handler swallowed a cancellation, no attempt starts after one. And every
-    # attempt yields once: in a stretch of stages that never wait, signals, the watchdog
-    # and the live view still get their turn.
-    await trio.lowlevel.checkpoint()
+    # Even if a handler swallowed a cancellation, no attempt starts after one. And in a
+    # stretch of stages that never wait, signals, the watchdog and the live view still get
+    # their turn (engine/yielding.py).
+    await services.yielding.between_attempts()
     stage_dir = lane.stage_root() / node.id
     # An attempt continuing an interrupted one resumes the child run it had started.
     prepare_stage_dir(stage_dir, keep=(CHILD_DIR,) if continued else ())

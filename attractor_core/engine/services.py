@@ -32,6 +32,7 @@ from attractor_core.runtime.rundir import RunDir
 from .heartbeat import HeartbeatBoard
 from .liveness import LivenessTracker
 from .state import RunState
+from .yielding import Yielding
 
 
 @frozen
@@ -71,6 +72,7 @@ class RunServices:
     rng: random.Random = field(factory=random.Random)
     liveness: LivenessTracker = field(factory=LivenessTracker)
     heartbeats: HeartbeatBoard = field(factory=HeartbeatBoard)
+    yielding: Yielding = field(factory=Yielding)
     live: LiveView = field(default=Factory(
         lambda s: LiveView(s.config.run_dir.live, s.config.run_id), takes_self=True))
     # The run's live process groups; a sub-pipeline shares its parent's.
