@@ -15,11 +15,10 @@ and a cancellation that escalates (a second Ctrl-C) cuts the grace short.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -91,14 +90,20 @@ class StageOwner:
 _STAGE_OWNER: ContextVar[StageOwner | None] = ContextVar("attractor_stage_owner", default=None)
 
 
-@contextlib.contextmanager
-def stage_processes(owner: StageOwner) -> Iterator[None]:
-    """Record the groups started in this block (and in the tasks it starts) as ``owner``'s."""
-    token = _STAGE_OWNER.set(owner)
-    try:
-        yield
-    finally:
-        _STAGE_OWNER.reset(token)
+class stage_processes:
+    """Record the groups started in this block (and in the tasks it starts) as ``owner``'s.
+    (A class, not a generator: it is entered at every stage attempt.)"""
+
+    __slots__ = ("_owner", "_token")
+
+    def __init__(self, owner: StageOwner):
+        self._owner = owner
+
+    def __enter__(self) -> None:
+        self._token = _STAGE_OWNER.set(self._owner)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _STAGE_OWNER.reset(self._token)
 
 
 def kill_all_now(records: ProcessRecords) -> list[int]:

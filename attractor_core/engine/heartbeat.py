@@ -12,8 +12,6 @@ A heartbeat is progress only when the attempt's output grew.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,21 +54,31 @@ class HeartbeatBoard:
 
     _active: dict[int, _Beating] = field(factory=dict)
 
-    @contextmanager
-    def beating(self, lane: Lane, run: AttemptRun) -> Iterator[None]:
+    def beating(self, lane: Lane, run: AttemptRun) -> _OnBoard:
+        """``with board.beating(lane, run):`` the attempt is on the board for the block."""
         now = trio.current_time()
-        key = id(run)
-        self._active[key] = _Beating(lane, run, now, now, now)
-        try:
-            yield
-        finally:
-            del self._active[key]
+        return _OnBoard(self._active, id(run), _Beating(lane, run, now, now, now))
 
     def next_due(self, interval: float, default: float) -> float:
         return min((b.beaten_at + interval for b in self._active.values()), default=default)
 
     def due(self, interval: float, now: float) -> list[_Beating]:
         return [b for b in self._active.values() if b.beaten_at + interval <= now]
+
+
+class _OnBoard:
+    """An attempt's time on the board (a class, not a generator: entered at every attempt)."""
+
+    __slots__ = ("_active", "_beating", "_key")
+
+    def __init__(self, active: dict[int, _Beating], key: int, beating: _Beating):
+        self._active, self._key, self._beating = active, key, beating
+
+    def __enter__(self) -> None:
+        self._active[self._key] = self._beating
+
+    def __exit__(self, *exc_info: object) -> None:
+        del self._active[self._key]
 
 
 async def run_heartbeats(services: RunServices, board: HeartbeatBoard) -> None:
