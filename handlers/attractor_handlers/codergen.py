@@ -53,7 +53,7 @@ def backend_name(node: Node, run: RunSettings) -> str:
     if chosen:
         return str(chosen)
     llm = run.option("llm")
-    if not isinstance(llm, Mapping):
+    if llm is None or not isinstance(llm, Mapping):  # None: no [llm] table (no ABC check)
         return DEFAULT_BACKEND
     provider = node.llm_provider or str(llm.get("default_provider", ""))
     table = llm.get("providers", {}).get(provider) if provider else None
