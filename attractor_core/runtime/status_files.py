@@ -238,7 +238,7 @@ def _expect(value: Any, kind: type, key: str, path: Path) -> Any:
     return value
 
 
-def write_status_file(path: Path, outcome: Outcome, meta: Mapping[str, Any]) -> None:
+def write_status_file(path: Path | str, outcome: Outcome, meta: Mapping[str, Any]) -> None:
     """Write the engine's record of an attempt: the outcome plus engine-owned metadata."""
     payload: dict[str, Any] = {"outcome": outcome.name}
     for name in _WRITTEN_FIELDS:
@@ -281,7 +281,7 @@ def replace_status_file(path: Path, data: bytes) -> None:
 REJECTED_SUFFIX = ".rejected"
 
 
-def _replacing_a_directory(path: Path, write: Callable[[], None]) -> None:
+def _replacing_a_directory(path: Path | str, write: Callable[[], None]) -> None:
     """A rename replaces a FIFO, a symlink or a file, but not a directory: a directory a
     stage left at a status path is moved to ``status.json.rejected`` (kept for inspection,
     the attempt already failed over it) and the write is retried once."""
@@ -290,7 +290,7 @@ def _replacing_a_directory(path: Path, write: Callable[[], None]) -> None:
     except ArtifactWriteError as exc:
         if exc.errno != errno.EISDIR:
             raise
-        aside = path.with_name(path.name + REJECTED_SUFFIX)
+        aside = Path(f"{os.fspath(path)}{REJECTED_SUFFIX}")
         try:
             os.replace(path, aside)
         except OSError:  # a non-empty directory of that name is in the way

@@ -8,6 +8,7 @@ the run option ``backend`` (``--backend``; default ``simulate``), writes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,7 +103,7 @@ class CodergenHandler:
 
     async def execute(self, node: Node, context: Context, graph: Graph, run: StageRun) -> Outcome:
         prompt = build_prompt(node, graph)
-        write_text_atomic(run.stage_dir / "prompt.md", prompt)
+        write_text_atomic(os.path.join(run.stage_dir, "prompt.md"), prompt)
         name = backend_name(node, run)
         backends = self._backends_of(run)
         backend = backends.get(name)
@@ -113,7 +114,7 @@ class CodergenHandler:
         if isinstance(result, Outcome):
             return _with_response_context(result, node, run)
         response = str(result)
-        write_text_atomic(run.stage_dir / "response.md", response)
+        write_text_atomic(os.path.join(run.stage_dir, "response.md"), response)
         return Outcome.success(
             notes=f"stage completed: {node.id}", context_updates=response_context(node, response)
         )
