@@ -73,6 +73,7 @@ def test_validate_loads_plugins_but_not_the_engine_or_handler_code():
     assert "pathlib" not in modules
     # Entry points are read from the dist-info folders, not through importlib.metadata.
     assert "importlib.metadata" not in modules and "email" not in modules
+    assert "orjson" not in modules
 
 
 def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
@@ -83,6 +84,7 @@ def test_status_reads_artifacts_without_trio_or_plugins(demo_logs):
     assert "cattrs" not in modules  # the records are read back without the converter
     assert "attrs" not in modules and "attr" not in modules  # ...and are not attrs classes
     assert "socket" not in modules  # the host name comes from os.uname()
+    assert "orjson" not in modules  # the JSON encoder loads on first write (dataclasses, uuid)
 
 
 def test_runs_and_stop_read_artifacts_without_the_engine(demo_logs):
