@@ -52,15 +52,17 @@ def source_paths(sources: Sequence[Any], run: AttemptRun, *,
     """Each source with the file it names for this attempt (asked once per attempt); with
     ``through_canonical``, only the sources up to the canonical one in precedence."""
     if through_canonical:
-        sources = sources[:_canonical_index(sources) + 1]
+        sources = sources[:_through_canonical(sources)]
     return [(s, s.path(run.stage_dir, run.workdir, run.run_id)) for s in sources]
 
 
-def _canonical_index(sources: Sequence[Any]) -> int:
+def _through_canonical(sources: Sequence[Any]) -> int:
+    """How many of ``sources`` (in precedence order) come up to and with the canonical one:
+    the only ones that can decide an attempt whose status is in process."""
     for index, source in enumerate(sources):
         if source.canonical:
-            return index
-    return len(sources) - 1
+            return index + 1
+    return len(sources)
 
 
 def clear_stale_fallbacks(paths: SourcePaths) -> None:
@@ -91,10 +93,7 @@ def inspected_paths(paths: SourcePaths, run: AttemptRun) -> SourcePaths:
     unread (and cleared when the next attempt starts)."""
     if run.reported is None:
         return paths
-    for index, (source, _) in enumerate(paths):
-        if source.canonical:
-            return paths[:index + 1]
-    return paths
+    return paths[:_through_canonical([source for source, _ in paths])]
 
 
 async def read_sources(paths: SourcePaths, stage_dir: Path, run: AttemptRun) -> list[Found]:
