@@ -86,11 +86,18 @@ def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
     return _fan_out_seconds(logs), wall
 
 
-def main() -> None:
+def distributed_missing() -> bool:
+    """True (and says so) when the Dask plugin's ``distributed`` is not installed."""
     try:
         import distributed  # noqa: F401
     except ImportError:
         print("skipped: needs distributed (pip install -e './plugins[dask]')", file=sys.stderr)
+        return True
+    return False
+
+
+def main() -> None:
+    if distributed_missing():
         return
     root = Path(tempfile.mkdtemp(prefix="bench-executor-"))
     cases = [("simulate-1000", _dot(root, "simulate", 1000, 'prompt="do it"'), 1000),

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_executor import run_on
+from benchmarks.bench_executor import distributed_missing, run_on
 
 ROUNDS = 2
 CHILDREN = 20
@@ -50,10 +49,7 @@ def _run(dot: Path, logs: Path, executor: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        print("skipped: needs distributed (pip install -e './plugins[dask]')", file=sys.stderr)
+    if distributed_missing():
         return
     root = Path(tempfile.mkdtemp(prefix="bench-executor-children-"))
     dot = _dots(root)
