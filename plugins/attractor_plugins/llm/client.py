@@ -21,7 +21,7 @@ import httpx
 from .abort import AbortController, guarded
 from .config import LlmConfig
 from .errors import ConfigurationError
-from .middleware import Middleware, chain_complete, chain_stream
+from .middleware import Middleware, chain_complete, chain_stream, close_events
 from .providers.base import ProviderAdapter
 from .retry import RetryMiddleware, RetryObserver
 from .types import Request, Response, StreamEvent
@@ -110,7 +110,7 @@ class Client:
                         return
                 yield event
         finally:
-            await _aclose(events)
+            await close_events(events)
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -128,8 +128,3 @@ class Client:
     def _adapter_stream(self, request: Request) -> AsyncIterator[StreamEvent]:
         return self.adapter_for(request).stream(request)
 
-
-async def _aclose(events: AsyncIterator[StreamEvent]) -> None:
-    close = getattr(events, "aclose", None)
-    if close is not None:
-        await close()

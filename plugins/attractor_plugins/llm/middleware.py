@@ -51,3 +51,10 @@ def _bind_stream(layer: Middleware, call_next: StreamNext) -> StreamNext:
     def call(request: Request) -> AsyncIterator[StreamEvent]:
         return layer.stream(request, call_next)
     return call
+
+
+async def close_events(events: AsyncIterator[StreamEvent]) -> None:
+    """Close a stream of events (an async generator releases its connection) if it can be."""
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        await close()

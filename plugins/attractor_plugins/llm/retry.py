@@ -18,7 +18,7 @@ import trio
 from attrs import field, frozen
 
 from .errors import AbortError, SDKError
-from .middleware import CompleteNext, Middleware, StreamNext
+from .middleware import CompleteNext, Middleware, StreamNext, close_events
 from .types import Request, Response, StreamEvent
 
 RetryObserver = Callable[[SDKError, int, float], Any]
@@ -86,7 +86,7 @@ class RetryMiddleware(Middleware):
                 await self._wait_or_raise(error, attempt)
                 attempt += 1
             finally:
-                await _aclose(events)
+                await close_events(events)
 
     async def _wait_or_raise(self, error: SDKError, attempt: int) -> None:
         delay = self.policy.delay_for(error, attempt)
@@ -96,8 +96,3 @@ class RetryMiddleware(Middleware):
             self.on_retry(error, attempt + 1, delay)
         await trio.sleep(delay)
 
-
-async def _aclose(events: AsyncIterator[StreamEvent]) -> None:
-    close = getattr(events, "aclose", None)
-    if close is not None:
-        await close()
