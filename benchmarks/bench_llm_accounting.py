@@ -33,6 +33,7 @@ and trust a difference only where the control is near 0.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import statistics
@@ -73,6 +74,13 @@ BUDGETS = Budgets((Limit("max_cost_usd", 1e9, "command line"),
                   Limit("max_cost_usd", 1e9, "node attribute"))
 
 
+class _Services:
+    """What the engine asks for the run tree's plugin states: a run with no sub-run."""
+
+    def plugin_states_alongside(self) -> tuple[dict[str, Any], ...]:
+        return ()
+
+
 class _Run:
     """The part of a stage run the call path touches (its state, events, stage dir)."""
 
@@ -81,12 +89,14 @@ class _Run:
         self.logs_root = stage_dir
         self.attempt = 1
         self._state: dict[str, Any] = {}
+        self._services = _Services()
 
     def plugin_state(self, name: str) -> dict[str, Any]:
         return self._state.setdefault(name, {})
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        return []
+        states = self._services.plugin_states_alongside()  # the engine's, one level down
+        return [state.get(name) or {} for state in states] if states else []
 
     def emit(self, event: Any) -> None:
         pass
@@ -135,9 +145,15 @@ async def _measure(*calls: Callable[[], Awaitable[Any]]) -> list[list[tuple[floa
     return times
 
 
-def _paired(a: list[tuple[float, float]], b: list[tuple[float, float]], clock: int) -> float:
-    """The median of the differences b - a within a round, in µs."""
-    return statistics.median(y[clock] - x[clock] for x, y in zip(a, b, strict=True)) * 1e6
+def _paired(a: list[tuple[float, float]], b: list[tuple[float, float]],
+            clock: int) -> tuple[float, float, float]:
+    """The median of the differences b - a within a round, in µs, and its 95% confidence
+    interval (distribution-free: the order statistics n/2 -+ 1.96 sqrt(n)/2)."""
+    diffs = sorted((y[clock] - x[clock]) * 1e6 for x, y in zip(a, b, strict=True))
+    n = len(diffs)
+    half = 1.96 * math.sqrt(n) / 2
+    low, high = max(math.floor(n / 2 - half), 0), min(math.ceil(n / 2 + half), n - 1)
+    return statistics.median(diffs), diffs[low], diffs[high]
 
 
 async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]]]:
@@ -198,10 +214,11 @@ async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
 
 async def _run() -> None:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {CALLS} calls of "
-          f"each kind per protocol")
+          f"each kind per protocol; differences: paired medians [95% CI], in µs and as a "
+          f"share of the client's overhead")
     print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'overhead µs':>11} "
-          f"{'control µs':>10} {'control':>8} {'acct µs':>8} {'acct':>7} {'alone µs':>9} "
-          f"{'alone':>6}")
+          f"{'control':>28} {'acct':>28} {'alone µs':>9}")
+    worst = 0.0
     with tempfile.TemporaryDirectory() as scratch:
         for protocol in PROTOCOLS:
             bare, client, again, accounted = await _case(protocol, Path(scratch))
@@ -212,11 +229,19 @@ async def _run() -> None:
                 overhead = plain - floor
                 control = _paired(client, again, k)
                 acct = _paired(client, accounted, k)
+                if clock == "cpu":
+                    worst = max(worst, acct[2] / overhead)
                 print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:11.0f} "
-                      f"{control:+10.1f} {control / overhead:+8.1%} {acct:+8.1f} "
-                      f"{acct / overhead:+7.1%} {alones[k]:9.1f} {alones[k] / overhead:6.1%}",
-                      flush=True)
+                      f"{_shown(control, overhead):>28} {_shown(acct, overhead):>28} "
+                      f"{alones[k]:9.1f}", flush=True)
+    print(f"accounting, cpu clock: the upper 95% bound of its share is at most {worst:.1%}")
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def _shown(difference: tuple[float, float, float], overhead: float) -> str:
+    median, low, high = difference
+    return (f"{median:+.1f} [{low:+.0f},{high:+.0f}] {median / overhead:+.1%} "
+            f"[{low / overhead:+.1%},{high / overhead:+.1%}]")
 
 
 def main() -> None:

@@ -102,7 +102,8 @@ class AttemptRun:
         return state
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        return [state.get(name) or {} for state in self.services.plugin_states_alongside()]
+        states = self.services.plugin_states_alongside()
+        return [state.get(name) or {} for state in states] if states else []
 
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:

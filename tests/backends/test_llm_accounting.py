@@ -264,13 +264,7 @@ async def test_a_run_budget_crossed_in_one_branch_aborts_the_call_in_flight_in_a
     options["providers"]["q"] = {"protocol": "anthropic", "api_key_env": "",
                                  "base_url": fake.url}
     options["timeouts"] = {"stream_read": 3600, "request": 3600}
-    dot = """digraph par {
-      start [shape=Mdiamond]; done [shape=Msquare]
-      par [shape=component]; join [shape=tripleoctagon]
-      a [prompt="A", codergen.mode="oneshot", llm_provider=p, llm_model="m"]
-      b [prompt="B", codergen.mode="oneshot", llm_provider=q, llm_model="m"]
-      start -> par; par -> a -> join; par -> b -> join; join -> done
-    }"""
+    dot = two_branches('llm_provider=q, codergen.mode="oneshot"')
     record, logs, _ = await run_in_process(
         tmp_path, fake, dot, {"backend": "api", "llm": options, "max_cost_usd": "0.1"})
     assert (record.status, record.exit_path) == ("fail", "budget_exceeded")
@@ -280,6 +274,46 @@ async def test_a_run_budget_crossed_in_one_branch_aborts_the_call_in_flight_in_a
     b_usage = next(logs.glob("parallel/par/pass-1/*-b/b/usage.json"))
     [call] = read_json(b_usage)["calls"]
     assert call["error"].startswith("Cancelled") and call["input_tokens"] is None
+
+
+async def test_a_stage_between_calls_sees_what_another_stage_spent_meanwhile(tmp_path, fake):
+    # Branch b's agent spends $0.10, then runs a 2 s tool; meanwhile branch a spends $0.40,
+    # which reaches the run's $0.50. b's next call must not start: its check before the call
+    # sees the run's new total although b spent nothing since its last check.
+    fake.script(Reply(sse=[Pause(0.5), *wire_stream("openai_chat", text=["a"],
+                                                    usage=chat_usage(200_000, 0))]),
+                path=stream_path("openai_chat"))
+    shell = json.dumps({"command": "sleep 2", "timeout_ms": 30_000})
+    usage = {"input_tokens": 50_000, "output_tokens": 0, "total_tokens": 50_000}
+    fake.script(Reply(sse=wire_stream("openai_responses", calls=[("c1", "shell", [shell])],
+                                      usage=usage)),
+                Reply(sse=wire_stream("openai_responses", text=["done"], usage=usage)),
+                path="/v1/responses")
+    options = llm(fake, tmp_path)
+    options["providers"]["r"] = {"protocol": "openai_responses", "api_key_env": "",
+                                 "base_url": f"{fake.url}/v1"}
+    dot = two_branches("llm_provider=r")
+    record, logs, _ = await run_in_process(
+        tmp_path, fake, dot, {"backend": "api", "llm": options, "max_cost_usd": "0.5"})
+    assert (record.status, record.exit_path) == ("fail", "budget_exceeded")
+    assert "spent $0.5000 of $0.5, before another call in node b" in record.failure_reason
+    assert [r.path for r in fake.requests].count("/v1/responses") == 1
+    assert usage_of_run(logs)["total"]["calls"] == 2
+
+
+def two_branches(b_settings: str) -> str:
+    """Branch a: one call to provider p; branch b: calls with ``b_settings``."""
+    return f"""digraph par {{
+      start [shape=Mdiamond]; done [shape=Msquare]
+      par [shape=component]; join [shape=tripleoctagon]
+      a [prompt="A", codergen.mode="oneshot", llm_provider=p, llm_model="m"]
+      b [prompt="B", llm_model="m", {b_settings}]
+      start -> par; par -> a -> join; par -> b -> join; join -> done
+    }}"""
+
+
+def usage_of_run(logs):
+    return read_json(logs / "final.json")["plugins"]["llm_usage"]
 
 
 async def test_graph_max_tokens_is_the_run_budget_never_a_nodes_output_limit(tmp_path, fake):

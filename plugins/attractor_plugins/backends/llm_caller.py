@@ -128,11 +128,11 @@ class LlmCaller:
         if spend is None:
             return await self._stream_once(request)
         await spend.before_call()
-        received = [0]
+        received: list[int] = []
         try:
             response = await self._stream_once(request, received)
         except BaseException as exc:
-            if received[0]:
+            if received:
                 spend.record(_unknown(request, received[0], f"{type(exc).__name__}: {exc}"))
             raise
         if response.usage.raw:
@@ -144,19 +144,19 @@ class LlmCaller:
 
     async def _stream_once(self, request: Request,
                            received: list[int] | None = None) -> Response:
-        """One streamed call, returning the response the FINISH event carries."""
+        """One streamed call, returning the response the FINISH event carries. When it
+        fails after its stream began, ``received`` gets the characters that arrived."""
         if self._retries is not None:
             self._retries.target = Target(request.provider or self.target.provider, request.model)
         text: list[str] = []
         reasoning: list[str] = []
+        event: StreamEvent | None = None
         # Client.stream is an async generator; close it so the connection is released early.
         stream = cast(AsyncGenerator[StreamEvent, None], self._client.stream(request))
         try:
             async with aclosing(stream) as events:
                 async for event in events:
                     grown = len(event.delta or "") + len(event.reasoning_delta or "")
-                    if received is not None:
-                        received[0] += grown or 1
                     if grown:
                         self._on_output(grown)
                     if event.type == StreamEventType.TEXT_DELTA and event.delta:
@@ -168,7 +168,10 @@ class LlmCaller:
             raise StreamError("stream ended without a finish event",
                               provider=self.target.provider)
         except BaseException as exc:  # trio.Cancelled too: keep what arrived, then go on
-            self._keep_partial(request, "".join(text), "".join(reasoning), exc)
+            partial, thought = "".join(text), "".join(reasoning)
+            if received is not None and event is not None:
+                received.append(len(partial) + len(thought))
+            self._keep_partial(request, partial, thought, exc)
             raise
 
     def _keep_partial(self, request: Request, text: str, reasoning: str,

@@ -105,15 +105,22 @@ class StageSpend:
         self.budgets = budgets
         self.protocol_of = protocol_of
         self.ledger = ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
-        # The run's and the stages' totals: dicts that merges change in place, never replace.
+        # The run's totals: a dict that merges change in place, never replace.
         self._run_totals = ledger.run_total
         self._by_stage: dict[str, Any] = ledger.state["by_stage"]
-        self._prices: dict[str, Prices | None] = {}  # by model, looked up once per stage
-        self._protocols: dict[str, str] = {}  # protocol_of of this stage
+        # The last call's provider and model, its protocol and the model's prices.
+        self._how: tuple[str, str, str, Prices | None] = ("", "", "", None)
         # Each budget as its checks read it (run budgets first), see _check.
         self._checks = [_check(True, limit) for limit in budgets.run] + (
             [_check(False, budgets.node)] if budgets.node is not None else [])
         self._run_checks = bool(budgets.run)
+        # Below these every budget is short of its warning point and of the spend at
+        # which no call may start: run cost, run tokens, run calls, node cost.
+        self._quiet = _quiet_below(budgets)
+        # The run's call count when a check last found every budget quiet (-1: none did
+        # yet). Every call recorded in the run changes it, so while it stands and no
+        # sub-run spends alongside, the next call needs no check.
+        self._quiet_at = -1 if self._checks else _ALWAYS
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -137,7 +144,9 @@ class StageSpend:
     async def before_call(self) -> None:
         """Stops the run (a run budget reached) or raises ``BudgetExhausted`` (the node's)
         when the call must not be made."""
-        if not self._checks:
+        quiet_at = self._quiet_at
+        if quiet_at == _ALWAYS or (quiet_at == self._run_totals["calls"]
+                                   and not self.run.enclosing_plugin_states(STATE_KEY)):
             return
         run_total = self.run_total if self._run_checks else None
         node_total = self._by_stage.get(self.node.id)
@@ -156,25 +165,35 @@ class StageSpend:
     async def after_usage(self, provider: str, model: str, usage: Any) -> None:
         """``after_call`` for the unified ``Usage`` of a call whose provider reported it
         (``usage.raw`` set): normalised, priced and recorded without building a record."""
-        protocol = self._protocols.get(provider)
-        if protocol is None:
-            protocol = self._protocols[provider] = self.protocol_of(provider)
+        how = self._how
+        if how[0] != provider or how[1] != model:
+            how = self._how = (provider, model, self.protocol_of(provider),
+                               prices_of(self.catalog.get(model)))
         # Token counts alike for every protocol: every prompt token in input_tokens (cache
         # reads and writes are apart in Anthropic's), reasoning in output_tokens (apart in
         # Gemini's).
         inp, out = usage.input_tokens, usage.output_tokens
         read, write = usage.cache_read_tokens, usage.cache_write_tokens
-        if protocol == "anthropic":
+        if how[2] == "anthropic":
             inp += (read or 0) + (write or 0)
-        elif protocol == "gemini":
+        elif how[2] == "gemini":
             out += usage.reasoning_tokens or 0
-        prices = self._prices.get(model, _UNLOOKED)
-        if prices is _UNLOOKED:
-            prices = self._prices[model] = prices_of(self.catalog.get(model))
+        prices = how[3]
         nano = None if prices is None else nano_cost(prices, inp, out, read or 0, write or 0)
-        self.ledger.record_known(provider, model, inp, out, usage.reasoning_tokens, read, write,
-                                 nano)
-        if self._checks and (crossed := self._crossed(nano is None)) is not None:
+        node = self.ledger.record_known(provider, model, inp, out, usage.reasoning_tokens,
+                                        read, write, nano)
+        if self._quiet_at == _ALWAYS:
+            return
+        run = self._run_totals
+        cost, tokens, calls, node_cost = self._quiet
+        if (nano is not None and run["cost_usd"] < cost and run["calls"] < calls
+                and run["input_tokens"] + run["output_tokens"] + run["estimated_tokens"] < tokens
+                and node["cost_usd"] < node_cost
+                and not self.run.enclosing_plugin_states(STATE_KEY)):
+            self._quiet_at = run["calls"]
+            return
+        self._quiet_at = -1
+        if (crossed := self._crossed(nano is None)) is not None:
             await self._stop_run(*crossed, "after a call")
 
     async def after_call(self, call: CallUsage) -> None:
@@ -182,6 +201,7 @@ class StageSpend:
             call = priced(call, self._model)
         self.ledger.record(call)
         blind = not (call.known and call.cost_usd is not None)
+        self._quiet_at = -1 if self._checks else _ALWAYS
         if self._checks and (crossed := self._crossed(blind)) is not None:
             await self._stop_run(*crossed, "after a call")
 
@@ -284,7 +304,19 @@ class StageSpend:
         return ""
 
 
-_UNLOOKED: Any = object()  # a model whose prices are not looked up yet
+_ALWAYS = -2  # ``_quiet_at`` of a stage without budgets
+
+
+def _quiet_below(budgets: Budgets) -> tuple[float, float, float, float]:
+    """Run cost, run tokens, run calls and node cost below which every budget is short of
+    its warning point and of its ``stop_above`` (see :func:`_check`); inf: no budget."""
+    below = dict.fromkeys(RUN_BUDGETS, math.inf)
+    for limit in budgets.run:
+        _, _, _, _, warn_at, stop_above = _check(True, limit)
+        below[limit.key] = min(warn_at, stop_above)
+    node = budgets.node
+    node_cost = math.inf if node is None else min(_check(False, node)[4:])
+    return below["max_cost_usd"], below["max_tokens"], below["max_llm_calls"], node_cost
 
 
 def _check(is_run: bool, limit: Limit

@@ -205,6 +205,7 @@ class Ledger:
         self._calls: list[tuple[Any, ...]] = []
         self.stage = empty_totals()  # this attempt's calls (from the last fold)
         self._folded = 0  # calls already in by_model and by_provider
+        self._node: dict[str, Any] | None = None  # the node's totals, once it has any
 
     @property
     def calls(self) -> list[CallUsage]:
@@ -225,20 +226,25 @@ class Ledger:
 
     def record_known(self, provider: str, model: str, inp: int, out: int,
                      reasoning: int | None, read: int | None, write: int | None,
-                     nano: int | None) -> None:
+                     nano: int | None) -> dict[str, Any]:
         """:meth:`record` of a call with reported usage, costing ``nano`` billionths of a
-        dollar (None: unknown), without building a CallUsage (one each LLM call)."""
+        dollar (None: unknown), without building a CallUsage (one each LLM call). Returns
+        the node's totals."""
         cost = None if nano is None else nano / NANO
         self._calls.append((provider, model, inp, out, reasoning, read, write, cost,
                             "" if nano is None else "catalog", 0, ""))
-        add_known((self.state["total"], self._node_totals()), inp, out, reasoning, read, write,
-                  nano)
+        node = self._node or self._node_totals()
+        add_known((self.state["total"], node), inp, out, reasoning, read, write, nano)
+        return node
 
     def _node_totals(self) -> dict[str, Any]:
-        by_stage: dict[str, Any] = self.state["by_stage"]
-        node = by_stage.get(self.node_id)
+        node = self._node
         if node is None:
-            node = by_stage[self.node_id] = empty_totals()
+            by_stage: dict[str, Any] = self.state["by_stage"]
+            node = by_stage.get(self.node_id)
+            if node is None:
+                node = by_stage[self.node_id] = empty_totals()
+            self._node = node
         return node
 
     def fold(self) -> None:
