@@ -127,7 +127,8 @@ class LlmCaller:
         spend = self._spend
         if spend is None:
             return await self._stream_once(request)
-        await spend.before_call()
+        if not spend.quiet():
+            await spend.before_call()
         received: list[int] = []
         try:
             response = await self._stream_once(request, received)
@@ -136,7 +137,8 @@ class LlmCaller:
                 spend.record(_unknown(request, received[0], f"{type(exc).__name__}: {exc}"))
             raise
         if response.usage.raw:
-            await spend.after_usage(request.provider or "", request.model, response.usage)
+            if not spend.record_usage(request.provider or "", request.model, response.usage):
+                await spend.check_budgets()
         else:  # the provider reported no usage
             await spend.after_call(
                 _unknown(request, len(response.text) + len(response.reasoning or ""), ""))

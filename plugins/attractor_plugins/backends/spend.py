@@ -2,9 +2,11 @@
 
 ``StageSpend.open(node, context, run)`` reads the run's catalog and budgets;
 the backend awaits ``before_call()`` before each LLM call (an agent CLI run
-is one call) and ``after_call(call)`` after it, and calls ``close()`` when
-the stage ends, however it ends: that writes ``usage.json`` in the stage dir
-and emits ``llm_usage`` when the stage made a call.
+is one call) unless ``quiet()``, and ``after_call(call)`` after it (or, for a
+provider's reported usage, ``record_usage`` and, unless that says the budgets
+are quiet, ``check_budgets()``), and calls ``close()`` when the stage ends,
+however it ends: that writes ``usage.json`` in the stage dir and emits
+``llm_usage`` when the stage made a call.
 
 A run budget that is reached stops the run through ``run.stop_run`` with
 exit path ``budget_exceeded`` (resumable: ``attractor resume
@@ -89,13 +91,17 @@ class BudgetExhausted(Exception):
 class StageSpend:
     """One stage attempt's accounts and budget checks.
 
-    ``before_call``, ``after_usage`` and ``after_call`` run once per LLM call between
-    megabytes of other work, so everything they touch is cold in the CPU caches (on the
-    virtual machines measured, a few µs per cold function or object): they do the least
-    that the budgets need, in as few functions as possible, with every lookup they can
-    make once per stage made at its start or on first use (prices, protocols, what each
-    budget counts). Everything only the artifacts read is done when the attempt reports
-    (``close``)."""
+    ``quiet`` and ``record_usage`` run once per LLM call between megabytes of other
+    work, so everything they touch is cold in the CPU caches (on the virtual machines
+    measured, about a µs per cold function, coroutine or object): they are plain
+    functions doing the least that the budgets need, with every lookup they can make once
+    per stage made at its start or on first use (prices, protocols, the spend below which
+    every budget is quiet). The checks that read every budget run only near a budget, and
+    everything only the artifacts read is done when the attempt reports (``close``)."""
+
+    __slots__ = ("_blind", "_by_stage", "_checks", "_how", "_quiet", "_quiet_at", "_reported",
+                 "_run_checks", "_run_totals", "budgets", "catalog", "ledger", "node",
+                 "protocol_of", "run")
 
     def __init__(self, node: Node, run: StageRun, catalog: Catalog, budgets: Budgets,
                  protocol_of: Callable[[str], str] = lambda provider: ""):
@@ -121,6 +127,7 @@ class StageSpend:
         # yet). Every call recorded in the run changes it, so while it stands and no
         # sub-run spends alongside, the next call needs no check.
         self._quiet_at = -1 if self._checks else _ALWAYS
+        self._blind = False  # the last call's spend is not all known (no usage, or no cost)
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
     @classmethod
@@ -141,13 +148,17 @@ class StageSpend:
         return combined([self._run_totals,
                          *(state["total"] for state in others if "total" in state)])
 
+    def quiet(self) -> bool:
+        """Whether the next call may start unchecked: a check found every budget short
+        of its warning point and of its stop since the last call recorded in the run, and
+        no sub-run spends alongside. Otherwise await ``before_call``."""
+        quiet_at = self._quiet_at
+        return quiet_at == _ALWAYS or (quiet_at == self._run_totals["calls"]
+                                       and not self.run.enclosing_plugin_states(STATE_KEY))
+
     async def before_call(self) -> None:
         """Stops the run (a run budget reached) or raises ``BudgetExhausted`` (the node's)
         when the call must not be made."""
-        quiet_at = self._quiet_at
-        if quiet_at == _ALWAYS or (quiet_at == self._run_totals["calls"]
-                                   and not self.run.enclosing_plugin_states(STATE_KEY)):
-            return
         run_total = self.run_total if self._run_checks else None
         node_total = self._by_stage.get(self.node.id)
         for is_run, limit, keys, _, _, stop_above in self._checks:
@@ -162,9 +173,10 @@ class StageSpend:
                     await self._stop_run(limit, spent, "before another call")
                 raise BudgetExhausted(self._node_reason(limit, spent))
 
-    async def after_usage(self, provider: str, model: str, usage: Any) -> None:
-        """``after_call`` for the unified ``Usage`` of a call whose provider reported it
-        (``usage.raw`` set): normalised, priced and recorded without building a record."""
+    def record_usage(self, provider: str, model: str, usage: Any) -> bool:
+        """Record the unified ``Usage`` of a call whose provider reported it (``usage.raw``
+        set): normalised, priced and recorded without building a record. Returns whether
+        the budgets stay quiet (see ``quiet``); if not, await ``check_budgets``."""
         how = self._how
         if how[0] != provider or how[1] != model:
             how = self._how = (provider, model, self.protocol_of(provider),
@@ -183,7 +195,7 @@ class StageSpend:
         node = self.ledger.record_known(provider, model, inp, out, usage.reasoning_tokens,
                                         read, write, nano)
         if self._quiet_at == _ALWAYS:
-            return
+            return True
         run = self._run_totals
         cost, tokens, calls, node_cost = self._quiet
         if (nano is not None and run["cost_usd"] < cost and run["calls"] < calls
@@ -191,19 +203,25 @@ class StageSpend:
                 and node["cost_usd"] < node_cost
                 and not self.run.enclosing_plugin_states(STATE_KEY)):
             self._quiet_at = run["calls"]
-            return
+            return True
         self._quiet_at = -1
-        if (crossed := self._crossed(nano is None)) is not None:
+        self._blind = nano is None
+        return False
+
+    async def check_budgets(self) -> None:
+        """After a call recorded: warnings, and a crossed budget stops the run (or raises
+        ``BudgetExhausted``, the node's)."""
+        if (crossed := self._crossed(self._blind)) is not None:
             await self._stop_run(*crossed, "after a call")
 
     async def after_call(self, call: CallUsage) -> None:
         if call.cost_usd is None:
             call = priced(call, self._model)
         self.ledger.record(call)
-        blind = not (call.known and call.cost_usd is not None)
+        self._blind = not (call.known and call.cost_usd is not None)
         self._quiet_at = -1 if self._checks else _ALWAYS
-        if self._checks and (crossed := self._crossed(blind)) is not None:
-            await self._stop_run(*crossed, "after a call")
+        if self._checks:
+            await self.check_budgets()
 
     def _crossed(self, blind: bool) -> tuple[Limit, float] | None:
         """The budgets after the last call recorded: the run budget crossed and its spend,

@@ -9,10 +9,11 @@ only a token budget reads. A cost is the agent's own figure when it
 reports one, else the catalog's prices; a model without prices has no cost
 (``unpriced_calls``), and spend is then shown as tokens only.
 
-Token counts are normalised across protocols (``StageSpend.after_usage``): ``input_tokens`` is every
-prompt token, cached or not (Anthropic reports cache reads and writes apart
-from ``input_tokens``; they are added), and ``output_tokens`` includes the
-reasoning tokens (Gemini reports ``thoughtsTokenCount`` apart; it is added).
+Token counts are normalised across protocols (``StageSpend.record_usage``):
+``input_tokens`` is every prompt token, cached or not (Anthropic reports cache
+reads and writes apart from ``input_tokens``; they are added), and
+``output_tokens`` includes the reasoning tokens (Gemini reports
+``thoughtsTokenCount`` apart; it is added).
 
 The run's totals live in the run-wide plugin state under :data:`STATE_KEY`
 (saved in checkpoint.json and final.json, so a resume keeps counting)::
@@ -103,7 +104,9 @@ def prices_of(info: ModelInfo | None) -> Prices | None:
 
 def nano_cost(prices: Prices, inp: int, out: int, read: int, write: int) -> int:
     """The cost of these tokens in billionths of a dollar (whole: sums stay exact)."""
-    fresh = max(inp - read - write, 0)
+    fresh = inp - read - write
+    if fresh < 0:
+        fresh = 0
     return int((fresh * prices[0] + out * prices[1] + read * prices[2] + write * prices[3])
                * 1000 + 0.5)
 
@@ -195,6 +198,8 @@ class Ledger:
     stage). Each call costs as little as can be: it runs once per LLM call between
     megabytes of other work, so everything it touches is cold in the CPU caches."""
 
+    __slots__ = ("_calls", "_folded", "_totals", "node_id", "stage", "state")
+
     def __init__(self, state: MutableMapping[str, Any], node_id: str):
         self.state = state
         self.node_id = node_id
@@ -205,7 +210,7 @@ class Ledger:
         self._calls: list[tuple[Any, ...]] = []
         self.stage = empty_totals()  # this attempt's calls (from the last fold)
         self._folded = 0  # calls already in by_model and by_provider
-        self._node: dict[str, Any] | None = None  # the node's totals, once it has any
+        self._totals: tuple[dict[str, Any], dict[str, Any]] | None = None  # _open_totals
 
     @property
     def calls(self) -> list[CallUsage]:
@@ -221,8 +226,8 @@ class Ledger:
 
     def record(self, call: CallUsage) -> None:
         self._calls.append(call)
-        add_call(self.state["total"], call)
-        add_call(self._node_totals(), call)
+        for totals in self._totals or self._open_totals():
+            add_call(totals, call)
 
     def record_known(self, provider: str, model: str, inp: int, out: int,
                      reasoning: int | None, read: int | None, write: int | None,
@@ -233,19 +238,19 @@ class Ledger:
         cost = None if nano is None else nano / NANO
         self._calls.append((provider, model, inp, out, reasoning, read, write, cost,
                             "" if nano is None else "catalog", 0, ""))
-        node = self._node or self._node_totals()
-        add_known((self.state["total"], node), inp, out, reasoning, read, write, nano)
-        return node
+        totals = self._totals or self._open_totals()
+        add_known(totals, inp, out, reasoning, read, write, nano)
+        return totals[1]
 
-    def _node_totals(self) -> dict[str, Any]:
-        node = self._node
+    def _open_totals(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The run's and the node's totals, which each call adds to (the node's made on
+        its first call)."""
+        by_stage: dict[str, Any] = self.state["by_stage"]
+        node = by_stage.get(self.node_id)
         if node is None:
-            by_stage: dict[str, Any] = self.state["by_stage"]
-            node = by_stage.get(self.node_id)
-            if node is None:
-                node = by_stage[self.node_id] = empty_totals()
-            self._node = node
-        return node
+            node = by_stage[self.node_id] = empty_totals()
+        self._totals = (self.state["total"], node)
+        return self._totals
 
     def fold(self) -> None:
         """The attempt's totals, and the calls recorded since the last fold added to
