@@ -12,9 +12,10 @@ loop):
   whose difference from ``client`` shows what the method measures as a
   difference between two identical things (it should be about 0);
 * ``+acct``: ``LlmCaller.complete`` on the same client with a ``StageSpend``
-  (what the backend does for every call: budgets checked before the call,
-  usage normalised, priced from the catalog, added to the node's and the
-  run's totals, three run budgets and a node budget checked after it).
+  (what the backend does for every call: whether the budgets need a check
+  before the call, usage normalised, priced from the catalog, added to the
+  node's and the run's totals, three run budgets and a node budget compared
+  after it).
 
 Each round makes one call of each kind, in a random order (the same every
 run), so every kind follows the same mix of kinds (an LLM call in a run
@@ -25,10 +26,13 @@ in it), which a loaded machine does not inflate with time spent waiting for
 a core. Reported on both clocks: the median of each kind, the client's own
 overhead (client - bare), and the differences ``again - client`` (control)
 and ``+acct - client``, each the median of the differences within a round
-(paired: slow drifts of the host cancel out), as a share of the overhead;
-and, measured alone in a tight loop (no network, warm caches), the
-accounting's cost per call. On a loaded machine compare the ``cpu`` rows,
-and trust a difference only where the control is near 0.
+(paired: slow drifts of the host cancel out), as a share of the overhead,
+each with its 95% confidence interval; and, measured alone in a tight loop
+(no network, warm caches), the accounting's cost per call. A call's CPU time
+varies by about ±100 µs from one call to the next, so the interval narrows
+only with many rounds (``ATTRACTOR_BENCH_CALLS``, 4,000 by default: about
+±6 µs). On a loaded machine compare the ``cpu`` rows, and trust a difference
+only where the control's interval holds 0.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from attractor_plugins.llm.types import Message, Request, Usage
 from tests.llm.fake_server import Reply, running_fake_provider, wire_stream
 from tests.llm.providers import provider_setup, stream_path
 
-CALLS = int(os.environ.get("ATTRACTOR_BENCH_CALLS", "600"))
+CALLS = int(os.environ.get("ATTRACTOR_BENCH_CALLS", "4000"))
 WARM_UP = 20
 LOOP = 20_000
 PROTOCOLS = ("openai_responses", "openai_chat", "anthropic", "gemini")
@@ -105,8 +109,8 @@ class _Run:
         raise AssertionError("no budget is reached in this benchmark")
 
 
-def _spend(run: _Run, protocol: str) -> StageSpend:
-    return StageSpend(Node("bench"), run, load_catalog(), BUDGETS,  # type: ignore[arg-type]
+def _spend(run: _Run, protocol: str, budgets: Budgets) -> StageSpend:
+    return StageSpend(Node("bench"), run, load_catalog(), budgets,  # type: ignore[arg-type]
                       lambda provider: protocol)
 
 
@@ -174,7 +178,9 @@ async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]
         run = _Run(stage_dir)
         plain = _caller(client, name, run, None)
         control = _caller(client, name, run, None)
-        accounted = _caller(client, name, run, _spend(run, protocol))
+        # Each accounted kind keeps the accounts of a run of its own, as a stage does.
+        accounted = _caller(client, name, run, _spend(_Run(stage_dir), protocol, Budgets()))
+        budgeted = _caller(client, name, run, _spend(_Run(stage_dir), protocol, BUDGETS))
 
         # Every kind forgets the requests the fake keeps (~40 objects a call), which would
         # otherwise grow the heap and make the collector's full passes ever longer.
@@ -196,13 +202,17 @@ async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]
             fake.requests.clear()
             await accounted.complete(request)
 
-        return await _measure(bare, without, again, with_accounting)
+        async def with_budgets() -> None:
+            fake.requests.clear()
+            await budgeted.complete(request)
+
+        return await _measure(bare, without, again, with_accounting, with_budgets)
 
 
-async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
+async def _alone(protocol: str, stage_dir: Path, budgets: Budgets) -> tuple[float, float]:
     """The accounting of one call in a tight loop, µs of wall and of CPU time (the usage as
     the adapter maps it)."""
-    spend = _spend(_Run(stage_dir), protocol)
+    spend = _spend(_Run(stage_dir), protocol, budgets)
     usage = Usage(10, 20, 30, raw=USAGE[protocol])
     wall, cpu = time.perf_counter(), time.thread_time()
     for _ in range(LOOP):
@@ -216,27 +226,28 @@ async def _alone(protocol: str, stage_dir: Path) -> tuple[float, float]:
 
 async def _run() -> None:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {CALLS} calls of "
-          f"each kind per protocol; differences: paired medians [95% CI], in µs and as a "
-          f"share of the client's overhead")
-    print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'overhead µs':>11} "
-          f"{'control':>28} {'acct':>28} {'alone µs':>9}")
-    worst = 0.0
+          f"each kind per protocol; differences from the client: paired medians [95% CI], in "
+          f"µs and as a share of the client's overhead; alone: µs a call in a tight loop")
+    print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'overhead':>8} "
+          f"{'control':>28} {'+acct':>28} {'+acct+budgets':>28} {'alone':>9}")
+    worst = [0.0, 0.0]
     with tempfile.TemporaryDirectory() as scratch:
         for protocol in PROTOCOLS:
-            bare, client, again, accounted = await _case(protocol, Path(scratch))
-            alones = await _alone(protocol, Path(scratch))
+            bare, client, again, accounted, budgeted = await _case(protocol, Path(scratch))
+            alone = (await _alone(protocol, Path(scratch), Budgets()),
+                     await _alone(protocol, Path(scratch), BUDGETS))
             for clock, k in (("wall", 0), ("cpu", 1)):
                 floor = statistics.median(t[k] for t in bare) * 1e6
                 plain = statistics.median(t[k] for t in client) * 1e6
                 overhead = plain - floor
-                control = _paired(client, again, k)
-                acct = _paired(client, accounted, k)
+                shown = [_paired(client, kind, k) for kind in (again, accounted, budgeted)]
                 if clock == "cpu":
-                    worst = max(worst, acct[2] / overhead)
-                print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:11.0f} "
-                      f"{_shown(control, overhead):>28} {_shown(acct, overhead):>28} "
-                      f"{alones[k]:9.1f}", flush=True)
-    print(f"accounting, cpu clock: the upper 95% bound of its share is at most {worst:.1%}")
+                    worst = [max(w, d[2] / overhead) for w, d in zip(worst, shown[1:], strict=True)]
+                print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:8.0f} "
+                      + " ".join(f"{_shown(d, overhead):>28}" for d in shown)
+                      + f" {alone[0][k]:4.1f}/{alone[1][k]:4.1f}", flush=True)
+    print(f"cpu clock, the upper 95% bound of the share: accounting at most {worst[0]:.1%}, "
+          f"with four budgets at most {worst[1]:.1%}")
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -29,10 +29,12 @@ from attrs import frozen
 
 from attractor_core.sdk import Context, Event, Node, StageRun, write_json_atomic
 from attractor_plugins.llm.accounting import (
+    NANO,
     STATE_KEY,
     CallUsage,
     Ledger,
     Prices,
+    add_known,
     combined,
     estimate_tokens,
     nano_cost,
@@ -99,9 +101,9 @@ class StageSpend:
     every budget is quiet). The checks that read every budget run only near a budget, and
     everything only the artifacts read is done when the attempt reports (``close``)."""
 
-    __slots__ = ("_blind", "_by_stage", "_checks", "_how", "_quiet", "_quiet_at", "_reported",
-                 "_run_checks", "_run_totals", "budgets", "catalog", "ledger", "node",
-                 "protocol_of", "run")
+    __slots__ = ("_append_call", "_blind", "_by_stage", "_checks", "_how", "_quiet", "_quiet_at",
+                 "_reported", "_run_checks", "_run_totals", "_totals", "budgets", "catalog",
+                 "ledger", "node", "protocol_of", "run")
 
     def __init__(self, node: Node, run: StageRun, catalog: Catalog, budgets: Budgets,
                  protocol_of: Callable[[str], str] = lambda provider: ""):
@@ -113,6 +115,8 @@ class StageSpend:
         self.ledger = ledger = Ledger(run.plugin_state(STATE_KEY), node.id)
         # The run's totals: a dict that merges change in place, never replace.
         self._run_totals = ledger.run_total
+        self._append_call = ledger.append_call
+        self._totals: tuple[dict[str, Any], dict[str, Any]] | None = None  # open_totals()
         self._by_stage: dict[str, Any] = ledger.state["by_stage"]
         # The last call's provider and model, its protocol and the model's prices.
         self._how: tuple[str, str, str, Prices | None] = ("", "", "", None)
@@ -184,23 +188,33 @@ class StageSpend:
         # Token counts alike for every protocol: every prompt token in input_tokens (cache
         # reads and writes are apart in Anthropic's), reasoning in output_tokens (apart in
         # Gemini's).
-        inp, out = usage.input_tokens, usage.output_tokens
+        inp, out, reasoning = usage.input_tokens, usage.output_tokens, usage.reasoning_tokens
         read, write = usage.cache_read_tokens, usage.cache_write_tokens
         if how[2] == "anthropic":
             inp += (read or 0) + (write or 0)
         elif how[2] == "gemini":
-            out += usage.reasoning_tokens or 0
+            out += reasoning or 0
         prices = how[3]
-        nano = None if prices is None else nano_cost(prices, inp, out, read or 0, write or 0)
-        node = self.ledger.record_known(provider, model, inp, out, usage.reasoning_tokens,
-                                        read, write, nano)
+        if prices is None:
+            nano = cost = None
+        else:
+            nano = nano_cost(prices, inp, out, read or 0, write or 0)
+            cost = nano / NANO
+        # CallUsage's fields, made a CallUsage only when the attempt reports.
+        self._append_call((provider, model, inp, out, reasoning, read, write, cost,
+                           "" if nano is None else "catalog", 0, ""))
+        totals = self._totals
+        if totals is None:
+            totals = self._totals = self.ledger.open_totals()
+        add_known(totals, inp, out, reasoning, read, write, nano)
         if self._quiet_at == _ALWAYS:
             return True
-        run = self._run_totals
-        cost, tokens, calls, node_cost = self._quiet
-        if (nano is not None and run["cost_usd"] < cost and run["calls"] < calls
-                and run["input_tokens"] + run["output_tokens"] + run["estimated_tokens"] < tokens
-                and node["cost_usd"] < node_cost
+        run, node = totals
+        below_cost, below_tokens, below_calls, below_node_cost = self._quiet
+        if (nano is not None and run["cost_usd"] < below_cost and run["calls"] < below_calls
+                and run["input_tokens"] + run["output_tokens"] + run["estimated_tokens"]
+                < below_tokens
+                and node["cost_usd"] < below_node_cost
                 and not self.run.enclosing_plugin_states(STATE_KEY)):
             self._quiet_at = run["calls"]
             return True

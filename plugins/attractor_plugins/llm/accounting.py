@@ -198,7 +198,7 @@ class Ledger:
     stage). Each call costs as little as can be: it runs once per LLM call between
     megabytes of other work, so everything it touches is cold in the CPU caches."""
 
-    __slots__ = ("_calls", "_folded", "_totals", "node_id", "stage", "state")
+    __slots__ = ("_calls", "_folded", "_totals", "append_call", "node_id", "stage", "state")
 
     def __init__(self, state: MutableMapping[str, Any], node_id: str):
         self.state = state
@@ -206,8 +206,12 @@ class Ledger:
         for key in ("by_stage", "by_model", "by_provider"):
             state.setdefault(key, {})
         state.setdefault("total", empty_totals())
-        # The attempt's calls: CallUsage, or plain tuples of its fields (see record_known).
+        # The attempt's calls: CallUsage, or plain tuples of its fields.
         self._calls: list[tuple[Any, ...]] = []
+        # Adds a call, as a plain tuple of CallUsage's fields, to the attempt's calls, for
+        # a caller that adds it to open_totals() itself (add_known): no Python frame, no
+        # CallUsage built (StageSpend.record_usage, once each LLM call).
+        self.append_call = self._calls.append
         self.stage = empty_totals()  # this attempt's calls (from the last fold)
         self._folded = 0  # calls already in by_model and by_provider
         self._totals: tuple[dict[str, Any], dict[str, Any]] | None = None  # _open_totals
@@ -226,23 +230,10 @@ class Ledger:
 
     def record(self, call: CallUsage) -> None:
         self._calls.append(call)
-        for totals in self._totals or self._open_totals():
+        for totals in self._totals or self.open_totals():
             add_call(totals, call)
 
-    def record_known(self, provider: str, model: str, inp: int, out: int,
-                     reasoning: int | None, read: int | None, write: int | None,
-                     nano: int | None) -> dict[str, Any]:
-        """:meth:`record` of a call with reported usage, costing ``nano`` billionths of a
-        dollar (None: unknown), without building a CallUsage (one each LLM call). Returns
-        the node's totals."""
-        cost = None if nano is None else nano / NANO
-        self._calls.append((provider, model, inp, out, reasoning, read, write, cost,
-                            "" if nano is None else "catalog", 0, ""))
-        totals = self._totals or self._open_totals()
-        add_known(totals, inp, out, reasoning, read, write, nano)
-        return totals[1]
-
-    def _open_totals(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def open_totals(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The run's and the node's totals, which each call adds to (the node's made on
         its first call)."""
         by_stage: dict[str, Any] = self.state["by_stage"]
