@@ -79,10 +79,11 @@ BUDGETS = Budgets((Limit("max_cost_usd", 1e9, "command line"),
 
 
 class _Services:
-    """What the engine asks for the run tree's plugin states: a run with no sub-run."""
+    """What the engine reads for the run tree's plugin states: a run with no sub-run."""
 
-    def plugin_states_alongside(self) -> tuple[dict[str, Any], ...]:
-        return ()
+    def __init__(self) -> None:
+        self.enclosing_plugin_state: tuple[dict[str, Any], ...] = ()
+        self.running_sub_runs: dict[str, dict[str, Any]] = {}
 
 
 class _Run:
@@ -99,8 +100,10 @@ class _Run:
         return self._state.setdefault(name, {})
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        states = self._services.plugin_states_alongside()  # the engine's, one level down
-        return [state.get(name) or {} for state in states] if states else []
+        services = self._services  # what the engine's reads for a top-level run
+        if not services.enclosing_plugin_state and not services.running_sub_runs:
+            return []
+        raise AssertionError("the benchmark's run has no sub-run")
 
     def emit(self, event: Any) -> None:
         pass
@@ -216,7 +219,7 @@ async def _alone(protocol: str, stage_dir: Path, budgets: Budgets) -> tuple[floa
     usage = Usage(10, 20, 30, raw=USAGE[protocol])
     wall, cpu = time.perf_counter(), time.thread_time()
     for _ in range(LOOP):
-        if not spend.quiet():  # what the backend's call path does
+        if spend.checked and not spend.quiet():  # what the backend's call path does
             await spend.before_call()
         if not spend.record_usage("p", MODEL, usage):
             await spend.check_budgets()

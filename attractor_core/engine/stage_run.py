@@ -102,8 +102,10 @@ class AttemptRun:
         return state
 
     def enclosing_plugin_states(self, name: str) -> list[dict[str, Any]]:
-        states = self.services.plugin_states_alongside()
-        return [state.get(name) or {} for state in states] if states else []
+        services = self.services
+        if not services.enclosing_plugin_state and not services.running_sub_runs:
+            return []  # a top-level run with no sub-run: asked before and after LLM calls
+        return [state.get(name) or {} for state in services.plugin_states_alongside()]
 
     def stop_run(self, exit_path: str, reason: str, *, failure_class: str = "",
                  resumable: bool = False) -> None:

@@ -127,7 +127,7 @@ class LlmCaller:
         spend = self._spend
         if spend is None:
             return await self._stream_once(request)
-        if not spend.quiet():
+        if spend.checked and not spend.quiet():
             await spend.before_call()
         received: list[int] = []
         try:

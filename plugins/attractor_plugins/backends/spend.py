@@ -103,7 +103,7 @@ class StageSpend:
 
     __slots__ = ("_append_call", "_blind", "_by_stage", "_checks", "_how", "_quiet", "_quiet_at",
                  "_reported", "_run_checks", "_run_totals", "_totals", "budgets", "catalog",
-                 "ledger", "node", "protocol_of", "run")
+                 "checked", "ledger", "node", "protocol_of", "run")
 
     def __init__(self, node: Node, run: StageRun, catalog: Catalog, budgets: Budgets,
                  protocol_of: Callable[[str], str] = lambda provider: ""):
@@ -131,6 +131,7 @@ class StageSpend:
         # yet). Every call recorded in the run changes it, so while it stands and no
         # sub-run spends alongside, the next call needs no check.
         self._quiet_at = -1 if self._checks else _ALWAYS
+        self.checked = bool(self._checks)  # any budget (without, ``quiet`` is always true)
         self._blind = False  # the last call's spend is not all known (no usage, or no cost)
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
