@@ -30,17 +30,25 @@ and ``+acct - client``, each the median of the differences within a round
 each with its 95% confidence interval; and, measured alone in a tight loop
 (no network, warm caches), the accounting's cost per call. A call's CPU time
 varies by about ±100 µs from one call to the next, so the interval narrows
-only with many rounds (``ATTRACTOR_BENCH_CALLS``, 4,000 by default: about
-±6 µs). On a loaded machine compare the ``cpu`` rows, and trust a difference
-only where the control's interval holds 0.
+only with many rounds (``ATTRACTOR_BENCH_CALLS``, 6,000 by default: about
+±5 µs). The rounds are shared among ``ATTRACTOR_BENCH_PROCESSES`` fresh
+processes (6 by default), each with its own hash seed and order of rounds:
+within one process, where objects and code land in memory moves one kind
+against another by several µs (two identical callers differed by up to
+9 µs), which pooling several processes averages out. On a loaded machine
+compare the ``cpu`` rows, and trust a difference only where the control's
+interval holds 0.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -62,7 +70,8 @@ from attractor_plugins.llm.types import Message, Request, Usage
 from tests.llm.fake_server import Reply, running_fake_provider, wire_stream
 from tests.llm.providers import provider_setup, stream_path
 
-CALLS = int(os.environ.get("ATTRACTOR_BENCH_CALLS", "4000"))
+CALLS = int(os.environ.get("ATTRACTOR_BENCH_CALLS", "6000"))
+PROCESSES = int(os.environ.get("ATTRACTOR_BENCH_PROCESSES", "6"))
 WARM_UP = 20
 LOOP = 20_000
 PROTOCOLS = ("openai_responses", "openai_chat", "anthropic", "gemini")
@@ -135,17 +144,18 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
     return wall, cpu
 
 
-async def _measure(*calls: Callable[[], Awaitable[Any]]) -> list[list[tuple[float, float]]]:
+async def _measure(rounds: int, seed: int,
+                   *calls: Callable[[], Awaitable[Any]]) -> list[list[tuple[float, float]]]:
     """(wall, CPU) of every call of each kind, one of each per round, in a random order
-    each round (the same every run): what runs before a call (its code warm or cold in the
-    CPU caches) is the same mix for every kind."""
+    each round (seeded): what runs before a call (its code warm or cold in the CPU caches)
+    is the same mix for every kind."""
     for _ in range(WARM_UP):  # connections, imports, caches
         for call in calls:
             await _timed(call)
     times: list[list[tuple[float, float]]] = [[] for _ in calls]
     order = list(range(len(calls)))
-    shuffle = random.Random(0).shuffle
-    for _ in range(CALLS):
+    shuffle = random.Random(seed).shuffle
+    for _ in range(rounds):
         shuffle(order)
         for i in order:
             times[i].append(await _timed(calls[i]))
@@ -163,7 +173,8 @@ def _paired(a: list[tuple[float, float]], b: list[tuple[float, float]],
     return statistics.median(diffs), diffs[low], diffs[high]
 
 
-async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]]]:
+async def _case(protocol: str, stage_dir: Path, rounds: int,
+                seed: int) -> list[list[tuple[float, float]]]:
     # Two connection pools: the client path closes its stream at its finish event, before
     # the end of the response, so its connection never goes back to the pool and each of
     # its calls opens one (part of its overhead: gemini's stream ends at its finish event,
@@ -209,7 +220,8 @@ async def _case(protocol: str, stage_dir: Path) -> list[list[tuple[float, float]
             fake.requests.clear()
             await budgeted.complete(request)
 
-        return await _measure(bare, without, again, with_accounting, with_budgets)
+        return await _measure(rounds, seed, bare, without, again, with_accounting,
+                              with_budgets)
 
 
 async def _alone(protocol: str, stage_dir: Path, budgets: Budgets) -> tuple[float, float]:
@@ -227,31 +239,60 @@ async def _alone(protocol: str, stage_dir: Path, budgets: Budgets) -> tuple[floa
             (time.thread_time() - cpu) / LOOP * 1e6)
 
 
-async def _run() -> None:
-    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {CALLS} calls of "
-          f"each kind per protocol; differences from the client: paired medians [95% CI], in "
-          f"µs and as a share of the client's overhead; alone: µs a call in a tight loop")
+def _run() -> None:
+    rounds = -(-CALLS // PROCESSES)
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {rounds * PROCESSES} "
+          f"calls of each kind per protocol in {PROCESSES} processes; differences from the "
+          f"client: paired medians [95% CI], in µs and as a share of the client's overhead; "
+          f"alone: µs a call in a tight loop")
     print(f"{'protocol':<17} {'clock':<5} {'bare µs':>8} {'client µs':>9} {'overhead':>8} "
           f"{'control':>28} {'+acct':>28} {'+acct+budgets':>28} {'alone':>9}")
     worst = [0.0, 0.0]
-    with tempfile.TemporaryDirectory() as scratch:
-        for protocol in PROTOCOLS:
-            bare, client, again, accounted, budgeted = await _case(protocol, Path(scratch))
-            alone = (await _alone(protocol, Path(scratch), Budgets()),
-                     await _alone(protocol, Path(scratch), BUDGETS))
-            for clock, k in (("wall", 0), ("cpu", 1)):
-                floor = statistics.median(t[k] for t in bare) * 1e6
-                plain = statistics.median(t[k] for t in client) * 1e6
-                overhead = plain - floor
-                shown = [_paired(client, kind, k) for kind in (again, accounted, budgeted)]
-                if clock == "cpu":
-                    worst = [max(w, d[2] / overhead) for w, d in zip(worst, shown[1:], strict=True)]
-                print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:8.0f} "
-                      + " ".join(f"{_shown(d, overhead):>28}" for d in shown)
-                      + f" {alone[0][k]:4.1f}/{alone[1][k]:4.1f}", flush=True)
+    for protocol in PROTOCOLS:
+        kinds: list[list[tuple[float, float]]] = [[] for _ in range(5)]
+        alone: list[list[float]] = [[], []]
+        for index in range(PROCESSES):
+            times, alones = _in_a_process(protocol, rounds, index)
+            for pooled, more in zip(kinds, times, strict=True):
+                pooled.extend((wall, cpu) for wall, cpu in more)
+            for pooled_alone, one in zip(alone, alones, strict=True):
+                pooled_alone.append(one)
+        bare, client, again, accounted, budgeted = kinds
+        for clock, k in (("wall", 0), ("cpu", 1)):
+            floor = statistics.median(t[k] for t in bare) * 1e6
+            plain = statistics.median(t[k] for t in client) * 1e6
+            overhead = plain - floor
+            shown = [_paired(client, kind, k) for kind in (again, accounted, budgeted)]
+            if clock == "cpu":
+                worst = [max(w, d[2] / overhead) for w, d in zip(worst, shown[1:], strict=True)]
+            lone = [statistics.median(a[k] for a in kind_alone) for kind_alone in alone]
+            print(f"{protocol:<17} {clock:<5} {floor:8.0f} {plain:9.0f} {overhead:8.0f} "
+                  + " ".join(f"{_shown(d, overhead):>28}" for d in shown)
+                  + f" {lone[0]:4.1f}/{lone[1]:4.1f}", flush=True)
     print(f"cpu clock, the upper 95% bound of the share: accounting at most {worst[0]:.1%}, "
           f"with four budgets at most {worst[1]:.1%}")
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def _in_a_process(protocol: str, rounds: int, index: int) -> tuple[Any, Any]:
+    """One worker's (wall, CPU) times of each kind and its accounting alone. Each worker is
+    a fresh process with its own hash seed and order of rounds: where its objects and code
+    land in memory, and so what collides in the CPU caches, differs from one to the next
+    (in one process, two identical callers measured up to ±9 µs apart)."""
+    env = {**os.environ, "PYTHONHASHSEED": str(index)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_llm_accounting", protocol, str(rounds),
+         str(index)], cwd=Path(__file__).resolve().parents[1], env=env, check=True,
+        capture_output=True, text=True)
+    result = json.loads(done.stdout)
+    return result["times"], result["alone"]
+
+
+async def _worker(protocol: str, rounds: int, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch:
+        times = await _case(protocol, Path(scratch), rounds, seed)
+        alone = [await _alone(protocol, Path(scratch), budgets) for budgets in (Budgets(), BUDGETS)]
+    return {"times": times, "alone": alone}
 
 
 def _shown(difference: tuple[float, float, float], overhead: float) -> str:
@@ -261,8 +302,8 @@ def _shown(difference: tuple[float, float, float], overhead: float) -> str:
 
 
 def main() -> None:
-    trio.run(_run)
+    _run()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # a worker: PROTOCOL ROUNDS SEED, its times as JSON on stdout
+    print(json.dumps(trio.run(_worker, sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
