@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -33,3 +34,15 @@ def test_the_bench_extra_declares_what_the_parser_benchmark_compares_against():
     assert {"lark", "pydot"} <= names
     source = (ROOT / "benchmarks" / "bench_parser.py").read_text()
     assert "import lark" in source and "import pydot" in source
+
+
+def test_the_llm_accounting_benchmark_pools_its_worker_processes():
+    env = {**os.environ, "ATTRACTOR_BENCH_CALLS": "4", "ATTRACTOR_BENCH_PROCESSES": "2"}
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "llm_accounting"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "4 calls of each kind per protocol in 2 processes" in done.stdout
+    rows = [line.split()[:2] for line in done.stdout.splitlines()
+            if line.split()[1:2] in (["wall"], ["cpu"])]
+    protocols = ["openai_responses", "openai_chat", "anthropic", "gemini"]
+    assert rows == [[p, clock] for p in protocols for clock in ("wall", "cpu")]
