@@ -214,7 +214,7 @@ class Ledger:
         self.append_call = self._calls.append
         self.stage = empty_totals()  # this attempt's calls (from the last fold)
         self._folded = 0  # calls already in by_model and by_provider
-        self._totals: tuple[dict[str, Any], dict[str, Any]] | None = None  # _open_totals
+        self._totals: tuple[dict[str, Any], dict[str, Any]] | None = None  # open_totals()
 
     @property
     def calls(self) -> list[CallUsage]:
