@@ -51,7 +51,7 @@ from attractor_plugins.llm.budgets import (
     resolve,
     tokens_of,
 )
-from attractor_plugins.llm.catalog import Catalog, ModelInfo, catalog_for_run
+from attractor_plugins.llm.catalog import Catalog, catalog_for_run
 from attractor_plugins.llm.config import LlmConfig
 
 EXIT_PATH = "budget_exceeded"
@@ -124,14 +124,14 @@ class StageSpend:
         self._checks = [_check(True, limit) for limit in budgets.run] + (
             [_check(False, budgets.node)] if budgets.node is not None else [])
         self._run_checks = bool(budgets.run)
+        self.checked = bool(self._checks)  # any budget (without, ``quiet`` is always true)
         # Below these every budget is short of its warning point and of the spend at
         # which no call may start: run cost, run tokens, run calls, node cost.
-        self._quiet = _quiet_below(budgets)
+        self._quiet = _quiet_below(self._checks)
         # The run's call count when a check last found every budget quiet (-1: none did
         # yet). Every call recorded in the run changes it, so while it stands and no
         # sub-run spends alongside, the next call needs no check.
-        self._quiet_at = -1 if self._checks else _ALWAYS
-        self.checked = bool(self._checks)  # any budget (without, ``quiet`` is always true)
+        self._quiet_at = -1
         self._blind = False  # the last call's spend is not all known (no usage, or no cost)
         self._reported = 0  # calls already in usage.json and an llm_usage event
 
@@ -157,9 +157,8 @@ class StageSpend:
         """Whether the next call may start unchecked: a check found every budget short
         of its warning point and of its stop since the last call recorded in the run, and
         no sub-run spends alongside. Otherwise await ``before_call``."""
-        quiet_at = self._quiet_at
-        return quiet_at == _ALWAYS or (quiet_at == self._run_totals["calls"]
-                                       and not self.run.enclosing_plugin_states(STATE_KEY))
+        return not self.checked or (self._quiet_at == self._run_totals["calls"]
+                                    and not self.run.enclosing_plugin_states(STATE_KEY))
 
     async def before_call(self) -> None:
         """Stops the run (a run budget reached) or raises ``BudgetExhausted`` (the node's)
@@ -170,9 +169,7 @@ class StageSpend:
             totals = run_total if is_run else node_total
             if totals is None:  # the node has not spent yet
                 continue
-            spent = 0.0
-            for key in keys:
-                spent += totals[key]
+            spent = _spent(totals, keys)
             if spent > stop_above:
                 if is_run:
                     await self._stop_run(limit, spent, "before another call")
@@ -208,7 +205,7 @@ class StageSpend:
         if totals is None:
             totals = self._totals = self.ledger.open_totals()
         add_known(totals, inp, out, reasoning, read, write, nano)
-        if self._quiet_at == _ALWAYS:
+        if not self.checked:
             return True
         run, node = totals
         below_cost, below_tokens, below_calls, below_node_cost = self._quiet
@@ -231,11 +228,11 @@ class StageSpend:
 
     async def after_call(self, call: CallUsage) -> None:
         if call.cost_usd is None:
-            call = priced(call, self._model)
+            call = priced(call, self.catalog)
         self.ledger.record(call)
         self._blind = not (call.known and call.cost_usd is not None)
-        self._quiet_at = -1 if self._checks else _ALWAYS
-        if self._checks:
+        self._quiet_at = -1
+        if self.checked:
             await self.check_budgets()
 
     def _crossed(self, blind: bool) -> tuple[Limit, float] | None:
@@ -245,10 +242,7 @@ class StageSpend:
         run_total = self.run_total if self._run_checks else None
         node_total = self._by_stage[self.node.id]  # the call just recorded made it
         for is_run, limit, keys, value, warn_at, _ in self._checks:
-            totals = run_total if is_run else node_total
-            spent = 0.0
-            for key in keys:
-                spent += totals[key]  # type: ignore[index]
+            spent = _spent(run_total if is_run else node_total, keys)  # type: ignore[arg-type]
             if blind or spent >= warn_at:
                 self._warn("run" if is_run else "node", limit, spent, self.ledger.last_call)
             if spent <= value:
@@ -260,10 +254,7 @@ class StageSpend:
 
     def record(self, call: CallUsage) -> None:
         """Count a call without checking the budgets (a call that failed or was cancelled)."""
-        self.ledger.record(priced(call, self._model))
-
-    def _model(self, name: str) -> ModelInfo | None:
-        return self.catalog.get(name)
+        self.ledger.record(priced(call, self.catalog))
 
     def close(self) -> None:
         """usage.json and ``llm_usage`` for an attempt that made calls."""
@@ -337,19 +328,23 @@ class StageSpend:
         return ""
 
 
-_ALWAYS = -2  # ``_quiet_at`` of a stage without budgets
+def _quiet_below(checks: list[tuple[bool, Limit, tuple[str, ...], float, float, float]]
+                 ) -> tuple[float, float, float, float]:
+    """Run cost, run tokens, run calls and node cost below which every budget of ``checks``
+    (see :func:`_check`) is short of its warning point and of its ``stop_above``; inf: no
+    budget."""
+    below = dict.fromkeys((*RUN_BUDGETS, "node"), math.inf)
+    for is_run, limit, _, _, warn_at, stop_above in checks:
+        below[limit.key if is_run else "node"] = min(warn_at, stop_above)
+    return below["max_cost_usd"], below["max_tokens"], below["max_llm_calls"], below["node"]
 
 
-def _quiet_below(budgets: Budgets) -> tuple[float, float, float, float]:
-    """Run cost, run tokens, run calls and node cost below which every budget is short of
-    its warning point and of its ``stop_above`` (see :func:`_check`); inf: no budget."""
-    below = dict.fromkeys(RUN_BUDGETS, math.inf)
-    for limit in budgets.run:
-        _, _, _, _, warn_at, stop_above = _check(True, limit)
-        below[limit.key] = min(warn_at, stop_above)
-    node = budgets.node
-    node_cost = math.inf if node is None else min(_check(False, node)[4:])
-    return below["max_cost_usd"], below["max_tokens"], below["max_llm_calls"], node_cost
+def _spent(totals: Mapping[str, Any], keys: tuple[str, ...]) -> float:
+    """What a budget counting ``keys`` has spent of ``totals``."""
+    spent = 0.0
+    for key in keys:
+        spent += totals[key]
+    return spent
 
 
 def _check(is_run: bool, limit: Limit
