@@ -149,17 +149,11 @@ def add_known(into: Sequence[MutableMapping[str, Any]], inp: int, out: int,
 
 def add_call(totals: MutableMapping[str, Any], call: CallUsage) -> None:
     nano = None if call.cost_usd is None else int(call.cost_usd * NANO + 0.5)
-    if call.known:
-        add_known((totals,), call.input_tokens or 0, call.output_tokens or 0,
-                  call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens, nano)
-        return
-    totals["calls"] += 1
-    totals["unknown_calls"] += 1
-    totals["estimated_tokens"] += call.estimated_tokens
-    if nano is None:
-        totals["unpriced_calls"] += 1
-    else:
-        totals["cost_usd"] = (int(totals["cost_usd"] * NANO + 0.5) + nano) / NANO
+    if not call.known:  # its call and cost below, with no tokens reported
+        totals["unknown_calls"] += 1
+        totals["estimated_tokens"] += call.estimated_tokens
+    add_known((totals,), call.input_tokens or 0, call.output_tokens or 0,
+              call.reasoning_tokens, call.cache_read_tokens, call.cache_write_tokens, nano)
 
 
 def add_totals(into: MutableMapping[str, Any], other: Mapping[str, Any]) -> None:
