@@ -108,11 +108,6 @@ class Record:
             return NotImplemented
         return self._values() == other._values()
 
-    def __ne__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() != other._values()
-
     def __hash__(self) -> int:
         return hash((self.__class__.__qualname__, *self._values()))
 
