@@ -227,10 +227,8 @@ class RemoteRun:
         """The run canceled itself because its worker died (nobody asked it to stop): its
         final.json says so, as ``executor_lost``, keeping everything else the run wrote."""
         record = CONVERTER.unstructure(final)
-        record.update(status="fail", exit_path="executor_lost", failure_class="transient_infra",
-                      resumable=True,
-                      failure_reason=f"{reason}; the run stopped itself on losing its worker "
-                                     f"({final.failure_reason})")
+        record.update(_LOST, failure_reason=f"{reason}; the run stopped itself on losing its "
+                                            f"worker ({final.failure_reason})")
         write_json_atomic(self.run_dir / "final.json", record)
         log(self.run_dir, "final.json rewritten: the run's cancellation was its worker's loss")
         return 1
@@ -293,17 +291,20 @@ async def open_cluster(spec: str) -> AsyncIterator[ClusterRuns | None]:
         yield ClusterRuns(client)
 
 
+# How final.json records a run whose worker was lost: a failure, transient, resumable.
+_LOST: dict[str, Any] = {"status": "fail", "exit_path": "executor_lost",
+                         "failure_class": "transient_infra", "resumable": True}
+
+
 def write_lost_final(run_dir: Path, reason: str) -> None:
     """final.json of a run whose worker was lost before the run could write it."""
     manifest = read_json_object(run_dir / "manifest.json") or {}
     checkpoint = read_json_object(run_dir / "checkpoint.json") or {}
     started = str(manifest.get("started_at", ""))
     record = FinalRecord(
-        run_id=str(manifest.get("run_id", run_dir.name)), status="fail",
-        exit_path="executor_lost", started_at=started, finished_at=utc_now_iso(),
-        duration_ms=_ms_since(started), logs_root=str(run_dir), failure_reason=reason,
-        failure_class="transient_infra",
-        completed_nodes=checkpoint.get("completed_nodes", ()), resumable=True)
+        run_id=str(manifest.get("run_id", run_dir.name)), started_at=started,
+        finished_at=utc_now_iso(), duration_ms=_ms_since(started), logs_root=str(run_dir),
+        failure_reason=reason, completed_nodes=checkpoint.get("completed_nodes", ()), **_LOST)
     write_json_atomic(run_dir / "final.json", CONVERTER.unstructure(record))
 
 
