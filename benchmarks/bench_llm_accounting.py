@@ -134,8 +134,8 @@ def _caller(client: Client, name: str, run: _Run, spend: StageSpend | None) -> L
 
 async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
     """Wall and CPU time of one call. Then, untimed, what the call left to the event loop
-    runs out (the fake server's end of a stream the client closed at its finish event), so
-    that no call pays for the one before."""
+    runs out (the fake server finishing its side of the exchange), so that no call pays for
+    the one before."""
     w, c = time.perf_counter(), time.thread_time()
     await call()
     cpu = time.thread_time() - c
@@ -175,11 +175,9 @@ def _paired(a: list[tuple[float, float]], b: list[tuple[float, float]],
 
 async def _case(protocol: str, stage_dir: Path, rounds: int,
                 seed: int) -> list[list[tuple[float, float]]]:
-    # Two connection pools: the client path closes its stream at its finish event, before
-    # the end of the response, so its connection never goes back to the pool and each of
-    # its calls opens one (part of its overhead: gemini's stream ends at its finish event,
-    # the others' do not). The bare stream, read to its end, keeps its own connection;
-    # sharing one pool, a call's cost would depend on the kind of call before it.
+    # Two connection pools: the bare stream keeps its own connection, and the client's
+    # calls share theirs (the client reads a stream to its end after the finish event, so
+    # its connection goes back to the pool: one connection for all its calls).
     async with running_fake_provider() as fake, httpx.AsyncClient() as http, \
             httpx.AsyncClient() as bare_http:
         name, env, providers = provider_setup(protocol, fake.url)
